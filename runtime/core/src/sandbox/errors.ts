@@ -1,0 +1,56 @@
+/**
+ * Error classes of the public API. This module may be evaluated inside the workflow sandbox, so it
+ * imports nothing from Node. Instances cross realms (sandbox ↔ host) and module copies (the sandbox
+ * bundle carries its own copy), so `instanceof` is unreliable: use the static `is()` checks, which read
+ * a brand symbol shared through `Symbol.for`.
+ */
+import { parseDuration } from "./duration.js";
+
+const BRAND = Symbol.for("wfkit.errorKind");
+
+type Brand = "FatalError" | "RetryableError";
+
+function hasBrand(value: unknown, brand: Brand): boolean {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === brand;
+}
+
+/** A step error that must not be retried: the step fails at once and the error reaches workflow code. */
+export class FatalError extends Error {
+  readonly fatal = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FatalError";
+    Object.defineProperty(this, BRAND, { value: "FatalError" });
+  }
+  static is(value: unknown): value is FatalError {
+    return hasBrand(value, "FatalError");
+  }
+}
+
+export interface RetryableErrorOptions {
+  /** Delay before the next attempt: milliseconds, a duration string ("5s", "1m") or a Date. */
+  retryAfter?: number | string | Date;
+  cause?: unknown;
+}
+
+/** A step error that asks to be retried after a given delay (instead of the default back-off). */
+export class RetryableError extends Error {
+  readonly retryAfter: Date;
+  constructor(message: string, options: RetryableErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RetryableError";
+    Object.defineProperty(this, BRAND, { value: "RetryableError" });
+    const after = options.retryAfter;
+    this.retryAfter =
+      after === undefined
+        ? new Date(Date.now() + 1000)
+        : after instanceof Date || Object.prototype.toString.call(after) === "[object Date]"
+          ? new Date((after as Date).getTime())
+          : new Date(Date.now() + parseDuration(after as number | string, "RetryableError retryAfter"));
+  }
+  static is(value: unknown): value is RetryableError {
+    return hasBrand(value, "RetryableError");
+  }
+}
+
+export const ERROR_BRAND = BRAND;

@@ -1,0 +1,4 @@
+// Sandbox-safe exports: nothing here may import Node built-ins, because the workflow bundle includes it.
+export * from "./abi.js";
+export * from "./duration.js";
+export * from "./errors.js";

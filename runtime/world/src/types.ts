@@ -1,0 +1,259 @@
+/**
+ * The World contract: durable storage for runs (an append-only, numbered event log per run plus rows
+ * materialised from it), leases that make one executor at a time drive a run, durable wake-up times,
+ * and notification when something happens to a run.
+ *
+ * Every world (local files, Postgres, Vercel, in-memory) implements this one interface and runs the one
+ * conformance suite in `./conformance`. Changes to this file must stay additive: other worlds and the
+ * engine are written against it.
+ *
+ * Values that user code produced (workflow input/output, step args/results, errors, hook payloads) are
+ * already serialized by the engine into strings before they reach a world; a world never interprets them.
+ */
+
+export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
+
+export type EventType =
+  | "run_created"
+  | "run_started"
+  | "run_completed"
+  | "run_failed"
+  | "run_cancelled"
+  | "step_created"
+  | "step_started"
+  | "step_retrying"
+  | "step_completed"
+  | "step_failed"
+  | "wait_created"
+  | "wait_completed"
+  | "hook_created"
+  | "hook_received"
+  | "hook_disposed";
+
+/** Payload carried by each event type. `value`/`error`/`input` fields hold engine-serialized strings. */
+export interface EventDataMap {
+  run_created: { workflowName: string; input: string; deploymentId?: string; metadata?: Record<string, unknown> };
+  run_started: Record<string, never> | undefined;
+  run_completed: { output: string };
+  run_failed: { error: string };
+  run_cancelled: { reason?: string };
+  step_created: { stepName: string; input: string };
+  step_started: { attempt: number };
+  /** `retryAt` is the durable wake-up for the next attempt (epoch ms). */
+  step_retrying: { attempt: number; error: string; retryAt: number };
+  step_completed: { output: string };
+  step_failed: { error: string };
+  /** `resumeAt` is the durable wake-up (epoch ms). */
+  wait_created: { resumeAt: number };
+  wait_completed: Record<string, never> | undefined;
+  hook_created: { token: string; metadata?: string; kind?: "hook" | "webhook"; options?: string };
+  hook_received: { payload: string };
+  hook_disposed: Record<string, never> | undefined;
+}
+
+/** An event as the engine asks a world to append it. */
+export type NewEvent = {
+  [K in EventType]: {
+    type: K;
+    /** The step, wait or hook this event belongs to (deterministic IDs made by the engine). */
+    correlationId?: string;
+    data?: EventDataMap[K];
+  };
+}[EventType];
+
+/** An event as stored: numbered densely from 1 within its run. */
+export type WorkflowEvent = NewEvent & {
+  runId: string;
+  seq: number;
+  /** Epoch ms, assigned by the world at append time. Workflow code's `Date` reads this during replay. */
+  createdAt: number;
+};
+
+export interface RunRecord {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  /** Serialized arguments. */
+  input: string;
+  /** Serialized return value, once completed. */
+  output?: string;
+  /** Serialized error, once failed. */
+  error?: string;
+  cancelReason?: string;
+  deploymentId?: string;
+  metadata?: Record<string, unknown>;
+  createdAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  updatedAt: number;
+  /** Sequence number of the last event in the log (the `expectedSeq` for the next append). */
+  lastSeq: number;
+  /** Earliest pending durable wake-up of the run (sleep or retry back-off), if any. */
+  wakeAt?: number;
+}
+
+export type StepStatus = "pending" | "running" | "retrying" | "completed" | "failed";
+
+export interface StepRecord {
+  runId: string;
+  /** Correlation ID of the step call (unique within the run). */
+  stepId: string;
+  stepName: string;
+  status: StepStatus;
+  /** Attempt number of the latest `step_started` (1-based); 0 before the first start. */
+  attempt: number;
+  input: string;
+  output?: string;
+  error?: string;
+  retryAt?: number;
+  createdAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  updatedAt: number;
+}
+
+export interface WaitRecord {
+  runId: string;
+  waitId: string;
+  resumeAt: number;
+  status: "waiting" | "completed";
+  createdAt: number;
+  completedAt?: number;
+}
+
+export interface HookRecord {
+  runId: string;
+  hookId: string;
+  token: string;
+  kind: "hook" | "webhook";
+  /** Serialized metadata given to createHook. */
+  metadata?: string;
+  /** Serialized creation options (e.g. webhook respondWith). */
+  options?: string;
+  status: "active" | "disposed";
+  createdAt: number;
+  disposedAt?: number;
+}
+
+export interface AppendOptions {
+  /**
+   * When given, the append is refused with `LeaseLostError` unless this lease is still held (same owner,
+   * same fencing token, not expired). This is how a frozen executor that lost its run cannot write.
+   */
+  lease?: Lease;
+}
+
+export interface AppendResult {
+  /** The stored events, with their sequence numbers and timestamps. */
+  events: WorkflowEvent[];
+  /** The run row after the append. */
+  run: RunRecord;
+}
+
+export interface CreateRunInput {
+  /** Optional caller-chosen ID (the engine makes ULID-like IDs); must be unique. */
+  runId?: string;
+  workflowName: string;
+  input: string;
+  deploymentId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Lease {
+  runId: string;
+  owner: string;
+  /** Monotonic per run: each new acquisition gets a larger token (fencing). */
+  token: number;
+  expiresAt: number;
+}
+
+export interface ListRunsQuery {
+  status?: RunStatus | RunStatus[];
+  workflowName?: string;
+  /** Page size, default 50, max 1000. */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Present when more items follow. */
+  nextCursor?: string;
+}
+
+/** Something happened to a run that an executor or a waiting caller may care about. */
+export interface RunNotification {
+  runId: string;
+  /** Sequence number of the newest event known when the notification was sent. */
+  lastSeq: number;
+  status: RunStatus;
+  /** The run now has work to do (a new run, an outside event such as a hook payload, a due wake-up). */
+  kind: "created" | "appended" | "finished";
+}
+
+export interface DueRun {
+  runId: string;
+  wakeAt: number;
+}
+
+export interface World {
+  /** Human-readable name: "local", "postgres", "memory", … */
+  readonly name: string;
+
+  /** Creates the run and appends `run_created` (seq 1) atomically. */
+  createRun(input: CreateRunInput): Promise<AppendResult>;
+
+  /**
+   * Appends events after `expectedSeq` (the run's current `lastSeq`) and updates the materialised rows in
+   * the same atomic write. Refused with `AppendConflictError` when the log has moved on, with
+   * `RunNotFoundError` for an unknown run, with `LeaseLostError` when `opts.lease` is no longer held, and
+   * with `HookTokenConflictError` when a `hook_created` names a token that a live hook already holds.
+   * Nothing may follow `run_completed`/`run_failed`/`run_cancelled`: such an append is refused with
+   * `RunFinishedError`.
+   */
+  append(runId: string, expectedSeq: number, events: NewEvent[], opts?: AppendOptions): Promise<AppendResult>;
+
+  /** Events with `seq > afterSeq` (default 0), in order, at most `limit` (default all). */
+  readEvents(runId: string, opts?: { afterSeq?: number; limit?: number }): Promise<WorkflowEvent[]>;
+
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(query?: ListRunsQuery): Promise<Page<RunRecord>>;
+  listSteps(runId: string): Promise<StepRecord[]>;
+  getStep(runId: string, stepId: string): Promise<StepRecord | undefined>;
+  listWaits(runId: string): Promise<WaitRecord[]>;
+  listHooks(runId: string): Promise<HookRecord[]>;
+  /** The live (not disposed, run not finished) hook holding `token`, if any. */
+  getHookByToken(token: string): Promise<HookRecord | undefined>;
+
+  /**
+   * Takes the run's lease for `ttlMs` when it is free or expired; returns undefined when another owner
+   * holds an unexpired lease. Re-acquiring a lease one already holds renews it (same token).
+   */
+  acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  releaseLease(lease: Lease): Promise<void>;
+
+  /**
+   * Runs that are not finished and whose earliest durable wake-up (`wakeAt`) is at or before `now`,
+   * earliest first. Wake-ups are derived from `wait_created.resumeAt` (until `wait_completed`) and
+   * `step_retrying.retryAt` (until the next `step_started`).
+   */
+  listDue(now: number, limit?: number): Promise<DueRun[]>;
+  /** Earliest pending wake-up across all unfinished runs, for sleeping until it. */
+  nextWakeAt(): Promise<number | undefined>;
+  /** Runs in status pending or running (to resume after a restart). */
+  listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>>;
+
+  /**
+   * Subscribes to notifications for every run (`runId` undefined) or one run. Notifications for appends
+   * made through this world instance arrive synchronously-after-commit; worlds shared between processes
+   * also deliver other processes' changes (file watching, LISTEN/NOTIFY, …). Returns an unsubscribe.
+   */
+  subscribe(listener: (n: RunNotification) => void, runId?: string): () => void;
+
+  /** Releases file handles, connections and timers. The world must not be used afterwards. */
+  close(): Promise<void>;
+}
