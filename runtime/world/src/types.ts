@@ -59,6 +59,11 @@ export type NewEvent = {
     /** The step, wait or hook this event belongs to (deterministic IDs made by the engine). */
     correlationId?: string;
     data?: EventDataMap[K];
+    /**
+     * Epoch ms the engine wants recorded. The engine sets it so that the time workflow code saw while live
+     * is exactly the time it sees on replay; worlds use `Date.now()` when it is absent.
+     */
+    createdAt?: number;
   };
 }[EventType];
 
@@ -66,7 +71,7 @@ export type NewEvent = {
 export type WorkflowEvent = NewEvent & {
   runId: string;
   seq: number;
-  /** Epoch ms, assigned by the world at append time. Workflow code's `Date` reads this during replay. */
+  /** Epoch ms (the engine's choice, or the world's clock). Workflow code's `Date` reads this during replay. */
   createdAt: number;
 };
 

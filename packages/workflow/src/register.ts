@@ -1,0 +1,2 @@
+/** `node --import workflow/register app.ts`: see plugins/node. */
+import "@wfkit/node/register";
