@@ -1,0 +1,16 @@
+export { type BuildProjectOptions, type BuildProjectResult, buildProject } from "./build-project.js";
+export type { BundleResult } from "./bundle.js";
+export type { CompiledModule } from "./compile-plugin.js";
+export { type DiscoverOptions, discoverDirectiveFiles } from "./discover.js";
+export { BuildError, type BuildProblem } from "./errors.js";
+export {
+  type CreateManifestOptions,
+  contentHash,
+  createManifest,
+  type Manifest,
+  type ManifestEntry,
+  writeManifest,
+} from "./manifest.js";
+export { isNodeBuiltin } from "./node-builtins.js";
+export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
+export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";

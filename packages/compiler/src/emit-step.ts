@@ -1,0 +1,56 @@
+import type MagicString from "magic-string";
+import { type Analysis, pickFreeName, type Unit } from "./analyze.js";
+import { attach, insertDefaultName, replaceBody } from "./emit-common.js";
+import {
+  readClosure,
+  registerInPlace,
+  registerStep,
+  tagInPlace,
+  tagProperty,
+  workflowThrowInStepCode,
+} from "./snippets.js";
+
+/**
+ * Step mode: the shape loaded with full Node.js access. Step bodies stay and are registered by ID;
+ * workflow bodies throw; steps nested in a workflow are moved (not copied, so the source map still points
+ * at their original lines) to module scope, where they read the workflow variables they close over from
+ * the closure that travelled with the call.
+ */
+export function emitStep(s: MagicString, analysis: Analysis): void {
+  const taken = new Set(analysis.moduleNames);
+  for (const unit of analysis.units) {
+    if (unit.parent) continue;
+    if (unit.kind === "step") {
+      insertDefaultName(s, unit);
+      attach(s, unit, (ref) => registerStep(ref, unit.id), registerInPlace("steps", unit.id));
+      continue;
+    }
+    const nested = analysis.units.filter((u) => u.parent === unit);
+    if (nested.length) hoistNestedSteps(s, unit, nested, taken);
+    else replaceBody(s, unit, workflowThrowInStepCode(unit.name));
+    insertDefaultName(s, unit);
+    attach(s, unit, (ref) => tagProperty(ref, "workflowId", unit.id), tagInPlace("workflowId", unit.id));
+  }
+}
+
+function hoistNestedSteps(s: MagicString, workflow: Unit, nested: Unit[], taken: Set<string>): void {
+  const end = s.original.length;
+  // The workflow body between nested steps is dropped; the first gap (it holds the directive, so it is
+  // never empty) becomes the throw.
+  let cursor = workflow.bodyStart + 1;
+  nested.forEach((step, i) => {
+    if (i === 0) s.overwrite(cursor, step.start, ` ${workflowThrowInStepCode(workflow.name)} `);
+    else if (step.start > cursor) s.remove(cursor, step.start);
+    cursor = step.end;
+  });
+  if (workflow.bodyEnd - 1 > cursor) s.remove(cursor, workflow.bodyEnd - 1);
+
+  for (const step of nested) {
+    const name = pickFreeName(`__step_${step.name.replace(/[^\w$]/g, "_")}`, taken);
+    taken.add(name);
+    s.move(step.start, step.end, end);
+    s.overwrite(step.start, step.bodyStart, `\nasync function ${name}(${step.paramsText}) `);
+    if (step.closure.length) s.appendLeft(step.directiveEnd, `\n${readClosure(step.closure)}`);
+    s.appendLeft(step.end, `\n${registerStep(name, step.id)}\n`);
+  }
+}

@@ -1,0 +1,12 @@
+export { moduleSpecifier } from "./module-id.js";
+export { transform } from "./transform.js";
+export type {
+  Diagnostic,
+  DiagnosticCode,
+  FunctionEntry,
+  SourceLocation,
+  SourceMapV3,
+  TransformMode,
+  TransformOptions,
+  TransformResult,
+} from "./types.js";

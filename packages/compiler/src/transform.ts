@@ -1,0 +1,101 @@
+import path from "node:path";
+import type { Module } from "@swc/core";
+import MagicString from "magic-string";
+import { analyze } from "./analyze.js";
+import { mayContainDirective } from "./directives.js";
+import { emitClient } from "./emit-client.js";
+import { emitStep } from "./emit-step.js";
+import { emitWorkflow } from "./emit-workflow.js";
+import { moduleSpecifier } from "./module-id.js";
+import { parse } from "./parse.js";
+import { computePruning } from "./prune.js";
+import { SourceText } from "./source-text.js";
+import type { Diagnostic, FunctionEntry, SourceMapV3, TransformOptions, TransformResult } from "./types.js";
+
+const MODES = new Set(["workflow", "step", "client"]);
+
+/**
+ * Compiles one source file into its workflow, step or client shape (DESIGN §3). Never throws on user
+ * code: syntax errors and misuse come back as diagnostics, with best-effort code.
+ */
+export function transform(source: string, options: TransformOptions): TransformResult {
+  if (!MODES.has(options.mode)) {
+    throw new TypeError(
+      `transform: unknown mode ${JSON.stringify(options.mode)}; use "workflow", "step" or "client".`,
+    );
+  }
+  const unchanged: TransformResult = { code: source, map: null, workflows: [], steps: [], diagnostics: [] };
+  if (!mayContainDirective(source)) return unchanged;
+
+  const file = options.filename;
+  const parsed = parse(source, file);
+  if (!parsed.ok) {
+    const diagnostic: Diagnostic = {
+      code: "SYNTAX_ERROR",
+      severity: "error",
+      message: parsed.message,
+      file,
+      line: parsed.line,
+      column: parsed.column,
+      hint: "Fix the syntax error; if the file is valid, check that its extension matches its language (.ts, .tsx, .js, .jsx).",
+    };
+    return { ...unchanged, diagnostics: [diagnostic] };
+  }
+
+  try {
+    return compile(source, parsed.module, options);
+  } catch (error) {
+    // A bug of ours must not take down a build or dev server: report it like any other problem.
+    const diagnostic: Diagnostic = {
+      code: "INTERNAL_ERROR",
+      severity: "error",
+      message: `The workflow compiler failed on this file: ${(error as Error)?.stack ?? error}`,
+      file,
+      line: 1,
+      column: 0,
+      hint: "This is a bug in the compiler; please report it with the file that triggers it.",
+    };
+    return { ...unchanged, diagnostics: [diagnostic] };
+  }
+}
+
+function compile(source: string, module: Module, options: TransformOptions): TransformResult {
+  const unchanged: TransformResult = { code: source, map: null, workflows: [], steps: [], diagnostics: [] };
+  const file = options.filename;
+  const text = new SourceText(source);
+  const projectRoot = options.projectRoot ?? process.cwd();
+  const analysis = analyze(module, text, file, moduleSpecifier(file, projectRoot));
+  const pruning = computePruning(analysis, text, file);
+  const diagnostics = [...analysis.diagnostics, ...pruning.diagnostics].sort(
+    (a, b) => a.line - b.line || a.column - b.column,
+  );
+  const workflows: FunctionEntry[] = [];
+  const steps: FunctionEntry[] = [];
+  for (const u of analysis.units)
+    (u.kind === "workflow" ? workflows : steps).push({ name: u.name, id: u.id, loc: u.loc });
+  if (analysis.units.length === 0) return { ...unchanged, diagnostics };
+
+  const s = new MagicString(source);
+  if (options.mode === "workflow") emitWorkflow(s, analysis, pruning);
+  else if (options.mode === "step") emitStep(s, analysis);
+  else emitClient(s, analysis);
+
+  let map: SourceMapV3 | null = null;
+  if (options.sourceMaps !== false) {
+    const generated = s.generateMap({
+      source: file,
+      file: path.basename(file),
+      includeContent: true,
+      hires: false,
+    });
+    map = {
+      version: 3,
+      file: generated.file,
+      sources: generated.sources,
+      sourcesContent: generated.sourcesContent ?? [source],
+      names: generated.names,
+      mappings: generated.mappings,
+    };
+  }
+  return { code: s.toString(), map, workflows, steps, diagnostics };
+}

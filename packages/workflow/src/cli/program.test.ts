@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CommanderError } from "commander";
+import { describe, expect, it } from "vitest";
+import type { CliIo } from "./io.js";
+import { createProgram } from "./program.js";
+
+function run(args: string[], cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let exitCode = 0;
+  const io: CliIo = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    exit: (c) => (exitCode = c),
+    cwd: () => cwd,
+  };
+  const program = createProgram(io).exitOverride();
+  // Subcommands do not inherit an exitOverride set after they were added.
+  for (const command of program.commands) command.exitOverride();
+  try {
+    program.parse(["node", "wf", ...args]);
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    exitCode = error.exitCode;
+  }
+  return { stdout: out.join(""), stderr: err.join(""), exitCode };
+}
+
+describe("wf transform", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "wf-cli-"));
+  writeFileSync(
+    path.join(dir, "flow.ts"),
+    'export async function s() {\n  "use step";\n  return 1;\n}\nexport async function w() {\n  "use workflow";\n  return s();\n}\n',
+  );
+  writeFileSync(
+    path.join(dir, "bad.ts"),
+    'export async function w() {\n  "use workflow";\n  setTimeout(() => {}, 1);\n}\n',
+  );
+
+  it("prints the workflow shape by default, with IDs relative to the current directory", () => {
+    const { stdout, stderr, exitCode } = run(["transform", "flow.ts"], dir);
+    expect(exitCode).toBe(0);
+    expect(stderr).toBe("");
+    expect(stdout).toContain('globalThis[Symbol.for("wfkit.useStep")]("step//./flow//s")');
+    expect(stdout).toContain('.set("workflow//./flow//w", w)');
+  });
+
+  it("honours --mode and --project-root", () => {
+    const { stdout } = run(
+      ["transform", path.join(dir, "flow.ts"), "--mode", "step", "--project-root", tmpdir()],
+      "/",
+    );
+    const moduleId = `./${path.basename(dir)}/flow`;
+    expect(stdout).toContain(`.set("step//${moduleId}//s", s)`);
+    expect(stdout).toContain("w is a workflow");
+  });
+
+  it("prints diagnostics to stderr as file:line:col CODE message + hint and exits 1 on errors", () => {
+    const { stdout, stderr, exitCode } = run(["transform", "bad.ts"], dir);
+    expect(stdout).toContain("setTimeout");
+    expect(stderr).toMatch(/bad\.ts:3:2 TIMER_IN_WORKFLOW .+\n {2}hint: .*sleep/);
+    expect(exitCode).toBe(1);
+  });
+
+  it("rejects an unknown mode and a missing file with exit code 1", () => {
+    expect(run(["transform", "flow.ts", "--mode", "server"], dir)).toMatchObject({ exitCode: 1 });
+    const missing = run(["transform", "nope.ts"], dir);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.ts/);
+  });
+});

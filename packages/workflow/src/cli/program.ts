@@ -1,0 +1,16 @@
+import { Command } from "commander";
+import { type CliIo, processIo } from "./io.js";
+import { addTransformCommand } from "./transform-command.js";
+
+/**
+ * The `wf` command line. Each command lives in its own module and is added here; pass an `io` to run the
+ * program in-process (tests) without touching the real stdout, stderr or exit code.
+ */
+export function createProgram(io: CliIo = processIo): Command {
+  const program = new Command("wf")
+    .description("durable workflows: compile, run and inspect")
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+  addTransformCommand(program, io);
+  return program;
+}
