@@ -1,0 +1,23 @@
+/** Slug of the doc that explains which values can cross the workflow boundary and how to make others do so. */
+export const UNSUPPORTED_VALUE_SLUG = "serialization-unsupported-value";
+/** Slug of the doc about classes with custom serializers (registration, IDs). */
+export const UNKNOWN_CLASS_SLUG = "serialization-unknown-class";
+
+/**
+ * A value could not be serialized (or revived). `path` names where in the value it happened, e.g.
+ * `args[0].user.socket`; `slug` names the doc that explains the rule.
+ */
+export class SerializationError extends Error {
+  readonly code = "SERIALIZATION_FAILED";
+  readonly path: string;
+  readonly slug: string;
+  /** How to fix it, also included in the message. */
+  readonly hint: string;
+  constructor(path: string, problem: string, hint: string, slug: string = UNSUPPORTED_VALUE_SLUG) {
+    super(`${path}: ${problem}. ${hint} (see docs: ${slug})`);
+    this.name = "SerializationError";
+    this.path = path;
+    this.slug = slug;
+    this.hint = hint;
+  }
+}

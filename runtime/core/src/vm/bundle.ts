@@ -1,0 +1,73 @@
+/**
+ * Compiling the workflow bundle to a `vm.Script`, once per process.
+ *
+ * A `vm.Script` is realm-independent: V8 keeps the compiled code on it, and `runInContext` on each run's fresh
+ * context reuses that code, so one Script serves every sandbox. The cache is keyed by a content hash so a rebuilt
+ * bundle (dev server, hot reload) gets a new Script while an unchanged one is never recompiled; it is bounded so
+ * a long dev session does not keep every old bundle alive.
+ */
+import { createHash } from "node:crypto";
+import * as vm from "node:vm";
+import { findSourceMap, registerSourceMap, unregisterSourceMap } from "./source-maps.js";
+
+export interface CompileWorkflowBundleOptions {
+  /** Name shown in stacks; use the bundle's real path so relative `sources` of its map resolve correctly. */
+  filename: string;
+  /** The bundle's source map (JSON string or object). Default: the inline `data:` map at the end of `code`, or
+   *  the `sourceMappingURL` file next to `filename`. */
+  sourceMap?: string | object;
+}
+
+const MAX_CACHED_BUNDLES = 16;
+
+interface Cached {
+  script: vm.Script;
+  filename: string;
+}
+
+const cache = new Map<string, Cached>();
+// The engine typically passes the very same string for every run; comparing it by identity first skips hashing a
+// multi-megabyte bundle per run (equal string references compare in O(1)).
+let last: { code: string; filename: string; sourceMap: unknown; script: vm.Script } | undefined;
+
+export function compileWorkflowBundle(code: string, opts: CompileWorkflowBundleOptions): vm.Script {
+  if (typeof code !== "string") {
+    throw new TypeError(
+      `compileWorkflowBundle: code must be the bundle's source text (a string), got ${typeof code}`,
+    );
+  }
+  if (!opts || typeof opts.filename !== "string" || opts.filename === "") {
+    throw new TypeError(
+      "compileWorkflowBundle: opts.filename is required (the bundle's path, used in stacks and to resolve its source map)",
+    );
+  }
+  const { filename } = opts;
+  if (last && last.code === code && last.filename === filename && last.sourceMap === opts.sourceMap) {
+    return last.script;
+  }
+
+  const key = createHash("sha256").update(filename).update("\0").update(code).digest("base64url");
+  let hit = cache.get(key);
+  if (hit) {
+    // Refresh recency: Map iteration order is insertion order, so re-inserting makes eviction LRU.
+    cache.delete(key);
+    cache.set(key, hit);
+  } else {
+    const script = new vm.Script(code, { filename });
+    hit = { script, filename };
+    cache.set(key, hit);
+    if (cache.size > MAX_CACHED_BUNDLES) {
+      const [oldestKey, oldest] = cache.entries().next().value as [string, Cached];
+      cache.delete(oldestKey);
+      if (![...cache.values()].some((c) => c.filename === oldest.filename))
+        unregisterSourceMap(oldest.filename);
+    }
+  }
+  // Registered on every compile (cheap: the map is only decoded when a stack is mapped) so the map always matches
+  // the most recent bundle compiled under this file name.
+  const map = findSourceMap(code, filename, opts.sourceMap);
+  if (map !== undefined) registerSourceMap(filename, map);
+  else unregisterSourceMap(filename);
+  last = { code, filename, sourceMap: opts.sourceMap, script: hit.script };
+  return hit.script;
+}

@@ -1,0 +1,200 @@
+import * as vm from "node:vm";
+import { describe, expect, it, vi } from "vitest";
+import { USE_STEP_KEY, WORKFLOWS_KEY } from "../sandbox/abi.js";
+import { FatalError } from "../sandbox/errors.js";
+import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { createSandbox } from "./sandbox.js";
+
+const evalIn = (sb: ReturnType<typeof createSandbox>, code: string): any => vm.runInContext(code, sb.context);
+
+describe("createSandbox", () => {
+  it("seeds Math.random, getRandomValues and randomUUID from the seed", () => {
+    const draw = (seed: string) =>
+      evalIn(
+        createSandbox({ seed }),
+        `[Math.random(), Math.random(), crypto.randomUUID(), Array.from(crypto.getRandomValues(new Uint8Array(7)))]`,
+      );
+    const a = draw("run_1");
+    expect(draw("run_1")).toEqual(a);
+    expect(draw("run_2")).not.toEqual(a);
+    expect(a[0]).toBeGreaterThanOrEqual(0);
+    expect(a[0]).toBeLessThan(1);
+    expect(a[2]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a[3]).toHaveLength(7);
+  });
+
+  it("keeps Math.random independent of crypto calls", () => {
+    const sb1 = createSandbox({ seed: "s" });
+    const sb2 = createSandbox({ seed: "s" });
+    evalIn(sb2, "crypto.randomUUID()");
+    expect(evalIn(sb1, "Math.random()")).toBe(evalIn(sb2, "Math.random()"));
+  });
+
+  it("Math.random looks uniform", () => {
+    const mean = evalIn(
+      createSandbox({ seed: "u" }),
+      "let s = 0; for (let i = 0; i < 20000; i++) s += Math.random(); s / 20000",
+    );
+    expect(mean).toBeGreaterThan(0.49);
+    expect(mean).toBeLessThan(0.51);
+  });
+
+  it("getRandomValues validates like the web API and fills in place", () => {
+    const sb = createSandbox({ seed: "v" });
+    expect(() => evalIn(sb, "crypto.getRandomValues(new Float64Array(2))")).toThrow(/integer typed array/);
+    expect(() => evalIn(sb, "crypto.getRandomValues(new Uint8Array(65537))")).toThrow(/65536/);
+    expect(
+      evalIn(sb, "const a = new Uint32Array(4); crypto.getRandomValues(a) === a && a.some((x) => x !== 0)"),
+    ).toBe(true);
+  });
+
+  it("Date reads the sandbox clock and otherwise behaves natively", () => {
+    const sb = createSandbox({ seed: "d" });
+    sb.setTime(Date.UTC(2024, 0, 2, 3, 4, 5));
+    expect(evalIn(sb, "Date.now()")).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+    expect(evalIn(sb, "new Date().toISOString()")).toBe("2024-01-02T03:04:05.000Z");
+    expect(evalIn(sb, "new Date(0).getTime()")).toBe(0);
+    expect(evalIn(sb, "new Date(2020, 1, 3, 4).getFullYear()")).toBe(2020);
+    expect(evalIn(sb, "Date.UTC(2000, 0)")).toBe(Date.UTC(2000, 0));
+    expect(evalIn(sb, "Date.parse('2001-01-01T00:00:00Z')")).toBe(Date.parse("2001-01-01T00:00:00Z"));
+    expect(evalIn(sb, "typeof Date()")).toBe("string");
+    expect(
+      evalIn(
+        sb,
+        "new Date() instanceof Date && Object.prototype.toString.call(new Date()) === '[object Date]'",
+      ),
+    ).toBe(true);
+    expect(evalIn(sb, "new Date().constructor === Date && Date.length === 7 && Date.name === 'Date'")).toBe(
+      true,
+    );
+    expect(
+      evalIn(
+        sb,
+        "class D extends Date {}; const d = new D(); d instanceof Date && d.getTime() === Date.now()",
+      ),
+    ).toBe(true);
+    sb.setTime(5);
+    expect(evalIn(sb, "Date.now()")).toBe(5);
+    expect(() => sb.setTime(Number.NaN)).toThrow(/finite/);
+  });
+
+  it("timers, fetch and require throw an error naming the fix", () => {
+    const sb = createSandbox({ seed: "t" });
+    expect(() => evalIn(sb, "setTimeout(() => {}, 10)")).toThrow(
+      /setTimeout\(\) is not available.*sleep\("5s"\)/,
+    );
+    expect(() => evalIn(sb, "setInterval(() => {}, 10)")).toThrow(/sleep/);
+    expect(() => evalIn(sb, "fetch('https://example.com')")).toThrow(/import \{ fetch \} from "workflow"/);
+    expect(() => evalIn(sb, "require('fs')")).toThrow(/"use step"/);
+    // The thrown error belongs to the sandbox realm, so workflow code can catch it as an Error.
+    expect(evalIn(sb, "try { setImmediate(() => {}) } catch (e) { e instanceof Error && e.code }")).toBe(
+      "WORKFLOW_UNSUPPORTED_GLOBAL",
+    );
+  });
+
+  it("exposes only a frozen copy of env on process", () => {
+    const env = { A: "1", B: undefined };
+    const sb = createSandbox({ seed: "e", env });
+    expect(evalIn(sb, "Object.keys(process)")).toEqual(["env"]);
+    expect(evalIn(sb, "process.env.A")).toBe("1");
+    expect(evalIn(sb, "'B' in process.env")).toBe(false);
+    expect(() => evalIn(sb, "'use strict'; process.env.A = '2'")).toThrow(/read only/);
+    env.A = "changed";
+    expect(evalIn(sb, "process.env.A")).toBe("1");
+    // The frozen copy is shared by sandboxes given the same object (copying process.env per run is costly).
+    expect(createSandbox({ seed: "e2", env }).global.process).toBe(sb.global.process);
+    expect(evalIn(createSandbox({ seed: "e3", env: { ...env } }), "process.env.A")).toBe("changed");
+    expect(evalIn(createSandbox({ seed: "e4" }), "Object.keys(process.env).length")).toBe(0);
+  });
+
+  it("provides deterministic web globals built in the sandbox realm", () => {
+    const sb = createSandbox({ seed: "w" });
+    expect(evalIn(sb, "new TextEncoder().encode('hé') instanceof Uint8Array")).toBe(true);
+    expect(evalIn(sb, "new TextDecoder().decode(new TextEncoder().encode('hé'))")).toBe("hé");
+    expect(evalIn(sb, "new URL('/a?b=1', 'https://x.test').searchParams.get('b')")).toBe("1");
+    expect(evalIn(sb, "new URLSearchParams('a=1&a=2').getAll('a').length")).toBe(2);
+    expect(evalIn(sb, "atob(btoa('hi'))")).toBe("hi");
+    expect(
+      evalIn(
+        sb,
+        "const c = structuredClone({ d: new Date(1), m: new Map([[1, 2]]) }); c.d instanceof Date && c.m instanceof Map",
+      ),
+    ).toBe(true);
+  });
+
+  it("forwards console and reports queueMicrotask errors", async () => {
+    const log = vi.fn();
+    const onMicrotaskError = vi.fn();
+    const sb = createSandbox({ seed: "c", console: { log } as Partial<Console>, onMicrotaskError });
+    evalIn(sb, "console.log('hello', 1); queueMicrotask(() => { throw new Error('in microtask') })");
+    expect(log).toHaveBeenCalledWith("hello", 1);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(onMicrotaskError).toHaveBeenCalledOnce();
+    expect(String(onMicrotaskError.mock.calls[0]![0])).toContain("in microtask");
+  });
+
+  it("installs extra globals (string and symbol keys) before code runs and finds registered workflows", () => {
+    const useStep = () => async () => 42;
+    const sb = createSandbox({ seed: "g", globals: { [USE_STEP_KEY]: useStep, answer: 42 } });
+    sb.run(
+      new vm.Script(`
+        const step = globalThis[Symbol.for("wfkit.useStep")]("step//./a//s");
+        async function wf(x) { return (await step()) + x + answer; }
+        (globalThis[Symbol.for("wfkit.workflows")] ??= new Map()).set("workflow//./a//wf", wf);
+      `),
+    );
+    expect(sb.getWorkflow("workflow//./a//wf")).toBeTypeOf("function");
+    expect(sb.getWorkflow("workflow//./a//missing")).toBeUndefined();
+    expect(sb.global[WORKFLOWS_KEY]).toBeDefined();
+  });
+
+  it("lets host-resolved promises drive sandbox continuations", async () => {
+    let resolveStep!: (v: number) => void;
+    const sb = createSandbox({
+      seed: "p",
+      globals: { hostStep: () => new Promise<number>((r) => (resolveStep = r)) },
+    });
+    const result = evalIn(
+      sb,
+      "(async () => { const a = await hostStep(); const b = await Promise.resolve(a + 1); return b * 2 })()",
+    );
+    await new Promise((r) => setImmediate(r));
+    resolveStep(5);
+    await expect(result).resolves.toBe(12);
+  });
+
+  it("isolates runs from each other", () => {
+    const a = createSandbox({ seed: "x" });
+    const b = createSandbox({ seed: "x" });
+    evalIn(a, "globalThis.leak = 1; Array.prototype.polluted = true");
+    expect(evalIn(b, "typeof leak")).toBe("undefined");
+    expect(evalIn(b, "[].polluted")).toBeUndefined();
+    expect(a.global.Date).not.toBe(b.global.Date);
+  });
+
+  it("receives deserialized values built from its own realm, and they serialize back", () => {
+    const sb = createSandbox({ seed: "r" });
+    sb.global.input = deserialize(serialize([{ at: new Date(7), tags: new Set(["a"]) }]), {
+      realm: sb.global,
+    });
+    sb.global.failure = deserializeError(serializeError(new FatalError("stop")), { realm: sb.global });
+    expect(
+      evalIn(
+        sb,
+        `input instanceof Array && input[0] instanceof Object && input[0].at instanceof Date &&
+         input[0].at.getTime() === 7 && input[0].tags instanceof Set && failure instanceof Error &&
+         failure.name === "FatalError"`,
+      ),
+    ).toBe(true);
+    const out = evalIn(sb, "({ when: new Date(), list: [1, 2], err: new RangeError('r') })");
+    const back = deserialize(serialize(out)) as { when: Date; list: number[]; err: Error };
+    expect(back.when).toBeInstanceOf(Date);
+    expect(back.err).toBeInstanceOf(RangeError);
+    expect(back.list).toEqual([1, 2]);
+  });
+
+  it("rejects a missing seed", () => {
+    expect(() => createSandbox({} as never)).toThrow(/seed/);
+  });
+});
