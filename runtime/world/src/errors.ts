@@ -37,7 +37,10 @@ export class RunFinishedError extends WorldError {
     readonly runId: string,
     readonly status: string,
   ) {
-    super("RUN_FINISHED", `Run ${runId} has already ended (status "${status}"); nothing can be appended to it.`);
+    super(
+      "RUN_FINISHED",
+      `Run ${runId} has already ended (status "${status}"); nothing can be appended to it.`,
+    );
   }
 }
 

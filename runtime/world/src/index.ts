@@ -1,2 +1,20 @@
 export * from "./errors.js";
+export { newRunId } from "./ids.js";
+export {
+  type ApplyEffects,
+  applyEvent,
+  applyEvents,
+  checkBatchShape,
+  checkHookTokens,
+  createRunState,
+  isTerminalStatus,
+  materialize,
+  type RunState,
+  stampEvents,
+  TERMINAL_EVENT_TYPES,
+  type TokenHolder,
+} from "./materialize.js";
+export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
+export { Notifier } from "./notifier.js";
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RunIndex } from "./run-index.js";
 export * from "./types.js";

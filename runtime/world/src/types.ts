@@ -33,7 +33,12 @@ export type EventType =
 
 /** Payload carried by each event type. `value`/`error`/`input` fields hold engine-serialized strings. */
 export interface EventDataMap {
-  run_created: { workflowName: string; input: string; deploymentId?: string; metadata?: Record<string, unknown> };
+  run_created: {
+    workflowName: string;
+    input: string;
+    deploymentId?: string;
+    metadata?: Record<string, unknown>;
+  };
   run_started: Record<string, never> | undefined;
   run_completed: { output: string };
   run_failed: { error: string };
@@ -203,11 +208,22 @@ export interface DueRun {
   wakeAt: number;
 }
 
+/**
+ * [refinement] Besides the typed errors in `errors.ts`, worlds refuse malformed input with a plain
+ * `WorldError` whose `code` names the problem: `INVALID_EVENT` (an empty batch, `run_created` outside
+ * `createRun`, a step/wait/hook event without `correlationId`, a run-ending event that is not last in its
+ * batch), `INVALID_CURSOR`, `INVALID_QUERY` (page size), `INVALID_RUN_ID` (a world that stores runs under
+ * their IDs, e.g. as file names). How rows follow from events (duplicates, run end) is decided once, in
+ * `materialize.ts`, for every world.
+ */
 export interface World {
   /** Human-readable name: "local", "postgres", "memory", … */
   readonly name: string;
 
-  /** Creates the run and appends `run_created` (seq 1) atomically. */
+  /**
+   * Creates the run and appends `run_created` (seq 1) atomically. A `runId` that already exists is
+   * refused with `AppendConflictError` (expectedSeq 0). [refinement]
+   */
   createRun(input: CreateRunInput): Promise<AppendResult>;
 
   /**
@@ -220,7 +236,11 @@ export interface World {
    */
   append(runId: string, expectedSeq: number, events: NewEvent[], opts?: AppendOptions): Promise<AppendResult>;
 
-  /** Events with `seq > afterSeq` (default 0), in order, at most `limit` (default all). */
+  /**
+   * Events with `seq > afterSeq` (default 0), in order, at most `limit` (default all).
+   * [refinement] `readEvents`, `listSteps`, `listWaits` and `listHooks` of an unknown run are refused with
+   * `RunNotFoundError`; `getRun` and `getStep` return undefined.
+   */
   readEvents(runId: string, opts?: { afterSeq?: number; limit?: number }): Promise<WorkflowEvent[]>;
 
   getRun(runId: string): Promise<RunRecord | undefined>;
@@ -235,6 +255,8 @@ export interface World {
   /**
    * Takes the run's lease for `ttlMs` when it is free or expired; returns undefined when another owner
    * holds an unexpired lease. Re-acquiring a lease one already holds renews it (same token).
+   * [refinement] An unknown run is refused with `RunNotFoundError`. `renewLease` still succeeds after
+   * expiry as long as nobody took or released the lease meanwhile (an append under it does not).
    */
   acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
   /** Extends a held lease; undefined when it was lost (expired and taken, or released). */
@@ -244,7 +266,7 @@ export interface World {
   /**
    * Runs that are not finished and whose earliest durable wake-up (`wakeAt`) is at or before `now`,
    * earliest first. Wake-ups are derived from `wait_created.resumeAt` (until `wait_completed`) and
-   * `step_retrying.retryAt` (until the next `step_started`).
+   * `step_retrying.retryAt` (until the next `step_started`). [refinement] `limit` defaults to 100.
    */
   listDue(now: number, limit?: number): Promise<DueRun[]>;
   /** Earliest pending wake-up across all unfinished runs, for sleeping until it. */

@@ -1,0 +1,1 @@
+export { createLocalWorld, type LocalWorldOptions } from "./local-world.js";

@@ -1,0 +1,734 @@
+/**
+ * The World conformance suite: one contract test that every world runs, so the engine can rely on the
+ * same behaviour from memory, local files, Postgres and Vercel. Call it from a test file:
+ *
+ *   runWorldConformance("local", async () => {
+ *     const dir = await mkdtemp(...);
+ *     return { world: createLocalWorld({ dataDir: dir }), reopen: async () => createLocalWorld({ dataDir: dir }) };
+ *   });
+ *
+ * Each case gets a fresh world from `factory`. A world that cannot support a case passes its name in
+ * `opts.skip` with the reason; the case is then reported as skipped with that reason in its title.
+ * Timing-based cases (lease expiry) use a TTL of 500 ms.
+ */
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
+import { isWorldError } from "../errors.js";
+import type { NewEvent, RunNotification, RunRecord, World } from "../types.js";
+
+export interface WorldUnderTest {
+  world: World;
+  /** Closes nothing itself: returns a second world over the same storage (after `world.close()`). */
+  reopen?: () => Promise<World>;
+  cleanup?: () => Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /** Case name → reason it cannot pass on this world. */
+  skip?: Record<string, string>;
+}
+
+/** Short enough to keep the suite quick, long enough that a busy machine does not expire it early. */
+const LEASE_TTL_MS = 500;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  let error: unknown;
+  try {
+    await p;
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected a WorldError with code ${code}`).toBeDefined();
+  if (!isWorldError(error, code)) throw error;
+}
+
+const step = (id: string, name = "step//./m//s"): NewEvent => ({
+  type: "step_created",
+  correlationId: id,
+  data: { stepName: name, input: `["${id}"]` },
+});
+
+export function runWorldConformance(
+  name: string,
+  factory: () => Promise<WorldUnderTest>,
+  opts: ConformanceOptions = {},
+): void {
+  describe(`World conformance: ${name}`, () => {
+    let subject: WorldUnderTest;
+    let world: World;
+    const extraWorlds: World[] = [];
+
+    beforeEach(async () => {
+      subject = await factory();
+      world = subject.world;
+    });
+    afterEach(async () => {
+      for (const w of extraWorlds.splice(0)) await w.close().catch(() => {});
+      await world.close().catch(() => {});
+      await subject.cleanup?.();
+    });
+
+    const test = (caseName: string, fn: (ctx: TestContext) => Promise<void>, timeout?: number) => {
+      const reason = opts.skip?.[caseName];
+      if (reason !== undefined) it.skip(`${caseName} (skipped: ${reason})`, fn);
+      else it(caseName, fn, timeout);
+    };
+
+    const newRun = async (workflowName = "workflow//./m//wf", extra: { runId?: string } = {}) => {
+      const { run } = await world.createRun({ workflowName, input: "[]", ...extra });
+      return run;
+    };
+    /** Appends at the run's current head. */
+    const push = async (runId: string, ...events: NewEvent[]) => {
+      const run = (await world.getRun(runId))!;
+      return world.append(runId, run.lastSeq, events);
+    };
+
+    // ---------------------------------------------------------------- runs and the log
+
+    test("createRun writes run_created at seq 1 and a pending run row", async () => {
+      const before = Date.now();
+      const res = await world.createRun({
+        workflowName: "workflow//./a//wf",
+        input: '["x"]',
+        deploymentId: "dep1",
+        metadata: { k: 1 },
+      });
+      expect(res.events).toHaveLength(1);
+      const [ev] = res.events;
+      expect(ev).toMatchObject({ type: "run_created", seq: 1, runId: res.run.runId });
+      expect(ev!.createdAt).toBeGreaterThanOrEqual(before);
+      expect(res.run).toMatchObject({
+        workflowName: "workflow//./a//wf",
+        input: '["x"]',
+        status: "pending",
+        deploymentId: "dep1",
+        metadata: { k: 1 },
+        lastSeq: 1,
+      });
+      expect(res.run.createdAt).toBe(ev!.createdAt);
+      expect(await world.getRun(res.run.runId)).toEqual(res.run);
+      expect(await world.readEvents(res.run.runId)).toEqual(res.events);
+    });
+
+    test("createRun makes unique wrun_ IDs and refuses an existing runId", async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 20; i++) ids.add((await newRun()).runId);
+      expect(ids.size).toBe(20);
+      for (const id of ids) expect(id).toMatch(/^wrun_[0-9A-Z]{20,}$/);
+      const mine = await newRun("wf", { runId: "wrun_custom1" });
+      expect(mine.runId).toBe("wrun_custom1");
+      await expectCode(
+        world.createRun({ runId: "wrun_custom1", workflowName: "wf", input: "[]" }),
+        "APPEND_CONFLICT",
+      );
+    });
+
+    test("append numbers events densely and returns them with the run row", async () => {
+      const run = await newRun();
+      const res = await world.append(run.runId, 1, [{ type: "run_started" }, step("s1")]);
+      expect(res.events.map((e) => [e.seq, e.type])).toEqual([
+        [2, "run_started"],
+        [3, "step_created"],
+      ]);
+      expect(res.run.lastSeq).toBe(3);
+      expect(res.run.status).toBe("running");
+      const res2 = await world.append(run.runId, 3, [
+        { type: "step_started", correlationId: "s1", data: { attempt: 1 } },
+      ]);
+      expect(res2.events[0]!.seq).toBe(4);
+      expect((await world.readEvents(run.runId)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    });
+
+    test("append keeps an engine-chosen createdAt", async () => {
+      const run = await newRun();
+      const res = await world.append(run.runId, 1, [{ type: "run_started", createdAt: 1234 }]);
+      expect(res.events[0]!.createdAt).toBe(1234);
+      expect((await world.readEvents(run.runId, { afterSeq: 1 }))[0]!.createdAt).toBe(1234);
+    });
+
+    test("a stale or future expectedSeq is refused with AppendConflictError", async () => {
+      const run = await newRun();
+      await world.append(run.runId, 1, [{ type: "run_started" }]);
+      let error: unknown;
+      try {
+        await world.append(run.runId, 1, [step("s1")]);
+      } catch (e) {
+        error = e;
+      }
+      expect(isWorldError(error, "APPEND_CONFLICT")).toBe(true);
+      expect(error).toMatchObject({ runId: run.runId, expectedSeq: 1, actualSeq: 2 });
+      await expectCode(world.append(run.runId, 5, [step("s1")]), "APPEND_CONFLICT");
+      expect((await world.getRun(run.runId))!.lastSeq).toBe(2);
+    });
+
+    test("an unknown run: appends, reads and leases refused with RunNotFoundError", async () => {
+      await expectCode(world.append("wrun_doesnotexist", 1, [{ type: "run_started" }]), "RUN_NOT_FOUND");
+      expect(await world.getRun("wrun_doesnotexist")).toBeUndefined();
+      expect(await world.getStep("wrun_doesnotexist", "s")).toBeUndefined();
+      await expectCode(world.readEvents("wrun_doesnotexist"), "RUN_NOT_FOUND");
+      await expectCode(world.listSteps("wrun_doesnotexist"), "RUN_NOT_FOUND");
+      await expectCode(world.acquireLease("wrun_doesnotexist", "A", 1_000), "RUN_NOT_FOUND");
+    });
+
+    test("concurrent appenders with the same expectedSeq: exactly one wins", async () => {
+      const run = await newRun();
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => world.append(run.runId, 1, [step(`s${i}`)])),
+      );
+      const won = results.filter((r) => r.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === "rejected") expect(isWorldError(r.reason, "APPEND_CONFLICT")).toBe(true);
+      }
+      const events = await world.readEvents(run.runId);
+      expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    });
+
+    test("racing writers that retry on conflict never fork the log", async () => {
+      const run = await newRun();
+      const writer = async (w: number) => {
+        for (let i = 0; i < 8; i++) {
+          for (;;) {
+            const head = (await world.getRun(run.runId))!.lastSeq;
+            try {
+              await world.append(run.runId, head, [step(`w${w}-${i}`)]);
+              break;
+            } catch (e) {
+              if (!isWorldError(e, "APPEND_CONFLICT")) throw e;
+            }
+          }
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(writer));
+      const events = await world.readEvents(run.runId);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 33 }, (_, i) => i + 1));
+      const ids = events.slice(1).map((e) => e.correlationId);
+      expect(new Set(ids).size).toBe(32);
+      expect((await world.listSteps(run.runId)).length).toBe(32);
+    });
+
+    test("nothing can be appended after run_completed, run_failed or run_cancelled", async () => {
+      const ends: NewEvent[] = [
+        { type: "run_completed", data: { output: "1" } },
+        { type: "run_failed", data: { error: "e" } },
+        { type: "run_cancelled", data: { reason: "r" } },
+      ];
+      for (const end of ends) {
+        const run = await newRun();
+        await world.append(run.runId, 1, [end]);
+        await expectCode(world.append(run.runId, 2, [{ type: "run_started" }]), "RUN_FINISHED");
+        await expectCode(world.append(run.runId, 2, [{ type: "run_cancelled", data: {} }]), "RUN_FINISHED");
+        expect((await world.getRun(run.runId))!.lastSeq).toBe(2);
+      }
+    });
+
+    test("readEvents honours afterSeq and limit", async () => {
+      const run = await newRun();
+      await world.append(run.runId, 1, [step("a"), step("b"), step("c"), step("d")]);
+      const seqs = async (o?: { afterSeq?: number; limit?: number }) =>
+        (await world.readEvents(run.runId, o)).map((e) => e.seq);
+      expect(await seqs()).toEqual([1, 2, 3, 4, 5]);
+      expect(await seqs({ afterSeq: 2 })).toEqual([3, 4, 5]);
+      expect(await seqs({ afterSeq: 1, limit: 2 })).toEqual([2, 3]);
+      expect(await seqs({ afterSeq: 5 })).toEqual([]);
+      expect(await seqs({ limit: 0 })).toEqual([]);
+      const events = await world.readEvents(run.runId, { afterSeq: 1, limit: 1 });
+      expect(events[0]).toMatchObject({ runId: run.runId, type: "step_created", correlationId: "a" });
+    });
+
+    // ---------------------------------------------------------------- materialised rows
+
+    test("run rows follow run_started, run_completed, run_failed and run_cancelled", async () => {
+      const a = await newRun();
+      const started = await world.append(a.runId, 1, [{ type: "run_started" }]);
+      expect(started.run.status).toBe("running");
+      expect(started.run.startedAt).toBe(started.events[0]!.createdAt);
+      const done = await world.append(a.runId, 2, [{ type: "run_completed", data: { output: '"ok"' } }]);
+      expect(done.run).toMatchObject({
+        status: "completed",
+        output: '"ok"',
+        completedAt: done.events[0]!.createdAt,
+      });
+      expect(done.run.updatedAt).toBe(done.events[0]!.createdAt);
+
+      const b = await newRun();
+      const failed = await world.append(b.runId, 1, [
+        { type: "run_started" },
+        { type: "run_failed", data: { error: "E" } },
+      ]);
+      expect(failed.run).toMatchObject({ status: "failed", error: "E" });
+      expect(failed.run.completedAt).toBeDefined();
+
+      const c = await newRun();
+      const cancelled = await world.append(c.runId, 1, [
+        { type: "run_cancelled", data: { reason: "by op" } },
+      ]);
+      expect(cancelled.run).toMatchObject({ status: "cancelled", cancelReason: "by op" });
+      expect(await world.getRun(c.runId)).toEqual(cancelled.run);
+    });
+
+    test("step rows follow created, started, retrying, completed and failed", async () => {
+      const run = await newRun();
+      await world.append(run.runId, 1, [{ type: "run_started" }, step("s1", "step//./m//one"), step("s2")]);
+      expect(await world.getStep(run.runId, "s1")).toMatchObject({
+        runId: run.runId,
+        stepId: "s1",
+        stepName: "step//./m//one",
+        status: "pending",
+        attempt: 0,
+        input: '["s1"]',
+      });
+      await push(run.runId, { type: "step_started", correlationId: "s1", data: { attempt: 1 } });
+      expect(await world.getStep(run.runId, "s1")).toMatchObject({ status: "running", attempt: 1 });
+      const retryAt = Date.now() + 60_000;
+      await push(run.runId, {
+        type: "step_retrying",
+        correlationId: "s1",
+        data: { attempt: 1, error: "x", retryAt },
+      });
+      expect(await world.getStep(run.runId, "s1")).toMatchObject({
+        status: "retrying",
+        attempt: 1,
+        error: "x",
+        retryAt,
+      });
+      await push(run.runId, { type: "step_started", correlationId: "s1", data: { attempt: 2 } });
+      const s1 = await world.getStep(run.runId, "s1");
+      expect(s1).toMatchObject({ status: "running", attempt: 2 });
+      expect(s1!.retryAt).toBeUndefined();
+      const done = await push(run.runId, {
+        type: "step_completed",
+        correlationId: "s1",
+        data: { output: "42" },
+      });
+      expect(await world.getStep(run.runId, "s1")).toMatchObject({
+        status: "completed",
+        output: "42",
+        attempt: 2,
+        completedAt: done.events[0]!.createdAt,
+      });
+      await push(
+        run.runId,
+        { type: "step_started", correlationId: "s2", data: { attempt: 1 } },
+        { type: "step_failed", correlationId: "s2", data: { error: "fatal" } },
+      );
+      expect(await world.getStep(run.runId, "s2")).toMatchObject({ status: "failed", error: "fatal" });
+      expect((await world.listSteps(run.runId)).map((s) => s.stepId).sort()).toEqual(["s1", "s2"]);
+      expect(await world.getStep(run.runId, "nope")).toBeUndefined();
+    });
+
+    test("wait rows follow wait_created and wait_completed", async () => {
+      const run = await newRun();
+      const resumeAt = Date.now() + 5_000;
+      await push(run.runId, { type: "wait_created", correlationId: "w1", data: { resumeAt } });
+      expect(await world.listWaits(run.runId)).toEqual([
+        expect.objectContaining({ runId: run.runId, waitId: "w1", resumeAt, status: "waiting" }),
+      ]);
+      expect((await world.getRun(run.runId))!.wakeAt).toBe(resumeAt);
+      await push(run.runId, { type: "wait_completed", correlationId: "w1" });
+      const [wait] = await world.listWaits(run.runId);
+      expect(wait).toMatchObject({ status: "completed" });
+      expect(wait!.completedAt).toBeDefined();
+      expect((await world.getRun(run.runId))!.wakeAt).toBeUndefined();
+    });
+
+    test("hook rows follow hook_created, hook_received and hook_disposed", async () => {
+      const run = await newRun();
+      await push(run.runId, {
+        type: "hook_created",
+        correlationId: "h1",
+        data: {
+          token: "tok-rows",
+          metadata: '{"m":1}',
+          kind: "webhook",
+          options: '{"respondWith":"manual"}',
+        },
+      });
+      const expected = {
+        runId: run.runId,
+        hookId: "h1",
+        token: "tok-rows",
+        kind: "webhook",
+        metadata: '{"m":1}',
+        options: '{"respondWith":"manual"}',
+        status: "active",
+      };
+      expect(await world.listHooks(run.runId)).toEqual([expect.objectContaining(expected)]);
+      expect(await world.getHookByToken("tok-rows")).toMatchObject(expected);
+      await push(run.runId, { type: "hook_received", correlationId: "h1", data: { payload: "p" } });
+      expect(await world.getHookByToken("tok-rows")).toMatchObject({ status: "active" });
+      await push(run.runId, { type: "hook_disposed", correlationId: "h1" });
+      const [hook] = await world.listHooks(run.runId);
+      expect(hook).toMatchObject({ status: "disposed" });
+      expect(hook!.disposedAt).toBeDefined();
+      expect(await world.getHookByToken("tok-rows")).toBeUndefined();
+      const plain = await push(run.runId, {
+        type: "hook_created",
+        correlationId: "h2",
+        data: { token: "t2" },
+      });
+      expect(plain.run.lastSeq).toBe(5);
+      expect(await world.getHookByToken("t2")).toMatchObject({ kind: "hook", hookId: "h2" });
+    });
+
+    // ---------------------------------------------------------------- hook tokens
+
+    test("a token held by a live hook is refused with HookTokenConflictError", async () => {
+      const a = await newRun();
+      const b = await newRun();
+      await push(a.runId, { type: "hook_created", correlationId: "h", data: { token: "shared" } });
+      let error: unknown;
+      try {
+        await push(
+          b.runId,
+          { type: "step_created", correlationId: "s", data: { stepName: "x", input: "[]" } },
+          {
+            type: "hook_created",
+            correlationId: "h",
+            data: { token: "shared" },
+          },
+        );
+      } catch (e) {
+        error = e;
+      }
+      expect(isWorldError(error, "HOOK_TOKEN_CONFLICT")).toBe(true);
+      expect(error).toMatchObject({ token: "shared", holderRunId: a.runId });
+      // The refused batch wrote nothing, not even its first event.
+      expect((await world.getRun(b.runId))!.lastSeq).toBe(1);
+      // The same run cannot take it twice either.
+      await expectCode(
+        push(a.runId, { type: "hook_created", correlationId: "h2", data: { token: "shared" } }),
+        "HOOK_TOKEN_CONFLICT",
+      );
+    });
+
+    test("a token is free again after hook_disposed", async () => {
+      const a = await newRun();
+      const b = await newRun();
+      await push(a.runId, { type: "hook_created", correlationId: "h", data: { token: "reuse" } });
+      await push(a.runId, { type: "hook_disposed", correlationId: "h" });
+      await push(b.runId, { type: "hook_created", correlationId: "h", data: { token: "reuse" } });
+      expect(await world.getHookByToken("reuse")).toMatchObject({ runId: b.runId });
+    });
+
+    test("a token is free again after its run ends", async () => {
+      for (const end of ["run_completed", "run_failed", "run_cancelled"] as const) {
+        const a = await newRun();
+        await push(a.runId, { type: "hook_created", correlationId: "h", data: { token: `end-${end}` } });
+        const data = end === "run_completed" ? { output: "" } : end === "run_failed" ? { error: "" } : {};
+        await push(a.runId, { type: end, data } as NewEvent);
+        expect(await world.getHookByToken(`end-${end}`)).toBeUndefined();
+        const b = await newRun();
+        await push(b.runId, { type: "hook_created", correlationId: "h", data: { token: `end-${end}` } });
+        expect(await world.getHookByToken(`end-${end}`)).toMatchObject({ runId: b.runId });
+      }
+    });
+
+    // ---------------------------------------------------------------- leases
+
+    test("a lease is exclusive until it expires", async () => {
+      const run = await newRun();
+      const lease = await world.acquireLease(run.runId, "A", 10_000);
+      expect(lease).toMatchObject({ runId: run.runId, owner: "A" });
+      expect(lease!.expiresAt).toBeGreaterThan(Date.now() + 5_000);
+      expect(await world.acquireLease(run.runId, "B", 10_000)).toBeUndefined();
+      const other = await newRun();
+      expect(await world.acquireLease(other.runId, "B", 10_000)).toBeDefined();
+    });
+
+    test("re-acquiring or renewing a held lease keeps its token and extends it", async () => {
+      const run = await newRun();
+      const lease = (await world.acquireLease(run.runId, "A", 1_000))!;
+      const again = (await world.acquireLease(run.runId, "A", 10_000))!;
+      expect(again.token).toBe(lease.token);
+      expect(again.expiresAt).toBeGreaterThan(lease.expiresAt);
+      const renewed = (await world.renewLease(again, 20_000))!;
+      expect(renewed).toMatchObject({ runId: run.runId, owner: "A", token: lease.token });
+      expect(renewed.expiresAt).toBeGreaterThan(again.expiresAt);
+    });
+
+    test("an expired lease is taken over with a larger fencing token", async () => {
+      const run = await newRun();
+      const a = (await world.acquireLease(run.runId, "A", LEASE_TTL_MS))!;
+      expect(await world.acquireLease(run.runId, "B", 10_000)).toBeUndefined();
+      await sleep(LEASE_TTL_MS + 200);
+      const b = (await world.acquireLease(run.runId, "B", 10_000))!;
+      expect(b.owner).toBe("B");
+      expect(b.token).toBeGreaterThan(a.token);
+      expect(await world.renewLease(a, 10_000)).toBeUndefined();
+      // The old holder's release must not free the new holder's lease.
+      await world.releaseLease(a);
+      expect(await world.acquireLease(run.runId, "C", 10_000)).toBeUndefined();
+    });
+
+    test("a released lease can be taken at once, with a larger token", async () => {
+      const run = await newRun();
+      const a = (await world.acquireLease(run.runId, "A", 60_000))!;
+      await world.releaseLease(a);
+      expect(await world.renewLease(a, 1_000)).toBeUndefined();
+      const b = (await world.acquireLease(run.runId, "B", 60_000))!;
+      expect(b.token).toBeGreaterThan(a.token);
+      await world.releaseLease(b);
+      const a2 = (await world.acquireLease(run.runId, "A", 60_000))!;
+      expect(a2.token).toBeGreaterThan(b.token);
+    });
+
+    test("append with a held lease succeeds; with a lost or expired lease it is refused with LeaseLostError", async () => {
+      const run = await newRun();
+      const a = (await world.acquireLease(run.runId, "A", LEASE_TTL_MS))!;
+      await world.append(run.runId, 1, [{ type: "run_started" }], { lease: a });
+      await sleep(LEASE_TTL_MS + 200);
+      // Expired, even though nobody took it yet.
+      await expectCode(world.append(run.runId, 2, [step("s1")], { lease: a }), "LEASE_LOST");
+      const b = (await world.acquireLease(run.runId, "B", 10_000))!;
+      await expectCode(world.append(run.runId, 2, [step("s1")], { lease: a }), "LEASE_LOST");
+      await world.append(run.runId, 2, [step("s1")], { lease: b });
+      await world.releaseLease(b);
+      await expectCode(world.append(run.runId, 3, [step("s2")], { lease: b }), "LEASE_LOST");
+      // Appends without a lease (a hook payload from a request handler) are always allowed.
+      await world.append(run.runId, 3, [step("s2")]);
+      expect((await world.getRun(run.runId))!.lastSeq).toBe(4);
+    });
+
+    test("concurrent acquirers of a free lease: exactly one wins", async () => {
+      const run = await newRun();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => world.acquireLease(run.runId, `owner-${i}`, 10_000)),
+      );
+      expect(results.filter((l) => l !== undefined)).toHaveLength(1);
+    });
+
+    // ---------------------------------------------------------------- wake-ups
+
+    test("listDue returns due runs earliest first, not future or finished ones", async () => {
+      const now = Date.now();
+      const r1 = await newRun();
+      const r2 = await newRun();
+      const r3 = await newRun();
+      const r4 = await newRun();
+      await push(r1.runId, { type: "wait_created", correlationId: "w", data: { resumeAt: now - 100 } });
+      await push(r2.runId, { type: "wait_created", correlationId: "w", data: { resumeAt: now - 500 } });
+      await push(r3.runId, { type: "wait_created", correlationId: "w", data: { resumeAt: now + 60_000 } });
+      await push(
+        r4.runId,
+        { type: "wait_created", correlationId: "w", data: { resumeAt: now - 1_000 } },
+        { type: "run_cancelled", data: {} },
+      );
+      const due = await world.listDue(now);
+      expect(due).toEqual([
+        { runId: r2.runId, wakeAt: now - 500 },
+        { runId: r1.runId, wakeAt: now - 100 },
+      ]);
+      expect(await world.listDue(now, 1)).toEqual([{ runId: r2.runId, wakeAt: now - 500 }]);
+      expect((await world.listDue(now + 60_000)).map((d) => d.runId)).toEqual([r2.runId, r1.runId, r3.runId]);
+    });
+
+    test("step_retrying.retryAt is a wake-up until the next step_started", async () => {
+      const now = Date.now();
+      const run = await newRun();
+      await push(
+        run.runId,
+        step("s"),
+        { type: "step_started", correlationId: "s", data: { attempt: 1 } },
+        {
+          type: "step_retrying",
+          correlationId: "s",
+          data: { attempt: 1, error: "x", retryAt: now - 10 },
+        },
+      );
+      expect(await world.listDue(now)).toEqual([{ runId: run.runId, wakeAt: now - 10 }]);
+      expect((await world.getRun(run.runId))!.wakeAt).toBe(now - 10);
+      await push(run.runId, { type: "step_started", correlationId: "s", data: { attempt: 2 } });
+      expect(await world.listDue(now)).toEqual([]);
+      expect((await world.getRun(run.runId))!.wakeAt).toBeUndefined();
+    });
+
+    test("wait_completed clears the wake-up; the earliest pending one wins", async () => {
+      const now = Date.now();
+      const run = await newRun();
+      await push(
+        run.runId,
+        { type: "wait_created", correlationId: "w1", data: { resumeAt: now - 50 } },
+        { type: "wait_created", correlationId: "w2", data: { resumeAt: now + 50_000 } },
+      );
+      expect(await world.listDue(now)).toEqual([{ runId: run.runId, wakeAt: now - 50 }]);
+      await push(run.runId, { type: "wait_completed", correlationId: "w1" });
+      expect(await world.listDue(now)).toEqual([]);
+      expect((await world.getRun(run.runId))!.wakeAt).toBe(now + 50_000);
+    });
+
+    test("nextWakeAt is the earliest pending wake-up of unfinished runs", async () => {
+      expect(await world.nextWakeAt()).toBeUndefined();
+      const now = Date.now();
+      const a = await newRun();
+      const b = await newRun();
+      await push(a.runId, { type: "wait_created", correlationId: "w", data: { resumeAt: now + 9_000 } });
+      await push(b.runId, { type: "wait_created", correlationId: "w", data: { resumeAt: now + 3_000 } });
+      expect(await world.nextWakeAt()).toBe(now + 3_000);
+      await push(b.runId, { type: "run_completed", data: { output: "" } });
+      expect(await world.nextWakeAt()).toBe(now + 9_000);
+      await push(a.runId, { type: "wait_completed", correlationId: "w" });
+      expect(await world.nextWakeAt()).toBeUndefined();
+    });
+
+    // ---------------------------------------------------------------- listing
+
+    test("listRuns pages newest first and covers every run exactly once", async () => {
+      const created: string[] = [];
+      for (let i = 0; i < 23; i++) {
+        created.push((await newRun(i % 2 ? "wf-odd" : "wf-even")).runId);
+        if (i % 5 === 0) await sleep(2); // mixes same-millisecond and distinct timestamps
+      }
+      const seen: RunRecord[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await world.listRuns({ limit: 5, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(5);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+        pages++;
+        // A run created between pages must not shift later pages.
+        if (pages === 2) await newRun("wf-late");
+      } while (cursor);
+      const ids = seen.map((r) => r.runId).filter((id) => created.includes(id));
+      expect(new Set(ids).size).toBe(23);
+      expect(ids).toHaveLength(23);
+      for (let i = 1; i < seen.length; i++) {
+        const a = seen[i - 1]!;
+        const b = seen[i]!;
+        expect(a.createdAt > b.createdAt || (a.createdAt === b.createdAt && a.runId > b.runId)).toBe(true);
+      }
+      expect((await world.listRuns()).items.length).toBe(24);
+    });
+
+    test("listRuns filters by status and workflowName", async () => {
+      const a = await newRun("wf-a");
+      const b = await newRun("wf-b");
+      const c = await newRun("wf-a");
+      await push(b.runId, { type: "run_started" });
+      await push(c.runId, { type: "run_completed", data: { output: "" } });
+      const ids = async (q: Parameters<World["listRuns"]>[0]) =>
+        (await world.listRuns(q)).items.map((r) => r.runId);
+      expect(await ids({ workflowName: "wf-a" })).toEqual([c.runId, a.runId].sort().reverse());
+      expect(await ids({ status: "running" })).toEqual([b.runId]);
+      expect((await ids({ status: ["pending", "completed"] })).sort()).toEqual([a.runId, c.runId].sort());
+      expect(await ids({ status: "pending", workflowName: "wf-a" })).toEqual([a.runId]);
+      expect(await ids({ status: "failed" })).toEqual([]);
+      const page = await world.listRuns({ workflowName: "wf-a", limit: 1 });
+      expect(page.items).toHaveLength(1);
+      const rest = await world.listRuns({ workflowName: "wf-a", limit: 1, cursor: page.nextCursor });
+      expect(rest.items).toHaveLength(1);
+      expect(rest.nextCursor).toBeUndefined();
+    });
+
+    test("listUnfinished lists pending and running runs, paged", async () => {
+      const p = await newRun();
+      const r = await newRun();
+      const done = await newRun();
+      await push(r.runId, { type: "run_started" });
+      await push(done.runId, { type: "run_failed", data: { error: "" } });
+      const first = await world.listUnfinished(1);
+      expect(first.items).toHaveLength(1);
+      const second = await world.listUnfinished(1, first.nextCursor);
+      expect(second.nextCursor).toBeUndefined();
+      expect([...first.items, ...second.items].map((x) => x.runId).sort()).toEqual([p.runId, r.runId].sort());
+    });
+
+    // ---------------------------------------------------------------- notifications
+
+    test("subscribe notifies on create, append and finish (all runs and one run)", async () => {
+      const all: RunNotification[] = [];
+      const offAll = world.subscribe((n) => all.push(n));
+      const run = await newRun();
+      const one: RunNotification[] = [];
+      const offOne = world.subscribe((n) => one.push(n), run.runId);
+      const other = await newRun();
+      await push(run.runId, { type: "run_started" });
+      await push(other.runId, { type: "run_started" });
+      await push(run.runId, { type: "run_completed", data: { output: "" } });
+
+      expect(all).toContainEqual({ runId: run.runId, kind: "created", lastSeq: 1, status: "pending" });
+      expect(all).toContainEqual({ runId: other.runId, kind: "created", lastSeq: 1, status: "pending" });
+      expect(all).toContainEqual({ runId: run.runId, kind: "appended", lastSeq: 2, status: "running" });
+      expect(all).toContainEqual({ runId: run.runId, kind: "finished", lastSeq: 3, status: "completed" });
+      expect(one.every((n) => n.runId === run.runId)).toBe(true);
+      expect(one).toContainEqual({ runId: run.runId, kind: "appended", lastSeq: 2, status: "running" });
+      expect(one).toContainEqual({ runId: run.runId, kind: "finished", lastSeq: 3, status: "completed" });
+
+      offAll();
+      offOne();
+      const before = [all.length, one.length];
+      const late = await newRun();
+      await push(late.runId, { type: "run_started" });
+      await push(late.runId, { type: "run_cancelled", data: {} });
+      await sleep(50);
+      expect([all.length, one.length]).toEqual(before);
+    });
+
+    test("a throwing subscriber cannot break an append", async () => {
+      const seen: RunNotification[] = [];
+      const originalError = console.error;
+      console.error = () => {};
+      try {
+        world.subscribe(() => {
+          throw new Error("listener bug");
+        });
+        world.subscribe((n) => seen.push(n));
+        const run = await newRun();
+        const res = await world.append(run.runId, 1, [{ type: "run_started" }]);
+        expect(res.run.lastSeq).toBe(2);
+        expect(seen.some((n) => n.kind === "appended" && n.runId === run.runId)).toBe(true);
+      } finally {
+        console.error = originalError;
+      }
+    });
+
+    // ---------------------------------------------------------------- durability
+
+    test("data survives close and reopen", async (ctx) => {
+      if (!subject.reopen) return ctx.skip("this world keeps nothing across instances (no reopen given)");
+      const now = Date.now();
+      const run = await newRun("wf-durable");
+      await push(
+        run.runId,
+        { type: "run_started" },
+        step("s1"),
+        { type: "step_started", correlationId: "s1", data: { attempt: 1 } },
+        { type: "step_completed", correlationId: "s1", data: { output: "v" } },
+        { type: "wait_created", correlationId: "w1", data: { resumeAt: now - 5 } },
+        { type: "hook_created", correlationId: "h1", data: { token: "durable-token" } },
+      );
+      const done = await newRun("wf-durable");
+      await push(done.runId, { type: "run_completed", data: { output: "o" } });
+      const events = await world.readEvents(run.runId);
+      const rowBefore = await world.getRun(run.runId);
+      expect(await world.acquireLease(run.runId, "A", 60_000)).toBeDefined();
+      await world.close();
+
+      const again = await subject.reopen();
+      extraWorlds.push(again);
+      expect(await again.readEvents(run.runId)).toEqual(events);
+      expect(await again.getRun(run.runId)).toEqual(rowBefore);
+      expect(await again.getStep(run.runId, "s1")).toMatchObject({ status: "completed", output: "v" });
+      expect(await again.listWaits(run.runId)).toEqual([
+        expect.objectContaining({ waitId: "w1", status: "waiting" }),
+      ]);
+      expect(await again.getHookByToken("durable-token")).toMatchObject({ runId: run.runId, hookId: "h1" });
+      expect(await again.listDue(now)).toEqual([{ runId: run.runId, wakeAt: now - 5 }]);
+      expect((await again.listUnfinished()).items.map((r) => r.runId)).toEqual([run.runId]);
+      expect((await again.getRun(done.runId))!.status).toBe("completed");
+      // The lease is storage too: another owner cannot take it before it expires.
+      expect(await again.acquireLease(run.runId, "B", 1_000)).toBeUndefined();
+      const next = await again.append(run.runId, 7, [{ type: "wait_completed", correlationId: "w1" }]);
+      expect(next.events[0]!.seq).toBe(8);
+      await expectCode(
+        again.append(run.runId, 8, [
+          { type: "hook_created", correlationId: "h2", data: { token: "durable-token" } },
+        ]),
+        "HOOK_TOKEN_CONFLICT",
+      );
+    });
+  });
+}

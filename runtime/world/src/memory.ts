@@ -1,0 +1,262 @@
+/**
+ * The in-process world: everything in plain objects, nothing survives the process. It is the reference
+ * implementation of the contract in `types.ts` (the conformance suite runs on it first), what the
+ * engine's unit tests use, and the base of the `workflow/testing` harness.
+ *
+ * Every method does its work synchronously before its promise settles, so an append is atomic by
+ * construction (JavaScript runs one call at a time) and subscribers hear about it before `append` returns.
+ */
+import { AppendConflictError, LeaseLostError, RunFinishedError, RunNotFoundError } from "./errors.js";
+import { newRunId } from "./ids.js";
+import {
+  applyEvents,
+  checkBatchShape,
+  checkHookTokens,
+  createRunState,
+  isTerminalStatus,
+  type RunState,
+  stampEvents,
+} from "./materialize.js";
+import { Notifier } from "./notifier.js";
+import { RunIndex } from "./run-index.js";
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateRunInput,
+  DueRun,
+  HookRecord,
+  Lease,
+  ListRunsQuery,
+  NewEvent,
+  Page,
+  RunNotification,
+  RunRecord,
+  StepRecord,
+  WaitRecord,
+  WorkflowEvent,
+  World,
+} from "./types.js";
+
+export interface MemoryWorldOptions {
+  /** Clock for event timestamps and lease expiry (tests pass a fake one). Default `Date.now`. */
+  now?: () => number;
+}
+
+interface LeaseSlot {
+  owner: string;
+  token: number;
+  expiresAt: number;
+  held: boolean;
+}
+
+interface MemoryRun {
+  state: RunState;
+  events: WorkflowEvent[];
+}
+
+export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
+  return new MemoryWorld(options.now ?? Date.now);
+}
+
+class MemoryWorld implements World {
+  readonly name = "memory";
+  private readonly index = new RunIndex();
+  private readonly logs = new Map<string, WorkflowEvent[]>();
+  private readonly leases = new Map<string, LeaseSlot>();
+  private readonly notifier = new Notifier();
+  private closed = false;
+
+  constructor(private readonly now: () => number) {}
+
+  async createRun(input: CreateRunInput): Promise<AppendResult> {
+    this.assertOpen();
+    const now = this.now();
+    const runId = input.runId ?? newRunId(now);
+    const existing = this.index.get(runId);
+    if (existing) throw new AppendConflictError(runId, 0, existing.run.lastSeq);
+    const data: NewEvent & { type: "run_created" } = {
+      type: "run_created",
+      data: { workflowName: input.workflowName, input: input.input },
+    };
+    if (input.deploymentId !== undefined) data.data!.deploymentId = input.deploymentId;
+    if (input.metadata !== undefined) data.data!.metadata = input.metadata;
+    const events = stampEvents(runId, 0, [data], now).map(freezeEvent);
+    const state = createRunState(events[0]!);
+    this.index.add(state);
+    this.logs.set(runId, events);
+    const result = { events: [...events], run: { ...state.run } };
+    this.notify(state, "created");
+    return result;
+  }
+
+  async append(
+    runId: string,
+    expectedSeq: number,
+    events: NewEvent[],
+    opts?: AppendOptions,
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const run = this.run(runId);
+    const { state } = run;
+    checkBatchShape(runId, events, false);
+    if (opts?.lease) this.assertLeaseHeld(runId, opts.lease);
+    if (isTerminalStatus(state.run.status)) throw new RunFinishedError(runId, state.run.status);
+    if (expectedSeq !== state.run.lastSeq)
+      throw new AppendConflictError(runId, expectedSeq, state.run.lastSeq);
+    checkHookTokens(runId, events, (token) => this.index.tokenHolder(token));
+
+    const stamped = stampEvents(runId, state.run.lastSeq, events, this.now()).map(freezeEvent);
+    for (const e of stamped) run.events.push(e);
+    const effects = applyEvents(state, stamped);
+    this.index.applied(state, effects);
+    const result = { events: stamped, run: { ...state.run } };
+    this.notify(state, effects.finished ? "finished" : "appended");
+    return result;
+  }
+
+  async readEvents(
+    runId: string,
+    opts: { afterSeq?: number; limit?: number } = {},
+  ): Promise<WorkflowEvent[]> {
+    this.assertOpen();
+    const { events } = this.run(runId);
+    const start = Math.max(0, opts.afterSeq ?? 0); // seq n sits at index n - 1
+    const end = opts.limit === undefined ? events.length : start + Math.max(0, opts.limit);
+    return events.slice(start, end);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    this.assertOpen();
+    const state = this.index.get(runId);
+    return state && { ...state.run };
+  }
+
+  async listRuns(query?: ListRunsQuery): Promise<Page<RunRecord>> {
+    this.assertOpen();
+    return this.index.list(query);
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    this.assertOpen();
+    return [...this.run(runId).state.steps.values()].map((s) => ({ ...s }));
+  }
+
+  async getStep(runId: string, stepId: string): Promise<StepRecord | undefined> {
+    this.assertOpen();
+    const step = this.index.get(runId)?.steps.get(stepId);
+    return step && { ...step };
+  }
+
+  async listWaits(runId: string): Promise<WaitRecord[]> {
+    this.assertOpen();
+    return [...this.run(runId).state.waits.values()].map((w) => ({ ...w }));
+  }
+
+  async listHooks(runId: string): Promise<HookRecord[]> {
+    this.assertOpen();
+    return [...this.run(runId).state.hooks.values()].map((h) => ({ ...h }));
+  }
+
+  async getHookByToken(token: string): Promise<HookRecord | undefined> {
+    this.assertOpen();
+    const holder = this.index.tokenHolder(token);
+    const hook = holder && this.index.get(holder.runId)?.hooks.get(holder.hookId);
+    return hook && { ...hook };
+  }
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    this.assertOpen();
+    this.run(runId);
+    const now = this.now();
+    const slot = this.leases.get(runId);
+    if (slot?.held && slot.expiresAt > now) {
+      if (slot.owner !== owner) return undefined;
+      slot.expiresAt = now + ttlMs;
+      return leaseOf(runId, slot);
+    }
+    const next: LeaseSlot = { owner, token: (slot?.token ?? 0) + 1, expiresAt: now + ttlMs, held: true };
+    this.leases.set(runId, next);
+    return leaseOf(runId, next);
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    this.assertOpen();
+    const slot = this.leases.get(lease.runId);
+    if (!slot?.held || slot.owner !== lease.owner || slot.token !== lease.token) return undefined;
+    slot.expiresAt = this.now() + ttlMs;
+    return leaseOf(lease.runId, slot);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.assertOpen();
+    const slot = this.leases.get(lease.runId);
+    if (slot?.held && slot.owner === lease.owner && slot.token === lease.token) slot.held = false;
+  }
+
+  async listDue(now: number, limit?: number): Promise<DueRun[]> {
+    this.assertOpen();
+    return this.index.listDue(now, limit);
+  }
+
+  async nextWakeAt(): Promise<number | undefined> {
+    this.assertOpen();
+    return this.index.nextWakeAt();
+  }
+
+  async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
+    this.assertOpen();
+    return this.index.list({ status: ["pending", "running"], limit, cursor });
+  }
+
+  subscribe(listener: (n: RunNotification) => void, runId?: string): () => void {
+    return this.notifier.subscribe(listener, runId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.notifier.clear();
+  }
+
+  private run(runId: string): MemoryRun {
+    const state = this.index.get(runId);
+    if (!state) throw new RunNotFoundError(runId);
+    return { state, events: this.logs.get(runId)! };
+  }
+
+  private assertLeaseHeld(runId: string, lease: Lease): void {
+    const slot = this.leases.get(runId);
+    if (
+      lease.runId !== runId ||
+      !slot?.held ||
+      slot.owner !== lease.owner ||
+      slot.token !== lease.token ||
+      slot.expiresAt <= this.now()
+    ) {
+      throw new LeaseLostError(lease.runId, lease.owner);
+    }
+  }
+
+  private notify(state: RunState, kind: RunNotification["kind"]): void {
+    this.notifier.notify({
+      runId: state.run.runId,
+      lastSeq: state.run.lastSeq,
+      status: state.run.status,
+      kind,
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new Error("This memory world was closed; create a new one with createMemoryWorld().");
+  }
+}
+
+function leaseOf(runId: string, slot: LeaseSlot): Lease {
+  return { runId, owner: slot.owner, token: slot.token, expiresAt: slot.expiresAt };
+}
+
+/** Stored events are shared with every reader, so they are frozen rather than copied on each read. */
+function freezeEvent(e: WorkflowEvent): WorkflowEvent {
+  if (e.data && typeof e.data === "object") Object.freeze(e.data);
+  return Object.freeze(e);
+}
