@@ -1,1 +1,58 @@
-export {};
+/**
+ * `@wfkit/core`: the host-side runtime. Loading it installs the host `globalThis[Symbol.for("wfkit.runtime")]`
+ * (what `sleep`, `getStepMetadata`, `getWorkflowMetadata` do outside the sandbox) and the nested-step closure
+ * reader `globalThis[Symbol.for("wfkit.closure")]`.
+ */
+import { hostRuntime, installHostRuntime, type RuntimeApi } from "../engine/host-runtime.js";
+import { RUNTIME_KEY } from "../sandbox/abi.js";
+
+installHostRuntime();
+
+export type { RunStatus, World } from "@wfkit/world";
+export {
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+  WorkflowRunNotFoundError,
+} from "../api/errors.js";
+export { Run } from "../api/run.js";
+export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
+export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
+export { worldFromEnv } from "../api/world-selection.js";
+export { type CodeProvider, MissingCodeProviderError, type WorkflowBundle } from "../engine/code-provider.js";
+export { Engine, type EngineOptions, type EngineStats } from "../engine/engine.js";
+export { ReplayDivergenceError, StepNotFoundError, WorkflowStalledError } from "../engine/engine-errors.js";
+export {
+  hostRuntime,
+  installHostRuntime,
+  type RuntimeApi,
+  type StepMetadata,
+  type WorkflowMetadata,
+} from "../engine/host-runtime.js";
+export { type StepContext, stepContext } from "../engine/step-context.js";
+export * from "../sandbox/index.js";
+export {
+  registerSerializableClass,
+  type SerializableClass,
+  SerializationError,
+  WORKFLOW_DESERIALIZE,
+  WORKFLOW_SERIALIZE,
+} from "../serialization/index.js";
+
+/** `getStepMetadata()` of the public API, for host code (steps). */
+export function getStepMetadata() {
+  return currentRuntime().getStepMetadata();
+}
+
+/** `getWorkflowMetadata()` of the public API, for host code (steps). */
+export function getWorkflowMetadata() {
+  return currentRuntime().getWorkflowMetadata();
+}
+
+/** `sleep()` of the public API: in host code (a step) it explains where sleep belongs. */
+export function sleep(duration: string | number | Date): Promise<void> {
+  return currentRuntime().sleep(duration);
+}
+
+function currentRuntime(): RuntimeApi {
+  return (globalThis as unknown as Record<symbol, RuntimeApi | undefined>)[RUNTIME_KEY] ?? hostRuntime;
+}

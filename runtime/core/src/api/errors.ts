@@ -1,0 +1,54 @@
+/**
+ * Errors `Run` reports to application code (`workflow/api`, `workflow/errors`). Each carries the run ID and
+ * a stable `code`; check `code` or the static `is()` when instances may come from another copy of the package.
+ */
+
+export class WorkflowRunFailedError extends Error {
+  readonly code = "WORKFLOW_RUN_FAILED";
+  constructor(
+    readonly runId: string,
+    cause: unknown,
+  ) {
+    const reason =
+      cause instanceof Error || (typeof cause === "object" && cause !== null && "message" in cause)
+        ? `${(cause as Error).name ?? "Error"}: ${(cause as Error).message}`
+        : String(cause);
+    super(`Workflow run ${runId} failed: ${reason}`, { cause });
+    this.name = "WorkflowRunFailedError";
+  }
+  static is(value: unknown): value is WorkflowRunFailedError {
+    return hasCode(value, "WORKFLOW_RUN_FAILED");
+  }
+}
+
+export class WorkflowRunCancelledError extends Error {
+  readonly code = "WORKFLOW_RUN_CANCELLED";
+  constructor(
+    readonly runId: string,
+    readonly reason?: string,
+  ) {
+    super(`Workflow run ${runId} was cancelled${reason ? `: ${reason}` : "."}`);
+    this.name = "WorkflowRunCancelledError";
+  }
+  static is(value: unknown): value is WorkflowRunCancelledError {
+    return hasCode(value, "WORKFLOW_RUN_CANCELLED");
+  }
+}
+
+export class WorkflowRunNotFoundError extends Error {
+  readonly code = "WORKFLOW_RUN_NOT_FOUND";
+  constructor(readonly runId: string) {
+    super(
+      `No workflow run with ID "${runId}" exists in this world. Check the ID, and that this process uses the ` +
+        "same world as the one that started it (WORKFLOW_TARGET_WORLD).",
+    );
+    this.name = "WorkflowRunNotFoundError";
+  }
+  static is(value: unknown): value is WorkflowRunNotFoundError {
+    return hasCode(value, "WORKFLOW_RUN_NOT_FOUND");
+  }
+}
+
+function hasCode(value: unknown, code: string): boolean {
+  return typeof value === "object" && value !== null && (value as { code?: unknown }).code === code;
+}

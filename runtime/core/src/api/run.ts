@@ -1,0 +1,103 @@
+/**
+ * `Run`: application code's handle on a run. Like WDK's, its properties are promise-returning getters that
+ * read the world each time, so a handle never shows stale data and costs nothing until used.
+ */
+import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
+import type { Engine } from "../engine/engine.js";
+import { deserialize, deserializeError } from "../serialization/index.js";
+import { WorkflowRunCancelledError, WorkflowRunFailedError, WorkflowRunNotFoundError } from "./errors.js";
+
+export class Run<R = unknown> {
+  constructor(
+    readonly runId: string,
+    private readonly engine: Engine,
+  ) {}
+
+  get status(): Promise<RunStatus> {
+    return this.record().then((r) => r.status);
+  }
+
+  get workflowName(): Promise<string> {
+    return this.record().then((r) => r.workflowName);
+  }
+
+  get createdAt(): Promise<Date> {
+    return this.record().then((r) => new Date(r.createdAt));
+  }
+
+  get startedAt(): Promise<Date | undefined> {
+    return this.record().then((r) => (r.startedAt === undefined ? undefined : new Date(r.startedAt)));
+  }
+
+  get completedAt(): Promise<Date | undefined> {
+    return this.record().then((r) => (r.completedAt === undefined ? undefined : new Date(r.completedAt)));
+  }
+
+  /**
+   * The workflow's return value once the run ends; rejects with `WorkflowRunFailedError` (the workflow's
+   * error as `cause`) or `WorkflowRunCancelledError`. Notified through `world.subscribe`, never polled.
+   */
+  get returnValue(): Promise<R> {
+    return this.waitForEnd().then((record) => outcomeOf<R>(record));
+  }
+
+  /** Ends the run as cancelled; steps running now finish but their results are discarded. */
+  async cancel(opts: { reason?: string } = {}): Promise<void> {
+    const found = await this.engine.cancel(this.runId, opts.reason);
+    if (!found) throw new WorkflowRunNotFoundError(this.runId);
+  }
+
+  private async record(): Promise<RunRecord> {
+    const world = await this.engine.world();
+    const record = await world.getRun(this.runId);
+    if (!record) throw new WorkflowRunNotFoundError(this.runId);
+    return record;
+  }
+
+  private async waitForEnd(): Promise<RunRecord> {
+    const world = await this.engine.world();
+    const release = this.engine.retain(this.runId);
+    return new Promise<RunRecord>((resolve, reject) => {
+      let settled = false;
+      let checking = false;
+      let recheck = false;
+      const unsubscribe = world.subscribe((n) => {
+        if (TERMINAL_RUN_STATUSES.includes(n.status) || n.kind === "finished") void check();
+      }, this.runId);
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        release();
+        fn();
+      };
+      // Reads the row (the notification only says that something happened); coalesces overlapping reads.
+      const check = async (): Promise<void> => {
+        if (checking) {
+          recheck = true;
+          return;
+        }
+        checking = true;
+        try {
+          do {
+            recheck = false;
+            const record = await world.getRun(this.runId);
+            if (!record) return finish(() => reject(new WorkflowRunNotFoundError(this.runId)));
+            if (TERMINAL_RUN_STATUSES.includes(record.status)) return finish(() => resolve(record));
+          } while (recheck && !settled);
+        } catch (error) {
+          finish(() => reject(error));
+        } finally {
+          checking = false;
+        }
+      };
+      void check();
+    });
+  }
+}
+
+function outcomeOf<R>(record: RunRecord): R {
+  if (record.status === "completed") return deserialize(record.output ?? "") as R;
+  if (record.status === "cancelled") throw new WorkflowRunCancelledError(record.runId, record.cancelReason);
+  throw new WorkflowRunFailedError(record.runId, deserializeError(record.error ?? ""));
+}

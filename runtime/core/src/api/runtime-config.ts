@@ -1,0 +1,62 @@
+/**
+ * The process-wide engine behind `start()` and `getRun()`. Configure it before the first run starts;
+ * changing anything but the code provider afterwards replaces the engine (runs the old one drives keep
+ * their leases until they expire and are then taken over by `resumePendingRuns()`).
+ */
+import type { World } from "@wfkit/world";
+import type { CodeProvider } from "../engine/code-provider.js";
+import { Engine, type EngineOptions } from "../engine/engine.js";
+import { worldFromEnv } from "./world-selection.js";
+
+export interface RuntimeOptions {
+  world?: World;
+  codeProvider?: CodeProvider;
+  maxConcurrentSteps?: number;
+  /** Runs driven at once in this process (default: no limit); see EngineOptions. */
+  maxActiveRuns?: number;
+  ownerId?: string;
+  /** First retry back-off in ms (default 1000); tests make it small. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  leaseTtlMs?: number;
+  /** Where background errors of runs go (default console.error). */
+  onError?: (error: unknown, runId: string) => void;
+}
+
+let options: RuntimeOptions = {};
+let engine: Engine | undefined;
+let perWorld = new WeakMap<World, Engine>();
+
+export function configureRuntime(opts: RuntimeOptions): void {
+  const onlyCode = Object.keys(opts).every((k) => k === "codeProvider");
+  options = { ...options, ...opts };
+  if (onlyCode && opts.codeProvider) {
+    if (engine) engine.codeProvider = opts.codeProvider;
+    return;
+  }
+  engine?.close();
+  engine = undefined;
+  perWorld = new WeakMap();
+}
+
+function engineOptions(world: EngineOptions["world"]): EngineOptions {
+  const { world: _ignored, ...rest } = options;
+  return { ...rest, world };
+}
+
+/** The process-wide engine; its world is opened on first use (WORKFLOW_TARGET_WORLD unless configured). */
+export function getEngine(): Engine {
+  engine ??= new Engine(engineOptions(options.world ?? (() => worldFromEnv())));
+  return engine;
+}
+
+/** The engine for an explicit world (`start(wf, args, { world })`): one per world, same options. */
+export function engineForWorld(world: World): Engine {
+  if (options.world === world) return getEngine();
+  let e = perWorld.get(world);
+  if (!e) {
+    e = new Engine(engineOptions(world));
+    perWorld.set(world, e);
+  }
+  return e;
+}

@@ -1,0 +1,50 @@
+/** `start`, `getRun` and `resumePendingRuns` of `workflow/api`. */
+import type { World } from "@wfkit/world";
+import { Run } from "./run.js";
+import { engineForWorld, getEngine } from "./runtime-config.js";
+
+export interface StartOptions {
+  /** Start the run on this world instead of the configured one. */
+  world?: World;
+  /** Caller-chosen run ID (must be unique). */
+  runId?: string;
+}
+
+/** Starts a run of a workflow function (or of a workflow ID) and returns its handle once it is stored. */
+export async function start<A extends unknown[], R>(
+  workflow: ((...args: A) => Promise<R>) | string,
+  args?: A,
+  opts: StartOptions = {},
+): Promise<Run<R>> {
+  const workflowId = workflowIdOf(workflow);
+  if (args !== undefined && !Array.isArray(args)) {
+    throw new TypeError(
+      `start(${workflowId}, args): args must be an array of the workflow's arguments, e.g. start(fn, [a, b]); got ${typeof args}.`,
+    );
+  }
+  const engine = opts.world ? engineForWorld(opts.world) : getEngine();
+  const runId = await engine.start(workflowId, args ?? [], { runId: opts.runId });
+  return new Run<R>(runId, engine);
+}
+
+/** A handle on an existing run (no I/O until a property is read). */
+export function getRun<R = unknown>(runId: string): Run<R> {
+  return new Run<R>(runId, getEngine());
+}
+
+/** After a restart: takes over unfinished runs whose lease expired; arms their wake-ups. */
+export function resumePendingRuns(): Promise<number> {
+  return getEngine().resumePendingRuns();
+}
+
+function workflowIdOf(workflow: unknown): string {
+  if (typeof workflow === "string" && workflow.length > 0) return workflow;
+  const id = typeof workflow === "function" ? (workflow as { workflowId?: unknown }).workflowId : undefined;
+  if (typeof id === "string" && id.length > 0) return id;
+  const name = typeof workflow === "function" && workflow.name ? `"${workflow.name}"` : String(workflow);
+  throw new TypeError(
+    `start() expects a workflow function, but ${name} is not one (it has no workflowId). Put the directive ` +
+      '"use workflow" as the first statement of its async body, and make sure the workflow compiler processes ' +
+      "the file (run with `node --import workflow/register` or add the bundler plugin).",
+  );
+}

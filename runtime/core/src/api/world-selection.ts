@@ -1,0 +1,51 @@
+/**
+ * Which world the process-wide engine uses when none is configured in code:
+ * `WORKFLOW_TARGET_WORLD` = `local` (default; files under `WORKFLOW_LOCAL_DATA_DIR`, default
+ * `.workflow-data`), `memory`, `postgres` / `vercel` (their packages' `createWorld()`), or a module path or
+ * package name that exports `createWorld()`.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createMemoryWorld, type World } from "@wfkit/world";
+
+const PACKAGES: Record<string, string> = {
+  postgres: "@wfkit/world-postgres",
+  vercel: "@wfkit/world-vercel",
+};
+
+// Through a variable so TypeScript does not require optional world packages to be installed.
+const importModule = (specifier: string): Promise<Record<string, unknown>> => import(specifier);
+
+export async function worldFromEnv(env: Record<string, string | undefined> = process.env): Promise<World> {
+  const target = env.WORKFLOW_TARGET_WORLD?.trim() || "local";
+  if (target === "memory") return createMemoryWorld();
+  if (target === "local") {
+    const mod = await importModule("@wfkit/world-local");
+    const create = mod.createLocalWorld as
+      | ((opts: { dataDir: string }) => World | Promise<World>)
+      | undefined;
+    if (typeof create !== "function")
+      throw new Error("@wfkit/world-local does not export createLocalWorld().");
+    return await create({ dataDir: resolve(env.WORKFLOW_LOCAL_DATA_DIR || ".workflow-data") });
+  }
+  const specifier =
+    PACKAGES[target] ??
+    (target.startsWith(".") || isAbsolute(target) ? pathToFileURL(resolve(target)).href : target);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(specifier);
+  } catch (error) {
+    throw new Error(
+      `WORKFLOW_TARGET_WORLD="${target}" could not be loaded (${(error as Error).message}). Use "local", ` +
+        '"memory", "postgres", "vercel", or a module path that exports createWorld().',
+      { cause: error },
+    );
+  }
+  const create = (mod.createWorld ?? (mod.default as Record<string, unknown> | undefined)?.createWorld) as
+    | (() => World | Promise<World>)
+    | undefined;
+  if (typeof create !== "function") {
+    throw new Error(`WORKFLOW_TARGET_WORLD="${target}" names a module that does not export createWorld().`);
+  }
+  return await create();
+}

@@ -1,0 +1,451 @@
+/**
+ * The engine: drives every run this process holds. It picks runs up (after `start()`, on a wake-up timer,
+ * after a restart), keeps their live instances in a bounded LRU cache so that continuing a run at the log
+ * head costs no replay, runs step bodies inline with bounded concurrency, and arms in-process timers for
+ * durable wake-ups (sleeps, retry back-offs).
+ *
+ * Timers and process lifetime (see wake-timers.ts): wake-up timers are unref'd unless a caller in this
+ * process awaits the run's `returnValue`, so a process whose runs have ended, or that only has long sleeps
+ * pending, exits by itself. The wake-ups are durable: `resumePendingRuns()` in the next process picks them up.
+ */
+
+import { randomBytes } from "node:crypto";
+import type { Script } from "node:vm";
+import {
+  isWorldError,
+  type Lease,
+  newRunId,
+  TERMINAL_RUN_STATUSES,
+  type WorkflowEvent,
+  type World,
+} from "@wfkit/world";
+import { STEPS_KEY } from "../sandbox/abi.js";
+import { deserialize, serialize } from "../serialization/index.js";
+import { compileWorkflowBundle } from "../vm/index.js";
+import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
+import { StepNotFoundError } from "./engine-errors.js";
+import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
+import { type EngineContext, LiveRun, recordError, type StepResult } from "./live-run.js";
+import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
+import { Semaphore } from "./semaphore.js";
+import { stepContext } from "./step-context.js";
+import { WakeTimers } from "./wake-timers.js";
+
+export interface EngineOptions {
+  /** The storage, or a function that opens it on first use. */
+  world: World | (() => Promise<World>);
+  codeProvider?: CodeProvider;
+  /** Step bodies running at once in this process. Default 32. */
+  maxConcurrentSteps?: number;
+  /** Lease owner name; default `<hostname>:<pid>:<random>`. */
+  ownerId?: string;
+  /** First retry back-off (default 1000 ms) and its cap (default 60 000 ms). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Lease time-to-live; renewed every third of it while steps run. Default 30 000 ms. */
+  leaseTtlMs?: number;
+  /**
+   * Runs driven at once (each holds a live sandbox); more wait their turn in FIFO order. A run waiting for
+   * a sleep or retry does not count. Default: no limit. Measured on the 1,000-run burst, a limit does not
+   * lower peak RSS (dead sandboxes waiting for V8's next full GC dominate it) and it can deadlock a step that
+   * awaits another run of this process, so it is opt-in, for bounding live state under slow steps.
+   */
+  maxActiveRuns?: number;
+  /** Idle (suspended) live instances kept for a cheap resume. Default 256. */
+  cacheSize?: number;
+  /** Where background errors go (a run that cannot be driven). Default: console.error. */
+  onError?: (error: unknown, runId: string) => void;
+}
+
+export interface EngineStats {
+  /** Instances rebuilt by replaying a log that had already progressed (cache misses). */
+  replays: number;
+  /** Runs continued from a cached live instance. */
+  cacheHits: number;
+  /** Durable appends made, and events in them. */
+  appends: number;
+  eventsAppended: number;
+  /** Step body executions (every attempt). */
+  stepAttempts: number;
+}
+
+export class Engine implements EngineContext {
+  readonly stats: EngineStats = { replays: 0, cacheHits: 0, appends: 0, eventsAppended: 0, stepAttempts: 0 };
+  readonly retry: RetryOptions;
+  readonly ownerId: string;
+  codeProvider: CodeProvider | undefined;
+  private readonly worldSource: World | (() => Promise<World>);
+  private worldPromise: Promise<World> | undefined;
+  private readonly semaphore: Semaphore;
+  private readonly admission: Semaphore;
+  private readonly leaseTtlMs: number;
+  private readonly cacheSize: number;
+  private readonly onError: (error: unknown, runId: string) => void;
+  /** Live instances, least recently used first. Active ones are never evicted. */
+  private readonly live = new Map<string, LiveRun>();
+  /** Runs a `drive` is picking up right now (between its first await and activation). */
+  private readonly driving = new Map<string, boolean>();
+  private readonly wakeTimers: WakeTimers;
+  /** Runs `start()` is creating right now (their "created" notification is not news). */
+  private readonly creating = new Set<string>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(opts: EngineOptions) {
+    this.worldSource = opts.world;
+    this.codeProvider = opts.codeProvider;
+    this.semaphore = new Semaphore(opts.maxConcurrentSteps ?? 32, "maxConcurrentSteps");
+    this.admission = new Semaphore(opts.maxActiveRuns ?? Number.MAX_SAFE_INTEGER, "maxActiveRuns");
+    this.ownerId = opts.ownerId ?? `${process.pid}:${randomBytes(4).toString("hex")}`;
+    this.retry = {
+      baseMs: opts.retryBaseMs ?? DEFAULT_RETRY.baseMs,
+      maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
+    };
+    this.leaseTtlMs = opts.leaseTtlMs ?? 30_000;
+    this.cacheSize = opts.cacheSize ?? 256;
+    this.wakeTimers = new WakeTimers(
+      (runId) => void this.drive(runId),
+      () => this.now(),
+    );
+    this.onError =
+      opts.onError ??
+      ((error, runId) =>
+        console.error(`[workflow] run ${runId}: ${(error as Error)?.stack ?? String(error)}`));
+  }
+
+  world(): Promise<World> {
+    const source = this.worldSource;
+    this.worldPromise ??= typeof source === "function" ? source() : Promise.resolve(source);
+    return this.worldPromise;
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  /** Creates a run and starts driving it in this process. Resolves once the run is stored. */
+  async start(workflowName: string, args: unknown[], opts: { runId?: string } = {}): Promise<string> {
+    const input = serialize(args, { path: "args" });
+    const world = await this.world();
+    const runId = opts.runId ?? newRunId();
+    // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
+    this.creating.add(runId);
+    let created: Awaited<ReturnType<World["createRun"]>>;
+    try {
+      created = await world.createRun({ runId, workflowName, input });
+    } finally {
+      this.creating.delete(runId);
+    }
+    void this.drive(runId, created.events);
+    return runId;
+  }
+
+  /**
+   * Also drives runs that other processes create or change: a run created elsewhere (a CLI, another app
+   * instance), or new events for a run this process holds idle (a cancellation). Runs another executor
+   * holds are left to it (the lease decides). Returns an unsubscribe function.
+   */
+  listen(): () => void {
+    let unsubscribe: (() => void) | undefined;
+    let stopped = false;
+    void this.world().then((world) => {
+      if (stopped) return;
+      unsubscribe = world.subscribe((n) => {
+        if (this.closed || this.creating.has(n.runId) || this.driving.has(n.runId)) return;
+        const live = this.live.get(n.runId);
+        if (live?.active) return;
+        if (n.kind === "created" || (live && n.kind !== "finished")) void this.drive(n.runId);
+        else if (live && n.kind === "finished") this.evict(n.runId);
+      });
+    });
+    return () => {
+      stopped = true;
+      unsubscribe?.();
+    };
+  }
+
+  /**
+   * Takes the run's lease and continues it: from the cached live instance when it is at the log head,
+   * otherwise by replaying the log into a fresh sandbox. Resolves true when this process now drives it.
+   */
+  async drive(runId: string, knownEvents?: WorkflowEvent[]): Promise<boolean> {
+    if (this.closed) return false;
+    const cached = this.live.get(runId);
+    if (cached?.active) {
+      cached.enqueue(() => cached.processDue());
+      return true;
+    }
+    if (this.driving.has(runId)) {
+      // Another drive is picking the run up; it reads the log after this call's trigger happened.
+      this.driving.set(runId, true);
+      return true;
+    }
+    this.driving.set(runId, false);
+    let lease: Lease | undefined;
+    let admitted = false;
+    try {
+      const turn = this.admission.acquire();
+      if (turn) await turn;
+      admitted = true;
+      if (cached?.releasing) await cached.releasing;
+      const world = await this.world();
+      lease = await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
+      if (!lease) return false;
+      let live = this.live.get(runId);
+      const fresh = !live || live.detached;
+      let events: WorkflowEvent[];
+      if (live && !live.detached) {
+        events = await world.readEvents(runId, { afterSeq: live.committedSeq });
+        this.stats.cacheHits++;
+      } else {
+        live = undefined;
+        events = knownEvents ?? (await world.readEvents(runId));
+      }
+      const last = events.at(-1);
+      if (!live) {
+        const first = events[0];
+        if (first?.type !== "run_created" || isTerminal(last!)) {
+          await world.releaseLease(lease);
+          return false;
+        }
+        let instance: WorkflowInstance;
+        try {
+          instance = new WorkflowInstance({
+            runId,
+            workflowName: first.data!.workflowName,
+            script: await this.load(first.data!.workflowName),
+          });
+        } catch (error) {
+          // No code for this run here: record it as the run's failure rather than leaving callers waiting.
+          this.onError(error, runId);
+          await world.append(
+            runId,
+            last!.seq,
+            [{ type: "run_failed", data: { error: recordError(error) } }],
+            { lease },
+          );
+          await world.releaseLease(lease);
+          return false;
+        }
+        live = new LiveRun(this, instance, 0);
+        if (events.length > 1) this.stats.replays++;
+      }
+      if (last) live.committedSeq = last.seq;
+      live.activate(lease);
+      // The admission slot now belongs to the live run; `suspended`/`dropped` give it back.
+      live.holdsSlot = true;
+      admitted = false;
+      this.touch(live);
+      const target = live;
+      const silent = fresh && events.length > 1;
+      target.enqueue(async () => {
+        await target.replay(events, silent);
+        await target.resume();
+      });
+      return true;
+    } catch (error) {
+      this.onError(error, runId);
+      if (lease) await (await this.world()).releaseLease(lease).catch(() => {});
+      return false;
+    } finally {
+      if (admitted) this.admission.release();
+      const retrigger = this.driving.get(runId);
+      this.driving.delete(runId);
+      if (retrigger) queueMicrotask(() => void this.drive(runId));
+    }
+  }
+
+  private async load(workflowName: string): Promise<Script> {
+    if (!this.codeProvider) throw new MissingCodeProviderError(workflowName);
+    const bundle = await this.codeProvider.getWorkflowBundle(workflowName);
+    return compileWorkflowBundle(bundle.code, { filename: bundle.filename, sourceMap: bundle.sourceMap });
+  }
+
+  /** Runs one attempt of a step body (bounded concurrency; step metadata via AsyncLocalStorage). */
+  async runStep(instance: WorkflowInstance, op: Operation): Promise<StepResult> {
+    const wait = this.semaphore.acquire();
+    if (wait) await wait;
+    let fn: unknown;
+    try {
+      if (this.codeProvider) await this.codeProvider.loadStep(op.name);
+      fn = stepRegistry().get(op.name);
+      if (typeof fn !== "function")
+        return { ok: false, error: new StepNotFoundError(op.name), maxRetries: 0 };
+      const input = deserialize(op.input!) as StepInput;
+      this.stats.stepAttempts++;
+      const step = fn as (...a: unknown[]) => unknown;
+      const value = await stepContext.run(
+        {
+          stepId: `${instance.runId}/${op.cid}`,
+          stepStartedAt: new Date(),
+          attempt: op.attempt,
+          closure: input.closure,
+          workflowRunId: instance.runId,
+          workflowStartedAt: new Date(instance.startedAt),
+        },
+        () => step.apply(undefined, input.args),
+      );
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error, maxRetries: maxRetriesOf(fn) };
+    } finally {
+      this.semaphore.release();
+    }
+  }
+
+  onAppended(count: number): void {
+    this.stats.appends++;
+    this.stats.eventsAppended += count;
+  }
+
+  scheduleWake(runId: string, at: number | undefined): void {
+    this.wakeTimers.set(runId, at);
+  }
+
+  suspended(live: LiveRun): void {
+    this.releaseSlot(live);
+    this.touch(live);
+    this.evictIdle();
+  }
+
+  dropped(live: LiveRun, redriveAfterMs?: number): void {
+    this.releaseSlot(live);
+    if (this.live.get(live.runId) === live) this.live.delete(live.runId);
+    if (redriveAfterMs !== undefined) {
+      this.wakeTimers.after(live.runId, redriveAfterMs, () => void this.drive(live.runId));
+    }
+  }
+
+  private releaseSlot(live: LiveRun): void {
+    if (!live.holdsSlot) return;
+    live.holdsSlot = false;
+    this.admission.release();
+  }
+
+  reportError(runId: string, error: unknown): void {
+    this.onError(error, runId);
+  }
+
+  /** Marks the run's end as awaited in this process: its wake-up timer keeps the process alive meanwhile. */
+  retain(runId: string): () => void {
+    return this.wakeTimers.retain(runId);
+  }
+
+  /** Appends `run_cancelled` and stops the live instance: no further step starts. */
+  async cancel(runId: string, reason?: string): Promise<boolean> {
+    const live = this.live.get(runId);
+    if (live) live.stopping = true;
+    const world = await this.world();
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) return false;
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) break;
+      try {
+        await world.append(runId, run.lastSeq, [
+          { type: "run_cancelled", data: reason === undefined ? {} : { reason } },
+        ]);
+        break;
+      } catch (error) {
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        if (isWorldError(error, "RUN_FINISHED")) break;
+        throw error;
+      }
+    }
+    this.live.get(runId)?.finish();
+    this.scheduleWake(runId, undefined);
+    return true;
+  }
+
+  /**
+   * After a restart: takes over unfinished runs whose lease is free or expired (replaying them, restarting
+   * interrupted steps, arming their wake-ups). Returns how many runs this process now drives.
+   */
+  async resumePendingRuns(): Promise<number> {
+    const world = await this.world();
+    let taken = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await world.listUnfinished(500, cursor);
+      for (const run of page.items) {
+        if (this.live.get(run.runId)?.active) continue;
+        if (await this.drive(run.runId)) taken++;
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    this.ensureRenewal();
+    return taken;
+  }
+
+  /** Drops an idle cached instance (tests use it to force a replay). Returns false when it is active. */
+  evict(runId: string): boolean {
+    const live = this.live.get(runId);
+    if (!live) return true;
+    if (live.active) return false;
+    live.detached = true;
+    this.live.delete(runId);
+    return true;
+  }
+
+  /** Live instances held (active and idle). */
+  get cachedRuns(): number {
+    return this.live.size;
+  }
+
+  /** Stops timers and lease renewal; leases of active runs expire on their own. The world stays open. */
+  close(): void {
+    this.closed = true;
+    this.wakeTimers.close();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    for (const live of this.live.values()) live.detached = true;
+    this.live.clear();
+  }
+
+  private touch(live: LiveRun): void {
+    this.live.delete(live.runId);
+    this.live.set(live.runId, live);
+    this.ensureRenewal();
+  }
+
+  private evictIdle(): void {
+    if (this.live.size <= this.cacheSize) return;
+    for (const [runId, live] of this.live) {
+      if (this.live.size <= this.cacheSize) break;
+      if (!live.active) {
+        live.detached = true;
+        this.live.delete(runId);
+      }
+    }
+  }
+
+  /** Renews the leases of runs with steps in flight, every third of the lease TTL. */
+  private ensureRenewal(): void {
+    if (this.renewTimer || this.closed) return;
+    this.renewTimer = setInterval(
+      () => void this.renewLeases(),
+      Math.max(10, Math.floor(this.leaseTtlMs / 3)),
+    );
+    this.renewTimer.unref();
+  }
+
+  private async renewLeases(): Promise<void> {
+    const world = await this.world();
+    for (const live of this.live.values()) {
+      const lease = live.lease;
+      if (!lease) continue;
+      const renewed = await world.renewLease(lease, this.leaseTtlMs).catch(() => undefined);
+      if (live.lease !== lease) continue;
+      if (renewed) live.lease = renewed;
+      else live.lost(Object.assign(new Error(`Lease on run ${live.runId} was lost`), { code: "LEASE_LOST" }));
+    }
+  }
+}
+
+function isTerminal(event: WorkflowEvent): boolean {
+  return event.type === "run_completed" || event.type === "run_failed" || event.type === "run_cancelled";
+}
+
+function stepRegistry(): Map<string, unknown> {
+  const g = globalThis as unknown as Record<symbol, Map<string, unknown> | undefined>;
+  g[STEPS_KEY] ??= new Map();
+  return g[STEPS_KEY];
+}

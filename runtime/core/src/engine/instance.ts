@@ -1,0 +1,335 @@
+/**
+ * One run's workflow code, live in its sandbox. The instance knows nothing about storage: it is fed events
+ * (from the log during replay, or freshly made by the live driver), resolves the matching promises inside the
+ * sandbox, and records, in order, the operations the code asks for next. Replay and live execution take the
+ * same path (`apply`), which is what makes them agree.
+ */
+
+import type { Script } from "node:vm";
+import type { NewEvent } from "@wfkit/world";
+import { RUNTIME_KEY, USE_STEP_KEY } from "../sandbox/abi.js";
+import { parseDuration } from "../sandbox/duration.js";
+import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { createSandbox, type Sandbox } from "../vm/index.js";
+import { drainMicrotasks } from "./drain.js";
+import { ReplayDivergenceError } from "./engine-errors.js";
+import { correlationId, type OperationKind } from "./ids.js";
+import { trackSandboxRealm } from "./sandbox-rejections.js";
+import { workflowBaseUrl } from "./workflow-url.js";
+
+/** An event to apply: stored events carry their seq; live ones are applied before they are stored. */
+export type AppliedEvent = NewEvent & { createdAt: number; seq?: number };
+
+/** The input stored in `step_created.data.input`: arguments plus, for nested steps, their closure. */
+export interface StepInput {
+  args: unknown[];
+  closure?: Record<string, unknown>;
+}
+
+export interface Operation {
+  cid: string;
+  kind: OperationKind;
+  /** Step ID (`step//…`) for steps, "sleep" for waits. */
+  name: string;
+  /** Serialized `StepInput` (steps). */
+  input?: string;
+  /** Wake-up of a sleep (epoch ms). */
+  resumeAt?: number;
+  /** Its `*_created` event has been applied. */
+  logged: boolean;
+  /** Latest `step_started` attempt (0 before the first). */
+  attempt: number;
+  /** A `step_started` was applied after the latest `step_retrying`: the body is running or must rerun. */
+  started: boolean;
+  /** Wake-up of the next attempt after a `step_retrying`. */
+  retryAt?: number;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+type WorkflowFn = (...args: unknown[]) => unknown;
+type SandboxGlobal = Sandbox["global"];
+
+export interface InstanceOptions {
+  runId: string;
+  workflowName: string;
+  script: Script;
+  env?: Record<string, string | undefined>;
+}
+
+export class WorkflowInstance {
+  readonly runId: string;
+  readonly workflowName: string;
+  /** Operations not yet settled by a completion event, by correlation ID. */
+  readonly ops = new Map<string, Operation>();
+  /** Operations the code asked for that no `*_created` event has matched yet, in call order. */
+  private readonly requested: Operation[] = [];
+  private counter = 0;
+  private readonly sandbox: Sandbox;
+  private readonly realm: SandboxGlobal;
+  private readonly workflow: WorkflowFn;
+  private now = 0;
+  private startedAtMs = 0;
+  /** How the workflow function settled, once it has. */
+  outcome: Outcome | undefined;
+  /** The terminal event applied, if any: after it nothing more happens. */
+  terminal: "run_completed" | "run_failed" | "run_cancelled" | undefined;
+  runStartedLogged = false;
+
+  constructor(opts: InstanceOptions) {
+    this.runId = opts.runId;
+    this.workflowName = opts.workflowName;
+    this.sandbox = createSandbox({
+      seed: opts.runId,
+      env: opts.env ?? process.env,
+      globals: { [USE_STEP_KEY]: this.useStep, [RUNTIME_KEY]: this.runtimeApi() },
+      console: this.replayAwareConsole(),
+    });
+    this.realm = this.sandbox.global;
+    trackSandboxRealm(this.realm);
+    this.sandbox.run(opts.script);
+    const fn = this.sandbox.getWorkflow(opts.workflowName);
+    if (typeof fn !== "function") {
+      throw new Error(
+        `Workflow "${opts.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
+          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
+      );
+    }
+    this.workflow = fn;
+  }
+
+  /**
+   * Set while events this process has already shown to the code are applied again (a replay into a fresh
+   * sandbox): the code's console output is dropped so logs do not repeat on every replay.
+   */
+  replaying = false;
+
+  /** Epoch ms of `run_created`: the run's start as workflow code sees it. */
+  get startedAt(): number {
+    return this.startedAtMs;
+  }
+
+  /** Operations the code asked for that are not in the log yet (the live driver records them). */
+  unlogged(): readonly Operation[] {
+    return this.requested;
+  }
+
+  /** True when the code can never make progress: it has not settled and waits on nothing. */
+  get stalled(): boolean {
+    return this.outcome === undefined && this.terminal === undefined && this.ops.size === 0;
+  }
+
+  /** Applies one event; resolving events also let the workflow code run until it waits again. */
+  async apply(event: AppliedEvent): Promise<void> {
+    this.now = event.createdAt;
+    this.sandbox.setTime(event.createdAt);
+    switch (event.type) {
+      case "run_created":
+        this.startedAtMs = event.createdAt;
+        this.begin(event.data!.input);
+        await drainMicrotasks();
+        return;
+      case "run_started":
+        this.runStartedLogged = true;
+        return;
+      case "step_created":
+      case "wait_created":
+        this.match(event);
+        return;
+      case "step_started": {
+        const op = this.ops.get(event.correlationId!);
+        if (op) {
+          op.attempt = event.data!.attempt;
+          op.started = true;
+          op.retryAt = undefined;
+        }
+        return;
+      }
+      case "step_retrying": {
+        const op = this.ops.get(event.correlationId!);
+        if (op) {
+          op.attempt = event.data!.attempt;
+          op.started = false;
+          op.retryAt = event.data!.retryAt;
+        }
+        return;
+      }
+      case "step_completed":
+      case "step_failed":
+      case "wait_completed": {
+        // A completion for an operation already settled is a duplicate: the first recorded result wins.
+        const op = this.ops.get(event.correlationId!);
+        if (!op?.logged) return;
+        this.ops.delete(op.cid);
+        if (event.type === "step_completed")
+          op.resolve(deserialize(event.data!.output, { realm: this.realm }));
+        else if (event.type === "step_failed")
+          op.reject(deserializeError(event.data!.error, { realm: this.realm }));
+        else op.resolve(undefined);
+        await drainMicrotasks();
+        return;
+      }
+      case "run_completed":
+      case "run_failed":
+      case "run_cancelled":
+        this.terminal = event.type;
+        return;
+      default:
+        // Hook events belong to a later issue; an engine without hook support leaves them alone.
+        return;
+    }
+  }
+
+  private begin(input: string): void {
+    const args = deserialize(input, { realm: this.realm });
+    const list = Array.isArray(args) ? args : [args];
+    let result: unknown;
+    try {
+      result = this.workflow.apply(undefined, list);
+    } catch (error) {
+      this.outcome = { ok: false, error };
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => {
+        this.outcome ??= { ok: true, value };
+      },
+      (error) => {
+        this.outcome ??= { ok: false, error };
+      },
+    );
+  }
+
+  private match(event: AppliedEvent & { type: "step_created" | "wait_created" }): void {
+    const kind: OperationKind = event.type === "step_created" ? "step" : "wait";
+    const name = event.type === "step_created" ? event.data!.stepName : "sleep";
+    const seq = event.seq ?? 0;
+    const recorded = () => describe(kind, name, event.correlationId ?? "?");
+    const op = this.requested.shift();
+    if (!op) {
+      throw new ReplayDivergenceError(
+        `The log records ${recorded()} at seq ${seq}, but after replaying the events before it the workflow code ` +
+          `requested no further operation (${this.outcome ? "it has already returned" : "it is waiting on something else"}).`,
+        seq,
+      );
+    }
+    if (op.cid !== event.correlationId || op.kind !== kind || op.name !== name) {
+      throw new ReplayDivergenceError(
+        `The workflow code called ${describe(op.kind, op.name, op.cid)} where the log records ${recorded()} at seq ${seq}.`,
+        seq,
+      );
+    }
+    op.logged = true;
+    if (event.type === "wait_created") op.resumeAt = event.data!.resumeAt;
+  }
+
+  /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox. */
+  private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) => {
+    const instance = this;
+    return function stepProxy(this: unknown, ...args: unknown[]): Promise<unknown> {
+      return instance.requestStep(stepId, args, closure);
+    };
+  };
+
+  private requestStep(
+    stepId: string,
+    args: unknown[],
+    closure?: () => Record<string, unknown>,
+  ): Promise<unknown> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    if (this.terminal) return new SandboxPromise(() => {});
+    let input: string;
+    try {
+      const value: StepInput = closure ? { args, closure: closure() } : { args };
+      input = serialize(value, { path: `${stepId} input` });
+    } catch (error) {
+      return SandboxPromise.reject(this.toSandboxError(error));
+    }
+    return this.request("step", stepId, { input });
+  }
+
+  private requestWait(duration: unknown): Promise<void> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    if (this.terminal) return new SandboxPromise(() => {});
+    let resumeAt: number;
+    try {
+      resumeAt = isDate(duration)
+        ? duration.getTime()
+        : this.now + parseDuration(duration as number | string, "sleep()");
+      if (!Number.isFinite(resumeAt)) throw new TypeError("sleep(): the Date given is invalid.");
+    } catch (error) {
+      return SandboxPromise.reject(this.toSandboxError(error));
+    }
+    return this.request("wait", "sleep", { resumeAt }) as Promise<void>;
+  }
+
+  private request(kind: OperationKind, name: string, extra: Partial<Operation>): Promise<unknown> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    const cid = correlationId(kind, ++this.counter);
+    const promise = new SandboxPromise((resolve, reject) => {
+      const op: Operation = {
+        cid,
+        kind,
+        name,
+        logged: false,
+        attempt: 0,
+        started: false,
+        resolve,
+        reject,
+        ...extra,
+      };
+      this.ops.set(cid, op);
+      this.requested.push(op);
+    });
+    // Marked handled up front: code that starts a step and awaits it later still gets the rejection, but
+    // Node does not report it as unhandled in between (sandbox-rejections.ts covers the other cases).
+    promise.then(undefined, ignore);
+    return promise;
+  }
+
+  private toSandboxError(error: unknown): Error {
+    return deserializeError(serializeError(error), { realm: this.realm });
+  }
+
+  private replayAwareConsole(): Partial<Console> {
+    const quiet: Record<string, unknown> = {};
+    const host = console as unknown as Record<string, unknown>;
+    for (const key of Object.keys(host)) {
+      const method = host[key];
+      if (typeof method !== "function") continue;
+      quiet[key] = (...args: unknown[]) => {
+        if (!this.replaying) return (method as (...a: unknown[]) => unknown).apply(console, args);
+      };
+    }
+    return quiet as Partial<Console>;
+  }
+
+  /** `globalThis[Symbol.for("wfkit.runtime")]` inside the sandbox. */
+  private runtimeApi() {
+    return {
+      sleep: (duration: unknown) => this.requestWait(duration),
+      getStepMetadata: () => {
+        throw new (this.realm.Error as ErrorConstructor)(
+          'getStepMetadata() can only be called inside a "use step" function; workflow code has no step metadata.',
+        );
+      },
+      getWorkflowMetadata: () => ({
+        workflowRunId: this.runId,
+        workflowStartedAt: new (this.realm.Date as DateConstructor)(this.startedAtMs),
+        url: workflowBaseUrl(),
+      }),
+    };
+  }
+}
+
+function describe(kind: OperationKind, name: string, cid: string): string {
+  return kind === "step" ? `step "${name}" (${cid})` : `sleep (${cid})`;
+}
+
+function ignore(): void {}
+
+function isDate(value: unknown): value is Date {
+  return Object.prototype.toString.call(value) === "[object Date]";
+}

@@ -1,0 +1,355 @@
+/**
+ * The live driver of one run in this process: it owns the run's lease while it has work, turns what the
+ * workflow code asks for into events, writes them with group commit (one append in flight; whatever happens
+ * meanwhile goes into the next one, in the order the sandbox observed it), starts step bodies once their
+ * `step_started` is durable, and feeds their results back. Every change to the instance runs through one
+ * serial task queue, so the order events are applied live is exactly the order they are logged, and
+ * therefore the order a replay applies them in.
+ */
+import { isWorldError, type Lease, type NewEvent, type World } from "@wfkit/world";
+import { serialize, serializeError } from "../serialization/index.js";
+import { mapStack } from "../vm/index.js";
+import { WorkflowStalledError } from "./engine-errors.js";
+import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
+import { decideRetry, type RetryOptions } from "./retry-policy.js";
+
+export type StepResult = { ok: true; value: unknown } | { ok: false; error: unknown; maxRetries: number };
+
+/** What a live run needs from its engine. */
+export interface EngineContext {
+  readonly retry: RetryOptions;
+  world(): Promise<World>;
+  now(): number;
+  runStep(instance: WorkflowInstance, op: Operation): Promise<StepResult>;
+  onAppended(count: number): void;
+  /** Arms (or clears, with undefined) the run's durable wake-up timer in this process. */
+  scheduleWake(runId: string, at: number | undefined): void;
+  /** The run became idle (only wake-ups pending): its lease was released, it may stay cached. */
+  suspended(live: LiveRun): void;
+  /** The run ended, or this process lost it: forget the instance. */
+  dropped(live: LiveRun, redriveAfterMs?: number): void;
+  reportError(runId: string, error: unknown): void;
+}
+
+const TERMINAL = new Set(["run_completed", "run_failed", "run_cancelled"]);
+
+export class LiveRun {
+  readonly runId: string;
+  lease: Lease | undefined;
+  /** Seq of the newest event of the log this instance has applied and that is stored. */
+  committedSeq: number;
+  /** No further step starts (cancellation requested). */
+  stopping = false;
+  /** Ended or lost: ignore everything still in flight. */
+  detached = false;
+  /** Holds one of the engine's active-run slots (from activation until suspension or the end). */
+  holdsSlot = false;
+  /** The lease release in flight after suspension; a new drive waits for it. */
+  releasing: Promise<void> | undefined;
+  private outbox: AppliedEvent[] = [];
+  private appending = false;
+  private pendingTasks = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private terminalEmitted = false;
+  /** Step correlation IDs whose bodies run in this process now. */
+  readonly running = new Set<string>();
+
+  constructor(
+    private readonly ctx: EngineContext,
+    readonly instance: WorkflowInstance,
+    committedSeq: number,
+  ) {
+    this.runId = instance.runId;
+    this.committedSeq = committedSeq;
+  }
+
+  get active(): boolean {
+    return this.lease !== undefined;
+  }
+
+  activate(lease: Lease): void {
+    this.lease = lease;
+    this.releasing = undefined;
+  }
+
+  /** Runs `task` after every earlier task; then records what the workflow asked for and writes it. */
+  enqueue(task: () => Promise<void> | void): void {
+    this.pendingTasks++;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.detached) return;
+        await task();
+        if (!this.detached) await this.progress();
+      })
+      .catch((error) => this.failRun(error))
+      .finally(() => {
+        this.pendingTasks--;
+        void this.flush();
+      });
+  }
+
+  /**
+   * Applies stored events (they are already in the log, so nothing is written for them). `silent` when the
+   * code already ran through them in some process (a replay into a fresh sandbox): its logs are dropped.
+   */
+  async replay(events: readonly AppliedEvent[], silent: boolean): Promise<void> {
+    this.instance.replaying = silent;
+    try {
+      for (const event of events) await this.instance.apply(event);
+    } finally {
+      this.instance.replaying = false;
+    }
+  }
+
+  /** After activation: restart interrupted steps and act on due wake-ups; record `run_started` once. */
+  async resume(): Promise<void> {
+    if (this.instance.terminal) {
+      this.finish();
+      return;
+    }
+    if (!this.instance.runStartedLogged) await this.emit({ type: "run_started" });
+    if (!this.stopping && !this.instance.outcome) {
+      for (const op of this.instance.ops.values()) {
+        // Logged, not running here, not waiting for a back-off: its body was interrupted (crash, lost lease)
+        // before its result was recorded. Running it again is the at-least-once guarantee.
+        if (op.kind === "step" && op.logged && op.retryAt === undefined && !this.running.has(op.cid)) {
+          await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: op.attempt + 1 } });
+        }
+      }
+    }
+    await this.processDue();
+  }
+
+  /** Completes due sleeps and starts due retries. */
+  async processDue(): Promise<void> {
+    const now = this.ctx.now();
+    const due = [...this.instance.ops.values()]
+      .filter(
+        (op) =>
+          op.logged &&
+          (op.kind === "wait" ? op.resumeAt! <= now : op.retryAt !== undefined && op.retryAt <= now),
+      )
+      .sort((a, b) => (a.resumeAt ?? a.retryAt!) - (b.resumeAt ?? b.retryAt!));
+    for (const op of due) {
+      if (this.instance.terminal) return;
+      if (op.kind === "wait") await this.emit({ type: "wait_completed", correlationId: op.cid });
+      else if (!this.stopping) {
+        await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: op.attempt + 1 } });
+      }
+    }
+  }
+
+  /** A step body finished (in this process). */
+  async onStepResult(op: Operation, attempt: number, result: StepResult): Promise<void> {
+    this.running.delete(op.cid);
+    // The run ended meanwhile, or the result is a duplicate: the first recorded result wins.
+    if (this.instance.terminal || this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
+    if (result.ok) {
+      let output: string;
+      try {
+        output = serialize(result.value, { path: `${op.name} return value` });
+      } catch (error) {
+        // Retrying cannot make an unserializable value serializable.
+        await this.emit({ type: "step_failed", correlationId: op.cid, data: { error: recordError(error) } });
+        return;
+      }
+      await this.emit({ type: "step_completed", correlationId: op.cid, data: { output } });
+      return;
+    }
+    const decision = decideRetry(result.error, attempt, result.maxRetries, this.ctx.now(), this.ctx.retry);
+    const error = recordError(result.error);
+    if (!decision.retry) {
+      await this.emit({ type: "step_failed", correlationId: op.cid, data: { error } });
+    } else {
+      await this.emit({
+        type: "step_retrying",
+        correlationId: op.cid,
+        data: { attempt, error, retryAt: decision.retryAt },
+      });
+    }
+  }
+
+  /** Records what the code asked for since the last task, and the run's end once the code has settled. */
+  private async progress(): Promise<void> {
+    const instance = this.instance;
+    if (instance.terminal || this.terminalEmitted) return;
+    for (const op of [...instance.unlogged()]) {
+      if (op.kind === "step") {
+        await this.emit({
+          type: "step_created",
+          correlationId: op.cid,
+          data: { stepName: op.name, input: op.input! },
+        });
+        // A workflow that has already returned will never read this step's result: record it, don't run it.
+        if (!this.stopping && !instance.outcome) {
+          await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: 1 } });
+        }
+      } else {
+        await this.emit({ type: "wait_created", correlationId: op.cid, data: { resumeAt: op.resumeAt! } });
+      }
+    }
+    const outcome = instance.outcome;
+    if (outcome?.ok) {
+      let output: string;
+      try {
+        output = serialize(outcome.value, { path: "workflow return value" });
+      } catch (error) {
+        await this.emitTerminal({ type: "run_failed", data: { error: recordError(error) } });
+        return;
+      }
+      await this.emitTerminal({ type: "run_completed", data: { output } });
+    } else if (outcome) {
+      await this.emitTerminal({ type: "run_failed", data: { error: recordError(outcome.error) } });
+    } else if (instance.stalled) {
+      await this.emitTerminal({
+        type: "run_failed",
+        data: { error: recordError(new WorkflowStalledError(instance.workflowName)) },
+      });
+    }
+  }
+
+  private async emitTerminal(event: NewEvent): Promise<void> {
+    this.terminalEmitted = true;
+    await this.emit(event);
+  }
+
+  /** Stamps `event` with the time the sandbox sees, queues it for the next append and applies it. */
+  private async emit(event: NewEvent): Promise<void> {
+    const stamped = { ...event, createdAt: this.ctx.now() } as AppliedEvent;
+    this.outbox.push(stamped);
+    await this.instance.apply(stamped);
+  }
+
+  /** Workflow code or the engine failed in a way the run cannot recover from: record it as the run's end. */
+  private failRun(error: unknown): void {
+    if (this.detached) return;
+    this.ctx.reportError(this.runId, error);
+    if (this.instance.terminal || this.terminalEmitted) return;
+    this.terminalEmitted = true;
+    this.instance.terminal = "run_failed";
+    this.outbox.push({ type: "run_failed", data: { error: recordError(error) }, createdAt: this.ctx.now() });
+  }
+
+  /** Group commit: one append in flight; events produced meanwhile go into the next one. */
+  private async flush(): Promise<void> {
+    if (this.appending || this.detached) return;
+    this.appending = true;
+    try {
+      while (this.outbox.length > 0 && !this.detached) {
+        const batch = this.outbox;
+        this.outbox = [];
+        const world = await this.ctx.world();
+        const result = await world.append(this.runId, this.committedSeq, batch, { lease: this.lease });
+        this.committedSeq = result.run.lastSeq;
+        this.ctx.onAppended(batch.length);
+        this.afterCommit(batch);
+      }
+    } catch (error) {
+      this.lost(error);
+      return;
+    } finally {
+      this.appending = false;
+    }
+    // Re-armed here too, not only after a commit: a timer may fire a moment early and find nothing due.
+    this.ctx.scheduleWake(this.runId, this.nextWakeAt());
+    this.maybeSuspend();
+  }
+
+  private afterCommit(batch: readonly AppliedEvent[]): void {
+    // Cancelled or lost while this append was in flight: start nothing.
+    if (this.detached) return;
+    if (batch.some((e) => TERMINAL.has(e.type))) {
+      this.finish();
+      return;
+    }
+    if (!this.stopping) {
+      for (const event of batch) {
+        if (event.type === "step_started") this.startStep(event.correlationId!, event.data!.attempt);
+      }
+    }
+    this.ctx.scheduleWake(this.runId, this.nextWakeAt());
+  }
+
+  private startStep(cid: string, attempt: number): void {
+    const op = this.instance.ops.get(cid);
+    if (!op || op.attempt !== attempt || this.running.has(cid)) return;
+    this.running.add(cid);
+    void this.ctx.runStep(this.instance, op).then((result) => {
+      this.enqueue(() => this.onStepResult(op, attempt, result));
+    });
+  }
+
+  nextWakeAt(): number | undefined {
+    let at: number | undefined;
+    for (const op of this.instance.ops.values()) {
+      if (!op.logged) continue;
+      const t = op.kind === "wait" ? op.resumeAt : op.retryAt;
+      if (t !== undefined && (at === undefined || t < at)) at = t;
+    }
+    return at;
+  }
+
+  /** Nothing runs, nothing to write: give the lease back and wait for a wake-up (or an outside event). */
+  private maybeSuspend(): void {
+    if (!this.active || this.detached || this.appending || this.pendingTasks > 0) return;
+    if (this.outbox.length > 0 || this.running.size > 0) return;
+    const lease = this.lease!;
+    this.lease = undefined;
+    this.releasing = this.ctx
+      .world()
+      .then((w) => w.releaseLease(lease))
+      .catch((error) => this.ctx.reportError(this.runId, error));
+    this.ctx.suspended(this);
+  }
+
+  /** The run ended: release everything. */
+  finish(): void {
+    if (this.detached) return;
+    this.detached = true;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease)
+      void this.ctx
+        .world()
+        .then((w) => w.releaseLease(lease))
+        .catch(() => {});
+    this.ctx.scheduleWake(this.runId, undefined);
+    this.ctx.dropped(this);
+  }
+
+  /**
+   * An append was refused or failed: someone else wrote to the log (cancellation, another executor) or
+   * storage is unavailable. Drop the instance; re-drive from the log unless another executor owns the run.
+   */
+  lost(error: unknown): void {
+    if (this.detached) return;
+    this.detached = true;
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease && !isWorldError(error, "LEASE_LOST")) {
+      void this.ctx
+        .world()
+        .then((w) => w.releaseLease(lease))
+        .catch(() => {});
+    }
+    if (isWorldError(error, "LEASE_LOST")) this.ctx.dropped(this);
+    else if (isWorldError(error, "APPEND_CONFLICT") || isWorldError(error, "RUN_FINISHED"))
+      this.ctx.dropped(this, 0);
+    else {
+      this.ctx.reportError(this.runId, error);
+      this.ctx.dropped(this, 1000);
+    }
+  }
+}
+
+/** Serializes an error for the log with its stack mapped to the original source lines. */
+export function recordError(error: unknown): string {
+  if (typeof error === "object" && error !== null && typeof (error as Error).stack === "string") {
+    try {
+      (error as Error).stack = mapStack((error as Error).stack!);
+    } catch {
+      // A frozen error keeps its stack as is.
+    }
+  }
+  return serializeError(error);
+}

@@ -1,0 +1,24 @@
+/**
+ * What a running step body can ask about itself (`getStepMetadata()`, the closure of a nested step,
+ * `getWorkflowMetadata()`), carried through its async calls with AsyncLocalStorage. The storage lives on a
+ * global symbol so that two copies of this package in one process (a bundler duplicating it) still agree.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface StepContext {
+  /** Unique across runs (`<runId>/<correlationId>`), so it works as an idempotency key. */
+  stepId: string;
+  stepStartedAt: Date;
+  /** 1-based attempt number. */
+  attempt: number;
+  closure: Record<string, unknown> | undefined;
+  workflowRunId: string;
+  workflowStartedAt: Date;
+}
+
+const STORAGE_KEY = Symbol.for("wfkit.stepContext");
+
+const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<StepContext> | undefined>;
+holder[STORAGE_KEY] ??= new AsyncLocalStorage<StepContext>();
+
+export const stepContext: AsyncLocalStorage<StepContext> = holder[STORAGE_KEY];
