@@ -99,13 +99,15 @@ describe("workflow/register on the local world", () => {
 
   it("reruns only the interrupted step after a SIGKILL inside it", async () => {
     const release = project.file("release-crash");
-    const first = spawnNode(project, ["src/run.ts", "crashInStep", JSON.stringify([release])]);
+    // a short lease, so the takeover of the killed executor's run happens within seconds
+    const env = { WORKFLOW_LEASE_TTL_MS: "1500" };
+    const first = spawnNode(project, ["src/run.ts", "crashInStep", JSON.stringify([release])], env);
     const runId = (await first.waitForLine(/^RUN /)).slice(4);
     await first.waitForLine(/^STEP_STARTED hang/);
     first.child.kill("SIGKILL");
     await first.done;
     writeFileSync(release, "go");
-    const second = resultOf(await runNode(project, ["src/run.ts", "await", runId]));
+    const second = resultOf(await runNode(project, ["src/run.ts", "await", runId], { env }));
     expect(second).toEqual({ ok: true, value: "5:released", status: "completed" });
     expect(executions(project, "add:2+3")).toBe(1);
     expect(executions(project, "hang:1") + executions(project, "hang:2")).toBe(2);

@@ -57,6 +57,8 @@ export class Run<R = unknown> {
   private async waitForEnd(): Promise<RunRecord> {
     const world = await this.engine.world();
     const release = this.engine.retain(this.runId);
+    // Awaiting a run's end keeps this process alive until it ends, even while another process drives it.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
     return new Promise<RunRecord>((resolve, reject) => {
       let settled = false;
       let checking = false;
@@ -69,6 +71,7 @@ export class Run<R = unknown> {
         settled = true;
         unsubscribe();
         release();
+        clearInterval(keepAlive);
         fn();
       };
       // Reads the row (the notification only says that something happened); coalesces overlapping reads.

@@ -448,7 +448,7 @@ describe("durable sleep", () => {
     expect((await eventTypes(h.world, own.runId)).filter((t) => t === "run_started")).toHaveLength(1);
   });
 
-  it("re-runs a step whose executor died mid-step once its lease expires", async () => {
+  it("re-runs a step whose executor died mid-step, taking the run over by itself once its lease expires", async () => {
     let calls = 0;
     registerStep("step//./t//hang-once", async () => {
       calls++;
@@ -467,8 +467,7 @@ describe("durable sleep", () => {
     const second = h.newEngine();
     engines.push(second);
     expect(await second.resumePendingRuns()).toBe(0); // lease still held by the dead executor
-    await new Promise((r) => setTimeout(r, 350));
-    expect(await second.resumePendingRuns()).toBe(1);
+    // no second call: the engine retries by itself when the dead executor's lease expires
     await expect(new Run<string>(run.runId, second).returnValue).resolves.toBe("second try");
     const steps = await h.world.listSteps(run.runId);
     expect(steps[0]).toMatchObject({ status: "completed", attempt: 2 });

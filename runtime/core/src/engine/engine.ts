@@ -101,7 +101,7 @@ export class Engine implements EngineContext {
       baseMs: opts.retryBaseMs ?? DEFAULT_RETRY.baseMs,
       maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
     };
-    this.leaseTtlMs = opts.leaseTtlMs ?? 30_000;
+    this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
     this.cacheSize = opts.cacheSize ?? 256;
     this.wakeTimers = new WakeTimers(
       (runId) => void this.drive(runId),
@@ -190,7 +190,12 @@ export class Engine implements EngineContext {
       if (cached?.releasing) await cached.releasing;
       const world = await this.world();
       lease = await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
-      if (!lease) return false;
+      if (!lease) {
+        // Another executor holds it. If that executor died, its lease expires: try again then, so a run
+        // interrupted by a crash is taken over without waiting for the next process start.
+        this.retryAfterLease(runId);
+        return false;
+      }
       let live = this.live.get(runId);
       const fresh = !live || live.detached;
       let events: WorkflowEvent[];
@@ -296,6 +301,12 @@ export class Engine implements EngineContext {
   onAppended(count: number): void {
     this.stats.appends++;
     this.stats.eventsAppended += count;
+  }
+
+  private retryAfterLease(runId: string): void {
+    const at = this.now() + this.leaseTtlMs;
+    const armed = this.wakeTimers.armedAt(runId);
+    if (armed === undefined || armed > at) this.wakeTimers.set(runId, at);
   }
 
   scheduleWake(runId: string, at: number | undefined): void {
@@ -448,4 +459,19 @@ function stepRegistry(): Map<string, unknown> {
   const g = globalThis as unknown as Record<symbol, Map<string, unknown> | undefined>;
   g[STEPS_KEY] ??= new Map();
   return g[STEPS_KEY];
+}
+
+/**
+ * How long a crashed executor's runs stay locked before another process may take them over. Short by default
+ * (renewal costs one small write every third of it per run with steps in flight); `WORKFLOW_LEASE_TTL_MS`
+ * overrides it.
+ */
+function leaseTtlFromEnv(): number {
+  const raw = process.env.WORKFLOW_LEASE_TTL_MS;
+  if (raw === undefined || raw === "") return 10_000;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 100) {
+    throw new Error(`WORKFLOW_LEASE_TTL_MS must be a number of milliseconds ≥ 100, got "${raw}".`);
+  }
+  return ms;
 }
