@@ -1,3 +1,8 @@
-/** `workflow/errors`: every error class of the public API. */
-export { FatalError, RetryableError } from "@wfkit/core/sandbox";
-export { WorkflowRunCancelledError, WorkflowRunFailedError, WorkflowRunNotFoundError } from "@wfkit/core";
+/** `workflow/errors`: every error class of the public API. Sandbox-safe: workflow code may import it. */
+export {
+  FatalError,
+  RetryableError,
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+  WorkflowRunNotFoundError,
+} from "@wfkit/core/sandbox";

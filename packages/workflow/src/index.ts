@@ -8,7 +8,8 @@ import { RUNTIME_KEY } from "@wfkit/core/sandbox";
 export { FatalError, RetryableError, type RetryableErrorOptions } from "@wfkit/core/sandbox";
 
 export interface StepMetadata {
-  /** Correlation ID of this step call, stable across retries and replays. */
+  /** `<runId>/<correlationId>` of this step call: unique across runs and stable across retries and replays,
+   *  so it serves as an idempotency key. */
   stepId: string;
   /** When the current attempt started. */
   stepStartedAt: Date;

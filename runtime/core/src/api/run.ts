@@ -5,7 +5,7 @@
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
 import { deserialize, deserializeError } from "../serialization/index.js";
-import { WorkflowRunCancelledError, WorkflowRunFailedError, WorkflowRunNotFoundError } from "./errors.js";
+import { WorkflowRunCancelledError, WorkflowRunFailedError, WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
 
 export class Run<R = unknown> {
   constructor(

@@ -1,7 +1,7 @@
 import { createMemoryWorld } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
 import { registerStep, TestCode } from "../engine/__tests__/harness.js";
-import { WorkflowRunNotFoundError } from "./errors.js";
+import { WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
 import { configureRuntime, getEngine } from "./runtime-config.js";
 import { getRun, start } from "./start.js";
 

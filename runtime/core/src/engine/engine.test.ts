@@ -1,6 +1,6 @@
 import type { World } from "@wfkit/world";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../api/errors.js";
+import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../sandbox/run-errors.js";
 import { Run } from "../api/run.js";
 import { CLOSURE_KEY } from "../sandbox/abi.js";
 import { FatalError, RetryableError } from "../sandbox/errors.js";

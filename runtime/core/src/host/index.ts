@@ -13,7 +13,7 @@ export {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,
-} from "../api/errors.js";
+} from "../sandbox/run-errors.js";
 export { Run } from "../api/run.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";

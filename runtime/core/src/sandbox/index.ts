@@ -2,3 +2,4 @@
 export * from "./abi.js";
 export * from "./duration.js";
 export * from "./errors.js";
+export * from "./run-errors.js";

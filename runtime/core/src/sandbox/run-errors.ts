@@ -1,4 +1,5 @@
 /**
+ * Sandbox-safe (no imports), so `workflow/errors` can be imported from workflow code too.
  * Errors `Run` reports to application code (`workflow/api`, `workflow/errors`). Each carries the run ID and
  * a stable `code`; check `code` or the static `is()` when instances may come from another copy of the package.
  */
