@@ -4,7 +4,11 @@ export default defineConfig({
   resolve: { conditions: ["source"] },
   ssr: { resolve: { conditions: ["source"] } },
   test: {
-    include: ["{packages,runtime,plugins,examples}/*/src/**/*.test.ts", "test/e2e/**/*.test.ts", "test/fixtures/*.test.ts"],
+    include: [
+      "{packages,runtime,plugins,examples}/*/src/**/*.test.ts",
+      "test/e2e/**/*.test.ts",
+      "test/fixtures/*.test.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -9,13 +9,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const suites = { engine: "engine/run.mjs", compiler: "compiler/run.mjs" };
 const only = process.argv[2];
 const out = {
-  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` },
+  machine: {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  },
   date: new Date().toISOString(),
   suites: {},
 };
 for (const [name, script] of Object.entries(suites)) {
   if (only && only !== name) continue;
-  const res = spawnSync(process.execPath, ["--expose-gc", path.join(here, script)], { encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+  const res = spawnSync(process.execPath, ["--expose-gc", path.join(here, script)], {
+    encoding: "utf8",
+    maxBuffer: 64 * 2 ** 20,
+  });
   if (res.status !== 0) {
     out.suites[name] = { error: `exit ${res.status}`, stderr: res.stderr.slice(-4000) };
     continue;

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Project, copyProject, resultOf, runNode, spawnNode } from "./support/process.js";
+import { copyProject, type Project, resultOf, runNode, spawnNode } from "./support/process.js";
 
 function executions(project: Project, entry: string): number {
   try {

@@ -10,7 +10,9 @@ const order: Order = {
   ],
 };
 
-console.log(`Placing order ${order.orderId} (${order.items.length} lines) on the local world (.workflow-data/)`);
+console.log(
+  `Placing order ${order.orderId} (${order.items.length} lines) on the local world (.workflow-data/)`,
+);
 const run = await start(processOrder, [order]);
 console.log(`Started run ${run.runId}\n`);
 

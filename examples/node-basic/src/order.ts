@@ -1,4 +1,4 @@
-import { FatalError, RetryableError, getStepMetadata, getWorkflowMetadata, sleep } from "workflow";
+import { FatalError, getStepMetadata, getWorkflowMetadata, RetryableError, sleep } from "workflow";
 import { log } from "./log.js";
 import { inventory, paymentGateway } from "./services.js";
 

@@ -18,7 +18,14 @@ let projectRoot = process.cwd();
  * Our own packages mention the directive strings in messages; they are never user code, so skip them
  * rather than parse them on every start.
  */
-const OWN_PACKAGES = ["@wfkit/compiler", "@wfkit/core", "@wfkit/world", "@wfkit/world-local", "@wfkit/node", "workflow"]
+const OWN_PACKAGES = [
+  "@wfkit/compiler",
+  "@wfkit/core",
+  "@wfkit/world",
+  "@wfkit/world-local",
+  "@wfkit/node",
+  "workflow",
+]
   .map((name) => {
     try {
       const file = fileURLToPath(import.meta.resolve(name));
@@ -40,7 +47,11 @@ type NextResolve = (specifier: string, context?: ResolveContext) => Promise<Reso
 
 const TS_FOR_JS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".mjs": [".mts"], ".jsx": [".tsx"] };
 
-export async function resolve(specifier: string, context: ResolveContext, next: NextResolve): Promise<ResolveResult> {
+export async function resolve(
+  specifier: string,
+  context: ResolveContext,
+  next: NextResolve,
+): Promise<ResolveResult> {
   try {
     return await next(specifier, context);
   } catch (error) {
@@ -61,8 +72,16 @@ export async function resolve(specifier: string, context: ResolveContext, next: 
   }
 }
 
-type LoadContext = { format?: string | null; conditions: string[]; importAttributes?: Record<string, string> };
-type LoadResult = { format: string; source?: string | ArrayBuffer | Uint8Array | null; shortCircuit?: boolean };
+type LoadContext = {
+  format?: string | null;
+  conditions: string[];
+  importAttributes?: Record<string, string>;
+};
+type LoadResult = {
+  format: string;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+};
 type NextLoad = (url: string, context?: LoadContext) => Promise<LoadResult>;
 
 export async function load(url: string, context: LoadContext, next: NextLoad): Promise<LoadResult> {
@@ -73,12 +92,20 @@ export async function load(url: string, context: LoadContext, next: NextLoad): P
   if (/\.(c|m)?tsx?$/.test(filename)) {
     if (filename.endsWith(".cts")) return next(url, context);
     const source = await readFile(filename, "utf8");
-    return { format: "module", source: transpileModule(source, filename, projectRoot, mode).code, shortCircuit: true };
+    return {
+      format: "module",
+      source: transpileModule(source, filename, projectRoot, mode).code,
+      shortCircuit: true,
+    };
   }
   if (OWN_PACKAGES.some((dir) => filename.startsWith(dir))) return next(url, context);
   const loaded = await next(url, context);
   if (loaded.format !== "module" || loaded.source == null) return loaded;
   const source = typeof loaded.source === "string" ? loaded.source : new TextDecoder().decode(loaded.source);
   if (!needsTranspile(filename, source)) return loaded;
-  return { format: "module", source: transpileModule(source, filename, projectRoot, mode).code, shortCircuit: true };
+  return {
+    format: "module",
+    source: transpileModule(source, filename, projectRoot, mode).code,
+    shortCircuit: true,
+  };
 }

@@ -1,4 +1,4 @@
 export { createSourceCodeProvider } from "./code-provider.js";
 export { findProjectRoot, parseId, resolveModuleFile } from "./project.js";
 export { transpileModule } from "./transpile.js";
-export { WorkflowBundler, type WorkflowBundle } from "./workflow-bundle.js";
+export { type WorkflowBundle, WorkflowBundler } from "./workflow-bundle.js";

@@ -14,7 +14,10 @@ describe("IDs back to files", () => {
       modulePath: "./src/order",
       name: "processOrder",
     });
-    expect(parseId("step//./src/order//processOrder/inner")).toMatchObject({ kind: "step", name: "processOrder/inner" });
+    expect(parseId("step//./src/order//processOrder/inner")).toMatchObject({
+      kind: "step",
+      name: "processOrder/inner",
+    });
   });
 
   it("refuses strings that are not IDs with the expected shape in the message", () => {
@@ -31,7 +34,9 @@ describe("IDs back to files", () => {
   });
 
   it("says where it looked when a file was moved", () => {
-    expect(() => resolveModuleFile(root, "./src/gone")).toThrow(/Cannot find the source of module "\.\/src\/gone"/);
+    expect(() => resolveModuleFile(root, "./src/gone")).toThrow(
+      /Cannot find the source of module "\.\/src\/gone"/,
+    );
   });
 
   it("takes the nearest package.json folder as the project root", () => {

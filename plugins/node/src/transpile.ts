@@ -2,8 +2,9 @@
  * Turns one source file into JavaScript Node can run: the directive compiler (client or step mode) first,
  * then TypeScript/JSX stripped by swc, with the two source maps chained so stacks point at the original.
  */
-import { type TransformOptions, transform } from "@wfkit/compiler";
+
 import { transformSync } from "@swc/core";
+import { type TransformOptions, transform } from "@wfkit/compiler";
 
 export type TranspileMode = "client" | "step";
 
@@ -37,7 +38,9 @@ export function transpileModule(
     if (errors.length > 0) {
       throw new Error(
         `Cannot compile ${filename}:\n` +
-          errors.map((d) => `  ${d.file}:${d.line}:${d.column} ${d.code} ${d.message}\n    hint: ${d.hint}`).join("\n"),
+          errors
+            .map((d) => `  ${d.file}:${d.line}:${d.column} ${d.code} ${d.message}\n    hint: ${d.hint}`)
+            .join("\n"),
       );
     }
     code = out.code;

@@ -78,7 +78,11 @@ export function spawnNode(project: Project, args: string[], env: Record<string, 
       if (existing !== undefined) return Promise.resolve(existing);
       return new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`no stdout line matched ${pattern} within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+          reject(
+            new Error(
+              `no stdout line matched ${pattern} within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
         }, timeoutMs);
         watchers.push({
           pattern,
@@ -89,7 +93,11 @@ export function spawnNode(project: Project, args: string[], env: Record<string, 
         });
         void done.then(() => {
           clearTimeout(timer);
-          reject(new Error(`process exited before a line matched ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+          reject(
+            new Error(
+              `process exited before a line matched ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
         });
       });
     },
@@ -104,7 +112,9 @@ export async function runNode(
 ): Promise<NodeResult> {
   const result = await spawnNode(project, args, opts.env).done;
   if (result.code !== 0 && !opts.allowFailure) {
-    throw new Error(`node ${args.join(" ")} exited with ${result.code ?? result.signal}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    throw new Error(
+      `node ${args.join(" ")} exited with ${result.code ?? result.signal}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   }
   return result;
 }

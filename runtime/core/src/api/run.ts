@@ -4,8 +4,12 @@
  */
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
+import {
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+  WorkflowRunNotFoundError,
+} from "../sandbox/run-errors.js";
 import { deserialize, deserializeError } from "../serialization/index.js";
-import { WorkflowRunCancelledError, WorkflowRunFailedError, WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
 
 export class Run<R = unknown> {
   constructor(

@@ -1,9 +1,9 @@
 import type { World } from "@wfkit/world";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../sandbox/run-errors.js";
 import { Run } from "../api/run.js";
 import { CLOSURE_KEY } from "../sandbox/abi.js";
 import { FatalError, RetryableError } from "../sandbox/errors.js";
+import { WorkflowRunCancelledError, WorkflowRunFailedError } from "../sandbox/run-errors.js";
 import { serialize } from "../serialization/index.js";
 import { eventTypes, harness, registerStep } from "./__tests__/harness.js";
 import type { Engine } from "./engine.js";

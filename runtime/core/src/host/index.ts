@@ -9,11 +9,6 @@ import { RUNTIME_KEY } from "../sandbox/abi.js";
 installHostRuntime();
 
 export type { RunStatus, World } from "@wfkit/world";
-export {
-  WorkflowRunCancelledError,
-  WorkflowRunFailedError,
-  WorkflowRunNotFoundError,
-} from "../sandbox/run-errors.js";
 export { Run } from "../api/run.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
@@ -30,6 +25,11 @@ export {
 } from "../engine/host-runtime.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
 export * from "../sandbox/index.js";
+export {
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+  WorkflowRunNotFoundError,
+} from "../sandbox/run-errors.js";
 export {
   registerSerializableClass,
   type SerializableClass,

@@ -11,7 +11,9 @@ describe("parseDuration", () => {
     expect(parseDuration("2 hours")).toBe(7_200_000);
   });
   it("names the caller and the accepted forms on bad input", () => {
-    expect(() => parseDuration("soon", "sleep()")).toThrow(/sleep\(\): "soon" is not a valid duration; use milliseconds/);
+    expect(() => parseDuration("soon", "sleep()")).toThrow(
+      /sleep\(\): "soon" is not a valid duration; use milliseconds/,
+    );
     expect(() => parseDuration(-1)).toThrow(/non-negative/);
   });
   it("sees world errors through the source condition", () => {

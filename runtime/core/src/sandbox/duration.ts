@@ -34,7 +34,9 @@ const PATTERN = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]*)\s*$/;
 export function parseDuration(value: number | string, what = "duration"): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value < 0) {
-      throw new TypeError(`${what}: ${value} is not a valid duration; pass a non-negative number of milliseconds.`);
+      throw new TypeError(
+        `${what}: ${value} is not a valid duration; pass a non-negative number of milliseconds.`,
+      );
     }
     return value;
   }

@@ -2,9 +2,10 @@
  * `node --import workflow/register src/run.ts <workflow> [json-args]`: starts one workflow and prints
  * `RUN <id>`, then `RESULT <json>` with its return value or error.
  */
-import { getRun, start } from "workflow/api";
+
 import { Socket } from "node:net";
 import { isDeepStrictEqual } from "node:util";
+import { getRun, start } from "workflow/api";
 import * as workflows from "./workflows.js";
 
 const [name, argsJson, mode] = process.argv.slice(2);
@@ -17,7 +18,9 @@ if (name === "await") {
     await start(workflows.roundTrip, [{ user: { name: "ada", socket: new Socket() } }]);
     console.log(`RESULT ${JSON.stringify({ ok: true })}`);
   } catch (error) {
-    console.log(`RESULT ${JSON.stringify({ ok: false, name: (error as Error).name, message: (error as Error).message })}`);
+    console.log(
+      `RESULT ${JSON.stringify({ ok: false, name: (error as Error).name, message: (error as Error).message })}`,
+    );
   }
 } else {
   const fn = (workflows as Record<string, unknown>)[name!];
@@ -39,7 +42,12 @@ async function report(run: { returnValue: Promise<unknown>; status: Promise<stri
         ok: false,
         name: e.name,
         message: e.message,
-        cause: e.cause && { name: e.cause.name, message: e.cause.message, code: e.cause.code, stack: e.cause.stack },
+        cause: e.cause && {
+          name: e.cause.name,
+          message: e.cause.message,
+          code: e.cause.code,
+          stack: e.cause.stack,
+        },
         status: await run.status,
       })}`,
     );
@@ -54,7 +62,10 @@ async function roundTripEveryType(): Promise<void> {
   const error = Object.assign(new RangeError("outer", { cause }), { code: "E_OUTER" });
   const value = {
     date: new Date("2024-02-29T12:34:56.789Z"),
-    map: new Map<unknown, unknown>([["a", 1], [2, { b: [3] }]]),
+    map: new Map<unknown, unknown>([
+      ["a", 1],
+      [2, { b: [3] }],
+    ]),
     set: new Set([1, "two", 3n]),
     regexp: /wor(k)flow/gi,
     bigint: 12345678901234567890n,
@@ -69,10 +80,14 @@ async function roundTripEveryType(): Promise<void> {
   };
   const headers = new Headers({ "content-type": "application/json", "x-trace": "abc" });
   const run = await start(workflows.roundTrip, [{ ...value, headers, error }]);
-  const back = (await run.returnValue) as typeof value & { headers: Headers; error: RangeError & { code: string } };
+  const back = (await run.returnValue) as typeof value & {
+    headers: Headers;
+    error: RangeError & { code: string };
+  };
   const same: Record<string, boolean> = {};
   for (const key of Object.keys(value) as (keyof typeof value)[]) {
-    same[key] = key === "cyclic" ? back.cyclic.self === back.cyclic : isDeepStrictEqual(back[key], value[key]);
+    same[key] =
+      key === "cyclic" ? back.cyclic.self === back.cyclic : isDeepStrictEqual(back[key], value[key]);
   }
   same.headers = isDeepStrictEqual([...back.headers.entries()], [...headers.entries()]);
   same.error =

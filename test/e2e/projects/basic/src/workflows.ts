@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { FatalError, RetryableError, getStepMetadata, sleep } from "workflow";
+import { FatalError, getStepMetadata, RetryableError, sleep } from "workflow";
 import { record } from "./ledger.js";
 
 async function add(a: number, b: number): Promise<number> {
@@ -66,7 +66,9 @@ export async function background(): Promise<number[]> {
   return [await early, later];
 }
 
-export async function catchFatal(): Promise<{ name: string; message: string; isFatal: boolean; code?: string }[]> {
+export async function catchFatal(): Promise<
+  { name: string; message: string; isFatal: boolean; code?: string }[]
+> {
   "use workflow";
   const caught = [];
   for (const kind of ["fatal", "plain"] as const) {
