@@ -1,14 +1,32 @@
 /**
  * Compiling the workflow bundle to a `vm.Script`, once per process.
  *
- * A `vm.Script` is realm-independent: V8 keeps the compiled code on it, and `runInContext` on each run's fresh
- * context reuses that code, so one Script serves every sandbox. The cache is keyed by a content hash so a rebuilt
+ * The bundle is compiled as a strict function of the per-run bindings (`RUN_SCOPE_NAMES`: `globalThis`, `Math`,
+ * `Date`, …); the shared realm evaluates it once into that function, and each run calls it with its own values
+ * (sandbox.ts), which gives the run a fresh copy of every module-level binding of the bundle. The cache is keyed by a content hash so a rebuilt
  * bundle (dev server, hot reload) gets a new Script while an unchanged one is never recompiled; it is bounded so
  * a long dev session does not keep every old bundle alive.
  */
 import { createHash } from "node:crypto";
 import * as vm from "node:vm";
+import { RUN_SCOPE_NAMES } from "./realm-install.js";
 import { findSourceMap, registerSourceMap, unregisterSourceMap } from "./source-maps.js";
+
+/** Scripts made here: the only ones `Sandbox.run` accepts, since only they evaluate to a run function. */
+export const bundleScripts = new WeakSet<vm.Script>();
+
+/**
+ * Wraps code as a strict function of the run's bindings. The header is a line of its own and compiled with
+ * `lineOffset: -1`, so stack lines (and the source map) keep the bundle's own line numbers.
+ */
+export function compileRunFunction(code: string, filename: string): vm.Script {
+  const script = new vm.Script(`(function (${RUN_SCOPE_NAMES.join(", ")}) {"use strict";\n${code}\n})`, {
+    filename,
+    lineOffset: -1,
+  });
+  bundleScripts.add(script);
+  return script;
+}
 
 export interface CompileWorkflowBundleOptions {
   /** Name shown in stacks; use the bundle's real path so relative `sources` of its map resolve correctly. */
@@ -53,7 +71,7 @@ export function compileWorkflowBundle(code: string, opts: CompileWorkflowBundleO
     cache.delete(key);
     cache.set(key, hit);
   } else {
-    const script = new vm.Script(code, { filename });
+    const script = compileRunFunction(code, filename);
     hit = { script, filename };
     cache.set(key, hit);
     if (cache.size > MAX_CACHED_BUNDLES) {

@@ -1,13 +1,22 @@
 /**
- * Turns a fresh `node:vm` realm into the deterministic workflow realm.
+ * The deterministic workflow realm, in two halves (DESIGN §4.2):
  *
- * Everything is installed from HOST code with host-created functions. A first version evaluated an install script
- * inside each new realm; it cost ~215 µs per sandbox because that code always runs cold in a fresh context (every
- * object shape and closure is new there), while the same work done by this (hot, optimised) host code costs a
- * few µs. Host functions are invisible to ordinary code: what matters is that the VALUES they return and the
- * errors they throw are built with the sandbox realm's constructors (`new g.Uint8Array`, `new g.TypeError`), so
- * `instanceof` holds inside workflow code. `Date.prototype` stays the realm's own, so every date is an
- * `instanceof Date` there.
+ * - `installSharedRealm` runs ONCE per process on one `node:vm` context that every run shares: it adds the
+ *   stateless globals (TextEncoder, URL, the throwing timers/fetch/require, …), installs the source-mapping
+ *   `Error.prepareStackTrace`, and then hardens the realm (freezes every intrinsic and the global object), so
+ *   no run can leave state behind for another.
+ * - `createRunScope` runs per run and builds the bindings that carry per-run state: a seeded `Math`, a `Date`
+ *   reading the run's clock, seeded `crypto`, the frozen `process.env`, the run's console, and the run's own
+ *   `globalThis` (an object whose prototype is the shared global, so writes stay per run). The workflow bundle
+ *   is compiled as a function of exactly these names (bundle.ts), so its code sees the per-run values through
+ *   ordinary lexical scope.
+ *
+ * Why not one context per run: creating a V8 context costs ≈ 0.3–0.5 ms and ≈ 150 KiB, which bounded a burst
+ * of short runs at ≈ 900 runs/s and ≈ 300 MiB; a run scope costs a few µs and a few hundred bytes.
+ *
+ * Everything is installed from HOST code with host-created functions (hot, optimised code). What matters is that
+ * the VALUES they return and the errors they throw are built with the realm's constructors (`new g.Uint8Array`,
+ * `new g.TypeError`), so `instanceof` holds inside workflow code.
  *
  * Math.random and crypto use sfc32, a small, fast PRNG with a 128-bit state that passes PractRand; it is
  * hand-written (a dozen lines) because it must be seedable and produce the same sequence on every Node version,
@@ -17,7 +26,12 @@
 
 type Realm = Record<string | symbol, any>;
 
-export interface RealmInstallOptions {
+export interface SharedRealmOptions {
+  structuredClone(value: unknown, realm: typeof globalThis): unknown;
+  prepareStackTrace(error: unknown, frames: never[]): string;
+}
+
+export interface RunScopeOptions {
   time: number;
   /** 8 uint32 words: two sfc32 states. */
   seed: number[];
@@ -25,10 +39,28 @@ export interface RealmInstallOptions {
   console: Partial<Console>;
   onMicrotaskError(error: unknown): void;
   structuredClone(value: unknown, realm: typeof globalThis): unknown;
-  prepareStackTrace(error: unknown, frames: never[]): string;
 }
 
-export interface RealmControls {
+/**
+ * The names a workflow bundle's code sees as per-run bindings, in the order `createRunScope` returns their
+ * values. bundle.ts compiles every bundle as `(function (<these names>) { … })`.
+ */
+export const RUN_SCOPE_NAMES = [
+  "globalThis",
+  "Math",
+  "Date",
+  "crypto",
+  "process",
+  "console",
+  "queueMicrotask",
+  "structuredClone",
+] as const;
+
+export interface RunScope {
+  /** The run's own globalThis: own per-run bindings, everything else inherited from the shared realm. */
+  global: Realm;
+  /** Values for RUN_SCOPE_NAMES, in order. */
+  values: unknown[];
   setTime(epochMs: number): void;
 }
 
@@ -132,12 +164,13 @@ function frozenProcessFor(env: Record<string, string | undefined> | undefined): 
   return process;
 }
 
-export function installRealm(g: Realm, opts: RealmInstallOptions): RealmControls {
+export function createRunScope(shared: Realm, opts: RunScopeOptions): RunScope {
   // --- Clock: Date reads the time the engine sets; it never advances by itself. ---------------------------------
   let clock = opts.time;
-  const NativeDate = g.Date as DateConstructor;
+  const NativeDate = shared.Date as DateConstructor;
   const nativeToString = NativeDate.prototype.toString;
-  // A function, not a class: Date() without `new` must still return a string, as it does natively.
+  // A function, not a class: Date() without `new` must still return a string, as it does natively. Its
+  // prototype is the realm's own Date.prototype, so every date, whoever made it, is an `instanceof Date`.
   // biome-ignore lint/suspicious/noShadowRestrictedNames: the sandbox's Date must be named Date (Date.name)
   const SandboxDate = function Date(...args: unknown[]) {
     if (new.target === undefined) return nativeToString.call(new NativeDate(clock));
@@ -145,29 +178,33 @@ export function installRealm(g: Realm, opts: RealmInstallOptions): RealmControls
   } as unknown as Realm;
   Object.defineProperty(SandboxDate, "length", { value: 7 });
   SandboxDate.prototype = NativeDate.prototype;
-  NativeDate.prototype.constructor = SandboxDate as unknown as DateConstructor;
   SandboxDate.now = () => clock;
   SandboxDate.parse = NativeDate.parse;
   SandboxDate.UTC = NativeDate.UTC;
-  g.Date = SandboxDate;
 
   // --- Seeded randomness ----------------------------------------------------------------------------------------
   const s = opts.seed;
   const nextRandom = sfc32(s[0]!, s[1]!, s[2]!, s[3]!);
   const nextCrypto = sfc32(s[4]!, s[5]!, s[6]!, s[7]!);
-  // 53 random bits, like V8's own Math.random.
-  g.Math.random = () => ((nextRandom() >>> 5) * 67108864 + (nextRandom() >>> 6)) / 9007199254740992;
+  // The shared Math is frozen; the run's Math inherits every function from it and owns `random`.
+  const SandboxMath = Object.create(shared.Math);
+  Object.defineProperty(SandboxMath, "random", {
+    // 53 random bits, like V8's own Math.random.
+    value: () => ((nextRandom() >>> 5) * 67108864 + (nextRandom() >>> 6)) / 9007199254740992,
+    writable: true,
+    configurable: true,
+  });
 
   const getRandomValues = <T>(array: T): T => {
     const tag = ArrayBuffer.isView(array) ? typedArrayTag.call(array) : undefined;
     if (tag === undefined || !INTEGER_ARRAYS.has(tag)) {
-      throw new g.TypeError(
+      throw new shared.TypeError(
         `crypto.getRandomValues: the argument must be an integer typed array such as a Uint8Array${tag ? `, got a ${tag}` : ""}`,
       );
     }
     const view = array as unknown as Uint8Array;
     if (view.byteLength > 65536) {
-      const error = new g.Error(
+      const error = new shared.Error(
         `crypto.getRandomValues: ${view.byteLength} bytes requested; at most 65536 per call`,
       ) as Error;
       error.name = "QuotaExceededError";
@@ -192,26 +229,12 @@ export function installRealm(g: Realm, opts: RealmInstallOptions): RealmControls
     const h = (i: number) => HEX[b[i]!]!;
     return `${h(0)}${h(1)}${h(2)}${h(3)}-${h(4)}${h(5)}-${h(6)}${h(7)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
   };
-  g.crypto = { getRandomValues, randomUUID };
+  const crypto = { getRandomValues, randomUUID };
 
-  // --- Globals that would break replay: present (so feature detection and bundled libraries still load) but
-  // throwing a clear error naming the fix when called. ------------------------------------------------------------
-  for (const [name, why] of UNAVAILABLE) {
-    g[name] = () => {
-      const error = new g.Error(`${name}() is not available in workflow code: ${why}`);
-      error.code = "WORKFLOW_UNSUPPORTED_GLOBAL";
-      throw error;
-    };
-  }
-
-  // --- process.env only -----------------------------------------------------------------------------------------
-  g.process = frozenProcessFor(opts.env);
-
-  // --- Deterministic conveniences -------------------------------------------------------------------------------
   const { onMicrotaskError } = opts;
-  g.queueMicrotask = (callback: unknown) => {
+  const queueMicrotaskInRun = (callback: unknown) => {
     if (typeof callback !== "function")
-      throw new g.TypeError("queueMicrotask: the callback must be a function");
+      throw new shared.TypeError("queueMicrotask: the callback must be a function");
     // An exception in the callback is reported to the engine instead of crashing the host process.
     queueMicrotask(() => {
       try {
@@ -230,7 +253,47 @@ export function installRealm(g: Realm, opts: RealmInstallOptions): RealmControls
       if (typeof fn === "function") fn.apply(hostConsole, args);
     };
   }
-  g.console = sandboxConsole;
+
+  const global = Object.create(shared) as Realm;
+  const { structuredClone: clone } = opts;
+  const values = [
+    global,
+    SandboxMath,
+    SandboxDate,
+    crypto,
+    frozenProcessFor(opts.env),
+    sandboxConsole,
+    queueMicrotaskInRun,
+    (value: unknown) => clone(value, global as typeof globalThis),
+  ];
+  // The same bindings as own properties of the run's globalThis, for code that reads `globalThis.Date`.
+  for (let i = 0; i < RUN_SCOPE_NAMES.length; i++) {
+    Object.defineProperty(global, RUN_SCOPE_NAMES[i]!, {
+      value: values[i],
+      writable: true,
+      configurable: true,
+    });
+  }
+  return {
+    global,
+    values,
+    setTime(ms: number) {
+      clock = ms;
+    },
+  };
+}
+
+/** Adds the stateless globals and hardens the realm. Call once, on a fresh context's global. */
+export function installSharedRealm(g: Realm, opts: SharedRealmOptions): void {
+  // --- Globals that would break replay: present (so feature detection and bundled libraries still load) but
+  // throwing a clear error naming the fix when called. ------------------------------------------------------------
+  for (const [name, why] of UNAVAILABLE) {
+    g[name] = () => {
+      const error = new g.Error(`${name}() is not available in workflow code: ${why}`);
+      error.code = "WORKFLOW_UNSUPPORTED_GLOBAL";
+      throw error;
+    };
+  }
 
   const RealmUint8Array = g.Uint8Array as Uint8ArrayConstructor;
   g.TextEncoder = class TextEncoder {
@@ -253,14 +316,54 @@ export function installRealm(g: Realm, opts: RealmInstallOptions): RealmControls
   g.URLSearchParams = URLSearchParams;
   g.atob = atob;
   g.btoa = btoa;
-  const { structuredClone: clone } = opts;
-  g.structuredClone = (value: unknown) => clone(value, g as typeof globalThis);
-
   g.Error.prepareStackTrace = opts.prepareStackTrace;
+  harden(g);
+}
 
-  return {
-    setTime(ms: number) {
-      clock = ms;
-    },
+/**
+ * Freezes everything reachable from the realm's global object (values, accessors, prototypes), then the global
+ * itself: what one run could change there (`Array.prototype.x = …`) would otherwise be seen by every other run,
+ * and by a replay of the same run in another process that never saw the change. Writes through a run's
+ * `globalThis` are unaffected (they land on the run's own object). The `Error` constructor stays writable, as
+ * libraries set `Error.stackTraceLimit`; what they put there is shared but cannot change results.
+ */
+function harden(g: Realm): void {
+  const seen = new Set<unknown>([g.Error]);
+  const visit = (value: unknown): void => {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value))
+      return;
+    seen.add(value);
+    Object.freeze(value);
+    visit(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value as object)) {
+      const d = Object.getOwnPropertyDescriptor(value, key);
+      if (!d) continue;
+      if ("value" in d) visit(d.value);
+      visit(d.get);
+      visit(d.set);
+    }
   };
+  // Intrinsics that no global property names: iterator, generator and async function prototypes.
+  const hidden = [
+    Object.getPrototypeOf(g.Array.prototype[Symbol.iterator].call([])),
+    Object.getPrototypeOf(new g.Map().entries()),
+    Object.getPrototypeOf(new g.Set().values()),
+    Object.getPrototypeOf(g.String.prototype[Symbol.iterator].call("")),
+    Object.getPrototypeOf(g.RegExp.prototype[Symbol.matchAll].call(new g.RegExp("a"), "")),
+    g.eval("Object.getPrototypeOf(function* () {})"),
+    g.eval("Object.getPrototypeOf(async function () {})"),
+    g.eval("Object.getPrototypeOf(async function* () {})"),
+  ];
+  for (const key of Reflect.ownKeys(g)) {
+    if (key === "globalThis") continue;
+    const d = Object.getOwnPropertyDescriptor(g, key);
+    if (d && "value" in d) visit(d.value);
+  }
+  for (const intrinsic of hidden) visit(intrinsic);
+  visit(g.Error.prototype);
+  for (const key of Reflect.ownKeys(g.Error)) {
+    const d = Object.getOwnPropertyDescriptor(g.Error, key);
+    if (d && "value" in d && key !== "prepareStackTrace") visit(d.value);
+  }
+  Object.freeze(g);
 }

@@ -1,11 +1,11 @@
-import * as vm from "node:vm";
 import { describe, expect, it, vi } from "vitest";
 import { USE_STEP_KEY, WORKFLOWS_KEY } from "../sandbox/abi.js";
 import { FatalError } from "../sandbox/errors.js";
 import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { compileWorkflowBundle } from "./bundle.js";
 import { createSandbox } from "./sandbox.js";
 
-const evalIn = (sb: ReturnType<typeof createSandbox>, code: string): any => vm.runInContext(code, sb.context);
+const evalIn = (sb: ReturnType<typeof createSandbox>, code: string): any => sb.evaluate(code);
 
 describe("createSandbox", () => {
   it("seeds Math.random, getRandomValues and randomUUID from the seed", () => {
@@ -64,9 +64,7 @@ describe("createSandbox", () => {
         "new Date() instanceof Date && Object.prototype.toString.call(new Date()) === '[object Date]'",
       ),
     ).toBe(true);
-    expect(evalIn(sb, "new Date().constructor === Date && Date.length === 7 && Date.name === 'Date'")).toBe(
-      true,
-    );
+    expect(evalIn(sb, "Date.length === 7 && Date.name === 'Date' && globalThis.Date === Date")).toBe(true);
     expect(
       evalIn(
         sb,
@@ -138,11 +136,14 @@ describe("createSandbox", () => {
     const useStep = () => async () => 42;
     const sb = createSandbox({ seed: "g", globals: { [USE_STEP_KEY]: useStep, answer: 42 } });
     sb.run(
-      new vm.Script(`
+      compileWorkflowBundle(
+        `
         const step = globalThis[Symbol.for("wfkit.useStep")]("step//./a//s");
-        async function wf(x) { return (await step()) + x + answer; }
+        async function wf(x) { return (await step()) + x + globalThis.answer; }
         (globalThis[Symbol.for("wfkit.workflows")] ??= new Map()).set("workflow//./a//wf", wf);
-      `),
+      `,
+        { filename: "/virtual/extra-globals.js" },
+      ),
     );
     expect(sb.getWorkflow("workflow//./a//wf")).toBeTypeOf("function");
     expect(sb.getWorkflow("workflow//./a//missing")).toBeUndefined();
@@ -157,7 +158,7 @@ describe("createSandbox", () => {
     });
     const result = evalIn(
       sb,
-      "(async () => { const a = await hostStep(); const b = await Promise.resolve(a + 1); return b * 2 })()",
+      "(async () => { const a = await globalThis.hostStep(); const b = await Promise.resolve(a + 1); return b * 2 })()",
     );
     await new Promise((r) => setImmediate(r));
     resolveStep(5);
@@ -167,10 +168,15 @@ describe("createSandbox", () => {
   it("isolates runs from each other", () => {
     const a = createSandbox({ seed: "x" });
     const b = createSandbox({ seed: "x" });
-    evalIn(a, "globalThis.leak = 1; Array.prototype.polluted = true");
-    expect(evalIn(b, "typeof leak")).toBe("undefined");
+    evalIn(a, "globalThis.leak = 1");
+    expect(evalIn(a, "globalThis.leak")).toBe(1);
+    expect(evalIn(b, "globalThis.leak")).toBeUndefined();
+    // Built-ins are shared and frozen: patching one fails instead of reaching the other run.
+    expect(() => evalIn(a, "Array.prototype.polluted = true")).toThrow(/not extensible/);
+    expect(() => evalIn(a, "Object.prototype.toString = () => 'x'")).toThrow(/read only/);
     expect(evalIn(b, "[].polluted")).toBeUndefined();
     expect(a.global.Date).not.toBe(b.global.Date);
+    expect(a.global.Math).not.toBe(b.global.Math);
   });
 
   it("receives deserialized values built from its own realm, and they serialize back", () => {
@@ -182,7 +188,8 @@ describe("createSandbox", () => {
     expect(
       evalIn(
         sb,
-        `input instanceof Array && input[0] instanceof Object && input[0].at instanceof Date &&
+        `const { input, failure } = globalThis;
+         input instanceof Array && input[0] instanceof Object && input[0].at instanceof Date &&
          input[0].at.getTime() === 7 && input[0].tags instanceof Set && failure instanceof Error &&
          failure.name === "FatalError"`,
       ),
