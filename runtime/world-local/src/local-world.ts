@@ -133,6 +133,10 @@ class LocalWorld implements World {
     }
     let log = this.logs.get(runId);
     if (!log) {
+      await this.fds.preopen(this.logPath(runId));
+      log = this.logs.get(runId);
+    }
+    if (!log) {
       log = new RunLog(runId, this.logPath(runId), { fds: this.fds, fsync: this.fsync });
       this.logs.set(runId, log);
     } else {

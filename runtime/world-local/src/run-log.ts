@@ -7,7 +7,7 @@
  * known head and counts; otherwise the new bytes are read back and the rules in `records.ts` decide, the
  * same way every reader decides. No lock files, so an append costs two system calls.
  */
-import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, fstatSync, open, openSync, readSync, writeSync } from "node:fs";
 import {
   type ApplyEffects,
   applyEvents,
@@ -61,12 +61,37 @@ export class FdCache {
     const flags = constants.O_RDWR | constants.O_APPEND | (create ? constants.O_CREAT : 0);
     const opened = openSync(path, flags, 0o644);
     this.fds.set(path, opened);
+    this.evictOverflow();
+    return opened;
+  }
+
+  /**
+   * Opens (creating) a file on libuv's thread pool and caches the descriptor, so the next `get` finds it.
+   * Creating a file is the slowest step of a new run (a journaled metadata write); done this way, the
+   * creations of a burst of new runs overlap with each other and with the main thread's work.
+   */
+  async preopen(path: string): Promise<void> {
+    if (this.fds.has(path)) return;
+    // The callback form hands back a plain descriptor; a promises FileHandle would close it when collected.
+    const fd = await new Promise<number>((resolve, reject) =>
+      open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o644, (error, opened) =>
+        error ? reject(error) : resolve(opened),
+      ),
+    );
+    if (this.fds.has(path)) {
+      closeSync(fd); // a synchronous get() won the race
+      return;
+    }
+    this.fds.set(path, fd);
+    this.evictOverflow();
+  }
+
+  private evictOverflow(): void {
     if (this.fds.size > this.max) {
       const [oldPath, oldFd] = this.fds.entries().next().value as [string, number];
       this.fds.delete(oldPath);
       closeSync(oldFd);
     }
-    return opened;
   }
 
   closeAll(): void {

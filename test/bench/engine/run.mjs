@@ -11,13 +11,15 @@
  * figures measure the engine and the world, not the compiler.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 const SELF = fileURLToPath(import.meta.url);
+const BENCH_DATA_ROOT = join(dirname(SELF), "..", ".data");
+mkdirSync(BENCH_DATA_ROOT, { recursive: true });
 const args = process.argv.slice(2);
 const flag = (name) => {
   const i = args.indexOf(name);
@@ -74,7 +76,9 @@ const round = (x, d = 3) => (x === undefined ? undefined : Math.round(x * 10 ** 
 const peakRssMiB = () => round(process.resourceUsage().maxRSS / 1024, 1);
 
 async function child(kind, group) {
-  const dir = kind === "local" ? mkdtempSync(join(os.tmpdir(), "wfkit-bench-")) : undefined;
+  // The data directory lives beside the project, as `.workflow-data/` does in an app: on this machine `/tmp`
+  // creates files ~20× slower than the project's disk, which would measure the temp folder, not the world.
+  const dir = kind === "local" ? mkdtempSync(join(BENCH_DATA_ROOT, "local-")) : undefined;
   try {
     const core = await import("@wfkit/core");
     const world = await openWorld(kind, dir);
