@@ -1,0 +1,57 @@
+import { getTestDatabase } from "@wfkit/world-postgres/testing";
+import { describe, expect, it } from "vitest";
+import type { CliIo } from "./io.js";
+import { createProgram } from "./program.js";
+
+async function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let exitCode = 0;
+  const io: CliIo = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    exit: (c) => (exitCode = c),
+    cwd: () => process.cwd(),
+  };
+  await createProgram(io).parseAsync(["node", "wf", ...args]);
+  return { stdout: out.join(""), stderr: err.join(""), exitCode };
+}
+
+describe("wf postgres migrate", () => {
+  it("migrates a schema, then reports that there is nothing to do", async () => {
+    const db = await getTestDatabase();
+    try {
+      const first = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
+      expect(first).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(first.stdout).toMatch(
+        new RegExp(`Applied migration 1 to schema "${db.schema}"; it is now at version 1`),
+      );
+      const again = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
+      expect(again.stdout).toMatch(/already at version 1; nothing to do/);
+    } finally {
+      await db.cleanup();
+    }
+  });
+
+  it("explains a missing URL and a bad schema name with exit code 1", async () => {
+    const saved = process.env.WORKFLOW_POSTGRES_URL;
+    delete process.env.WORKFLOW_POSTGRES_URL;
+    try {
+      const missing = await run(["postgres", "migrate"]);
+      expect(missing.exitCode).toBe(1);
+      expect(missing.stderr).toMatch(/--url .*WORKFLOW_POSTGRES_URL/);
+    } finally {
+      if (saved !== undefined) process.env.WORKFLOW_POSTGRES_URL = saved;
+    }
+    const bad = await run([
+      "postgres",
+      "migrate",
+      "--url",
+      "postgres://u:secret@127.0.0.1:1/x",
+      "--schema",
+      "Bad-Name",
+    ]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/schema name "Bad-Name" is not allowed/);
+  });
+});

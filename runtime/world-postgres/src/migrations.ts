@@ -1,0 +1,327 @@
+/**
+ * Versioned schema migrations. Each migration is SQL for one schema, applied once, in order, inside one
+ * transaction together with its row in `<schema>.schema_migrations`; an advisory lock keyed by the schema
+ * makes concurrent migrators (many workers starting at once) take turns, so running `migrate` any number
+ * of times from any number of processes leaves the schema at the latest version exactly once.
+ *
+ * Migrations are append-only: never edit one that has shipped, add the next version instead.
+ */
+import pg from "pg";
+import { cannotConnect } from "./pg-errors.js";
+import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** SQL for the given (already validated) schema. */
+  sql(schema: string): string;
+}
+
+export interface MigrateResult {
+  schema: string;
+  /** Versions this call applied (empty when the schema was already current). */
+  applied: number[];
+  /** The schema's version afterwards. */
+  version: number;
+}
+
+const TERMINAL = "('completed', 'failed', 'cancelled')";
+
+/** Columns of `runs` that follow from the event log (everything but the lease). */
+export const RUN_ROW_COLUMNS = [
+  "run_id",
+  "workflow_name",
+  "status",
+  "input",
+  "output",
+  "error",
+  "cancel_reason",
+  "deployment_id",
+  "metadata",
+  "created_at",
+  "started_at",
+  "completed_at",
+  "updated_at",
+  "last_seq",
+  "wake_at",
+] as const;
+
+const updateSet = (columns: readonly string[], skip: string[]) =>
+  columns
+    .filter((c) => !skip.includes(c))
+    .map((c) => `${c} = excluded.${c}`)
+    .join(", ");
+
+const STEP_COLUMNS = [
+  "run_id",
+  "step_id",
+  "step_name",
+  "status",
+  "attempt",
+  "input",
+  "output",
+  "error",
+  "retry_at",
+  "created_at",
+  "started_at",
+  "completed_at",
+  "updated_at",
+];
+const WAIT_COLUMNS = ["run_id", "wait_id", "resume_at", "status", "created_at", "completed_at"];
+const HOOK_COLUMNS = [
+  "run_id",
+  "hook_id",
+  "token",
+  "kind",
+  "metadata",
+  "options",
+  "status",
+  "created_at",
+  "disposed_at",
+];
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "runs, events, steps, waits, hooks, leases and the append functions",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      const runCols = RUN_ROW_COLUMNS.join(", ");
+      // IDs use the "C" collation: byte order, like JavaScript's string comparison, so listings sort
+      // the same as in the other worlds (and comparisons are cheaper than under a locale).
+      return `
+CREATE TABLE ${s}.runs (
+  run_id text COLLATE "C" PRIMARY KEY,
+  workflow_name text COLLATE "C" NOT NULL,
+  status text NOT NULL,
+  input text NOT NULL,
+  output text,
+  error text,
+  cancel_reason text,
+  deployment_id text,
+  metadata jsonb,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  completed_at bigint,
+  updated_at bigint NOT NULL,
+  last_seq integer NOT NULL,
+  wake_at bigint,
+  lease_owner text,
+  lease_token bigint NOT NULL DEFAULT 0,
+  lease_expires_at bigint,
+  lease_held boolean NOT NULL DEFAULT false
+);
+CREATE INDEX runs_by_created ON ${s}.runs (created_at, run_id);
+CREATE INDEX runs_by_workflow ON ${s}.runs (workflow_name, created_at, run_id);
+CREATE INDEX runs_by_status ON ${s}.runs (status, created_at, run_id);
+CREATE INDEX runs_by_wake ON ${s}.runs (wake_at, run_id) WHERE wake_at IS NOT NULL;
+
+-- The primary key is what makes a forked log impossible: two writers cannot both store seq n.
+-- No foreign key to runs: appends already hold the run row locked, and the check would cost a lookup
+-- per event.
+CREATE TABLE ${s}.events (
+  run_id text COLLATE "C" NOT NULL,
+  seq integer NOT NULL,
+  type text NOT NULL,
+  correlation_id text,
+  data json,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE ${s}.steps (
+  run_id text COLLATE "C" NOT NULL,
+  step_id text COLLATE "C" NOT NULL,
+  step_name text NOT NULL,
+  status text NOT NULL,
+  attempt integer NOT NULL,
+  input text NOT NULL,
+  output text,
+  error text,
+  retry_at bigint,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  completed_at bigint,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (run_id, step_id)
+);
+
+CREATE TABLE ${s}.waits (
+  run_id text COLLATE "C" NOT NULL,
+  wait_id text COLLATE "C" NOT NULL,
+  resume_at bigint NOT NULL,
+  status text NOT NULL,
+  created_at bigint NOT NULL,
+  completed_at bigint,
+  PRIMARY KEY (run_id, wait_id)
+);
+
+CREATE TABLE ${s}.hooks (
+  run_id text COLLATE "C" NOT NULL,
+  hook_id text COLLATE "C" NOT NULL,
+  token text NOT NULL,
+  kind text NOT NULL,
+  metadata text,
+  options text,
+  status text NOT NULL,
+  created_at bigint NOT NULL,
+  disposed_at bigint,
+  PRIMARY KEY (run_id, hook_id)
+);
+-- Token uniqueness among live hooks is this constraint, not a check-then-write in application code.
+CREATE UNIQUE INDEX hooks_live_token ON ${s}.hooks (token) WHERE status = 'active';
+
+-- Lease expiry is judged by the database's clock, the one clock every worker shares.
+CREATE FUNCTION ${s}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE
+AS $$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+
+CREATE FUNCTION ${s}.create_run(p_row jsonb, p_events json, p_notify text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${s}.runs (${runCols})
+  SELECT ${runCols} FROM jsonb_populate_record(null::${s}.runs, p_row)
+  ON CONFLICT (run_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  INSERT INTO ${s}.events (run_id, seq, type, correlation_id, data, created_at)
+  SELECT p_row->>'run_id', e.seq, e.type, e.correlation_id, e.data, e.created_at
+  FROM json_to_recordset(p_events) AS e(seq integer, type text, correlation_id text, data json, created_at bigint);
+  PERFORM pg_notify('${channel}', p_notify);
+  RETURN true;
+END $$;
+
+-- One append = one call = one transaction: lock the run row, check lease, end and head, store the
+-- events, upsert the rows the shared materialiser computed, move the run row, notify.
+CREATE FUNCTION ${s}.append_events(
+  p_run_id text, p_expected_seq integer, p_lease_owner text, p_lease_token bigint,
+  p_rows jsonb, p_events json, p_notify text,
+  OUT code text, OUT actual_seq integer, OUT run_status text
+) LANGUAGE plpgsql AS $$
+DECLARE
+  cur record;
+BEGIN
+  SELECT r.last_seq, r.status, r.lease_owner, r.lease_token, r.lease_expires_at, r.lease_held
+    INTO cur FROM ${s}.runs r WHERE r.run_id = p_run_id FOR UPDATE;
+  IF NOT FOUND THEN
+    code := 'not_found';
+    RETURN;
+  END IF;
+  actual_seq := cur.last_seq;
+  run_status := cur.status;
+  IF p_lease_owner IS NOT NULL AND NOT (cur.lease_held AND cur.lease_owner = p_lease_owner
+      AND cur.lease_token = p_lease_token AND cur.lease_expires_at > ${s}.now_ms()) THEN
+    code := 'lease_lost';
+    RETURN;
+  END IF;
+  IF cur.status IN ${TERMINAL} THEN
+    code := 'finished';
+    RETURN;
+  END IF;
+  IF cur.last_seq <> p_expected_seq THEN
+    code := 'conflict';
+    RETURN;
+  END IF;
+
+  INSERT INTO ${s}.events (run_id, seq, type, correlation_id, data, created_at)
+  SELECT p_run_id, e.seq, e.type, e.correlation_id, e.data, e.created_at
+  FROM json_to_recordset(p_events) AS e(seq integer, type text, correlation_id text, data json, created_at bigint);
+
+  IF p_rows ? 'steps' THEN
+    INSERT INTO ${s}.steps SELECT * FROM jsonb_populate_recordset(null::${s}.steps, p_rows->'steps')
+    ON CONFLICT (run_id, step_id) DO UPDATE SET ${updateSet(STEP_COLUMNS, ["run_id", "step_id"])};
+  END IF;
+  IF p_rows ? 'waits' THEN
+    INSERT INTO ${s}.waits SELECT * FROM jsonb_populate_recordset(null::${s}.waits, p_rows->'waits')
+    ON CONFLICT (run_id, wait_id) DO UPDATE SET ${updateSet(WAIT_COLUMNS, ["run_id", "wait_id"])};
+  END IF;
+  IF p_rows ? 'hooks' THEN
+    -- Rows arrive released-first, so a token freed earlier in the batch is free when it is taken again.
+    INSERT INTO ${s}.hooks SELECT * FROM jsonb_populate_recordset(null::${s}.hooks, p_rows->'hooks')
+    ON CONFLICT (run_id, hook_id) DO UPDATE SET ${updateSet(HOOK_COLUMNS, ["run_id", "hook_id"])};
+  END IF;
+
+  UPDATE ${s}.runs r SET ${RUN_ROW_COLUMNS.filter((c) => c !== "run_id")
+    .map((c) => `${c} = n.${c}`)
+    .join(", ")}
+  FROM jsonb_populate_record(null::${s}.runs, p_rows->'run') n
+  WHERE r.run_id = p_run_id;
+
+  PERFORM pg_notify('${channel}', p_notify);
+  code := 'ok';
+  actual_seq := (p_rows->'run'->>'last_seq')::integer;
+  run_status := p_rows->'run'->>'status';
+END $$;
+`;
+    },
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings `schema` to the latest version. Safe to run any number of times, concurrently. */
+export async function migrate(url: string, schema: string = DEFAULT_SCHEMA): Promise<MigrateResult> {
+  checkSchemaName(schema);
+  const client = new pg.Client({ connectionString: url, application_name: "wfkit-migrate" });
+  await client.connect().catch((error: unknown) => {
+    throw cannotConnect(url, error);
+  });
+  try {
+    return await migrateWith(client, schema);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** `migrate` on a connection the caller owns (it must not be inside a transaction). */
+export async function migrateWith(client: pg.ClientBase, schema: string): Promise<MigrateResult> {
+  checkSchemaName(schema);
+  const s = quoted(schema);
+  // Most starts find the schema current: answer that without taking the lock.
+  const current = await currentVersion(client, schema);
+  if (current >= LATEST_VERSION) return { schema, applied: [], version: current };
+
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`wfkit:migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql(schema));
+      await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    await client.query("COMMIT");
+    return { schema, applied, version: Math.max(0, ...done, ...applied) };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** The schema's version, 0 when it has never been migrated. */
+export async function currentVersion(client: pg.ClientBase, schema: string): Promise<number> {
+  const s = quoted(schema);
+  const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass($1) IS NOT NULL AS exists", [
+    `${s}.schema_migrations`,
+  ]);
+  if (!rows[0]?.exists) return 0;
+  const res = await client.query<{ version: number | null }>(
+    `SELECT max(version) AS version FROM ${s}.schema_migrations`,
+  );
+  return res.rows[0]?.version ?? 0;
+}

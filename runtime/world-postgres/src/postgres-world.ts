@@ -1,0 +1,775 @@
+/**
+ * The Postgres world: runs shared by any number of processes on any number of machines through one
+ * PostgreSQL database.
+ *
+ * - Appends are one round trip: the batch is applied to the run's cached state with the shared
+ *   materialiser (`@wfkit/world`), and the events plus the resulting rows go to the server-side function
+ *   `append_events`, which locks the run row, checks lease, end and head, writes everything and
+ *   `pg_notify`s in one transaction (see migrations.ts).
+ * - Leases are columns of the run row with a fencing token, judged by the database's clock.
+ * - Wake-ups are the indexed `wake_at` column of the run row (`listDue`, `nextWakeAt`, `claimDue`).
+ * - Notifications: appends through this instance reach its subscribers right after commit; other
+ *   instances' appends arrive through one LISTEN connection per world.
+ */
+
+import {
+  AppendConflictError,
+  type AppendOptions,
+  type AppendResult,
+  applyEvents,
+  type CreateRunInput,
+  checkBatchShape,
+  checkHookTokens,
+  createRunState,
+  type DueRun,
+  type HookRecord,
+  HookTokenConflictError,
+  isTerminalStatus,
+  type Lease,
+  LeaseLostError,
+  type ListRunsQuery,
+  type NewEvent,
+  newRunId,
+  type Page,
+  RunFinishedError,
+  RunNotFoundError,
+  type RunNotification,
+  type RunRecord,
+  type RunState,
+  type RunStatus,
+  type StepRecord,
+  stampEvents,
+  type WaitRecord,
+  type WorkflowEvent,
+  type World,
+  WorldError,
+} from "@wfkit/world";
+import pg from "pg";
+import { type AppendOutcome, type LoadedRun, refusal, sameEvent, touchedRows } from "./append-batch.js";
+import { ChannelListener } from "./channel-listener.js";
+import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import { currentVersion, LATEST_VERSION, migrateWith } from "./migrations.js";
+import { cannotConnect, isConnectionError, isNulRefusal, isUniqueViolation } from "./pg-errors.js";
+import {
+  eventFromRow,
+  eventToRow,
+  hookFromRow,
+  leaseFromRow,
+  runFromRow,
+  runToRow,
+  stepFromRow,
+  waitFromRow,
+} from "./rows.js";
+import { RunNotifications } from "./run-notifications.js";
+import { RunStateCache, stateFromRows } from "./run-state-cache.js";
+import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
+
+export interface PostgresWorldOptions {
+  /** Connection string. Default: `$WORKFLOW_POSTGRES_URL`. */
+  url?: string;
+  /** Schema holding the tables (created by the migrations). Default "workflow". */
+  schema?: string;
+  /** Connections in the pool (the LISTEN connection comes on top). Default 10. */
+  poolSize?: number;
+  /** Run pending migrations on start. Default true; when false, a schema that is behind is an error. */
+  migrate?: boolean;
+  /** Runs whose materialised state is kept in memory for appends without a read. Default 10,000. */
+  stateCacheSize?: number;
+  /**
+   * Postgres `synchronous_commit` for this world's sessions. "on" (default): an append returns once its
+   * commit is flushed to disk. "off": it returns before the flush, much faster on slow disks; a crash of
+   * the database server (not of a worker) can then lose the last fraction of a second of appends, never
+   * leave a torn one.
+   */
+  synchronousCommit?: "on" | "off";
+  /** Open the LISTEN connection (default true). Without it only this instance's own appends notify. */
+  listen?: boolean;
+  /** `application_name` of the connections, shown in `pg_stat_activity`. Default "wfkit-world". */
+  applicationName?: string;
+}
+
+/** A lease taken by `claimDue`, with the wake-up that made the run due. */
+export interface ClaimedRun extends Lease {
+  wakeAt: number;
+}
+
+export interface PostgresWorld extends World {
+  readonly name: "postgres";
+  readonly schema: string;
+  /**
+   * Takes the leases of up to `limit` (default 100) runs that are due at `now` (wake-up at or before it)
+   * and not leased by anyone else, in one statement with `FOR UPDATE SKIP LOCKED`, so many workers can
+   * claim concurrently without blocking on or double-claiming each other's runs. Earliest wake-up first.
+   * Not part of the World interface: the Postgres workers use it.
+   */
+  claimDue(now: number, owner: string, ttlMs: number, limit?: number): Promise<ClaimedRun[]>;
+}
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_STATE_CACHE = 10_000;
+const INT8_OID = 20;
+
+/** Epoch milliseconds fit a double exactly; everything else is the driver's default parsing. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+export async function createPostgresWorld(options: PostgresWorldOptions = {}): Promise<PostgresWorld> {
+  const url = options.url ?? process.env.WORKFLOW_POSTGRES_URL;
+  if (!url) {
+    throw new WorldError(
+      "MISSING_DATABASE_URL",
+      "The Postgres world needs a database: set WORKFLOW_POSTGRES_URL (postgres://user:pass@host:5432/db) " +
+        "or pass { url } to createPostgresWorld().",
+    );
+  }
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const clientConfig: pg.ClientConfig = {
+    connectionString: url,
+    types,
+    application_name: options.applicationName ?? "wfkit-world",
+  };
+  if (options.synchronousCommit === "off") clientConfig.options = "-c synchronous_commit=off";
+  const poolSize = Math.max(1, Math.floor(options.poolSize ?? DEFAULT_POOL_SIZE));
+  const pool = new pg.Pool({ ...clientConfig, max: poolSize });
+  // An idle pooled connection that the server closes (restart, pg_terminate_backend) is reported here
+  // and dropped by the pool; the next query opens a new one. Without a handler it would crash the process.
+  pool.on("error", () => {});
+  try {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw cannotConnect(url, error);
+    });
+    try {
+      if (options.migrate === false) {
+        const version = await currentVersion(client, schema);
+        if (version < LATEST_VERSION) {
+          throw new WorldError(
+            "SCHEMA_OUTDATED",
+            `Postgres schema "${schema}" is at version ${version}, this world needs ${LATEST_VERSION}. ` +
+              `Run \`wf postgres migrate --schema ${schema}\` or create the world with migrate: true.`,
+          );
+        }
+      } else {
+        await migrateWith(client, schema);
+      }
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  const world = new PgWorld(pool, schema, poolSize, options.stateCacheSize ?? DEFAULT_STATE_CACHE);
+  if (options.listen !== false) {
+    try {
+      await world.startListening(clientConfig);
+    } catch (error) {
+      await world.close();
+      throw error;
+    }
+  }
+  return world;
+}
+
+type Row = Record<string, unknown>;
+
+class PgWorld implements PostgresWorld {
+  readonly name = "postgres" as const;
+  private readonly s: string;
+  private readonly notifications = new RunNotifications();
+  private readonly cache: RunStateCache;
+  private readonly mutex = new KeyedMutex();
+  private listener: ChannelListener | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+    private readonly poolSize: number,
+    stateCacheSize: number,
+  ) {
+    this.s = quoted(schema);
+    this.cache = new RunStateCache(stateCacheSize);
+  }
+
+  async startListening(config: pg.ClientConfig): Promise<void> {
+    this.listener = new ChannelListener({
+      client: config,
+      channel: channelOf(this.schema),
+      onMessage: (payload) => this.onNotification(payload),
+      onReconnect: () => void this.resyncWatched(),
+      onError: () => {}, // a lost LISTEN connection is expected to come back; nothing to report
+    });
+    await this.listener.start();
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async createRun(input: CreateRunInput): Promise<AppendResult> {
+    this.assertOpen();
+    const now = Date.now();
+    const runId = input.runId ?? newRunId(now);
+    const data: {
+      workflowName: string;
+      input: string;
+      deploymentId?: string;
+      metadata?: Record<string, unknown>;
+    } = { workflowName: input.workflowName, input: input.input };
+    if (input.deploymentId !== undefined) data.deploymentId = input.deploymentId;
+    if (input.metadata !== undefined) data.metadata = input.metadata;
+    const events = stampEvents(runId, 0, [{ type: "run_created", data }], now);
+    const state = createRunState(events[0]!);
+    const call: pg.QueryConfig = {
+      name: "create_run",
+      text: `SELECT ${this.s}.create_run($1, $2, $3) AS created`,
+      values: [
+        JSON.stringify(runToRow(state.run)),
+        JSON.stringify(events.map(eventToRow)),
+        this.notifications.payload(state.run, "created"),
+      ],
+    };
+    if (!(await this.sendCreate(call, events[0]!))) {
+      const existing = await this.getRun(runId);
+      throw new AppendConflictError(runId, 0, existing?.lastSeq ?? 0);
+    }
+    this.cache.set(state);
+    const result = { events, run: { ...state.run } };
+    this.notifications.deliverLocal(state.run, "created");
+    return result;
+  }
+
+  async append(
+    runId: string,
+    expectedSeq: number,
+    events: NewEvent[],
+    opts?: AppendOptions,
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    checkBatchShape(runId, events, false);
+    const lease = opts?.lease;
+    if (lease && lease.runId !== runId) throw new LeaseLostError(lease.runId, lease.owner);
+    return this.mutex.run(runId, () => this.appendLocked(runId, expectedSeq, events, lease));
+  }
+
+  private async appendLocked(
+    runId: string,
+    expectedSeq: number,
+    events: NewEvent[],
+    lease: Lease | undefined,
+  ): Promise<AppendResult> {
+    let state = this.cache.get(runId);
+    if (state && state.run.lastSeq < expectedSeq) {
+      // Another process appended since: apply just its events, as a replay would (cost independent of
+      // the run's length).
+      state = await this.catchUp(state);
+    }
+    if (!state || state.run.lastSeq !== expectedSeq || isTerminalStatus(state.run.status)) {
+      // Not cached, or the append will be refused: read the run (and its lease) once to say why.
+      const loaded = await this.loadState(runId);
+      const refused = refusal(runId, expectedSeq, loaded, lease);
+      if (refused) throw refused;
+      state = loaded.state;
+    }
+    const current = state;
+    checkHookTokens(runId, events, (token) => {
+      for (const h of current.hooks.values()) {
+        if (h.status === "active" && h.token === token) return { runId, hookId: h.hookId };
+      }
+      return undefined;
+    });
+
+    const stamped = stampEvents(runId, expectedSeq, events, Date.now());
+    // From here the cached state is ahead of the database until the call succeeds; any failure drops it.
+    this.cache.delete(runId);
+    const effects = applyEvents(state, stamped);
+    const kind = effects.finished ? "finished" : "appended";
+    const call: pg.QueryConfig = {
+      name: "append_events",
+      text: `SELECT code, actual_seq, run_status FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6, $7)`,
+      values: [
+        runId,
+        expectedSeq,
+        lease?.owner ?? null,
+        lease?.token ?? null,
+        JSON.stringify(touchedRows(state, stamped, effects.hooksReleased)),
+        JSON.stringify(stamped.map(eventToRow)),
+        this.notifications.payload(state.run, kind),
+      ],
+    };
+    let outcome: AppendOutcome | undefined;
+    try {
+      outcome = await this.sendAppend(call, runId, expectedSeq, stamped);
+    } catch (error) {
+      throw await this.appendFailure(error, runId, expectedSeq, events);
+    }
+    switch (outcome?.code) {
+      case "ok":
+        break;
+      case "not_found":
+        throw new RunNotFoundError(runId);
+      case "lease_lost":
+        throw new LeaseLostError(runId, lease?.owner ?? "");
+      case "finished":
+        throw new RunFinishedError(runId, outcome.run_status ?? "completed");
+      case "conflict":
+        throw new AppendConflictError(runId, expectedSeq, outcome.actual_seq ?? 0);
+      default:
+        throw new WorldError(
+          "UNEXPECTED",
+          `append_events answered "${String(outcome?.code)}" for run ${runId}.`,
+        );
+    }
+    this.cache.set(state);
+    const result = { events: stamped, run: { ...state.run } };
+    this.notifications.deliverLocal(state.run, kind);
+    return result;
+  }
+
+  /** Sends a createRun; after a broken connection, the stored `run_created` tells whether it committed. */
+  private async sendCreate(call: pg.QueryConfig, created: WorkflowEvent): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.pool.query<{ created: boolean }>(call)).rows[0]?.created === true;
+      } catch (error) {
+        if (isNulRefusal(error)) {
+          throw new WorldError(
+            "INVALID_EVENT",
+            `The input of run ${created.runId} carries a string with a NUL character (\\u0000), which ` +
+              "Postgres text cannot store. Serialize values so that control characters are escaped.",
+          );
+        }
+        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) {
+          throw isConnectionError(error)
+            ? new WorldError(
+                "CONNECTION_LOST",
+                `The connection to Postgres broke while creating run ${created.runId}; it may or may not ` +
+                  "exist now. Check with getRun before creating it again.",
+              )
+            : error;
+        }
+        const stored = await this.readEvents(created.runId, { limit: 1 }).catch((e: unknown) => {
+          if (e instanceof RunNotFoundError) return [];
+          throw e;
+        });
+        if (stored.length === 0) continue;
+        return sameEvent(stored[0]!, created);
+      }
+    }
+  }
+
+  /**
+   * Sends the append. When the connection breaks meanwhile it is unknown whether the append committed
+   * (a pooled connection the server closed since its last use fails this way before anything is sent),
+   * so the log answers: our exact events after `expectedSeq` mean it committed; nothing after it means it
+   * did not, and it is sent again on another connection; anything else means another writer came first.
+   */
+  private async sendAppend(
+    call: pg.QueryConfig,
+    runId: string,
+    expectedSeq: number,
+    stamped: WorkflowEvent[],
+  ): Promise<AppendOutcome | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.pool.query<AppendOutcome>(call)).rows[0];
+      } catch (error) {
+        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
+        const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
+        if (stored.length === 0) continue;
+        if (stored.length === stamped.length && stored.every((e, i) => sameEvent(e, stamped[i]!))) {
+          return { code: "ok", actual_seq: stamped[stamped.length - 1]!.seq, run_status: null };
+        }
+        const run = await this.getRun(runId);
+        return { code: "conflict", actual_seq: run?.lastSeq ?? expectedSeq + 1, run_status: null };
+      }
+    }
+  }
+
+  /** Turns a failed append call into the error the contract names. */
+  private async appendFailure(
+    error: unknown,
+    runId: string,
+    expectedSeq: number,
+    events: NewEvent[],
+  ): Promise<unknown> {
+    if (isUniqueViolation(error, "hooks_live_token")) {
+      const tokens = events.flatMap((e) => (e.type === "hook_created" && e.data ? [e.data.token] : []));
+      const res = await this.pool
+        .query<{ token: string; run_id: string }>(
+          `SELECT token, run_id FROM ${this.s}.hooks WHERE status = 'active' AND token = ANY($1)`,
+          [tokens],
+        )
+        .catch(() => ({ rows: [] as { token: string; run_id: string }[] }));
+      const holder = res.rows.find((r) => r.run_id !== runId) ?? res.rows[0];
+      return new HookTokenConflictError(holder?.token ?? tokens[0] ?? "", holder?.run_id ?? "(another run)");
+    }
+    if (isUniqueViolation(error, "events_pkey")) {
+      const run = await this.getRun(runId).catch(() => undefined);
+      return new AppendConflictError(runId, expectedSeq, run?.lastSeq ?? expectedSeq + 1);
+    }
+    if (isNulRefusal(error)) {
+      return new WorldError(
+        "INVALID_EVENT",
+        `The append to run ${runId} carries a string with a NUL character (\\u0000), which Postgres text ` +
+          "cannot store. Serialize values so that control characters are escaped (devalue does).",
+      );
+    }
+    if (isConnectionError(error)) {
+      return new WorldError(
+        "CONNECTION_LOST",
+        `The connection to Postgres broke during an append to run ${runId}; the append may or may not ` +
+          "have been committed. Re-read the run (getRun/readEvents) before appending again.",
+      );
+    }
+    return error;
+  }
+
+  /** Brings a cached state up to the stored head by applying the events it has not seen. */
+  private async catchUp(state: RunState): Promise<RunState | undefined> {
+    const { runId, lastSeq } = state.run;
+    this.cache.delete(runId);
+    const missed = await this.readEvents(runId, { afterSeq: lastSeq });
+    if (missed.some((e, i) => e.seq !== lastSeq + 1 + i)) return undefined;
+    applyEvents(state, missed);
+    this.cache.set(state);
+    return state;
+  }
+
+  /** The run's full materialised state plus what an append must check, in one round trip. */
+  private async loadState(runId: string): Promise<LoadedRun> {
+    const s = this.s;
+    const res = await this.read<Row>({
+      name: "load_state",
+      text: `SELECT r.*, ${s}.now_ms() AS db_now,
+        (SELECT coalesce(json_agg(x), '[]') FROM ${s}.steps x WHERE x.run_id = r.run_id) AS steps,
+        (SELECT coalesce(json_agg(x), '[]') FROM ${s}.waits x WHERE x.run_id = r.run_id) AS waits,
+        (SELECT coalesce(json_agg(x), '[]') FROM ${s}.hooks x WHERE x.run_id = r.run_id) AS hooks
+        FROM ${s}.runs r WHERE r.run_id = $1`,
+      values: [runId],
+    });
+    const row = res.rows[0];
+    if (!row) throw new RunNotFoundError(runId);
+    const state = stateFromRows(
+      runFromRow(row),
+      (row.steps as Row[]).map(stepFromRow),
+      (row.waits as Row[]).map(waitFromRow),
+      (row.hooks as Row[]).map(hookFromRow),
+    );
+    return {
+      state,
+      dbNow: Number(row.db_now),
+      lease: {
+        held: row.lease_held === true,
+        owner: row.lease_owner as string | null,
+        token: Number(row.lease_token),
+        expiresAt: row.lease_expires_at === null ? 0 : Number(row.lease_expires_at),
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async readEvents(
+    runId: string,
+    opts: { afterSeq?: number; limit?: number } = {},
+  ): Promise<WorkflowEvent[]> {
+    this.assertOpen();
+    const limit = opts.limit === undefined ? null : Math.max(0, Math.floor(opts.limit));
+    const res = await this.read<Row>({
+      name: "read_events",
+      text: `SELECT e.seq, e.type, e.correlation_id, e.data, e.created_at
+        FROM ${this.s}.runs r
+        LEFT JOIN LATERAL (
+          SELECT * FROM ${this.s}.events x WHERE x.run_id = r.run_id AND x.seq > $2 ORDER BY x.seq LIMIT $3
+        ) e ON true
+        WHERE r.run_id = $1 ORDER BY e.seq`,
+      values: [runId, Math.max(0, Math.floor(opts.afterSeq ?? 0)), limit],
+    });
+    if (res.rows.length === 0) throw new RunNotFoundError(runId);
+    return res.rows.filter((r) => r.seq !== null).map((r) => eventFromRow(runId, r));
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "get_run",
+      text: `SELECT * FROM ${this.s}.runs WHERE run_id = $1`,
+      values: [runId],
+    });
+    const row = res.rows[0];
+    return row && runFromRow(row);
+  }
+
+  async listRuns(query: ListRunsQuery = {}): Promise<Page<RunRecord>> {
+    this.assertOpen();
+    const limit = pageSize(query.limit);
+    const where: string[] = [];
+    const values: unknown[] = [];
+    let shape = "list_runs";
+    if (query.status !== undefined) {
+      values.push(Array.isArray(query.status) ? query.status : [query.status]);
+      where.push(`status = ANY($${values.length}::text[])`);
+      shape += "_s";
+    }
+    if (query.workflowName !== undefined) {
+      values.push(query.workflowName);
+      where.push(`workflow_name = $${values.length}`);
+      shape += "_w";
+    }
+    if (query.cursor !== undefined) {
+      const key = decodeCursor(query.cursor);
+      values.push(key.createdAt, key.runId);
+      where.push(`(created_at, run_id) < ($${values.length - 1}, $${values.length})`);
+      shape += "_c";
+    }
+    values.push(limit + 1);
+    const res = await this.read<Row>({
+      name: shape,
+      text: `SELECT * FROM ${this.s}.runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, run_id DESC LIMIT $${values.length}`,
+      values,
+    });
+    const items = res.rows.slice(0, limit).map(runFromRow);
+    if (res.rows.length <= limit) return { items };
+    const last = items[items.length - 1]!;
+    return { items, nextCursor: encodeCursor(last) };
+  }
+
+  async listSteps(runId: string): Promise<StepRecord[]> {
+    return this.listChildren(runId, "steps", "step_id", stepFromRow);
+  }
+
+  async getStep(runId: string, stepId: string): Promise<StepRecord | undefined> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "get_step",
+      text: `SELECT * FROM ${this.s}.steps WHERE run_id = $1 AND step_id = $2`,
+      values: [runId, stepId],
+    });
+    const row = res.rows[0];
+    return row && stepFromRow(row);
+  }
+
+  async listWaits(runId: string): Promise<WaitRecord[]> {
+    return this.listChildren(runId, "waits", "wait_id", waitFromRow);
+  }
+
+  async listHooks(runId: string): Promise<HookRecord[]> {
+    return this.listChildren(runId, "hooks", "hook_id", hookFromRow);
+  }
+
+  /** Rows of one run's child table, refusing an unknown run, in one round trip. */
+  private async listChildren<T>(
+    runId: string,
+    table: "steps" | "waits" | "hooks",
+    idColumn: string,
+    fromRow: (row: Row) => T,
+  ): Promise<T[]> {
+    this.assertOpen();
+    const res = await this.read<{ items: Row[] | null }>({
+      name: `list_${table}`,
+      text: `SELECT (SELECT json_agg(x ORDER BY x.created_at, x.${idColumn}) FROM ${this.s}.${table} x
+          WHERE x.run_id = r.run_id) AS items
+        FROM ${this.s}.runs r WHERE r.run_id = $1`,
+      values: [runId],
+    });
+    const row = res.rows[0];
+    if (!row) throw new RunNotFoundError(runId);
+    return (row.items ?? []).map(fromRow);
+  }
+
+  async getHookByToken(token: string): Promise<HookRecord | undefined> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "hook_by_token",
+      text: `SELECT * FROM ${this.s}.hooks WHERE token = $1 AND status = 'active'`,
+      values: [token],
+    });
+    const row = res.rows[0];
+    return row && hookFromRow(row);
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    this.assertOpen();
+    const s = this.s;
+    // A lease already held by `owner` and unexpired is renewed with the same token; otherwise a free or
+    // expired lease is taken with the next token. The row lock serialises concurrent acquirers.
+    const res = await this.read<Row>({
+      name: "acquire_lease",
+      text: `WITH clock AS (SELECT ${s}.now_ms() AS t),
+        taken AS (
+          UPDATE ${s}.runs r SET
+            lease_token = CASE WHEN r.lease_held AND r.lease_owner = $2 AND r.lease_expires_at > clock.t
+              THEN r.lease_token ELSE r.lease_token + 1 END,
+            lease_owner = $2, lease_held = true, lease_expires_at = clock.t + $3
+          FROM clock
+          WHERE r.run_id = $1 AND (NOT r.lease_held OR r.lease_expires_at <= clock.t OR r.lease_owner = $2)
+          RETURNING r.lease_owner, r.lease_token, r.lease_expires_at)
+        SELECT EXISTS (SELECT 1 FROM ${s}.runs WHERE run_id = $1) AS found, taken.*
+        FROM (SELECT 1) one LEFT JOIN taken ON true`,
+      values: [runId, owner, Math.max(0, Math.round(ttlMs))],
+    });
+    const row = res.rows[0]!;
+    if (!row.found) throw new RunNotFoundError(runId);
+    return row.lease_owner === null || row.lease_owner === undefined ? undefined : leaseFromRow(runId, row);
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "renew_lease",
+      text: `UPDATE ${this.s}.runs SET lease_expires_at = ${this.s}.now_ms() + $4
+        WHERE run_id = $1 AND lease_held AND lease_owner = $2 AND lease_token = $3
+        RETURNING lease_owner, lease_token, lease_expires_at`,
+      values: [lease.runId, lease.owner, lease.token, Math.max(0, Math.round(ttlMs))],
+    });
+    const row = res.rows[0];
+    return row && leaseFromRow(lease.runId, row);
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.assertOpen();
+    await this.read({
+      name: "release_lease",
+      text: `UPDATE ${this.s}.runs SET lease_held = false
+        WHERE run_id = $1 AND lease_held AND lease_owner = $2 AND lease_token = $3`,
+      values: [lease.runId, lease.owner, lease.token],
+    });
+  }
+
+  async claimDue(now: number, owner: string, ttlMs: number, limit = 100): Promise<ClaimedRun[]> {
+    this.assertOpen();
+    const s = this.s;
+    // This is the job-queue claim pattern (what queue libraries on Postgres do), written out because it
+    // is one statement over our own run rows: rows another worker is claiming right now are skipped
+    // rather than waited for, so concurrent workers split the due runs between them.
+    const res = await this.pool.query<Row>({
+      name: "claim_due",
+      text: `WITH clock AS (SELECT ${s}.now_ms() AS t),
+        due AS (
+          SELECT r.run_id FROM ${s}.runs r, clock
+          WHERE r.wake_at IS NOT NULL AND r.wake_at <= $1
+            AND r.status IN ('pending', 'running')
+            AND (NOT r.lease_held OR r.lease_expires_at <= clock.t)
+          ORDER BY r.wake_at, r.run_id
+          LIMIT $4
+          FOR UPDATE OF r SKIP LOCKED)
+        UPDATE ${s}.runs r SET lease_owner = $2, lease_token = r.lease_token + 1, lease_held = true,
+          lease_expires_at = clock.t + $3
+        FROM due, clock WHERE r.run_id = due.run_id
+        RETURNING r.run_id, r.wake_at, r.lease_owner, r.lease_token, r.lease_expires_at`,
+      values: [now, owner, Math.max(0, Math.round(ttlMs)), Math.max(0, Math.floor(limit))],
+    });
+    return res.rows
+      .map((row) => ({ ...leaseFromRow(row.run_id as string, row), wakeAt: Number(row.wake_at) }))
+      .sort((a, b) => a.wakeAt - b.wakeAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+  }
+
+  // ------------------------------------------------------------------ wake-ups and listing
+
+  async listDue(now: number, limit = 100): Promise<DueRun[]> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "list_due",
+      text: `SELECT run_id, wake_at FROM ${this.s}.runs
+        WHERE wake_at IS NOT NULL AND wake_at <= $1 AND status IN ('pending', 'running')
+        ORDER BY wake_at, run_id LIMIT $2`,
+      values: [now, Math.max(0, Math.floor(limit))],
+    });
+    return res.rows.map((r) => ({ runId: r.run_id as string, wakeAt: Number(r.wake_at) }));
+  }
+
+  async nextWakeAt(): Promise<number | undefined> {
+    this.assertOpen();
+    const res = await this.read<{ t: number | null }>({
+      name: "next_wake_at",
+      text: `SELECT min(wake_at) AS t FROM ${this.s}.runs
+        WHERE wake_at IS NOT NULL AND status IN ('pending', 'running')`,
+      values: [],
+    });
+    const t = res.rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
+    return this.listRuns({ status: ["pending", "running"], limit, cursor });
+  }
+
+  // ------------------------------------------------------------------ notifications
+
+  subscribe(listener: (n: RunNotification) => void, runId?: string): () => void {
+    return this.notifications.subscribe(listener, runId);
+  }
+
+  private onNotification(payload: string): void {
+    // A state this process cached for the run is now behind; the next append catches it up.
+    if (!this.closed) this.notifications.deliverRemote(payload);
+  }
+
+  /**
+   * After the LISTEN connection came back, tells each per-run subscriber where its run is now, so a
+   * caller waiting for a run to end cannot miss an end that happened during the gap.
+   */
+  private async resyncWatched(): Promise<void> {
+    const ids = this.notifications.watchedRuns();
+    if (ids.length === 0 || this.closed) return;
+    try {
+      const res = await this.read<Row>({
+        name: "resync",
+        text: `SELECT run_id, last_seq, status FROM ${this.s}.runs WHERE run_id = ANY($1)`,
+        values: [ids],
+      });
+      for (const r of res.rows) {
+        const status = r.status as RunStatus;
+        this.notifications.deliverLocal(
+          { runId: r.run_id as string, lastSeq: Number(r.last_seq), status },
+          isTerminalStatus(status) ? "finished" : "appended",
+        );
+      }
+    } catch {
+      // The pool is down too; the next reconnect tries again.
+    }
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /**
+   * A query that changes nothing or is safe to repeat: retried on another connection when the one it
+   * got turns out to be dead (a pooled connection the server closed since its last use).
+   */
+  private async read<T extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<T>> {
+    // Each failed attempt makes the pool drop one dead connection, so poolSize + 1 attempts always
+    // reach a live one if the server is up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<T>(q);
+      } catch (error) {
+        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.notifications.clear();
+    this.cache.clear();
+    await this.listener?.close();
+    await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new WorldError(
+        "WORLD_CLOSED",
+        "This Postgres world was closed; create a new one with createPostgresWorld().",
+      );
+    }
+  }
+}
