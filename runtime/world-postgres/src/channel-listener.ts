@@ -62,6 +62,9 @@ export class ChannelListener {
       await client.end().catch(() => {});
       return;
     }
+    // Listening alone must not keep the process alive: whoever waits for a notification (a `returnValue`,
+    // a worker loop) holds the process open itself, so an app whose runs have ended can exit.
+    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
     this.client = client;
     this.backoff = MIN_BACKOFF_MS;
   }

@@ -135,7 +135,8 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
   };
   if (options.synchronousCommit === "off") clientConfig.options = "-c synchronous_commit=off";
   const poolSize = Math.max(1, Math.floor(options.poolSize ?? DEFAULT_POOL_SIZE));
-  const pool = new pg.Pool({ ...clientConfig, max: poolSize });
+  // Idle connections do not hold the process open (an app whose runs have ended exits, as on the local world).
+  const pool = new pg.Pool({ ...clientConfig, max: poolSize, allowExitOnIdle: true });
   // An idle pooled connection that the server closes (restart, pg_terminate_backend) is reported here
   // and dropped by the pool; the next query opens a new one. Without a handler it would crash the process.
   pool.on("error", () => {});
