@@ -13,7 +13,7 @@ process.setSourceMapsEnabled(true);
 register("./hooks.js", { parentURL: import.meta.url, data: { projectRoot } });
 configureRuntime({ codeProvider: createSourceCodeProvider(projectRoot) });
 
-if (process.env.WORKFLOW_RESUME_ON_START !== "0") {
+if (process.env.WORKFLOW_RESUME_ON_START !== "0" && process.env.WORKFLOW_EXECUTE_RUNS !== "0") {
   resumePendingRuns().catch((error: unknown) => {
     console.error("[workflow] could not resume pending runs:", error);
   });

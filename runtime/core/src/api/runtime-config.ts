@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   leaseTtlMs?: number;
   /** Where background errors of runs go (default console.error). */
   onError?: (error: unknown, runId: string) => void;
+  /** False: `start()` only records runs, for workers elsewhere to execute (see `startWorker`). */
+  executeRuns?: boolean;
 }
 
 let options: RuntimeOptions = {};
