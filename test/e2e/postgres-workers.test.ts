@@ -4,6 +4,7 @@
  * Every run completes, every step has exactly one `step_completed`, and no log has a gap or a fork.
  */
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { engineForWorld, Run } from "@wfkit/core";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
@@ -25,12 +26,14 @@ it("3 workers execute 200 fan-out runs to completion while being SIGKILLed and r
   const workers: SpawnedNode[] = [];
   const world = await createPostgresWorld({ url: db.url, schema: db.schema });
   try {
-    const startWorker = async () => {
-      const worker = spawnNode(project, ["src/worker.ts"], env);
+    // One worker is the `wf worker` command; the others call startWorker() from a script.
+    const wf = fileURLToPath(new URL("../../packages/workflow/bin/wf.js", import.meta.url));
+    const startWorker = async (viaCli = false) => {
+      const worker = spawnNode(project, viaCli ? [wf, "worker", "--sweep", "500"] : ["src/worker.ts"], env);
       await worker.waitForLine(/^WORKER \d+ ready/, 30_000);
       return worker;
     };
-    workers.push(...(await Promise.all([startWorker(), startWorker(), startWorker()])));
+    workers.push(...(await Promise.all([startWorker(true), startWorker(), startWorker()])));
 
     const enqueued = await runNode(project, ["src/enqueue.ts", String(RUNS)], {
       env: { ...env, WORKFLOW_EXECUTE_RUNS: "0" },
