@@ -64,8 +64,21 @@ async function openWorld(kind, dir) {
     const { createMemoryWorld } = await import("@wfkit/world");
     return createMemoryWorld();
   }
+  if (kind === "postgres") {
+    // A fresh schema per workload group, dropped afterwards (see child()).
+    const { createPostgresWorld } = await import("@wfkit/world-postgres");
+    return createPostgresWorld({ url: process.env.WORKFLOW_POSTGRES_URL, schema: dir });
+  }
   const { createLocalWorld } = await import("@wfkit/world-local");
   return createLocalWorld({ dataDir: dir });
+}
+
+async function dropSchema(schema) {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: process.env.WORKFLOW_POSTGRES_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
 }
 
 const median = (xs) => {
@@ -78,7 +91,12 @@ const peakRssMiB = () => round(process.resourceUsage().maxRSS / 1024, 1);
 async function child(kind, group) {
   // The data directory lives beside the project, as `.workflow-data/` does in an app: on this machine `/tmp`
   // creates files ~20× slower than the project's disk, which would measure the temp folder, not the world.
-  const dir = kind === "local" ? mkdtempSync(join(BENCH_DATA_ROOT, "local-")) : undefined;
+  const dir =
+    kind === "local"
+      ? mkdtempSync(join(BENCH_DATA_ROOT, "local-"))
+      : kind === "postgres"
+        ? `wf_bench_${process.pid}`
+        : undefined;
   try {
     const core = await import("@wfkit/core");
     const world = await openWorld(kind, dir);
@@ -174,7 +192,8 @@ async function child(kind, group) {
     await world.close();
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (kind === "postgres") await dropSchema(dir);
+    else if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -205,7 +224,14 @@ async function localWorldAvailable() {
 
 async function main() {
   const only = flag("--world");
-  const worlds = only ? [only] : ["memory", ...((await localWorldAvailable()) ? ["local"] : [])];
+  // Postgres runs when WORKFLOW_POSTGRES_URL names a server (e.g. postgres://postgres@127.0.0.1:5432/test).
+  const worlds = only
+    ? [only]
+    : [
+        "memory",
+        ...((await localWorldAvailable()) ? ["local"] : []),
+        ...(process.env.WORKFLOW_POSTGRES_URL ? ["postgres"] : []),
+      ];
   const results = {};
   for (const kind of worlds) {
     results[kind] = {};

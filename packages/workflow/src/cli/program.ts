@@ -1,6 +1,9 @@
 import { Command } from "commander";
+import { addBuildCommand } from "./build-command.js";
 import { type CliIo, processIo } from "./io.js";
+import { addPostgresCommand } from "./postgres-command.js";
 import { addTransformCommand } from "./transform-command.js";
+import { addWorkerCommand } from "./worker-command.js";
 
 /**
  * The `wf` command line. Each command lives in its own module and is added here; pass an `io` to run the
@@ -12,5 +15,8 @@ export function createProgram(io: CliIo = processIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
   addTransformCommand(program, io);
+  addBuildCommand(program, io);
+  addPostgresCommand(program, io);
+  addWorkerCommand(program, io);
   return program;
 }

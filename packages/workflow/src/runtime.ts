@@ -1,0 +1,38 @@
+/**
+ * `workflow/runtime`: mount workflows in any server. `createHandlers()` gives the Web-standard flow, step
+ * and webhook endpoints of `/.well-known/workflow/v1/*`; `createRouter()` answers all of them from one
+ * function; `toNodeHandler()` mounts either in Node's `http` (or Connect-style middleware).
+ * `useBuild()` points the runtime at a `.workflow/` folder written by `wf build`.
+ */
+import { configureRuntime, createBuiltCodeProvider, type ReloadableCodeProvider } from "@wfkit/core";
+
+export {
+  type BuiltCodeProviderOptions,
+  configureRuntime,
+  createBuiltCodeProvider,
+  createEmbeddedCodeProvider,
+  createHandlers,
+  createRouter,
+  type HandlersOptions,
+  type MaybeHandler,
+  type ReloadableCodeProvider,
+  resumePendingRuns,
+  toNodeHandler,
+  toWebRequest,
+  type WebHandler,
+  WORKFLOW_BASE_PATH,
+  type WorkflowHandlers,
+  type WorkflowRouter,
+  worldFromEnv,
+  writeWebResponse,
+} from "@wfkit/core";
+
+/**
+ * Runs this process's workflows from a production build: `useBuild({ dir: ".workflow" })` after `wf build`.
+ * Returns the code provider (call `reload()` after rebuilding in place).
+ */
+export function useBuild(options: { dir?: string; watch?: boolean } = {}): ReloadableCodeProvider {
+  const codeProvider = createBuiltCodeProvider(options);
+  configureRuntime({ codeProvider });
+  return codeProvider;
+}

@@ -1,0 +1,113 @@
+/**
+ * Vite: the dev server mounts the workflow endpoints at `/.well-known/workflow/v1/*` and rebuilds the output
+ * folder when a file that went into it changes; the runtime reads the rebuilt bundles on the next run.
+ *
+ * The endpoints are loaded through `ssrLoadModule`, and `workflow` and the `@wfkit/*` runtime stay external
+ * to Vite's SSR graph, so the handlers, the app's server code and the step bundle all share one Node-loaded
+ * runtime (one engine, one configuration).
+ */
+
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+import type { WorkflowOutput } from "./build-output.js";
+import { mentionsDirective } from "./directive-filter.js";
+import type { PluginState } from "./plugin.js";
+
+export const WORKFLOW_BASE_PATH = "/.well-known/workflow/v1/";
+const RUNTIME_PACKAGES = ["workflow", "@wfkit/core", "@wfkit/world", "@wfkit/world-local"];
+
+/**
+ * The part of Vite's dev server used here, typed structurally: the plugin must work with whichever Vite
+ * major the app installs (7 or 8), whose declared types differ.
+ */
+export interface DevServer {
+  watcher: { on(event: "change" | "add" | "unlink", listener: (file: string) => void): unknown };
+  middlewares: {
+    use(handler: (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => void): unknown;
+  };
+  ssrLoadModule(url: string): Promise<Record<string, unknown>>;
+  httpServer: { once(event: "listening", listener: () => void): unknown } | null;
+  config: { logger: { info(msg: string, opts?: { timestamp?: boolean }): void; error(msg: string): void } };
+}
+
+export function viteConfig() {
+  return {
+    ssr: { external: RUNTIME_PACKAGES },
+    // The local world writes here on every step; those writes are not source changes.
+    server: { watch: { ignored: ["**/.workflow-data/**"] } },
+    optimizeDeps: { exclude: RUNTIME_PACKAGES },
+  };
+}
+
+export function configureViteServer(
+  server: DevServer,
+  state: PluginState,
+  build: () => Promise<WorkflowOutput>,
+): void {
+  let queue: Promise<unknown> = state.building ?? Promise.resolve();
+  let queued = false;
+  const rebuild = () => {
+    // Edits arrive in bursts (save-all, formatters): one rebuild after the running one covers them all.
+    if (queued) return;
+    queued = true;
+    queue = queue
+      .catch(() => {})
+      .then(() => {
+        queued = false;
+        return build();
+      })
+      .then(
+        () => server.config.logger.info("[workflow] rebuilt", { timestamp: true }),
+        (error: unknown) => server.config.logger.error(`[workflow] ${(error as Error)?.message ?? error}`),
+      );
+  };
+  const onFile = (file: string, added: boolean) => {
+    const abs = path.resolve(file);
+    const rel = path.relative(state.options.outDir, abs);
+    if (!rel.startsWith("..") && !path.isAbsolute(rel)) return;
+    if (state.output?.inputs.includes(abs) || (added && mentionsDirectiveFile(abs))) rebuild();
+  };
+  server.watcher.on("change", (file) => onFile(file, false));
+  server.watcher.on("add", (file) => onFile(file, true));
+  server.watcher.on("unlink", (file) => onFile(file, false));
+
+  // Load the runtime once the server is up, so runs an earlier dev server left sleeping resume without
+  // waiting for the first request.
+  server.httpServer?.once("listening", () => {
+    void Promise.resolve(state.building)
+      .then((output) => output && server.ssrLoadModule(output.devEntry))
+      .catch((error: unknown) =>
+        server.config.logger.error(`[workflow] ${(error as Error)?.message ?? error}`),
+      );
+  });
+
+  server.middlewares.use(async (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => {
+    // A request that follows an edit waits for the rebuild it triggered, so it sees the new code.
+    await queue.catch(() => {});
+    if (!req.url?.startsWith(WORKFLOW_BASE_PATH)) return next();
+    try {
+      const output = state.output ?? (await state.building);
+      if (!output)
+        throw new Error("the workflow build has not run; check the dev server's log for its error");
+      const mod = (await server.ssrLoadModule(output.devEntry)) as {
+        nodeHandler: (
+          req: IncomingMessage,
+          res: ServerResponse,
+          next: (e?: unknown) => void,
+        ) => Promise<void>;
+      };
+      await mod.nodeHandler(req, res, next);
+    } catch (error) {
+      next(error);
+    }
+  });
+}
+
+function mentionsDirectiveFile(file: string): boolean {
+  try {
+    return /\.[cm]?[jt]sx?$/.test(file) && mentionsDirective(readFileSync(file, "utf8"));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,16 @@
+export {
+  type BuiltCodeProviderOptions,
+  createBuiltCodeProvider,
+  createEmbeddedCodeProvider,
+  type ReloadableCodeProvider,
+} from "./built-code.js";
+export {
+  createHandlers,
+  type HandlersOptions,
+  type WebHandler,
+  WORKFLOW_BASE_PATH,
+  type WorkflowHandlers,
+  webhookToken,
+} from "./handlers.js";
+export { type MaybeHandler, toNodeHandler, toWebRequest, writeWebResponse } from "./node-adapter.js";
+export { createRouter, type WorkflowRouter } from "./router.js";

@@ -1,0 +1,157 @@
+/**
+ * Fixture apps for the bundler plugin tests: each test copies one into `test/e2e/.tmp/` (inside the repo,
+ * so `workflow` resolves from the workspace), builds it in-process and runs the output with plain `node`.
+ */
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmpRoot = path.resolve(here, "..", ".tmp");
+
+export interface Fixture {
+  dir: string;
+  dataDir: string;
+  file(relative: string): string;
+  cleanup(): void;
+}
+
+export function copyFixture(name: string): Fixture {
+  const dir = path.join(tmpRoot, `plugins-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(tmpRoot, { recursive: true });
+  cpSync(path.join(here, "fixtures", name), dir, { recursive: true });
+  return {
+    dir,
+    dataDir: path.join(dir, ".workflow-data"),
+    file: (relative) => path.join(dir, relative),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface NodeRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node <file>` with no flags at all, on the local world in the fixture's own data folder. */
+export function runPlainNode(fixture: Fixture, file: string, timeoutMs = 30_000): Promise<NodeRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], {
+      cwd: fixture.dir,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: "",
+        WORKFLOW_TARGET_WORLD: "local",
+        WORKFLOW_LOCAL_DATA_DIR: fixture.dataDir,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(`node ${file} did not exit within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+      );
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The JSON of the last `RESULT ` line; fails with the output when there is none. */
+export function lastResult(run: NodeRun): unknown {
+  const line = run.stdout
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith("RESULT "));
+  if (!line)
+    throw new Error(`no RESULT line (exit ${run.code})\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  return JSON.parse(line.slice("RESULT ".length));
+}
+
+export interface NodeServer {
+  /** Resolves with the first stdout line matching `pattern`; rejects with the output if the process exits. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A long-running `node <file> [...args]` (a server) with the same environment as `runPlainNode`. */
+export function startPlainNode(
+  fixture: Fixture,
+  command: string | string[],
+  env: Record<string, string> = {},
+): NodeServer {
+  const child = spawn(process.execPath, Array.isArray(command) ? command : [command], {
+    cwd: fixture.dir,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      WORKFLOW_TARGET_WORLD: "local",
+      WORKFLOW_LOCAL_DATA_DIR: fixture.dataDir,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  let exited = false;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of [...listeners]) l();
+  };
+  child.stdout.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+    notify();
+  });
+  child.stderr.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  const closed = new Promise<void>((resolve) =>
+    child.on("close", () => {
+      exited = true;
+      notify();
+      resolve();
+    }),
+  );
+  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+  return {
+    output,
+    waitForLine(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = stdout.split("\n").find((l) => pattern.test(l));
+          if (line !== undefined) done(() => resolve(line));
+          else if (exited)
+            done(() => reject(new Error(`process exited before printing ${pattern}\n${output()}`)));
+        };
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`no line matched ${pattern}\n${output()}`))),
+          timeoutMs,
+        );
+        const done = (fn: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          fn();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * `examples/vite-app` in dev (`vite` on a free port) and in production (`npm run build`: Vite client build +
+ * SSR build with the workflow plugin, then `node server.mjs`): the page is served and an order run streams
+ * its progress over server-sent events.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Fixture, type NodeServer, startPlainNode } from "./support.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const exampleDir = path.resolve(here, "../../../examples/vite-app");
+const dataDir = path.resolve(here, "../.tmp", `vite-app-data-${process.pid}`);
+const example: Fixture = {
+  dir: exampleDir,
+  dataDir,
+  file: (relative) => path.join(exampleDir, relative),
+  cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+};
+
+function npmRunBuild(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npm", ["run", "build"], { cwd: exampleDir, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`npm run build failed:\n${output}`)),
+    );
+  });
+}
+
+describe("examples/vite-app in production", () => {
+  let server: NodeServer;
+  let base: string;
+  beforeAll(async () => {
+    mkdirSync(dataDir, { recursive: true });
+    await npmRunBuild();
+    server = startPlainNode(example, "server.mjs", { PORT: "0" });
+    const line = await server.waitForLine(/^vite-app on http:\/\/localhost:\d+/);
+    base = `http://127.0.0.1:${/:(\d+)/.exec(line.slice(line.indexOf("localhost")))![1]}`;
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    example.cleanup();
+  });
+
+  it("serves the page and streams an order's progress and receipt", async () => {
+    await expectOrderStreams(base);
+  });
+});
+
+describe("examples/vite-app in dev", () => {
+  let server: NodeServer;
+  let base: string;
+  beforeAll(async () => {
+    mkdirSync(dataDir, { recursive: true });
+    const port = await freePort();
+    server = startPlainNode(example, [
+      "node_modules/vite/bin/vite.js",
+      "--port",
+      String(port),
+      "--strictPort",
+    ]);
+    await server.waitForLine(new RegExp(`localhost:${port}`));
+    base = `http://127.0.0.1:${port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    example.cleanup();
+  });
+
+  it("serves the page and streams an order's progress and receipt", async () => {
+    await expectOrderStreams(base);
+  });
+});
+
+async function expectOrderStreams(base: string): Promise<void> {
+  expect(await (await fetch(`${base}/`)).text()).toContain('id="place"');
+  const { runId } = (await (await fetch(`${base}/api/orders`, { method: "POST" })).json()) as {
+    runId: string;
+  };
+  const stream = await (await fetch(`${base}/api/orders/${runId}/events`)).text();
+  const events = stream
+    .trim()
+    .split("\n\n")
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1],
+      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
+    }));
+  expect(events.map((e) => (e.event === "progress" ? e.data.step : e.event))).toEqual([
+    "reserveStock",
+    "chargeCard",
+    "ship",
+    "done",
+  ]);
+  expect(events.at(-1)?.data).toMatchObject({ total: 148, trackingNumber: expect.stringMatching(/^TRK-/) });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
