@@ -64,7 +64,7 @@ export class ChannelListener {
     }
     // Listening alone must not keep the process alive: whoever waits for a notification (a `returnValue`,
     // a worker loop) holds the process open itself, so an app whose runs have ended can exit.
-    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+    socketOf(client)?.unref?.();
     this.client = client;
     this.backoff = MIN_BACKOFF_MS;
   }
@@ -97,7 +97,15 @@ export class ChannelListener {
     this.client = undefined;
     if (client) {
       client.removeAllListeners("end");
+      // The socket was unref'd (listening alone keeps nothing alive); closing must complete, so ref it again.
+      socketOf(client)?.ref?.();
       await client.end().catch(() => {});
     }
   }
+}
+
+/** The client's TCP socket (pg keeps it on `connection.stream`). */
+function socketOf(client: pg.Client): { ref?: () => void; unref?: () => void } | undefined {
+  return (client as unknown as { connection?: { stream?: { ref?: () => void; unref?: () => void } } })
+    .connection?.stream;
 }
