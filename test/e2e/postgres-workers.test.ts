@@ -3,7 +3,7 @@
  * processes execute them, and workers are killed with SIGKILL and replaced while the runs are in flight.
  * Every run completes, every step has exactly one `step_completed`, and no log has a gap or a fork.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { engineForWorld, Run } from "@wfkit/core";
 import { createPostgresWorld } from "@wfkit/world-postgres";
@@ -89,3 +89,67 @@ it("3 workers execute 200 fan-out runs to completion while being SIGKILLed and r
     project.cleanup();
   }
 }, 120_000);
+
+it("a worker frozen with SIGSTOP past its lease cannot record anything once another worker took the run over", async () => {
+  const db = await getTestDatabase();
+  const project = copyProject("workers");
+  const ledger = project.file("ledger.txt");
+  const env = {
+    WORKFLOW_TARGET_WORLD: "postgres",
+    WORKFLOW_POSTGRES_URL: db.url,
+    WORKFLOW_POSTGRES_SCHEMA: db.schema,
+    WORKFLOW_LEASE_TTL_MS: "1000",
+    LEDGER: ledger,
+  };
+  const world = await createPostgresWorld({ url: db.url, schema: db.schema });
+  const spawned: SpawnedNode[] = [];
+  const read = () => (existsSync(ledger) ? readFileSync(ledger, "utf8") : "");
+  try {
+    const frozen = spawnNode(project, ["src/worker.ts"], env);
+    spawned.push(frozen);
+    await frozen.waitForLine(/^WORKER \d+ ready/, 30_000);
+    const enqueued = await runNode(project, ["src/enqueue-one.ts", "frozenExecutor"], {
+      env: { ...env, WORKFLOW_EXECUTE_RUNS: "0" },
+    });
+    const runId = /RUN (\S+)/.exec(enqueued.stdout)![1]!;
+    await waitUntil(() => read().includes(` 1 ${frozen.child.pid}`));
+    frozen.child.kill("SIGSTOP");
+
+    const rescuer = spawnNode(project, ["src/worker.ts"], env);
+    spawned.push(rescuer);
+    await waitUntil(async () => (await world.getRun(runId))?.status === "completed", 30_000);
+    const before = await world.readEvents(runId);
+
+    // Thaw the frozen worker: its first attempt now finishes and tries to record its result.
+    frozen.child.kill("SIGCONT");
+    await waitUntil(() =>
+      read()
+        .split("\n")
+        .some((line) => line.startsWith("end ") && line.endsWith(` 1 ${frozen.child.pid}`)),
+    );
+    await new Promise((r) => setTimeout(r, 500)); // its attempt to record the result has been made and refused
+    const after = await world.readEvents(runId);
+    expect(after).toEqual(before);
+    expect(after.map((e) => e.seq)).toEqual(after.map((_, k) => k + 1));
+    expect(after.filter((e) => e.type === "step_completed")).toHaveLength(1);
+    const output = await new Run<string>(runId, engineForWorld(world)).returnValue;
+    expect(output).toBe(`attempt 2 by ${rescuer.child.pid}`);
+  } finally {
+    for (const child of spawned) {
+      child.child.kill("SIGCONT");
+      child.child.kill("SIGKILL");
+    }
+    await Promise.all(spawned.map((w) => w.done));
+    await world.close();
+    await db.cleanup();
+    project.cleanup();
+  }
+}, 60_000);
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
