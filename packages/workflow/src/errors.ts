@@ -1,6 +1,9 @@
 /** `workflow/errors`: every error class of the public API. Sandbox-safe: workflow code may import it. */
 export {
   FatalError,
+  HookConflictError,
+  HookNotFoundError,
+  HookPayloadInvalidError,
   RetryableError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,

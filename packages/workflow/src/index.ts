@@ -5,27 +5,102 @@
  */
 import { RUNTIME_KEY } from "@wfkit/core/sandbox";
 
-export { FatalError, RetryableError, type RetryableErrorOptions } from "@wfkit/core/sandbox";
+export {
+  FatalError,
+  HookConflictError,
+  HookNotFoundError,
+  HookPayloadInvalidError,
+  RetryableError,
+  type RetryableErrorOptions,
+  type StepMetadata,
+  type WorkflowMetadata,
+  WorkflowRunCancelledError,
+} from "@wfkit/core/sandbox";
 
-export interface StepMetadata {
-  /** `<runId>/<correlationId>` of this step call: unique across runs and stable across retries and replays,
-   *  so it serves as an idempotency key. */
-  stepId: string;
-  /** When the current attempt started. */
-  stepStartedAt: Date;
-  /** 1 for the first attempt, 2 for the first retry, … */
-  attempt: number;
+import { HookPayloadInvalidError, type StepMetadata, type WorkflowMetadata } from "@wfkit/core/sandbox";
+
+/** A live hook as application code sees it (`resumeHook`, `getHookByToken`). */
+export interface HookInfo {
+  runId: string;
+  hookId: string;
+  token: string;
+  kind: "hook" | "webhook";
+  metadata?: unknown;
+  createdAt: Date;
 }
 
-export interface WorkflowMetadata {
-  workflowRunId: string;
-  workflowStartedAt: Date;
-  /** The app's base URL (`WORKFLOW_BASE_URL`, or what an integration fills in). */
-  url: string;
+export interface HookOptions {
+  /** A token of your choice (unique among live hooks); by default a random one of 192 bits. */
+  token?: string;
+  /** Stored with the hook; application code reads it through `getHookByToken`. */
+  metadata?: unknown;
+}
+
+/**
+ * A point where the run waits for the outside world. `await hook` gives the next payload; `for await (const p
+ * of hook)` gives every payload in arrival order (also those that arrived before the loop started) until
+ * `hook.dispose()`, which also frees the token.
+ */
+export interface Hook<T> extends PromiseLike<T>, AsyncIterable<T> {
+  readonly token: string;
+  dispose(): void;
+}
+
+export interface WebhookOptions {
+  /** A token of your choice (unique among live hooks); by default a random one. */
+  token?: string;
+  /**
+   * What the HTTP caller gets: by default 202 Accepted; a `Response` sent to every caller; or "manual": a step
+   * answers with `request.respondWith(response)` (504 when no answer comes in time, `WORKFLOW_WEBHOOK_TIMEOUT_MS`).
+   */
+  respondWith?: Response | "manual";
+}
+
+/** A request delivered to a webhook; with `respondWith: "manual"`, a step answers it with `respondWith`. */
+export type WebhookRequest = Request & { respondWith(response: Response): Promise<void> };
+
+/** A hook resumed by HTTP requests to `url` (`<base URL>/.well-known/workflow/v1/webhook/<token>`). */
+export interface Webhook extends Hook<WebhookRequest> {
+  readonly url: string;
+}
+
+/** The part of the Standard Schema interface (standardschema.dev) that `defineHook` uses: zod 4, valibot and
+ *  arktype schemas all carry it. Written out here because workflow code may import nothing else. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly "~standard": {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
+
+export interface DefinedHook<TIn, TOut> {
+  /** Creates a hook of this type (workflow code). */
+  create(opts?: HookOptions): Hook<TOut>;
+  /**
+   * Validates `payload` with the schema and delivers the schema's output (application code). An invalid payload
+   * is refused with `HookPayloadInvalidError` listing the schema's issues, and nothing is delivered.
+   */
+  resume(token: string, payload: TIn): Promise<HookInfo>;
 }
 
 interface RuntimeBinding {
   sleep(duration: string | number | Date): Promise<void>;
+  createHook(opts?: HookOptions): Hook<unknown>;
+  resumeHook(token: string, payload: unknown): Promise<HookInfo>;
+  getWritable(opts?: { namespace?: string }): WritableStream<unknown>;
+  createWebhook(opts?: WebhookOptions): Webhook;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   getStepMetadata(): StepMetadata;
   getWorkflowMetadata(): WorkflowMetadata;
 }
@@ -54,4 +129,50 @@ export function getStepMetadata(): StepMetadata {
 /** Metadata of the current run. Workflow and step code. */
 export function getWorkflowMetadata(): WorkflowMetadata {
   return runtime("getWorkflowMetadata()").getWorkflowMetadata();
+}
+
+/** A hook the run waits on; see `Hook`. Workflow code only. */
+export function createHook<T = unknown>(opts?: HookOptions): Hook<T> {
+  return runtime("createHook()").createHook(opts) as Hook<T>;
+}
+
+/** A typed hook, optionally validated with a Standard Schema when resumed. */
+export function defineHook<TIn, TOut = TIn>(
+  opts: { schema?: StandardSchemaV1<TIn, TOut> } = {},
+): DefinedHook<TIn, TOut> {
+  return {
+    create: (hookOpts) => createHook<TOut>(hookOpts),
+    async resume(token, payload) {
+      let value: unknown = payload;
+      if (opts.schema) {
+        const result = await opts.schema["~standard"].validate(payload);
+        if (result.issues) throw new HookPayloadInvalidError(token, result.issues);
+        value = result.value;
+      }
+      return runtime("resumeHook()").resumeHook(token, value);
+    },
+  };
+}
+
+/**
+ * The run's durable output stream (`namespace` default "default"). In a step: a WritableStream whose chunks
+ * (text, binary or objects) are stored in the world; close it when done. In workflow code: a handle to pass to
+ * a step (workflow code cannot do I/O itself). Application code reads it with `run.getReadable()`.
+ */
+export function getWritable<T = unknown>(opts?: { namespace?: string }): WritableStream<T> {
+  return runtime("getWritable()").getWritable(opts) as WritableStream<T>;
+}
+
+/** A hook that HTTP requests resume; awaiting it gives the `Request`. Workflow code only. */
+export function createWebhook(opts?: WebhookOptions): Webhook {
+  return runtime("createWebhook()").createWebhook(opts);
+}
+
+/**
+ * `fetch` for workflow code: runs as a step (recorded, retried like any step), so the workflow sees the same
+ * Response on every replay. The Response's `.json()`, `.text()` and `.arrayBuffer()` run as steps too. In step
+ * code it is the platform's fetch.
+ */
+export function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  return runtime("fetch()").fetch(input, init);
 }

@@ -6,6 +6,7 @@
  * Layout:
  *   <dataDir>/runs/<runId>.log   one append-only log per run: event batches and lease changes (run-log.ts)
  *   <dataDir>/hooks/<hash>       one claim per live hook token (hook-claims.ts)
+ *   <dataDir>/streams/<runId>/   the run's output streams, one file each (stream-files.ts)
  *
  * Durability (default "os"): a write is handed to the OS page cache and not fsynced, so a process that
  * crashes or is SIGKILLed loses nothing it appended, but a power loss or kernel crash may drop the last
@@ -53,6 +54,7 @@ import {
   type RunNotification,
   type RunRecord,
   type StepRecord,
+  type StreamPage,
   stampEvents,
   type TokenHolder,
   type WaitRecord,
@@ -63,6 +65,7 @@ import {
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
 import type { EventRecord, LeaseRecord, LeaseState } from "./records.js";
 import { FdCache, type LogChanges, RunLog, toStoredEvent } from "./run-log.js";
+import { StreamFiles } from "./stream-files.js";
 
 export interface LocalWorldOptions {
   /** Default: `$WORKFLOW_LOCAL_DATA_DIR`, else `<cwd>/.workflow-data`. */
@@ -92,6 +95,7 @@ class LocalWorld implements World {
   private readonly notifier = new Notifier();
   private readonly fds: FdCache;
   private readonly claims: HookClaims;
+  private readonly streams: StreamFiles;
   private readonly fsync: boolean;
   private readonly nonceBase = randomBytes(6).toString("base64url");
   private nonceCounter = 0;
@@ -112,6 +116,7 @@ class LocalWorld implements World {
     this.fds = new FdCache(options.maxOpenFiles ?? 1024);
     this.claims = new HookClaims(hooksDir);
     this.fsync = options.durability === "fsync";
+    this.streams = new StreamFiles(join(this.dataDir, "streams"), this.fsync);
     if (options.watch !== false) this.startWatching();
     for (const file of readdirSync(this.runsDir)) {
       if (file.endsWith(LOG_SUFFIX)) this.open(file.slice(0, -LOG_SUFFIX.length), false);
@@ -366,9 +371,38 @@ class LocalWorld implements World {
     return this.notifier.subscribe(listener, runId);
   }
 
+  // ------------------------------------------------------------------ streams (stream-files.ts)
+
+  async writeStream(
+    runId: string,
+    name: string,
+    chunks: readonly string[],
+    opts: { close?: boolean } = {},
+  ): Promise<{ nextIndex: number }> {
+    this.assertOpen();
+    this.mustOpen(runId);
+    return this.streams.write(runId, name, chunks, opts.close === true);
+  }
+
+  async readStream(
+    runId: string,
+    name: string,
+    opts: { startIndex?: number; limit?: number } = {},
+  ): Promise<StreamPage> {
+    this.assertOpen();
+    this.mustOpen(runId);
+    return this.streams.read(runId, name, opts.startIndex, opts.limit);
+  }
+
+  subscribeStream(runId: string, name: string, listener: () => void): () => void {
+    this.assertOpen();
+    return this.streams.subscribe(runId, name, listener);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.streams.close();
     this.watcher?.close();
     this.notifier.clear();
     this.fds.closeAll();

@@ -19,6 +19,7 @@ import {
 } from "./materialize.js";
 import { Notifier } from "./notifier.js";
 import { RunIndex } from "./run-index.js";
+import { MemoryStreams } from "./streams.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -32,6 +33,7 @@ import type {
   RunNotification,
   RunRecord,
   StepRecord,
+  StreamPage,
   WaitRecord,
   WorkflowEvent,
   World,
@@ -64,6 +66,7 @@ class MemoryWorld implements World {
   private readonly logs = new Map<string, WorkflowEvent[]>();
   private readonly leases = new Map<string, LeaseSlot>();
   private readonly notifier = new Notifier();
+  private readonly streams = new MemoryStreams();
   private closed = false;
 
   constructor(private readonly now: () => number) {}
@@ -210,6 +213,31 @@ class MemoryWorld implements World {
 
   subscribe(listener: (n: RunNotification) => void, runId?: string): () => void {
     return this.notifier.subscribe(listener, runId);
+  }
+
+  async writeStream(
+    runId: string,
+    name: string,
+    chunks: readonly string[],
+    opts: { close?: boolean } = {},
+  ): Promise<{ nextIndex: number }> {
+    this.assertOpen();
+    this.run(runId);
+    return this.streams.write(runId, name, chunks, opts.close === true);
+  }
+
+  async readStream(
+    runId: string,
+    name: string,
+    opts: { startIndex?: number; limit?: number } = {},
+  ): Promise<StreamPage> {
+    this.assertOpen();
+    this.run(runId);
+    return this.streams.read(runId, name, opts.startIndex, opts.limit);
+  }
+
+  subscribeStream(runId: string, name: string, listener: () => void): () => void {
+    return this.streams.listeners.subscribe(runId, name, listener);
   }
 
   async close(): Promise<void> {

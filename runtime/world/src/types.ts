@@ -54,7 +54,11 @@ export interface EventDataMap {
   wait_completed: Record<string, never> | undefined;
   hook_created: { token: string; metadata?: string; kind?: "hook" | "webhook"; options?: string };
   hook_received: { payload: string };
-  hook_disposed: Record<string, never> | undefined;
+  /**
+   * [addition] `conflictRunId` set: the engine could not create the hook because a live hook of that run holds
+   * its token; this event then records the refusal (no `hook_created` precedes it; rows do not change).
+   */
+  hook_disposed: { conflictRunId?: string } | undefined;
 }
 
 /** An event as the engine asks a world to append it. */
@@ -144,6 +148,20 @@ export interface HookRecord {
   status: "active" | "disposed";
   createdAt: number;
   disposedAt?: number;
+}
+
+/** One chunk of a run's output stream, numbered densely from 0 within its stream. */
+export interface StreamChunk {
+  index: number;
+  /** Engine-serialized chunk (binary and object chunks alike). */
+  data: string;
+}
+
+export interface StreamPage {
+  /** Chunks with `index >= startIndex`, in order. */
+  chunks: StreamChunk[];
+  /** The writer closed the stream: no chunk will follow the last one stored. */
+  closed: boolean;
 }
 
 export interface AppendOptions {
@@ -280,6 +298,39 @@ export interface World {
    * also deliver other processes' changes (file watching, LISTEN/NOTIFY, …). Returns an unsubscribe.
    */
   subscribe(listener: (n: RunNotification) => void, runId?: string): () => void;
+
+  /**
+   * [addition, streams] A run's durable output streams, named by the engine (`getWritable({ namespace })`, or a
+   * generated name for a stream passed between steps). Optional so that a world can add them later; the
+   * conformance cases under "streams:" are skipped (with a reason) for a world that has none.
+   *
+   * Appends `chunks` to the stream (created on first write) in order, numbering them after the chunks it already
+   * holds; `close` closes it after them (an empty `chunks` with `close` just closes it). Refused with
+   * `RunNotFoundError` for an unknown run and with a `WorldError` of code `STREAM_CLOSED` once it is closed.
+   * Writes are allowed after the run has ended (a step's stream may outlive the step's result). Resolves with
+   * the index the next chunk would get.
+   */
+  writeStream?(
+    runId: string,
+    name: string,
+    chunks: readonly string[],
+    opts?: { close?: boolean },
+  ): Promise<{ nextIndex: number }>;
+  /**
+   * Chunks from `startIndex` (default 0), at most `limit` (default all). A stream nobody wrote yet reads as
+   * empty and open. Refused with `RunNotFoundError` for an unknown run.
+   */
+  readStream?(
+    runId: string,
+    name: string,
+    opts?: { startIndex?: number; limit?: number },
+  ): Promise<StreamPage>;
+  /**
+   * Calls `listener` after chunks are written to (or the stream is closed) through this world instance; worlds
+   * shared between processes also report other processes' writes. Readers still re-read after a notification,
+   * so a world may notify too often but must not miss a write. Returns an unsubscribe.
+   */
+  subscribeStream?(runId: string, name: string, listener: () => void): () => void;
 
   /** Releases file handles, connections and timers. The world must not be used afterwards. */
   close(): Promise<void>;

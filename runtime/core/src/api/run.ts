@@ -4,6 +4,7 @@
  */
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
+import { DEFAULT_STREAM, streamReducer, worldReadable } from "../engine/streams.js";
 import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
@@ -42,7 +43,23 @@ export class Run<R = unknown> {
    * error as `cause`) or `WorkflowRunCancelledError`. Notified through `world.subscribe`, never polled.
    */
   get returnValue(): Promise<R> {
-    return this.waitForEnd().then((record) => outcomeOf<R>(record));
+    return this.waitForEnd().then((record) => outcomeOf<R>(record, this.engine));
+  }
+
+  /** The run's default output stream, from its first chunk (`getReadable()`). */
+  get readable(): ReadableStream<unknown> {
+    return this.getReadable();
+  }
+
+  /**
+   * A run's output stream (`getWritable({ namespace })` in its code) from `startIndex` (default 0): it follows
+   * new chunks live and closes when the writer closes the stream. After a disconnect, call again with the number
+   * of chunks already received as `startIndex`: nothing is lost or repeated.
+   */
+  getReadable<T = unknown>(opts: { namespace?: string; startIndex?: number } = {}): ReadableStream<T> {
+    return worldReadable(() => this.engine.world(), this.runId, opts.namespace ?? DEFAULT_STREAM, {
+      startIndex: opts.startIndex,
+    }) as ReadableStream<T>;
   }
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */
@@ -103,8 +120,12 @@ export class Run<R = unknown> {
   }
 }
 
-function outcomeOf<R>(record: RunRecord): R {
-  if (record.status === "completed") return deserialize(record.output ?? "") as R;
+function outcomeOf<R>(record: RunRecord, engine: Engine): R {
+  if (record.status === "completed") {
+    // A stream in the result reads from this engine's world.
+    const reducers = [streamReducer({ world: () => engine.world() })];
+    return deserialize(record.output ?? "", { reducers }) as R;
+  }
   if (record.status === "cancelled") throw new WorkflowRunCancelledError(record.runId, record.cancelReason);
   throw new WorkflowRunFailedError(record.runId, deserializeError(record.error ?? ""));
 }

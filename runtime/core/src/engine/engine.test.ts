@@ -673,6 +673,66 @@ describe("run handle", () => {
     expect(second).toBe(false);
   });
 
+  it("fires a running step's AbortSignal with the cancel reason and starts nothing after it", async () => {
+    let seen: unknown;
+    let after = false;
+    registerStep("step//./t//abortable", async () => {
+      const { signal } = hostRuntime.getStepMetadata();
+      await new Promise<void>((resolve) => {
+        signal.addEventListener("abort", () => {
+          seen = signal.reason;
+          resolve();
+        });
+      });
+      return "finished anyway";
+    });
+    registerStep("step//./t//after", async () => {
+      after = true;
+    });
+    const h = track(
+      harness({
+        "workflow//./t//abortable": `async function abortable() {
+          const r = await step("step//./t//abortable")();
+          await step("step//./t//after")();
+          return r;
+        }`,
+      }),
+    );
+    const run = await h.start("workflow//./t//abortable");
+    await waitFor(async () => (await h.world.listSteps(run.runId)).some((s) => s.status === "running"));
+    await run.cancel({ reason: "user pressed stop" });
+    await waitFor(() => seen !== undefined);
+    expect(seen).toBeInstanceOf(WorkflowRunCancelledError);
+    expect((seen as WorkflowRunCancelledError).reason).toBe("user pressed stop");
+    const error = await run.returnValue.catch((e) => e);
+    expect(error).toBeInstanceOf(WorkflowRunCancelledError);
+    expect(error.reason).toBe("user pressed stop");
+    await new Promise((r) => setTimeout(r, 30));
+    expect(after).toBe(false);
+    const types = await eventTypes(h.world, run.runId);
+    expect(types.at(-1)).toBe("run_cancelled");
+    expect(types).not.toContain("step_completed:step_0001");
+  });
+
+  it("aborts a step running here when another engine cancels the run", async () => {
+    let aborted = false;
+    registerStep("step//./t//waitabort", async () => {
+      const { signal } = hostRuntime.getStepMetadata();
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+      aborted = true;
+    });
+    const h = track(
+      harness({ "workflow//./t//waitabort": `async function w() { await step("step//./t//waitabort")(); }` }),
+    );
+    const run = await h.start("workflow//./t//waitabort");
+    await waitFor(async () => (await h.world.listSteps(run.runId)).some((s) => s.status === "running"));
+    const other = h.newEngine();
+    engines.push(other);
+    await new Run(run.runId, other).cancel({ reason: "from elsewhere" });
+    await waitFor(() => aborted);
+    await expect(run.returnValue).rejects.toThrow(/from elsewhere/);
+  });
+
   it("gives workflow code its metadata and refuses step metadata there", async () => {
     const h = track(
       harness({

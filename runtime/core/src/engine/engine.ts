@@ -12,14 +12,19 @@
 import { randomBytes } from "node:crypto";
 import type { Script } from "node:vm";
 import {
+  type HookRecord,
   isWorldError,
   type Lease,
+  type NewEvent,
   newRunId,
+  type RunRecord,
   TERMINAL_RUN_STATUSES,
   type WorkflowEvent,
   type World,
 } from "@wfkit/world";
 import { STEPS_KEY } from "../sandbox/abi.js";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
+import { WorkflowRunCancelledError } from "../sandbox/run-errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
@@ -29,6 +34,7 @@ import { type EngineContext, LiveRun, recordError, type StepResult } from "./liv
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
+import { type StreamScope, withStreamScope } from "./streams.js";
 import { WakeTimers } from "./wake-timers.js";
 
 export interface EngineOptions {
@@ -55,6 +61,11 @@ export interface EngineOptions {
   cacheSize?: number;
   /** Where background errors go (a run that cannot be driven). Default: console.error. */
   onError?: (error: unknown, runId: string) => void;
+  /**
+   * Whether `start()` drives the runs it creates in this process (default true, or `WORKFLOW_EXECUTE_RUNS=0`
+   * for false). False suits an app that only starts runs while workers elsewhere execute them.
+   */
+  executeRuns?: boolean;
 }
 
 export interface EngineStats {
@@ -79,6 +90,7 @@ export class Engine implements EngineContext {
   private readonly semaphore: Semaphore;
   private readonly admission: Semaphore;
   private readonly leaseTtlMs: number;
+  private readonly executeRuns: boolean;
   private readonly cacheSize: number;
   private readonly onError: (error: unknown, runId: string) => void;
   /** Live instances, least recently used first. Active ones are never evicted. */
@@ -89,6 +101,7 @@ export class Engine implements EngineContext {
   /** Runs `start()` is creating right now (their "created" notification is not news). */
   private readonly creating = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private unwatchEnds: (() => void) | undefined;
   private closed = false;
 
   constructor(opts: EngineOptions) {
@@ -102,6 +115,7 @@ export class Engine implements EngineContext {
       maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
     };
     this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
+    this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
     this.cacheSize = opts.cacheSize ?? 256;
     this.wakeTimers = new WakeTimers(
       (runId) => void this.drive(runId),
@@ -125,18 +139,41 @@ export class Engine implements EngineContext {
 
   /** Creates a run and starts driving it in this process. Resolves once the run is stored. */
   async start(workflowName: string, args: unknown[], opts: { runId?: string } = {}): Promise<string> {
-    const input = serialize(args, { path: "args" });
-    const world = await this.world();
     const runId = opts.runId ?? newRunId();
+    // A ReadableStream among the arguments is copied into a stream of the new run, once the run exists.
+    let stored: (ok: boolean) => void = () => {};
+    const whenStored = new Promise<boolean>((resolve) => {
+      stored = resolve;
+    });
+    const scope: StreamScope = {
+      runId,
+      world: async () => {
+        if (!(await whenStored))
+          throw new Error(`Run ${runId} was not created; its argument streams are dropped.`);
+        return this.world();
+      },
+    };
+    let input: string;
+    try {
+      input = withStreamScope(scope, () => serialize(args, { path: "args" }));
+    } catch (error) {
+      stored(false);
+      throw error;
+    }
+    const world = await this.world();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
     try {
       created = await world.createRun({ runId, workflowName, input });
+      stored(true);
+    } catch (error) {
+      stored(false);
+      throw error;
     } finally {
       this.creating.delete(runId);
     }
-    void this.drive(runId, created.events);
+    if (this.executeRuns) void this.drive(runId, created.events);
     return runId;
   }
 
@@ -189,6 +226,7 @@ export class Engine implements EngineContext {
       admitted = true;
       if (cached?.releasing) await cached.releasing;
       const world = await this.world();
+      this.watchEnds(world);
       lease = await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
       if (!lease) {
         // Another executor holds it. If that executor died, its lease expires: try again then, so a run
@@ -267,7 +305,7 @@ export class Engine implements EngineContext {
   }
 
   /** Runs one attempt of a step body (bounded concurrency; step metadata via AsyncLocalStorage). */
-  async runStep(instance: WorkflowInstance, op: Operation): Promise<StepResult> {
+  async runStep(instance: WorkflowInstance, op: Operation, signal?: AbortSignal): Promise<StepResult> {
     const wait = this.semaphore.acquire();
     if (wait) await wait;
     let fn: unknown;
@@ -276,7 +314,9 @@ export class Engine implements EngineContext {
       fn = stepRegistry().get(op.name);
       if (typeof fn !== "function")
         return { ok: false, error: new StepNotFoundError(op.name), maxRetries: 0 };
-      const input = deserialize(op.input!) as StepInput;
+      const input = withStreamScope(this.streamScope(instance.runId), () =>
+        deserialize(op.input!),
+      ) as StepInput;
       this.stats.stepAttempts++;
       const step = fn as (...a: unknown[]) => unknown;
       const value = await stepContext.run(
@@ -287,6 +327,8 @@ export class Engine implements EngineContext {
           closure: input.closure,
           workflowRunId: instance.runId,
           workflowStartedAt: new Date(instance.startedAt),
+          signal,
+          world: () => this.world(),
         },
         () => step.apply(undefined, input.args),
       );
@@ -297,6 +339,13 @@ export class Engine implements EngineContext {
       this.semaphore.release();
     }
   }
+
+  /** Where streams in values of this run live when they cross into host code (step inputs, step results). */
+  streamScope(runId: string): StreamScope {
+    return { world: this.worldOf, runId };
+  }
+
+  private readonly worldOf = (): Promise<World> => this.world();
 
   onAppended(count: number): void {
     this.stats.appends++;
@@ -362,9 +411,61 @@ export class Engine implements EngineContext {
         throw error;
       }
     }
-    this.live.get(runId)?.finish();
+    const record = await world.getRun(runId);
+    this.live.get(runId)?.finish(cancelledError(runId, record));
     this.scheduleWake(runId, undefined);
     return true;
+  }
+
+  /**
+   * Runs cancelled by another process (or another engine on this world) while their step bodies run here:
+   * their AbortSignals fire at once instead of when the next append is refused. One subscription per engine,
+   * made when the first run is driven.
+   */
+  private watchEnds(world: World): void {
+    if (this.unwatchEnds) return;
+    this.unwatchEnds = world.subscribe((n) => {
+      if (n.kind !== "finished" && !TERMINAL_RUN_STATUSES.includes(n.status)) return;
+      const live = this.live.get(n.runId);
+      if (!live || live.detached) return;
+      if (n.status !== "cancelled") return;
+      void world.getRun(n.runId).then(
+        (record) => this.live.get(n.runId)?.finish(cancelledError(n.runId, record)),
+        (error) => this.onError(error, n.runId),
+      );
+    });
+  }
+
+  /**
+   * Delivers a payload to the live hook holding `token` (`hook_received`), and makes sure some process drives
+   * the run on. Refused with `HookNotFoundError` when no live hook holds the token. `kind` restricts which
+   * hooks may be resumed this way (a plain hook is not resumable through the webhook URL).
+   */
+  async resumeHook(token: string, payload: unknown, kind?: "hook" | "webhook"): Promise<HookRecord> {
+    const world = await this.world();
+    const hook = await world.getHookByToken(token);
+    if (!hook || (kind !== undefined && hook.kind !== kind)) throw new HookNotFoundError(token);
+    const event: NewEvent = {
+      type: "hook_received",
+      correlationId: hook.hookId,
+      data: { payload: serialize(payload, { path: "hook payload" }) },
+    };
+    const live = this.live.get(hook.runId);
+    if (live?.active && !live.detached && (await live.deliver(event))) return hook;
+    for (;;) {
+      const run = await world.getRun(hook.runId);
+      if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) throw new HookNotFoundError(token);
+      try {
+        await world.append(hook.runId, run.lastSeq, [{ ...event, createdAt: this.now() }]);
+        break;
+      } catch (error) {
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        if (isWorldError(error, "RUN_FINISHED")) throw new HookNotFoundError(token);
+        throw error;
+      }
+    }
+    void this.drive(hook.runId);
+    return hook;
   }
 
   /**
@@ -405,6 +506,7 @@ export class Engine implements EngineContext {
   /** Stops timers and lease renewal; leases of active runs expire on their own. The world stays open. */
   close(): void {
     this.closed = true;
+    this.unwatchEnds?.();
     this.wakeTimers.close();
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const live of this.live.values()) live.detached = true;
@@ -449,6 +551,10 @@ export class Engine implements EngineContext {
       else live.lost(Object.assign(new Error(`Lease on run ${live.runId} was lost`), { code: "LEASE_LOST" }));
     }
   }
+}
+
+function cancelledError(runId: string, record: RunRecord | undefined): WorkflowRunCancelledError {
+  return new WorkflowRunCancelledError(runId, record?.cancelReason);
 }
 
 function isTerminal(event: WorkflowEvent): boolean {

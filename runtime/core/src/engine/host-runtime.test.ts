@@ -21,7 +21,8 @@ describe("host runtime", () => {
       },
       () => [hostRuntime.getStepMetadata(), hostRuntime.getWorkflowMetadata()],
     );
-    expect(meta[0]).toEqual({ stepId: "wrun_1/step_0001", stepStartedAt: startedAt, attempt: 2 });
+    expect(meta[0]).toMatchObject({ stepId: "wrun_1/step_0001", stepStartedAt: startedAt, attempt: 2 });
+    expect((meta[0] as { signal: AbortSignal }).signal.aborted).toBe(false);
     expect(meta[1]).toMatchObject({ workflowRunId: "wrun_1", workflowStartedAt: new Date(500) });
   });
 });

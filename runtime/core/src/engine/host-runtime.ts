@@ -2,24 +2,22 @@
  * The host process's `globalThis[Symbol.for("wfkit.runtime")]`: what the public `workflow` functions do
  * when called outside the sandbox, that is inside a step body or in plain application code.
  */
+import { type HookInfo, resumeHook } from "../api/hooks.js";
 import { CLOSURE_KEY, RUNTIME_KEY } from "../sandbox/abi.js";
+import type { StepMetadata, WorkflowMetadata } from "../sandbox/metadata.js";
 import { stepContext } from "./step-context.js";
+import { DEFAULT_STREAM, worldWritable } from "./streams.js";
 import { workflowBaseUrl } from "./workflow-url.js";
 
-export interface StepMetadata {
-  stepId: string;
-  stepStartedAt: Date;
-  attempt: number;
-}
-
-export interface WorkflowMetadata {
-  workflowRunId: string;
-  workflowStartedAt: Date;
-  url: string;
-}
+export type { StepMetadata, WorkflowMetadata };
 
 export interface RuntimeApi {
   sleep(duration: string | number | Date): Promise<void>;
+  createHook(opts?: { token?: string; metadata?: unknown }): never;
+  createWebhook(opts?: unknown): never;
+  resumeHook(token: string, payload: unknown): Promise<HookInfo>;
+  getWritable(opts?: { namespace?: string }): WritableStream<unknown>;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   getStepMetadata(): StepMetadata;
   getWorkflowMetadata(): WorkflowMetadata;
 }
@@ -32,6 +30,35 @@ export const hostRuntime: RuntimeApi = {
         "durably, return from the step and call sleep() in the workflow.",
     );
   },
+  createHook(): never {
+    throw new Error(
+      'createHook() makes a run wait for the outside world, so it belongs in a "use workflow" function. ' +
+        "Create the hook in the workflow and pass hook.token to the step (or to whoever will resume it).",
+    );
+  },
+  createWebhook(): never {
+    throw new Error(
+      'createWebhook() makes a run wait for an HTTP request, so it belongs in a "use workflow" function. Create ' +
+        "it in the workflow and hand webhook.url to whoever will call it.",
+    );
+  },
+  resumeHook(token: string, payload: unknown): Promise<HookInfo> {
+    return resumeHook(token, payload);
+  },
+  /** In a step (or plain code) `fetch` from `workflow` is the platform's fetch. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return globalThis.fetch(input, init);
+  },
+  getWritable(opts: { namespace?: string } = {}): WritableStream<unknown> {
+    const ctx = stepContext.getStore();
+    if (!ctx?.world) {
+      throw new Error(
+        "getWritable() gives the output stream of the current run: call it in workflow code or in a step a workflow " +
+          "started. Application code reads a run's stream with getRun(runId).getReadable().",
+      );
+    }
+    return worldWritable(ctx.world, ctx.workflowRunId, opts.namespace ?? DEFAULT_STREAM);
+  },
   getStepMetadata(): StepMetadata {
     const ctx = stepContext.getStore();
     if (!ctx) {
@@ -39,7 +66,13 @@ export const hostRuntime: RuntimeApi = {
         'getStepMetadata() can only be called while a step runs (inside a "use step" function started by a workflow).',
       );
     }
-    return { stepId: ctx.stepId, stepStartedAt: new Date(ctx.stepStartedAt), attempt: ctx.attempt };
+    return {
+      stepId: ctx.stepId,
+      stepStartedAt: new Date(ctx.stepStartedAt),
+      attempt: ctx.attempt,
+      // A context made outside the engine (tests) has no run to cancel: its signal never fires.
+      signal: ctx.signal ?? new AbortController().signal,
+    };
   },
   getWorkflowMetadata(): WorkflowMetadata {
     const ctx = stepContext.getStore();

@@ -2,9 +2,9 @@
  * Correlation IDs of steps and waits come from a per-run counter so that a replay of the same code makes
  * the same IDs: they are never random. (Run IDs come from `newRunId` in `@wfkit/world`.)
  */
-export type OperationKind = "step" | "wait";
+export type OperationKind = "step" | "wait" | "hook";
 
-/** `step_0001`, `wait_0002`: one counter per run shared by every kind, so the log shows the call order. */
+/** `step_0001`, `wait_0002`, `hook_0003`: one counter per run shared by every kind, so the log shows the call order. */
 export function correlationId(kind: OperationKind, counter: number): string {
   return `${kind}_${String(counter).padStart(4, "0")}`;
 }

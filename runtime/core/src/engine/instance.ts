@@ -9,12 +9,24 @@ import type { Script } from "node:vm";
 import type { NewEvent } from "@wfkit/world";
 import { RUNTIME_KEY, USE_STEP_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
-import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { HookConflictError } from "../sandbox/hook-errors.js";
+import {
+  BODY_READER_KEY,
+  deserialize,
+  deserializeError,
+  serialize,
+  serializeError,
+} from "../serialization/index.js";
 import { createSandbox, type Sandbox } from "../vm/index.js";
+import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
 import { drainMicrotasks } from "./drain.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
+import { HookChannel } from "./hook-channel.js";
+import { newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
+import { DEFAULT_STREAM, streamHandle } from "./streams.js";
+import { checkRespondWith, webhookUrl } from "./webhooks.js";
 import { workflowBaseUrl } from "./workflow-url.js";
 
 /** An event to apply: stored events carry their seq; live ones are applied before they are stored. */
@@ -28,8 +40,9 @@ export interface StepInput {
 
 export interface Operation {
   cid: string;
-  kind: OperationKind;
-  /** Step ID (`step//…`) for steps, "sleep" for waits. */
+  /** "dispose": a `hook.dispose()` the code asked for (cid is the hook's); it lives only in the request queue. */
+  kind: OperationKind | "dispose";
+  /** Step ID (`step//…`) for steps, "sleep" for waits, "hook"/"webhook" for hooks, "dispose". */
   name: string;
   /** Serialized `StepInput` (steps). */
   input?: string;
@@ -43,8 +56,21 @@ export interface Operation {
   started: boolean;
   /** Wake-up of the next attempt after a `step_retrying`. */
   retryAt?: number;
+  /** Hooks: what `hook_created` records. */
+  hook?: HookRequest;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+export interface HookRequest {
+  token: string;
+  /** The token was chosen by the code (it may collide); generated ones are random. */
+  custom: boolean;
+  kind: "hook" | "webhook";
+  metadata?: string;
+  /** Creation options (webhook `respondWith`), serialized by the live driver: a Response body reads async. */
+  options?: unknown;
+  channel: HookChannel;
 }
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -77,6 +103,10 @@ export class WorkflowInstance {
   /** The terminal event applied, if any: after it nothing more happens. */
   terminal: "run_completed" | "run_failed" | "run_cancelled" | undefined;
   runStartedLogged = false;
+  /** Tokens the log recorded for hooks (by correlation ID), so a replayed createHook() returns the same one. */
+  private readonly recordedTokens = new Map<string, string>();
+  /** Tokens of this run's hooks that are live (created, not disposed), for conflicts within the run. */
+  private readonly liveTokens = new Map<string, string>();
 
   constructor(opts: InstanceOptions) {
     this.runId = opts.runId;
@@ -84,7 +114,12 @@ export class WorkflowInstance {
     this.sandbox = createSandbox({
       seed: opts.runId,
       env: opts.env ?? process.env,
-      globals: { [USE_STEP_KEY]: this.useStep, [RUNTIME_KEY]: this.runtimeApi() },
+      globals: {
+        [USE_STEP_KEY]: this.useStep,
+        [RUNTIME_KEY]: this.runtimeApi(),
+        [BODY_READER_KEY]: (message: unknown, method: string) =>
+          this.requestStep(READ_BODY_STEP, [message, method]),
+      },
       console: this.replayAwareConsole(),
     });
     this.realm = this.sandbox.global;
@@ -136,8 +171,22 @@ export class WorkflowInstance {
         return;
       case "step_created":
       case "wait_created":
+      case "hook_created":
         this.match(event);
         return;
+      case "hook_disposed":
+        if (event.data && "conflictRunId" in event.data && event.data.conflictRunId !== undefined) {
+          this.refuseHook(event, event.data.conflictRunId);
+          await drainMicrotasks();
+        } else this.match(event);
+        return;
+      case "hook_received": {
+        const op = this.ops.get(event.correlationId!);
+        if (op?.kind !== "hook" || !op.hook) return;
+        op.hook.channel.deliver(deserialize(event.data!.payload, { realm: this.realm }));
+        await drainMicrotasks();
+        return;
+      }
       case "step_started": {
         const op = this.ops.get(event.correlationId!);
         if (op) {
@@ -176,10 +225,42 @@ export class WorkflowInstance {
       case "run_cancelled":
         this.terminal = event.type;
         return;
-      default:
-        // Hook events belong to a later issue; an engine without hook support leaves them alone.
-        return;
     }
+  }
+
+  /**
+   * Called with the events a fresh instance is about to replay: hook tokens are random, so a replayed
+   * `createHook()` must hand out the token its first execution recorded.
+   */
+  preload(events: readonly AppliedEvent[]): void {
+    for (const event of events) {
+      if (event.type === "hook_created" && event.correlationId && event.data) {
+        this.recordedTokens.set(event.correlationId, event.data.token);
+      }
+    }
+  }
+
+  /**
+   * Where a hook's token is taken within this run itself (another live hook of the code holds it). Tokens held
+   * by other runs are the live driver's business (it asks the world before recording the hook).
+   */
+  tokenHolder(op: Operation): string | undefined {
+    const holder = op.hook ? this.liveTokens.get(op.hook.token) : undefined;
+    return holder !== undefined && holder !== op.cid ? holder : undefined;
+  }
+
+  /** The log says the hook could not be created: its token was taken (`hook_disposed { conflictRunId }`). */
+  private refuseHook(event: AppliedEvent & { type: "hook_disposed" }, holderRunId: string): void {
+    const op = this.requested[0];
+    if (op?.kind !== "hook" || op.cid !== event.correlationId) {
+      this.match({ ...event, data: undefined });
+      return;
+    }
+    this.requested.shift();
+    op.logged = true;
+    this.ops.delete(op.cid);
+    if (this.liveTokens.get(op.hook!.token) === op.cid) this.liveTokens.delete(op.hook!.token);
+    op.hook!.channel.fail(this.toSandboxError(new HookConflictError(op.hook!.token, holderRunId)));
   }
 
   private begin(input: string): void {
@@ -202,9 +283,18 @@ export class WorkflowInstance {
     );
   }
 
-  private match(event: AppliedEvent & { type: "step_created" | "wait_created" }): void {
-    const kind: OperationKind = event.type === "step_created" ? "step" : "wait";
-    const name = event.type === "step_created" ? event.data!.stepName : "sleep";
+  private match(
+    event: AppliedEvent & { type: "step_created" | "wait_created" | "hook_created" | "hook_disposed" },
+  ): void {
+    const kind = KIND_OF[event.type];
+    const name =
+      event.type === "step_created"
+        ? event.data!.stepName
+        : event.type === "hook_created"
+          ? (event.data?.kind ?? "hook")
+          : kind === "wait"
+            ? "sleep"
+            : "dispose";
     const seq = event.seq ?? 0;
     const recorded = () => describe(kind, name, event.correlationId ?? "?");
     const op = this.requested.shift();
@@ -223,6 +313,77 @@ export class WorkflowInstance {
     }
     op.logged = true;
     if (event.type === "wait_created") op.resumeAt = event.data!.resumeAt;
+  }
+
+  /** `createHook()` / `createWebhook()` inside the sandbox: the hook object workflow code holds. */
+  createHook(
+    opts: { token?: unknown; metadata?: unknown } | undefined,
+    kind: "hook" | "webhook",
+    options?: unknown,
+  ): Record<string | symbol, unknown> {
+    const api = kind === "hook" ? "createHook()" : "createWebhook()";
+    if (opts?.token !== undefined && (typeof opts.token !== "string" || opts.token.length === 0)) {
+      throw this.toSandboxError(new TypeError(`${api}: token must be a non-empty string.`));
+    }
+    let metadata: string | undefined;
+    try {
+      if (opts?.metadata !== undefined) metadata = serialize(opts.metadata, { path: `${api} metadata` });
+    } catch (error) {
+      throw this.toSandboxError(error);
+    }
+    const cid = correlationId("hook", ++this.counter);
+    const custom = typeof opts?.token === "string";
+    const token = custom ? (opts!.token as string) : (this.recordedTokens.get(cid) ?? newHookToken());
+    const SandboxError = this.realm.Error as ErrorConstructor;
+    const channel = new HookChannel(
+      this.realm.Promise as PromiseConstructor,
+      () => new SandboxError(`The hook "${token}" was disposed; no further payload will arrive.`),
+    );
+    const op: Operation = {
+      cid,
+      kind: "hook",
+      name: kind,
+      logged: false,
+      attempt: 0,
+      started: false,
+      hook: { token, custom, kind, metadata, options, channel },
+      resolve: ignore,
+      reject: ignore,
+    };
+    if (!this.terminal) {
+      this.ops.set(cid, op);
+      this.requested.push(op);
+      if (!this.liveTokens.has(token)) this.liveTokens.set(token, cid);
+    }
+    const dispose = () => {
+      if (channel.isDisposed) return;
+      channel.end();
+      if (this.ops.get(cid) === op) this.ops.delete(cid);
+      if (this.liveTokens.get(token) === cid) this.liveTokens.delete(token);
+      if (this.terminal) return;
+      this.requested.push({ ...op, kind: "dispose", name: "dispose", hook: undefined, logged: false });
+    };
+    const take = (mode: "await" | "iterate") => channel.take(mode);
+    const hook: Record<string | symbol, unknown> = {
+      token,
+      // biome-ignore lint/suspicious/noThenProperty: a hook is a thenable by design (`await hook` gives the next payload).
+      then(onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
+        return take("await")
+          .then((r) => r.value)
+          .then(onFulfilled, onRejected);
+      },
+      dispose,
+      [Symbol.asyncIterator]() {
+        return {
+          next: () => take("iterate"),
+          return: (value?: unknown) => channel.settled({ value, done: true }),
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
+      },
+    };
+    return hook;
   }
 
   /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox. */
@@ -310,6 +471,31 @@ export class WorkflowInstance {
   private runtimeApi() {
     return {
       sleep: (duration: unknown) => this.requestWait(duration),
+      createHook: (opts?: { token?: unknown; metadata?: unknown }) => this.createHook(opts, "hook"),
+      createWebhook: (opts?: { token?: unknown; respondWith?: unknown }) => {
+        try {
+          checkRespondWith(opts?.respondWith);
+        } catch (error) {
+          throw this.toSandboxError(error);
+        }
+        const hook = this.createHook(opts, "webhook", { respondWith: opts?.respondWith });
+        hook.url = webhookUrl(hook.token as string);
+        return hook;
+      },
+      fetch: (...args: unknown[]) => this.requestStep(FETCH_STEP, args),
+      getWritable: (opts?: { namespace?: unknown }) => {
+        const name = opts?.namespace ?? DEFAULT_STREAM;
+        if (typeof name !== "string" || name.length === 0) {
+          throw this.toSandboxError(new TypeError("getWritable(): namespace must be a non-empty string."));
+        }
+        return streamHandle({ runId: this.runId, name, kind: "writable" });
+      },
+      resumeHook: () => {
+        throw new (this.realm.Error as ErrorConstructor)(
+          "resumeHook() delivers a payload from outside a run (application code, a request handler). Workflow " +
+            'code cannot call it directly: call it inside a "use step" function.',
+        );
+      },
       getStepMetadata: () => {
         throw new (this.realm.Error as ErrorConstructor)(
           'getStepMetadata() can only be called inside a "use step" function; workflow code has no step metadata.',
@@ -324,8 +510,18 @@ export class WorkflowInstance {
   }
 }
 
-function describe(kind: OperationKind, name: string, cid: string): string {
-  return kind === "step" ? `step "${name}" (${cid})` : `sleep (${cid})`;
+const KIND_OF = {
+  step_created: "step",
+  wait_created: "wait",
+  hook_created: "hook",
+  hook_disposed: "dispose",
+} as const;
+
+function describe(kind: Operation["kind"], name: string, cid: string): string {
+  if (kind === "step") return `step "${name}" (${cid})`;
+  if (kind === "wait") return `sleep (${cid})`;
+  if (kind === "hook") return `${name === "webhook" ? "createWebhook()" : "createHook()"} (${cid})`;
+  return `hook.dispose() of ${cid}`;
 }
 
 function ignore(): void {}

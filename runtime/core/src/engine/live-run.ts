@@ -6,12 +6,13 @@
  * serial task queue, so the order events are applied live is exactly the order they are logged, and
  * therefore the order a replay applies them in.
  */
-import { isWorldError, type Lease, type NewEvent, type World } from "@wfkit/world";
-import { serialize, serializeError } from "../serialization/index.js";
+import { type EventDataMap, isWorldError, type Lease, type NewEvent, type World } from "@wfkit/world";
+import { serialize, serializeAsync, serializeError } from "../serialization/index.js";
 import { mapStack } from "../vm/index.js";
 import { WorkflowStalledError } from "./engine-errors.js";
 import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
 import { decideRetry, type RetryOptions } from "./retry-policy.js";
+import { type StreamScope, streamReducer, withStreamScope } from "./streams.js";
 
 export type StepResult = { ok: true; value: unknown } | { ok: false; error: unknown; maxRetries: number };
 
@@ -20,8 +21,10 @@ export interface EngineContext {
   readonly retry: RetryOptions;
   world(): Promise<World>;
   now(): number;
-  runStep(instance: WorkflowInstance, op: Operation): Promise<StepResult>;
+  runStep(instance: WorkflowInstance, op: Operation, signal?: AbortSignal): Promise<StepResult>;
   onAppended(count: number): void;
+  /** Where streams in values leaving host code of this run go (a step's result may hold a ReadableStream). */
+  streamScope(runId: string): StreamScope;
   /** Arms (or clears, with undefined) the run's durable wake-up timer in this process. */
   scheduleWake(runId: string, at: number | undefined): void;
   /** The run became idle (only wake-ups pending): its lease was released, it may stay cached. */
@@ -53,6 +56,10 @@ export class LiveRun {
   private terminalEmitted = false;
   /** Step correlation IDs whose bodies run in this process now. */
   readonly running = new Set<string>();
+  /** Outside events (hook payloads) handed to this run, until the append holding them commits (or fails). */
+  private deliveries: { event: AppliedEvent | undefined; done(stored: boolean): void }[] = [];
+  /** The abort controller behind each running body's `getStepMetadata().signal`. */
+  private readonly controllers = new Map<string, AbortController>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -89,11 +96,43 @@ export class LiveRun {
   }
 
   /**
+   * An event from outside the run (a hook payload) while this process drives it: written through this run's own
+   * group commit, so the live instance sees it in exactly the position the log records. Resolves true once it is
+   * durable, false when this instance could not take it (it ended or was lost meanwhile): the caller then
+   * appends it to the world itself.
+   */
+  deliver(event: NewEvent): Promise<boolean> {
+    return new Promise((resolve) => {
+      const delivery: (typeof this.deliveries)[number] = { event: undefined, done: resolve };
+      this.deliveries.push(delivery);
+      this.enqueue(async () => {
+        if (this.instance.terminal || this.terminalEmitted) return this.settleDelivery(delivery, false);
+        delivery.event = await this.emit(event);
+      });
+    });
+  }
+
+  private settleDelivery(delivery: (typeof this.deliveries)[number], stored: boolean): void {
+    const at = this.deliveries.indexOf(delivery);
+    if (at >= 0) this.deliveries.splice(at, 1);
+    delivery.done(stored);
+  }
+
+  /** After a commit, or once the instance is gone: tell waiting deliveries whether their event is stored. */
+  private settleDeliveries(batch: readonly AppliedEvent[] | undefined): void {
+    for (const delivery of [...this.deliveries]) {
+      if (!batch) this.settleDelivery(delivery, false);
+      else if (delivery.event && batch.includes(delivery.event)) this.settleDelivery(delivery, true);
+    }
+  }
+
+  /**
    * Applies stored events (they are already in the log, so nothing is written for them). `silent` when the
    * code already ran through them in some process (a replay into a fresh sandbox): its logs are dropped.
    */
   async replay(events: readonly AppliedEvent[], silent: boolean): Promise<void> {
     this.instance.replaying = silent;
+    this.instance.preload(events);
     try {
       for (const event of events) await this.instance.apply(event);
     } finally {
@@ -142,12 +181,21 @@ export class LiveRun {
   /** A step body finished (in this process). */
   async onStepResult(op: Operation, attempt: number, result: StepResult): Promise<void> {
     this.running.delete(op.cid);
+    this.controllers.delete(op.cid);
     // The run ended meanwhile, or the result is a duplicate: the first recorded result wins.
     if (this.instance.terminal || this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
     if (result.ok) {
       let output: string;
+      const path = `${op.name} return value`;
+      const scope = this.ctx.streamScope(this.runId);
       try {
-        output = serialize(result.value, { path: `${op.name} return value` });
+        try {
+          output = withStreamScope(scope, () => serialize(result.value, { path }));
+        } catch {
+          // A Request/Response with a body can only be read asynchronously; the synchronous path stays the
+          // fast one for everything else.
+          output = await serializeAsync(result.value, { path, reducers: [streamReducer(scope)] });
+        }
       } catch (error) {
         // Retrying cannot make an unserializable value serializable.
         await this.emit({ type: "step_failed", correlationId: op.cid, data: { error: recordError(error) } });
@@ -173,7 +221,8 @@ export class LiveRun {
   private async progress(): Promise<void> {
     const instance = this.instance;
     if (instance.terminal || this.terminalEmitted) return;
-    for (const op of [...instance.unlogged()]) {
+    // One at a time from the head: recording a refused hook lets the code run on and request more.
+    for (let op = instance.unlogged()[0]; op && !instance.terminal; op = instance.unlogged()[0]) {
       if (op.kind === "step") {
         await this.emit({
           type: "step_created",
@@ -184,8 +233,23 @@ export class LiveRun {
         if (!this.stopping && !instance.outcome) {
           await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: 1 } });
         }
-      } else {
+      } else if (op.kind === "wait") {
         await this.emit({ type: "wait_created", correlationId: op.cid, data: { resumeAt: op.resumeAt! } });
+      } else if (op.kind === "hook") {
+        const holder = await this.tokenHolder(op);
+        if (holder !== undefined) {
+          await this.emit({ type: "hook_disposed", correlationId: op.cid, data: { conflictRunId: holder } });
+          continue;
+        }
+        const hook = op.hook!;
+        const data: EventDataMap["hook_created"] = { token: hook.token, kind: hook.kind };
+        if (hook.metadata !== undefined) data.metadata = hook.metadata;
+        if (hook.options !== undefined) {
+          data.options = await serializeAsync(hook.options, { path: "createWebhook() options" });
+        }
+        await this.emit({ type: "hook_created", correlationId: op.cid, data });
+      } else {
+        await this.emit({ type: "hook_disposed", correlationId: op.cid });
       }
     }
     const outcome = instance.outcome;
@@ -208,16 +272,30 @@ export class LiveRun {
     }
   }
 
+  /**
+   * The run holding `op`'s token, when a live hook holds it. Generated tokens are random and never checked; a
+   * chosen one is looked up (this run's own hooks first) so that the refusal is recorded in the log and every
+   * replay decides the same. Two runs racing for one token are still separated by the world: the loser's
+   * append is refused with HOOK_TOKEN_CONFLICT, and its re-drive finds the winner here.
+   */
+  private async tokenHolder(op: Operation): Promise<string | undefined> {
+    if (!op.hook?.custom) return undefined;
+    if (this.instance.tokenHolder(op) !== undefined) return this.runId;
+    const held = await (await this.ctx.world()).getHookByToken(op.hook.token);
+    return held ? held.runId : undefined;
+  }
+
   private async emitTerminal(event: NewEvent): Promise<void> {
     this.terminalEmitted = true;
     await this.emit(event);
   }
 
   /** Stamps `event` with the time the sandbox sees, queues it for the next append and applies it. */
-  private async emit(event: NewEvent): Promise<void> {
+  private async emit(event: NewEvent): Promise<AppliedEvent> {
     const stamped = { ...event, createdAt: this.ctx.now() } as AppliedEvent;
     this.outbox.push(stamped);
     await this.instance.apply(stamped);
+    return stamped;
   }
 
   /** Workflow code or the engine failed in a way the run cannot recover from: record it as the run's end. */
@@ -256,6 +334,7 @@ export class LiveRun {
   }
 
   private afterCommit(batch: readonly AppliedEvent[]): void {
+    if (this.deliveries.length > 0) this.settleDeliveries(batch);
     // Cancelled or lost while this append was in flight: start nothing.
     if (this.detached) return;
     if (batch.some((e) => TERMINAL.has(e.type))) {
@@ -274,7 +353,9 @@ export class LiveRun {
     const op = this.instance.ops.get(cid);
     if (!op || op.attempt !== attempt || this.running.has(cid)) return;
     this.running.add(cid);
-    void this.ctx.runStep(this.instance, op).then((result) => {
+    const controller = new AbortController();
+    this.controllers.set(cid, controller);
+    void this.ctx.runStep(this.instance, op, controller.signal).then((result) => {
       this.enqueue(() => this.onStepResult(op, attempt, result));
     });
   }
@@ -302,10 +383,15 @@ export class LiveRun {
     this.ctx.suspended(this);
   }
 
-  /** The run ended: release everything. */
-  finish(): void {
+  /**
+   * The run ended: release everything. Bodies still running are told through their AbortSignal (`reason`, or
+   * a plain "run ended" error when the run completed while a race loser still ran); their results are discarded.
+   */
+  finish(reason?: unknown): void {
     if (this.detached) return;
     this.detached = true;
+    this.abortSteps(reason);
+    this.settleDeliveries(undefined);
     const lease = this.lease;
     this.lease = undefined;
     if (lease)
@@ -317,6 +403,20 @@ export class LiveRun {
     this.ctx.dropped(this);
   }
 
+  /** Fires the AbortSignal of every body still running here. */
+  abortSteps(reason?: unknown): void {
+    if (this.controllers.size === 0) return;
+    const why =
+      reason ??
+      Object.assign(new Error(`Run ${this.runId} has ended; the result of this step is no longer needed.`), {
+        name: "AbortError",
+        code: "RUN_ENDED",
+      });
+    const controllers = [...this.controllers.values()];
+    this.controllers.clear();
+    for (const controller of controllers) controller.abort(why);
+  }
+
   /**
    * An append was refused or failed: someone else wrote to the log (cancellation, another executor) or
    * storage is unavailable. Drop the instance; re-drive from the log unless another executor owns the run.
@@ -324,6 +424,7 @@ export class LiveRun {
   lost(error: unknown): void {
     if (this.detached) return;
     this.detached = true;
+    this.settleDeliveries(undefined);
     const lease = this.lease;
     this.lease = undefined;
     if (lease && !isWorldError(error, "LEASE_LOST")) {
@@ -335,6 +436,9 @@ export class LiveRun {
     if (isWorldError(error, "LEASE_LOST")) this.ctx.dropped(this);
     else if (isWorldError(error, "APPEND_CONFLICT") || isWorldError(error, "RUN_FINISHED"))
       this.ctx.dropped(this, 0);
+    // Another run took a chosen hook token first: the re-drive finds it held and records the refusal. The short
+    // pause keeps a world whose getHookByToken lags behind its append check from spinning.
+    else if (isWorldError(error, "HOOK_TOKEN_CONFLICT")) this.ctx.dropped(this, 50);
     else {
       this.ctx.reportError(this.runId, error);
       this.ctx.dropped(this, 1000);

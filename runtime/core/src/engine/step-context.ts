@@ -4,6 +4,7 @@
  * global symbol so that two copies of this package in one process (a bundler duplicating it) still agree.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { World } from "@wfkit/world";
 
 export interface StepContext {
   /** Unique across runs (`<runId>/<correlationId>`), so it works as an idempotency key. */
@@ -14,6 +15,10 @@ export interface StepContext {
   closure: Record<string, unknown> | undefined;
   workflowRunId: string;
   workflowStartedAt: Date;
+  /** Fires when the run is cancelled (or ends) while the body runs; its reason says why. */
+  signal?: AbortSignal;
+  /** The world of the run, for `getWritable()` inside the step. */
+  world?: () => Promise<World>;
 }
 
 const STORAGE_KEY = Symbol.for("wfkit.stepContext");

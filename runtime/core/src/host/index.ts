@@ -9,9 +9,11 @@ import { RUNTIME_KEY } from "../sandbox/abi.js";
 installHostRuntime();
 
 export type { RunStatus, World } from "@wfkit/world";
+export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
 export { Run } from "../api/run.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
+export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
 export { type CodeProvider, MissingCodeProviderError, type WorkflowBundle } from "../engine/code-provider.js";
 export { Engine, type EngineOptions, type EngineStats } from "../engine/engine.js";
@@ -24,6 +26,7 @@ export {
   type WorkflowMetadata,
 } from "../engine/host-runtime.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
+export * from "../handlers/index.js";
 export * from "../sandbox/index.js";
 export {
   WorkflowRunCancelledError,

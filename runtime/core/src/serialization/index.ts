@@ -19,3 +19,4 @@ export {
 } from "./codec.js";
 export { ERROR_CLASSES_KEY } from "./error-data.js";
 export { SerializationError, UNKNOWN_CLASS_SLUG, UNSUPPORTED_VALUE_SLUG } from "./errors.js";
+export { adoptBody, BODY_READER_KEY, type BodyReader } from "./web.js";

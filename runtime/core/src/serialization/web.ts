@@ -20,6 +20,37 @@ export interface ResponseData {
   body?: unknown;
 }
 
+/**
+ * Bodies of Request/Response objects this module revived: they are already bytes in memory, so serializing such
+ * an object again (workflow code passing a fetched Response to a step) needs no asynchronous read.
+ */
+const revivedBodies = new WeakMap<object, Uint8Array>();
+
+/**
+ * Set on a realm (the engine does it for each workflow sandbox) to make `.json()`, `.text()` and `.arrayBuffer()`
+ * of revived Requests and Responses calls of this function (which runs them as steps): reading a body is
+ * asynchronous host work, which workflow code must not do by itself.
+ */
+export const BODY_READER_KEY: unique symbol = Symbol.for("wfkit.bodyReader");
+export type BodyReader = (
+  message: Request | Response,
+  method: "json" | "text" | "arrayBuffer",
+) => Promise<unknown>;
+
+/** Remembers `message`'s body bytes and, in a realm with a body reader, routes its body methods through it. */
+export function adoptBody(
+  message: Request | Response,
+  body: Uint8Array | null,
+  realm: typeof globalThis,
+): void {
+  if (body) revivedBodies.set(message, body);
+  const reader = (realm as unknown as Record<symbol, BodyReader | undefined>)[BODY_READER_KEY];
+  if (typeof reader !== "function") return;
+  for (const method of ["json", "text", "arrayBuffer"] as const) {
+    Object.defineProperty(message, method, { value: () => reader(message, method), configurable: true });
+  }
+}
+
 export function headersToData(headers: Headers): HeadersData {
   return { pairs: [...(headers as unknown as Iterable<[string, string]>)] };
 }
@@ -29,8 +60,10 @@ export function headersToData(headers: Headers): HeadersData {
 export function bodyOf(
   message: Request | Response,
   async: boolean,
-): { body?: Promise<Uint8Array>; problem?: string } {
+): { body?: Promise<Uint8Array> | Uint8Array; problem?: string } {
   if (message.body === null) return {};
+  const known = revivedBodies.get(message);
+  if (known) return { body: known };
   if (message.bodyUsed) return { problem: "its body was already read" };
   if (!async) return { problem: "its body can only be read asynchronously" };
   return {
@@ -65,19 +98,20 @@ export function dataToHeaders(data: HeadersData, realm: typeof globalThis): Head
 
 export function dataToRequest(data: RequestData, realm: typeof globalThis): Request {
   const Ctor = ctor<typeof Request>(realm, "Request");
-  return new Ctor(data.url, {
-    method: data.method,
-    headers: data.headers as Headers,
-    body: hostBytes(data.body),
-  });
+  const body = hostBytes(data.body);
+  const request = new Ctor(data.url, { method: data.method, headers: data.headers as Headers, body });
+  adoptBody(request, body, realm);
+  return request;
 }
 
 export function dataToResponse(data: ResponseData, realm: typeof globalThis): Response {
   const Ctor = ctor<typeof Response>(realm, "Response");
   const body = NULL_BODY_STATUS.has(data.status) ? null : hostBytes(data.body);
-  return new Ctor(body, {
+  const response = new Ctor(body, {
     status: data.status,
     statusText: data.statusText,
     headers: data.headers as Headers,
   });
+  adoptBody(response, body, realm);
+  return response;
 }

@@ -685,6 +685,96 @@ export function runWorldConformance(
       }
     });
 
+    // ---------------------------------------------------------------- streams (optional World methods)
+
+    /** Streams are optional: a world without them has its stream cases reported as skipped, not failed. */
+    const streamsOf = (w: World, ctx: TestContext) => {
+      if (!w.writeStream || !w.readStream || !w.subscribeStream) {
+        ctx.skip("this world has no streams (writeStream/readStream/subscribeStream are optional)");
+      }
+      return w as World & Required<Pick<World, "writeStream" | "readStream" | "subscribeStream">>;
+    };
+
+    test("streams: chunks are numbered from 0 and read from any offset, with a limit", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      const run = await newRun();
+      expect(await w.readStream(run.runId, "default")).toEqual({ chunks: [], closed: false });
+      expect(await w.writeStream(run.runId, "default", ["a", "b"])).toEqual({ nextIndex: 2 });
+      expect(await w.writeStream(run.runId, "default", ["c"])).toEqual({ nextIndex: 3 });
+      expect(await w.readStream(run.runId, "default")).toEqual({
+        chunks: [
+          { index: 0, data: "a" },
+          { index: 1, data: "b" },
+          { index: 2, data: "c" },
+        ],
+        closed: false,
+      });
+      expect(await w.readStream(run.runId, "default", { startIndex: 1, limit: 1 })).toEqual({
+        chunks: [{ index: 1, data: "b" }],
+        closed: false,
+      });
+      expect((await w.readStream(run.runId, "default", { startIndex: 3 })).chunks).toEqual([]);
+      // Namespaces are separate streams.
+      await w.writeStream(run.runId, "logs", ["x"]);
+      expect((await w.readStream(run.runId, "logs")).chunks).toEqual([{ index: 0, data: "x" }]);
+      expect((await w.readStream(run.runId, "default")).chunks).toHaveLength(3);
+    });
+
+    test("streams: close ends a stream and later writes are refused with STREAM_CLOSED", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      const run = await newRun();
+      await w.writeStream(run.runId, "s", ["1"], { close: true });
+      expect(await w.readStream(run.runId, "s")).toEqual({ chunks: [{ index: 0, data: "1" }], closed: true });
+      await expectCode(w.writeStream(run.runId, "s", ["2"]), "STREAM_CLOSED");
+      // Closing with no chunks, and after the run ended (a stream may outlive the run's last event).
+      await w.writeStream(run.runId, "t", ["a"]);
+      await push(run.runId, { type: "run_completed", data: { output: "o" } });
+      await w.writeStream(run.runId, "t", ["b"]);
+      await w.writeStream(run.runId, "t", [], { close: true });
+      expect(await w.readStream(run.runId, "t")).toMatchObject({ closed: true, chunks: [{}, {}] });
+    });
+
+    test("streams: subscribeStream hears writes and the close of that stream only", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      const run = await newRun();
+      let heard = 0;
+      let other = 0;
+      const off = w.subscribeStream(run.runId, "s", () => heard++);
+      const offOther = w.subscribeStream(run.runId, "other", () => other++);
+      await w.writeStream(run.runId, "s", ["a"]);
+      await w.writeStream(run.runId, "s", [], { close: true });
+      for (let i = 0; i < 50 && heard < 2; i++) await sleep(10);
+      expect(heard).toBeGreaterThanOrEqual(2);
+      expect(other).toBe(0);
+      off();
+      offOther();
+    });
+
+    test("streams: an unknown run is refused with RunNotFoundError", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      await expectCode(w.writeStream("wrun_missing", "s", ["a"]), "RUN_NOT_FOUND");
+      await expectCode(w.readStream("wrun_missing", "s"), "RUN_NOT_FOUND");
+    });
+
+    test("streams: chunks and the close survive close and reopen", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      if (!subject.reopen) return ctx.skip("this world keeps nothing across instances (no reopen given)");
+      const run = await newRun();
+      await w.writeStream(run.runId, "s", ["a", "b"], { close: true });
+      await w.writeStream(run.runId, "open", ["z"]);
+      await world.close();
+      const again = await subject.reopen();
+      extraWorlds.push(again);
+      expect(await again.readStream!(run.runId, "s")).toEqual({
+        chunks: [
+          { index: 0, data: "a" },
+          { index: 1, data: "b" },
+        ],
+        closed: true,
+      });
+      expect(await again.writeStream!(run.runId, "open", ["y"])).toEqual({ nextIndex: 2 });
+    });
+
     // ---------------------------------------------------------------- durability
 
     test("data survives close and reopen", async (ctx) => {

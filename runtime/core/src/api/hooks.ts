@@ -1,0 +1,61 @@
+/** `resumeHook` and `getHookByToken` of `workflow/api`: application code talking to waiting runs. */
+import type { HookRecord } from "@wfkit/world";
+import type { Engine } from "../engine/engine.js";
+import { type ResumeWebhookOptions, resumeWebhookWith } from "../engine/webhooks.js";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
+import { deserialize } from "../serialization/index.js";
+import { getEngine } from "./runtime-config.js";
+
+/** A live hook as application code sees it. */
+export interface HookInfo {
+  runId: string;
+  hookId: string;
+  token: string;
+  kind: "hook" | "webhook";
+  /** The `metadata` given to createHook, deserialized. */
+  metadata?: unknown;
+  createdAt: Date;
+}
+
+export function hookInfo(record: HookRecord): HookInfo {
+  const info: HookInfo = {
+    runId: record.runId,
+    hookId: record.hookId,
+    token: record.token,
+    kind: record.kind,
+    createdAt: new Date(record.createdAt),
+  };
+  if (record.metadata !== undefined) info.metadata = deserialize(record.metadata);
+  return info;
+}
+
+/**
+ * Delivers `payload` to the live hook holding `token`; resolves once it is durable, with the hook's info.
+ * Rejects with `HookNotFoundError` when no live hook has that token (unknown, disposed, or its run ended).
+ */
+export async function resumeHook(
+  token: string,
+  payload: unknown,
+  engine: Engine = getEngine(),
+): Promise<HookInfo> {
+  return hookInfo(await engine.resumeHook(token, payload));
+}
+
+/**
+ * Answers an HTTP request to `/.well-known/workflow/v1/webhook/<token>`: see `resumeWebhookWith`. Mount it
+ * through `createHandlers({ resumeWebhook })` or call it from your own route.
+ */
+export function resumeWebhook(
+  token: string,
+  request: Request,
+  opts: ResumeWebhookOptions & { engine?: Engine } = {},
+): Promise<Response> {
+  return resumeWebhookWith(opts.engine ?? getEngine(), token, request, opts);
+}
+
+/** The live hook holding `token`; rejects with `HookNotFoundError` when there is none. */
+export async function getHookByToken(token: string, engine: Engine = getEngine()): Promise<HookInfo> {
+  const record = await (await engine.world()).getHookByToken(token);
+  if (!record) throw new HookNotFoundError(token);
+  return hookInfo(record);
+}

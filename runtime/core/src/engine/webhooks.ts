@@ -1,0 +1,189 @@
+/**
+ * Webhooks: hooks resumed by an HTTP request at `<base URL>/.well-known/workflow/v1/webhook/<token>`.
+ *
+ * The payload is the request itself (method, URL, headers, body bytes). It travels through the log as a
+ * `wfkit.webhookRequest` value, so that wherever it is revived (workflow code, then a step it is passed to) it
+ * is a `Request` that still knows where its answer goes: with `respondWith: "manual"` a step calls
+ * `request.respondWith(response)`, which stores the response in a world stream of the run named after the
+ * request; `resumeWebhook`, possibly in another process, reads it from there and answers the HTTP caller.
+ */
+import { randomBytes } from "node:crypto";
+import type { World } from "@wfkit/world";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
+import { adoptBody, deserialize, registerReducer, serializeAsync } from "../serialization/index.js";
+import type { Engine } from "./engine.js";
+import { stepContext } from "./step-context.js";
+import { workflowBaseUrl } from "./workflow-url.js";
+
+export const WEBHOOK_PATH = "/.well-known/workflow/v1/webhook/";
+
+/** The URL a webhook with this token answers at (`WORKFLOW_BASE_URL`, or what an integration configured). */
+export function webhookUrl(token: string): string {
+  return `${workflowBaseUrl().replace(/\/+$/, "")}${WEBHOOK_PATH}${encodeURIComponent(token)}`;
+}
+
+interface WebhookRequestData {
+  runId: string;
+  /** Set for `respondWith: "manual"`: the stream the answer is written to. */
+  replyTo?: string;
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+const requests = new WeakMap<object, WebhookRequestData>();
+
+function replyStream(replyTo: string): string {
+  return `wfkit.webhook-response.${replyTo}`;
+}
+
+/** A `Request` carrying `data`, with `respondWith` (host code only; workflow code cannot answer HTTP). */
+function webhookRequest(data: WebhookRequestData, realm: typeof globalThis): Request {
+  const inSandbox = realm !== globalThis;
+  const body =
+    data.body && data.method !== "GET" && data.method !== "HEAD" ? Uint8Array.from(data.body) : null;
+  const request = new Request(data.url, { method: data.method, headers: data.headers, body });
+  requests.set(request, data);
+  // In workflow code, .json()/.text()/.arrayBuffer() run as steps.
+  adoptBody(request, body, realm);
+  Object.defineProperty(request, "respondWith", {
+    value: inSandbox
+      ? () => {
+          throw new Error(
+            'request.respondWith() sends the HTTP answer, which is I/O: pass the request to a "use step" function ' +
+              "and call it there.",
+          );
+        }
+      : (response: Response) => respond(data, response),
+  });
+  return request;
+}
+
+async function respond(data: WebhookRequestData, response: Response): Promise<void> {
+  if (!data.replyTo) {
+    throw new Error(
+      'request.respondWith() only works for webhooks created with createWebhook({ respondWith: "manual" }); this ' +
+        "webhook's caller has already been answered.",
+    );
+  }
+  const ctx = stepContext.getStore();
+  if (!ctx?.world) {
+    throw new Error('request.respondWith() must be called inside a "use step" function of the run.');
+  }
+  const world = await ctx.world();
+  const answer = await serializeAsync(response, { path: "webhook response" });
+  try {
+    await world.writeStream!(data.runId, replyStream(data.replyTo), [answer], { close: true });
+  } catch (error) {
+    if ((error as { code?: string }).code === "STREAM_CLOSED") {
+      throw new Error("request.respondWith() was already called for this request; a request has one answer.");
+    }
+    throw error;
+  }
+}
+
+registerReducer({
+  tag: "wfkit.webhookRequest",
+  reduce: (value) => (typeof value === "object" && value !== null ? requests.get(value) : undefined),
+  revive: (data, realm) => webhookRequest(data as WebhookRequestData, realm),
+});
+
+export interface ResumeWebhookOptions {
+  /** How long a "manual" webhook waits for `respondWith` before answering 504. Default
+   *  `WORKFLOW_WEBHOOK_TIMEOUT_MS`, else 30 000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Answers an HTTP request to a webhook URL: delivers it to the waiting run and returns the response for the
+ * caller — 202 by default, the webhook's static `respondWith` response, or (with "manual") the response a step
+ * gives through `request.respondWith()`, 504 when none comes in time. 404 with an empty body when no live
+ * webhook has the token (plain hooks are not resumable this way).
+ */
+export async function resumeWebhookWith(
+  engine: Engine,
+  token: string,
+  request: Request,
+  opts: ResumeWebhookOptions = {},
+): Promise<Response> {
+  const world = await engine.world();
+  const hook = await world.getHookByToken(token);
+  if (hook?.kind !== "webhook") return new Response(null, { status: 404 });
+  const options = (hook.options ? deserialize(hook.options) : {}) as { respondWith?: unknown };
+  const manual = options.respondWith === "manual";
+  const data: WebhookRequestData = {
+    runId: hook.runId,
+    method: request.method,
+    url: request.url,
+    headers: [...(request.headers as unknown as Iterable<[string, string]>)],
+  };
+  if (request.body !== null) data.body = new Uint8Array(await request.arrayBuffer());
+  if (manual) data.replyTo = randomBytes(12).toString("base64url");
+  try {
+    await engine.resumeHook(token, webhookRequest(data, globalThis), "webhook");
+  } catch (error) {
+    if (HookNotFoundError.is(error)) return new Response(null, { status: 404 });
+    throw error;
+  }
+  if (manual) {
+    const timeoutMs = opts.timeoutMs ?? timeoutFromEnv();
+    const answer = await firstChunk(world, hook.runId, replyStream(data.replyTo!), timeoutMs);
+    if (answer === undefined) {
+      return new Response(
+        `The workflow did not answer this webhook request within ${timeoutMs} ms. It was delivered to run ` +
+          `${hook.runId}, whose webhook uses respondWith: "manual": a step must call request.respondWith(response).`,
+        { status: 504, headers: { "content-type": "text/plain; charset=utf-8" } },
+      );
+    }
+    return deserialize(answer) as Response;
+  }
+  if (options.respondWith instanceof Response) return options.respondWith;
+  return new Response(null, { status: 202 });
+}
+
+/** The first chunk of a stream, waiting up to `timeoutMs` for it to be written. */
+async function firstChunk(
+  world: World,
+  runId: string,
+  name: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const page = await world.readStream!(runId, name, { limit: 1 });
+    if (page.chunks[0]) return page.chunks[0].data;
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    await new Promise<void>((resolve) => {
+      let off: (() => void) | undefined;
+      // The poll bounds the wait when another process answers and this world cannot see its writes live.
+      const timer = setTimeout(done, Math.min(left, 250));
+      function done() {
+        clearTimeout(timer);
+        off?.();
+        resolve();
+      }
+      off = world.subscribeStream?.(runId, name, done);
+    });
+  }
+}
+
+function timeoutFromEnv(): number {
+  const raw = process.env.WORKFLOW_WEBHOOK_TIMEOUT_MS;
+  const ms = raw ? Number(raw) : Number.NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : 30_000;
+}
+
+/** Checks `createWebhook({ respondWith })` in workflow code. */
+export function checkRespondWith(value: unknown): void {
+  if (value === undefined || value === "manual") return;
+  const looksLikeResponse =
+    typeof value === "object" && value !== null && typeof (value as Response).status === "number";
+  if (!looksLikeResponse) {
+    throw new TypeError(
+      'createWebhook({ respondWith }): respondWith must be a Response (sent to every caller) or "manual" (a step ' +
+        "answers with request.respondWith(response)); leave it out to answer 202 Accepted.",
+    );
+  }
+}

@@ -1,0 +1,23 @@
+/** What `getStepMetadata()` and `getWorkflowMetadata()` return; the public `workflow` package re-exports these. */
+
+export interface StepMetadata {
+  /** `<runId>/<correlationId>` of this step call: unique across runs and stable across retries and replays,
+   *  so it serves as an idempotency key. */
+  stepId: string;
+  /** When the current attempt started. */
+  stepStartedAt: Date;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  attempt: number;
+  /**
+   * Aborted when the run is cancelled (reason: a `WorkflowRunCancelledError`) or ends while this body still
+   * runs (a race it lost): pass it to fetch() and other cancellable work. The body's result is discarded.
+   */
+  signal: AbortSignal;
+}
+
+export interface WorkflowMetadata {
+  workflowRunId: string;
+  workflowStartedAt: Date;
+  /** The app's base URL (`WORKFLOW_BASE_URL`, or what an integration fills in). */
+  url: string;
+}

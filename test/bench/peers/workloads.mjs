@@ -1,0 +1,215 @@
+/**
+ * The DESIGN §8 workloads, written once against a tiny adapter so every peer is measured by the same loop as
+ * `test/bench/engine/run.mjs` measures our engine. Plain JS with no imports: the WDK harness copies this file
+ * into its Nitro app, where it runs inside the server process next to the workflows.
+ *
+ * An adapter provides:
+ *   start(kind, input) -> Promise<{ result(): Promise<unknown> }>   kind: "sequential" (input n) | "three"
+ * and its step bodies call `recordStep()` from this module (or `globalThis[Symbol.for("wfkit.bench.recordStep")]()`
+ * where a bundler may give the steps their own copy of this module), so step timestamps come from the process that
+ * runs them.
+ *
+ * Results are rows in the issue-8 shape: { workload, runs, median_ms, min_ms, max_ms } or { workload, skipped }.
+ */
+
+const stepTimes = [];
+let recording = false;
+
+/** Called first thing in every benchmark step body. */
+export function recordStep() {
+  if (recording) stepTimes.push(performance.now());
+}
+globalThis[Symbol.for("wfkit.bench.recordStep")] = recordStep;
+
+function record(fn) {
+  return async () => {
+    stepTimes.length = 0;
+    recording = true;
+    try {
+      return await fn();
+    } finally {
+      recording = false;
+    }
+  };
+}
+
+const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function summarize(workload, samples, extra = {}) {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    workload,
+    runs: s.length,
+    median_ms: round(s[Math.floor(s.length / 2)]),
+    min_ms: round(s[0]),
+    max_ms: round(s.at(-1)),
+    ...extra,
+  };
+}
+
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export class RunTimeout extends Error {}
+
+/** Rejects with RunTimeout when `promise` takes longer than `ms`; the run itself cannot be cancelled. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new RunTimeout(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * 1 warm-up + up to `runs` measured repetitions of `once()` (which returns one sample in ms). A slow peer would
+ * otherwise take hours at 1,000 steps, so repetitions stop once `budgetMs` is spent (at least one is measured),
+ * and a single repetition longer than `maxRunMs` aborts the workload with RunTimeout.
+ */
+async function repeat(once, runs, budgetMs, maxRunMs, what, warmUp = once) {
+  const t0 = performance.now();
+  await within(warmUp(), maxRunMs, `${what} (warm-up)`);
+  const samples = [];
+  while (samples.length < runs) {
+    samples.push(await within(once(), maxRunMs, what));
+    if (performance.now() - t0 > budgetMs) break;
+  }
+  return samples;
+}
+
+async function timed(adapter, kind, input, expect) {
+  const t0 = performance.now();
+  const value = await (await adapter.start(kind, input)).result();
+  const ms = performance.now() - t0;
+  if (value !== expect)
+    throw new Error(`${kind}(${input}) returned ${JSON.stringify(value)}, expected ${expect}`);
+  return ms;
+}
+
+/**
+ * One group per process, as in the engine benchmark, so the peak RSS reported belongs to that group alone.
+ * opts: { runs, budgetMs, maxRunMs } — sequential-1000 (and the step-1000 gap) are skipped when the 100-step
+ * median exceeds 10 s, or when 1,000 steps, projected from how the cost grew from 10 to 100 steps, would exceed
+ * `maxRunMs`: a peer that replays its whole history on every step grows quadratically and would run for hours.
+ */
+export async function runGroup(group, adapter, opts) {
+  const { runs = 5, budgetMs = 60_000, maxRunMs = 120_000 } = opts ?? {};
+  const rows = [];
+  const measure = async (workload, once, n = runs, warmUp = once) => {
+    try {
+      return summarize(workload, await repeat(once, n, budgetMs, maxRunMs, workload, warmUp));
+    } catch (e) {
+      if (e instanceof RunTimeout) return { workload, skipped: e.message };
+      throw e;
+    }
+  };
+  if (group === "sequential") {
+    const median = {};
+    for (const n of [1, 10, 100, 1000]) {
+      if (n === 1000) {
+        const [t1, t10, t100] = [median[1], median[10], median[100]];
+        // Project 1,000 steps from the per-step cost's growth between 10 and 100 steps, after taking off the
+        // fixed cost of a run (t1: start, completion, polling). Growth is at least linear (×10) and at most
+        // quadratic (×100, a peer that replays its whole history each step); noise cannot push it further.
+        const growth = Math.min(100, Math.max(10, (t100 - t1) / Math.max(t10 - t1, 1e-3)));
+        const projected = t100 === undefined ? Infinity : t1 + (t100 - t1) * growth;
+        const reason =
+          t100 === undefined
+            ? "sequential-100 did not complete"
+            : t100 > 10_000
+              ? `sequential-100 took ${t100} ms (> 10 s)`
+              : projected > maxRunMs
+                ? `projected ${Math.round(projected / 1000)} s per run (per-step cost grew ×${Math.round(growth)} from 10 to 100 steps) > ${maxRunMs / 1000} s limit`
+                : undefined;
+        if (reason) {
+          rows.push({ workload: "sequential-1000", skipped: reason });
+          continue;
+        }
+      }
+      const row = await measure(`sequential-${n}`, () => timed(adapter, "sequential", n, n));
+      median[n] = row.median_ms;
+      rows.push(row);
+    }
+
+    // Time to first step: start() until the first step body runs.
+    rows.push(
+      await measure(
+        "first-step",
+        record(async () => {
+          const t0 = performance.now();
+          await (await adapter.start("sequential", 1)).result();
+          return stepTimes[0] - t0;
+        }),
+      ),
+    );
+
+    // Step-to-step gap: per run, the median gap over the first and the last tenth of the longest sequential run
+    // the peer can do in bounded time (1,000 steps, or 100 when 1,000 was skipped).
+    const long = median[1000] !== undefined ? 1000 : 100;
+    // The engine benchmark takes the first and last 100 gaps of 1,000; keep the same tenth on a 100-step run.
+    const window = long / 10;
+    const early = [];
+    const late = [];
+    let series;
+    const gapRuns = await measure(
+      "overhead",
+      record(async () => {
+        await (await adapter.start("sequential", long)).result();
+        const gaps = stepTimes.slice(1).map((t, i) => t - stepTimes[i]);
+        early.push(medianOf(gaps.slice(0, window)));
+        late.push(medianOf(gaps.slice(-window)));
+        series = gaps.map((g) => round(g));
+        return 0;
+      }),
+      Math.min(runs, 3),
+    );
+    if (gapRuns.skipped)
+      throw new Error(`step-gap runs timed out after sequential-${long} completed: ${gapRuns.skipped}`);
+    // The warm-up run's figures are dropped like every other warm-up.
+    early.shift();
+    late.shift();
+    rows.push(summarize("overhead-step-1", early));
+    if (long === 1000) rows.push(summarize("overhead-step-1000", late, { gaps_by_step_ms: series }));
+    else {
+      rows.push({
+        workload: "overhead-step-1000",
+        skipped: "sequential-1000 was skipped",
+        overhead_step_100: summarize("overhead-step-100", late, { note: "median gap over steps 90-100" }),
+        gaps_by_step_ms: series,
+      });
+    }
+
+    // returnValue latency: from the last step body running to the caller's await resuming. That span holds the
+    // step's commit, the workflow's final replay and completion commit, and however the caller learns of it.
+    rows.push(
+      await measure(
+        "return-latency",
+        record(async () => {
+          await (await adapter.start("sequential", 3)).result();
+          return performance.now() - stepTimes.at(-1);
+        }),
+        Math.max(runs, 10),
+      ),
+    );
+  } else {
+    const n = Number(group.replace("burst-", "").replace("x3", ""));
+    const burstOf = (count) => async () => {
+      const t0 = performance.now();
+      const handles = await Promise.all(Array.from({ length: count }, (_, i) => adapter.start("three", i)));
+      const values = await Promise.all(handles.map((h) => h.result()));
+      const ms = performance.now() - t0;
+      const wrong = values.findIndex((v, i) => v !== i + 3);
+      if (wrong !== -1)
+        throw new Error(`burst run ${wrong} returned ${values[wrong]}, expected ${wrong + 3}`);
+      return ms;
+    };
+    // The warm-up burst is capped at 100 runs: it exists to load and JIT the code paths, and on a peer that
+    // manages ~15 runs/s a full 1,000-run warm-up would double a group that already takes minutes.
+    const row = await measure(group, burstOf(n), runs, burstOf(Math.min(n, 100)));
+    if (!row.skipped) row.runs_per_s = Math.round((n / row.median_ms) * 1000);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Peak RSS of this process so far, in MiB (Linux reports maxRSS in KiB). */
+export const peakRssMiB = () => round(process.resourceUsage().maxRSS / 1024, 1);
