@@ -6,8 +6,7 @@
  * - `GET /api/orders/:runId/events` streams its progress as server-sent events, then the receipt.
  */
 import { getRun, start } from "workflow/api";
-import { type OrderLine, processOrder } from "../workflows/order.js";
-import { type ProgressEvent, subscribe } from "./progress.js";
+import { type OrderLine, type ProgressEvent, processOrder } from "../workflows/order.js";
 
 const CART: OrderLine[] = [
   { sku: "KB-75", quantity: 1, unitPrice: 129 },
@@ -26,26 +25,28 @@ export async function api(request: Request): Promise<Response | undefined> {
   return undefined;
 }
 
+/** The run's durable progress stream as server-sent events (from the first line, whenever the page asks). */
 function progressStream(runId: string): Response {
   const encoder = new TextEncoder();
-  let unsubscribe = () => {};
+  const run = getRun<unknown>(runId);
+  const progress = run.getReadable<ProgressEvent>().getReader();
   const body = new ReadableStream<Uint8Array>({
-    start(controller) {
+    async start(controller) {
       const send = (event: string, data: unknown) =>
         controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-      unsubscribe = subscribe(runId, (e: ProgressEvent) => send("progress", e));
-      getRun(runId)
-        .returnValue.then(
-          (receipt) => send("done", receipt),
-          (error: Error) => send("failed", { message: error.message }),
-        )
-        .finally(() => {
-          unsubscribe();
-          controller.close();
-        });
+      try {
+        for (let next = await progress.read(); !next.done; next = await progress.read()) {
+          send("progress", next.value);
+        }
+        send("done", await run.returnValue);
+      } catch (error) {
+        send("failed", { message: (error as Error).message });
+      } finally {
+        controller.close();
+      }
     },
     cancel() {
-      unsubscribe();
+      void progress.cancel(); // the page went away: stop following the stream
     },
   });
   return new Response(body, {
