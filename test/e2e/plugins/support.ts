@@ -43,6 +43,8 @@ export function runPlainNode(fixture: Fixture, file: string, timeoutMs = 30_000)
       env: {
         ...process.env,
         NODE_OPTIONS: "",
+        // Tools colour their output when CI is set (picocolors reads it); lines are matched as plain text.
+        NO_COLOR: "1",
         WORKFLOW_TARGET_WORLD: "local",
         WORKFLOW_LOCAL_DATA_DIR: fixture.dataDir,
       },
@@ -131,7 +133,10 @@ export function startPlainNode(
     waitForLine(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
-          const line = stdout.split("\n").find((l) => pattern.test(l));
+          const line = stdout
+            .split("\n")
+            .map(stripAnsi)
+            .find((l) => pattern.test(l));
           if (line !== undefined) done(() => resolve(line));
           else if (exited)
             done(() => reject(new Error(`process exited before printing ${pattern}\n${output()}`)));
@@ -154,4 +159,10 @@ export function startPlainNode(
       await closed;
     },
   };
+}
+
+/** Removes terminal colour codes, which a tool may print even with NO_COLOR. */
+function stripAnsi(line: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is being removed
+  return line.replace(/\x1b\[[0-9;]*m/g, "");
 }
