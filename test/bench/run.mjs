@@ -1,12 +1,13 @@
 // `npm run bench`: runs every benchmark in its own process (so one's heap never skews another's) and
 // prints one JSON document: { machine, date, suites: { engine, compiler } }. Not a test: nothing here asserts.
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = { engine: "engine/run.mjs", compiler: "compiler/run.mjs" };
+const suites = { engine: "engine/run.mjs", compiler: "compiler/run.mjs", peers: "peers/run.mjs" };
 const only = process.argv[2];
 const out = {
   machine: {
@@ -21,6 +22,10 @@ const out = {
 };
 for (const [name, script] of Object.entries(suites)) {
   if (only && only !== name) continue;
+  if (name === "peers" && !existsSync(path.join(here, ".peers"))) {
+    out.suites[name] = { skipped: "peers are not installed: run `node test/bench/peers/install.mjs` first" };
+    continue;
+  }
   const res = spawnSync(process.execPath, ["--expose-gc", path.join(here, script)], {
     encoding: "utf8",
     maxBuffer: 64 * 2 ** 20,

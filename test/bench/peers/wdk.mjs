@@ -48,6 +48,15 @@ function freePort() {
   });
 }
 
+/** Servers alive right now, so an interrupted benchmark does not leave one running. */
+const live = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of live) child.kill("SIGKILL");
+    process.exit(130);
+  });
+}
+
 /** Starts the Nitro server and resolves once it answers HTTP; `stop()` kills exactly that PID. */
 async function startServer(env) {
   const port = await freePort();
@@ -56,6 +65,8 @@ async function startServer(env) {
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.on("exit", () => live.delete(child));
   let log = "";
   const keep = (d) => {
     log = (log + d).slice(-8000);

@@ -3,7 +3,7 @@
 // A fake peer advances a fake clock, so the figures are exact and the test takes milliseconds.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
-import { recordStep, runGroup } from "./workloads.mjs";
+import { recordStep, runGroup, thousandStepsOutOfReach } from "./workloads.mjs";
 
 let now = 0;
 const realPerformance = globalThis.performance;
@@ -64,6 +64,15 @@ test("a peer that replays its history on every step skips 1,000 steps and report
   // Gaps over steps 1-10 and 90-100 of a 100-step run.
   assert.equal(rows["overhead-step-1"].median_ms, 6);
   assert.equal(rows["overhead-step-1000"].overhead_step_100.median_ms, 95);
+});
+
+test("the 1,000-step projection follows step gaps, not run totals rounded up by a result poll", () => {
+  const flat = Array.from({ length: 99 }, () => 30);
+  // 100 steps of 30 ms plus a 1 s poll: 1,000 steps ≈ 4 s + 30 s, within a 120 s limit.
+  assert.equal(thousandStepsOutOfReach(4000, [flat, flat], 120_000), undefined);
+  const growing = Array.from({ length: 99 }, (_, i) => 20 + i);
+  assert.match(thousandStepsOutOfReach(4000, [growing, growing], 120_000), /^projected 5\d\d s per run/);
+  assert.equal(thousandStepsOutOfReach(12_000, [flat], 120_000), "sequential-100 took 12000 ms (> 10 s)");
 });
 
 test("bursts report runs per second and reject a wrong result", async () => {
