@@ -8,6 +8,7 @@ import { RUNTIME_KEY } from "@wfkit/core/sandbox";
 export {
   FatalError,
   HookConflictError,
+  type HookInfo,
   HookNotFoundError,
   HookPayloadInvalidError,
   RetryableError,
@@ -17,17 +18,12 @@ export {
   WorkflowRunCancelledError,
 } from "@wfkit/core/sandbox";
 
-import { HookPayloadInvalidError, type StepMetadata, type WorkflowMetadata } from "@wfkit/core/sandbox";
-
-/** A live hook as application code sees it (`resumeHook`, `getHookByToken`). */
-export interface HookInfo {
-  runId: string;
-  hookId: string;
-  token: string;
-  kind: "hook" | "webhook";
-  metadata?: unknown;
-  createdAt: Date;
-}
+import {
+  type HookInfo,
+  HookPayloadInvalidError,
+  type StepMetadata,
+  type WorkflowMetadata,
+} from "@wfkit/core/sandbox";
 
 export interface HookOptions {
   /** A token of your choice (unique among live hooks); by default a random one of 192 bits. */

@@ -3,19 +3,11 @@ import type { HookRecord } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
 import { type ResumeWebhookOptions, resumeWebhookWith } from "../engine/webhooks.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
+import type { HookInfo } from "../sandbox/metadata.js";
 import { deserialize } from "../serialization/index.js";
 import { getEngine } from "./runtime-config.js";
 
-/** A live hook as application code sees it. */
-export interface HookInfo {
-  runId: string;
-  hookId: string;
-  token: string;
-  kind: "hook" | "webhook";
-  /** The `metadata` given to createHook, deserialized. */
-  metadata?: unknown;
-  createdAt: Date;
-}
+export type { HookInfo };
 
 export function hookInfo(record: HookRecord): HookInfo {
   const info: HookInfo = {

@@ -3,5 +3,5 @@ export * from "./abi.js";
 export * from "./duration.js";
 export * from "./errors.js";
 export * from "./hook-errors.js";
-export type { StepMetadata, WorkflowMetadata } from "./metadata.js";
+export type { HookInfo, StepMetadata, WorkflowMetadata } from "./metadata.js";
 export * from "./run-errors.js";

@@ -1,4 +1,7 @@
-/** What `getStepMetadata()` and `getWorkflowMetadata()` return; the public `workflow` package re-exports these. */
+/**
+ * What `getStepMetadata()`, `getWorkflowMetadata()`, `resumeHook()` and `getHookByToken()` return; the public
+ * `workflow` package re-exports these types.
+ */
 
 export interface StepMetadata {
   /** `<runId>/<correlationId>` of this step call: unique across runs and stable across retries and replays,
@@ -20,4 +23,15 @@ export interface WorkflowMetadata {
   workflowStartedAt: Date;
   /** The app's base URL (`WORKFLOW_BASE_URL`, or what an integration fills in). */
   url: string;
+}
+
+/** A live hook as application code sees it (`resumeHook`, `getHookByToken`). */
+export interface HookInfo {
+  runId: string;
+  hookId: string;
+  token: string;
+  kind: "hook" | "webhook";
+  /** The `metadata` given to createHook, deserialized. */
+  metadata?: unknown;
+  createdAt: Date;
 }
