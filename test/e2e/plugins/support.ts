@@ -3,30 +3,17 @@
  * so `workflow` resolves from the workspace), builds it in-process and runs the output with plain `node`.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyIntoTmp, type Project, resultOf } from "../support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const tmpRoot = path.resolve(here, "..", ".tmp");
 
-export interface Fixture {
-  dir: string;
-  dataDir: string;
-  file(relative: string): string;
-  cleanup(): void;
-}
+export type Fixture = Project;
 
+/** Copies `test/e2e/plugins/fixtures/<name>` into `test/e2e/.tmp/`. */
 export function copyFixture(name: string): Fixture {
-  const dir = path.join(tmpRoot, `plugins-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  mkdirSync(tmpRoot, { recursive: true });
-  cpSync(path.join(here, "fixtures", name), dir, { recursive: true });
-  return {
-    dir,
-    dataDir: path.join(dir, ".workflow-data"),
-    file: (relative) => path.join(dir, relative),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
+  return copyIntoTmp(path.join(here, "fixtures", name), `plugins-${name}`);
 }
 
 export interface NodeRun {
@@ -71,16 +58,8 @@ export function runPlainNode(fixture: Fixture, file: string, timeoutMs = 30_000)
   });
 }
 
-/** The JSON of the last `RESULT ` line; fails with the output when there is none. */
-export function lastResult(run: NodeRun): unknown {
-  const line = run.stdout
-    .split("\n")
-    .reverse()
-    .find((l) => l.startsWith("RESULT "));
-  if (!line)
-    throw new Error(`no RESULT line (exit ${run.code})\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-  return JSON.parse(line.slice("RESULT ".length));
-}
+/** The JSON of the last `RESULT ` line (shared with the register tests). */
+export const lastResult: (run: NodeRun) => unknown = resultOf;
 
 export interface NodeServer {
   /** Resolves with the first stdout line matching `pattern`; rejects with the output if the process exits. */

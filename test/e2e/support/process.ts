@@ -19,9 +19,14 @@ export interface Project {
 
 /** Copies `test/e2e/projects/<name>` into `test/e2e/.tmp/` (inside the repo, so `workflow` resolves). */
 export function copyProject(name: string): Project {
-  const dir = path.join(tmpRoot, `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  return copyIntoTmp(path.resolve(here, "..", "projects", name), name);
+}
+
+/** Copies any folder into a fresh `test/e2e/.tmp/<label>-…` folder that `cleanup()` removes. */
+export function copyIntoTmp(source: string, label: string): Project {
+  const dir = path.join(tmpRoot, `${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(tmpRoot, { recursive: true });
-  cpSync(path.resolve(here, "..", "projects", name), dir, { recursive: true });
+  cpSync(source, dir, { recursive: true });
   const dataDir = path.join(dir, ".workflow-data");
   return {
     dir,
@@ -119,12 +124,15 @@ export async function runNode(
   return result;
 }
 
-/** The JSON printed on the last stdout line that starts with `RESULT `. */
-export function resultOf(result: NodeResult): any {
+/** The JSON printed on the last stdout line that starts with `RESULT `; fails with the output when there is none. */
+export function resultOf(result: { code: number | null; stdout: string; stderr: string }): any {
   const line = result.stdout
     .split("\n")
     .reverse()
     .find((l) => l.startsWith("RESULT "));
-  if (!line) throw new Error(`no RESULT line\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  if (!line)
+    throw new Error(
+      `no RESULT line (exit ${result.code})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    );
   return JSON.parse(line.slice("RESULT ".length));
 }
