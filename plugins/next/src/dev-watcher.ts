@@ -1,0 +1,91 @@
+/**
+ * `next dev`: rebuilds `.workflow/` when a file that went into the last build changes, or when a new file
+ * with a directive appears. Next's own watcher only knows the files its bundler compiled, and the step and
+ * workflow bundles are not among them, so this watches the project with chokidar.
+ *
+ * While a rebuild runs, `nextRuntimeState().rebuilding` holds it: the runtime's code provider waits for it,
+ * so a run started right after a save uses the new code.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { watch } from "chokidar";
+import { nextRuntimeState } from "./next-runtime.js";
+
+export interface RebuildWatchOptions {
+  projectRoot: string;
+  outDir: string;
+  /** The files the first build read (absolute). */
+  inputs: string[];
+  build(): Promise<{ inputs: string[] }>;
+}
+
+const SKIP_DIRS = new Set(["node_modules", ".git", ".next", ".turbo", ".workflow-data", ".workflow"]);
+const SCRIPT = /\.[cm]?[jt]sx?$/;
+
+export interface RebuildWatcher {
+  /** Resolves once the initial scan is done: edits before it may go unnoticed. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function watchForRebuilds(options: RebuildWatchOptions): RebuildWatcher {
+  const state = nextRuntimeState();
+  let inputs = new Set(options.inputs);
+  let queued = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const rebuild = () => {
+    // Saves come in bursts (save-all, formatters): one rebuild after the running one covers them all.
+    if (queued) return;
+    queued = true;
+    queue = queue
+      .catch(() => {})
+      .then(() => {
+        queued = false;
+        return options.build();
+      })
+      .then(
+        (result) => {
+          inputs = new Set(result.inputs);
+          console.log("[workflow] rebuilt .workflow/");
+        },
+        (error: unknown) => console.error(`[workflow] ${(error as Error)?.message ?? error}`),
+      );
+    state.rebuilding = queue;
+  };
+  const ignored = (file: string) => {
+    const rel = path.relative(options.projectRoot, file);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return false;
+    if (isInside(options.outDir, file)) return true;
+    return rel.split(path.sep).some((part) => SKIP_DIRS.has(part) || part === ".well-known");
+  };
+  const onFile = (file: string, added: boolean) => {
+    const abs = path.resolve(options.projectRoot, file);
+    if (inputs.has(abs) || (added && mentionsDirective(abs))) rebuild();
+  };
+  // Inputs outside the project (a workspace package) are watched one by one.
+  const outside = options.inputs.filter(
+    (f) => !isInside(options.projectRoot, f) && !f.includes("node_modules"),
+  );
+  const watcher = watch([options.projectRoot, ...outside], { ignored, ignoreInitial: true });
+  watcher.on("change", (file) => onFile(file, false));
+  watcher.on("add", (file) => onFile(file, true));
+  watcher.on("unlink", (file) => onFile(file, false));
+  watcher.on("error", (error) => console.error("[workflow] file watcher:", error));
+  const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  return { ready, close: () => watcher.close() };
+}
+
+function isInside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
+function mentionsDirective(file: string): boolean {
+  if (!SCRIPT.test(file) || file.endsWith(".d.ts")) return false;
+  try {
+    const text = readFileSync(file, "utf8");
+    return text.includes("use workflow") || text.includes("use step");
+  } catch {
+    return false;
+  }
+}

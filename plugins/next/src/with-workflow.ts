@@ -1,0 +1,114 @@
+/**
+ * `withWorkflow(nextConfig, options?)`: returns Next's config as a function of the phase, so it knows
+ * whether Next builds (`.workflow/` and the routes are written once), serves in dev (the same, then a
+ * watcher rebuilds) or serves a production build (nothing to build; the runtime is configured at once so
+ * runs a previous server left sleeping resume without waiting for a request).
+ *
+ * The bundler part is the same for Turbopack and webpack: a loader gives files with a directive the
+ * client shape, and `workflow` stays external to the server bundle so the routes, the app and the step
+ * bundle share one Node-loaded runtime.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NextConfig } from "next";
+import type { WorkflowLoaderOptions } from "./loader-options.js";
+import { configureNextRuntime, type NextRuntimeOptions } from "./next-runtime.js";
+
+export interface WithWorkflowOptions {
+  /** IDs are relative to it and discovery starts here; default `process.cwd()` (where `next` runs). */
+  projectRoot?: string;
+  /** The build output folder (bundles and manifest); default `.workflow` in the project root. */
+  outDir?: string;
+  /** Globs (relative to the project root) that limit discovery of directive files. */
+  include?: string[];
+  exclude?: string[];
+  /** Extra package.json export conditions for the workflow and step bundles. */
+  conditions?: string[];
+  tsconfig?: string;
+}
+
+export type NextConfigFunction = (
+  phase: string,
+  context: { defaultConfig: NextConfig },
+) => NextConfig | Promise<NextConfig>;
+
+const PHASE_BUILD = "phase-production-build";
+const PHASE_DEV = "phase-development-server";
+const PHASE_SERVER = "phase-production-server";
+
+/** Files the loader looks at; Turbopack then only hands it those whose text mentions a directive. */
+const EXTENSIONS = ["ts", "tsx", "mts", "js", "jsx", "mjs"];
+const DIRECTIVE = /["']use (?:workflow|step)["']/;
+
+export function withWorkflow(
+  nextConfig: NextConfig | NextConfigFunction = {},
+  options: WithWorkflowOptions = {},
+): NextConfigFunction {
+  return async function workflowNextConfig(phase, context) {
+    const config = typeof nextConfig === "function" ? await nextConfig(phase, context) : nextConfig;
+    const projectRoot = path.resolve(options.projectRoot ?? process.cwd());
+    const outDir = path.resolve(projectRoot, options.outDir ?? ".workflow");
+    const runtime: NextRuntimeOptions = {
+      root: projectRoot,
+      outDir: path.relative(projectRoot, outDir),
+      dev: phase === PHASE_DEV,
+      basePath: config.basePath ?? "",
+    };
+    if (phase === PHASE_BUILD || phase === PHASE_DEV) {
+      // Loaded here only: `next start` and the routes never need esbuild, swc or chokidar.
+      const { prepareBuild, prepareDev } = await import("./workflow-build.js");
+      const build = { ...options, projectRoot, outDir, runtime };
+      await (phase === PHASE_DEV ? prepareDev(build) : prepareBuild(build));
+    }
+    if (phase === PHASE_DEV || phase === PHASE_SERVER) configureNextRuntime(runtime);
+    return withBundlerConfig(config, { projectRoot, runtime });
+  };
+}
+
+/** The loader rules (Turbopack and webpack) and `serverExternalPackages`, merged into the user's config. */
+export function withBundlerConfig(
+  config: NextConfig,
+  { projectRoot, runtime }: { projectRoot: string; runtime: NextRuntimeOptions },
+): NextConfig {
+  const loader = loaderPath();
+  const loaderFor = (server: boolean) => ({
+    loader,
+    options: { projectRoot, server, runtime } satisfies WorkflowLoaderOptions as never,
+  });
+  const ours = (server: boolean) => ({
+    loaders: [loaderFor(server)],
+    condition: {
+      all: [server ? "node" : { not: "node" }, { not: "foreign" }, { content: DIRECTIVE }],
+    } as never,
+  });
+  const rules = { ...config.turbopack?.rules };
+  for (const ext of EXTENSIONS) {
+    const key = `*.${ext}`;
+    const existing = rules[key];
+    const mine = [ours(true), ours(false)];
+    rules[key] = existing ? [...mine, ...(Array.isArray(existing) ? existing : [existing])] : mine;
+  }
+  const userWebpack = config.webpack;
+  return {
+    ...config,
+    serverExternalPackages: [...new Set([...(config.serverExternalPackages ?? []), "workflow"])],
+    turbopack: { ...config.turbopack, rules },
+    webpack(
+      webpackConfig: { module: { rules: unknown[] } },
+      ctx: { isServer: boolean; nextRuntime?: string },
+    ) {
+      webpackConfig.module.rules.unshift({
+        test: /\.[cm]?[jt]sx?$/,
+        exclude: /node_modules/,
+        enforce: "pre",
+        use: [loaderFor(ctx.isServer && ctx.nextRuntime === "nodejs")],
+      });
+      return userWebpack ? userWebpack(webpackConfig, ctx as never) : webpackConfig;
+    },
+  };
+}
+
+/** The compiled loader sits beside this module in `dist/`. */
+function loaderPath(): string {
+  return fileURLToPath(new URL("./loader.cjs", import.meta.url));
+}

@@ -1,0 +1,217 @@
+/**
+ * Drives `examples/next-app` with the real `next` CLI: a copy in `test/e2e/.tmp/` (inside the repo, so
+ * dependencies resolve from the workspace) with the workspace packages vendored into its node_modules (see
+ * the example's scripts/vendor-workspace.mjs), then `next build` / `next start` / `next dev` as child
+ * processes on free ports, talked to over HTTP.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const exampleDir = path.resolve(here, "../../../examples/next-app");
+const tmpRoot = path.resolve(here, "../.tmp");
+/** Build output and data of a human's run in the example folder are not part of the copy. */
+const NOT_COPIED = new Set([
+  "node_modules",
+  ".next",
+  ".workflow",
+  ".workflow-data",
+  ".well-known",
+  "next-env.d.ts",
+]);
+
+export interface NextApp {
+  dir: string;
+  file(relative: string): string;
+  cleanup(): void;
+}
+
+export function copyNextApp(): NextApp {
+  const dir = path.join(tmpRoot, `next-app-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(tmpRoot, { recursive: true });
+  cpSync(exampleDir, dir, { recursive: true, filter: (src) => !NOT_COPIED.has(path.basename(src)) });
+  execFileSync(process.execPath, ["scripts/vendor-workspace.mjs"], { cwd: dir, stdio: "pipe" });
+  return {
+    dir,
+    file: (relative) => path.join(dir, relative),
+    // A server that just stopped may still be flushing its caches: retry for a moment.
+    cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }),
+  };
+}
+
+/** Only what the app needs: the integration picks the data folder and base URL itself. */
+function nextEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: "",
+    NO_COLOR: "1",
+    NEXT_TELEMETRY_DISABLED: "1",
+    WORKFLOW_TARGET_WORLD: "local",
+  };
+  for (const key of [
+    "WORKFLOW_LOCAL_DATA_DIR",
+    "WORKFLOW_BASE_URL",
+    "WORKFLOW_NEXT_BUILT",
+    "NODE_ENV",
+    "PORT",
+  ])
+    delete env[key];
+  return env;
+}
+
+function nextBin(app: NextApp): string {
+  return createRequire(app.file("package.json")).resolve("next/dist/bin/next");
+}
+
+/** `next <args>` to completion; rejects with its output when it fails. */
+export function runNext(app: NextApp, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [nextBin(app), ...args], {
+      cwd: app.dir,
+      env: nextEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`next ${args.join(" ")} exited with ${code}:\n${output}`)),
+    );
+  });
+}
+
+export interface NextServer {
+  base: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `next start` or `next dev` on a free port; resolves once it says it is ready. */
+export async function serveNext(
+  app: NextApp,
+  command: "start" | "dev",
+  timeoutMs = 60_000,
+): Promise<NextServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [nextBin(app), command, "-p", String(port), "-H", "127.0.0.1"],
+    { cwd: app.dir, env: nextEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => (output += c));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (output += c));
+  const server: NextServer = {
+    base: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return closed;
+      // Next shuts down gracefully: it waits for open connections (a live event stream) to end.
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`next ${command} was not ready in time:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (/Ready in/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", check);
+    void closed.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`next ${command} exited:\n${output}`));
+    });
+  });
+  return server;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SseEvent {
+  event: string;
+  data: any;
+}
+
+/**
+ * Reads a server-sent event stream as it arrives: `next(predicate)` resolves with the first event (from
+ * the start of the stream) that matches, `all()` with every event once the stream ends.
+ */
+export function readEvents(response: Response): {
+  next(match: (e: SseEvent) => boolean): Promise<SseEvent>;
+  all(): Promise<SseEvent[]>;
+  /** Stops reading (the connection closes). */
+  cancel(): Promise<void>;
+} {
+  const events: SseEvent[] = [];
+  const waiters = new Set<() => void>();
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const done = (async () => {
+    let buffer = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      buffer += chunk.value;
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        events.push({
+          event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
+          data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
+        });
+        end = buffer.indexOf("\n\n");
+      }
+      for (const w of [...waiters]) w();
+    }
+  })();
+  return {
+    next(match) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.find(match);
+          if (found) {
+            waiters.delete(check);
+            resolve(found);
+          }
+        };
+        waiters.add(check);
+        check();
+        void done.then(() => {
+          check();
+          if (waiters.has(check))
+            reject(new Error(`the stream ended without a matching event: ${JSON.stringify(events)}`));
+        }, reject);
+      });
+    },
+    async all() {
+      await done;
+      return events;
+    },
+    async cancel() {
+      await reader.cancel();
+      await done.catch(() => {});
+    },
+  };
+}
