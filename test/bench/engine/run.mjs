@@ -1,30 +1,29 @@
 #!/usr/bin/env node
 /**
- * Engine benchmark (DESIGN §8). Plain Node against the BUILT packages (`npx tsc -p runtime/world`,
- * `runtime/world-local`, `runtime/core` first); prints one JSON document to stdout. Not a timed test.
+ * Engine benchmark (DESIGN §8). Plain Node against the BUILT packages (`npx turbo run build` first); prints one
+ * JSON document to stdout: { machine, results: [{ system: "ours", world, workload, runs, median_ms, min_ms,
+ * max_ms }], peak_rss_by_group }. Not a timed test.
  *
- *   node test/bench/engine/run.mjs            all workloads, memory world and (if built) the local world
- *   node test/bench/engine/run.mjs --world memory
+ *   node test/bench/engine/run.mjs [--world memory|local|postgres] [--runs 3] [--max-run-s 120]
+ *                                  [--groups sequential,burst-100x3,burst-1000x3]
  *
- * Each workload group runs in its own child process so that peak RSS belongs to that workload alone.
- * Workflow and step code are written by hand following the ABI (runtime/core/src/sandbox/abi.ts), so the
- * figures measure the engine and the world, not the compiler.
+ * The workloads and how they are timed are the peers' (../peers/workloads.mjs): the same loop, the same warm-up
+ * and the same number of measured runs for every system. Each workload group runs in its own child process so
+ * that peak RSS belongs to that group alone. Workflow and step code are written by hand following the ABI
+ * (runtime/core/src/sandbox/abi.ts), so the figures measure the engine and the world, not the compiler.
+ * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import { dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { collectRows, flags, machineInfo, runChildJson } from "../peers/common.mjs";
+import { peakRssMiB, recordStep, runGroup, summarize } from "../peers/workloads.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const BENCH_DATA_ROOT = join(dirname(SELF), "..", ".data");
 mkdirSync(BENCH_DATA_ROOT, { recursive: true });
-const args = process.argv.slice(2);
-const flag = (name) => {
-  const i = args.indexOf(name);
-  return i === -1 ? undefined : args[i + 1];
-};
+const opts = flags();
 
 const BUNDLE = `(() => {
   const step = (id) => (...a) => globalThis[Symbol.for("wfkit.useStep")](id)(...a);
@@ -41,13 +40,10 @@ const BUNDLE = `(() => {
   });
 })();`;
 
-const stepTimes = [];
-let recordSteps = false;
-
 function registerSteps() {
   globalThis[Symbol.for("wfkit.steps")] ??= new Map();
   globalThis[Symbol.for("wfkit.steps")].set("step//./bench//tick", async (x) => {
-    if (recordSteps) stepTimes.push(performance.now());
+    recordStep();
     return x + 1;
   });
 }
@@ -81,13 +77,23 @@ async function dropSchema(schema) {
   await client.end();
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? undefined : s[Math.floor(s.length / 2)];
-};
-const round = (x, d = 3) => (x === undefined ? undefined : Math.round(x * 10 ** d) / 10 ** d);
-const peakRssMiB = () => round(process.resourceUsage().maxRSS / 1024, 1);
+const emit = (row) => process.stdout.write(`${JSON.stringify(row)}\n`);
 
+/**
+ * Bounds a phase that has no time limit of its own (the measured runs have theirs): a hang there would leave the
+ * parent waiting forever, so the group fails instead, saying where it stuck. Returns the function that disarms it.
+ */
+function watchdog(where, ms, stats) {
+  const timer = setTimeout(() => {
+    console.error(
+      `[engine bench] ${where} did not finish within ${ms / 1000} s; engine stats ${JSON.stringify(stats())}`,
+    );
+    process.exit(3);
+  }, ms);
+  return () => clearTimeout(timer);
+}
+
+/** One workload group on one world, in this (fresh) process; prints one JSON line per figure. */
 async function child(kind, group) {
   // The data directory lives beside the project, as `.workflow-data/` does in an app: on this machine `/tmp`
   // creates files ~20× slower than the project's disk, which would measure the temp folder, not the world.
@@ -109,108 +115,61 @@ async function child(kind, group) {
         ? { maxActiveRuns: Number(process.env.BENCH_MAX_ACTIVE_RUNS) }
         : {}),
     });
-    const run = async (name, input) => new core.Run(await engine.start(name, [input]), engine);
+    const name = { sequential: "workflow//./bench//sequential", three: "workflow//./bench//three" };
+    const adapter = {
+      async start(kind, input) {
+        const run = new core.Run(await engine.start(name[kind], [input]), engine);
+        return { run, result: () => run.returnValue };
+      },
+    };
 
-    // Warm-up: compile the bundle, JIT the engine paths.
-    for (let i = 0; i < 20; i++) await (await run("workflow//./bench//sequential", 5)).returnValue;
+    const stats = () => engine.stats;
+    const where = `${kind}/${group}`;
 
-    const out = {};
-    if (group === "sequential") {
-      for (const n of [1, 10, 100, 1000]) {
-        const reps = n === 1000 ? 3 : 10;
-        const times = [];
-        for (let r = 0; r < reps; r++) {
-          const t0 = performance.now();
-          const value = await (await run("workflow//./bench//sequential", n)).returnValue;
-          times.push(performance.now() - t0);
-          if (value !== n) throw new Error(`sequential(${n}) returned ${value}`);
+    // Warm-up of the whole stack (compile the bundle, JIT the engine paths), as the peers get.
+    let disarm = watchdog(`${where} warm-up`, opts.maxRunMs, stats);
+    for (let i = 0; i < 20; i++) await (await adapter.start("sequential", 5)).result();
+    disarm();
+
+    const replaysBefore = engine.stats.replays;
+    const rows = await runGroup(group, adapter, { runs: opts.runs, maxRunMs: opts.maxRunMs });
+    const replays = engine.stats.replays - replaysBefore;
+    for (const row of rows) {
+      if (row.workload === "overhead-step-1000") row.replays_during_group = replays;
+      if (row.workload === "return-latency") {
+        // Ours can also be timed from the world's completion notification (the commit of run_completed) to the
+        // caller's await resuming: the part of the latency that is about notifying the caller at all.
+        const lat = [];
+        disarm = watchdog(`${where} return-latency from the completion notification`, opts.maxRunMs, stats);
+        for (let r = 0; r < Math.max(opts.runs, 10); r++) {
+          const { run } = await adapter.start("sequential", 3);
+          let finishedAt;
+          const unsub = world.subscribe((n) => {
+            if (n.kind === "finished") finishedAt ??= performance.now();
+          }, run.runId);
+          await run.returnValue;
+          // A run that ended before the subscription gives no sample (never seen on these worlds).
+          if (finishedAt !== undefined) lat.push(performance.now() - finishedAt);
+          unsub();
         }
-        out[`sequential_${n}_ms`] = round(median(times));
+        disarm();
+        row.from_completion_notification = summarize("return-latency-from-notification", lat);
       }
-      // Time to first step, and the step-to-step gap early vs late in a 1,000-step run.
-      const firsts = [];
-      for (let r = 0; r < 10; r++) {
-        stepTimes.length = 0;
-        recordSteps = true;
-        const t0 = performance.now();
-        await (await run("workflow//./bench//sequential", 1)).returnValue;
-        recordSteps = false;
-        firsts.push(stepTimes[0] - t0);
-      }
-      out.time_to_first_step_ms = round(median(firsts));
-      // Median gap between consecutive step bodies over the first and the last 100 steps of 1,000-step runs.
-      const early = [];
-      const late = [];
-      const before = engine.stats.replays;
-      for (let r = 0; r < 3; r++) {
-        stepTimes.length = 0;
-        recordSteps = true;
-        await (await run("workflow//./bench//sequential", 1000)).returnValue;
-        recordSteps = false;
-        const gaps = stepTimes.slice(1).map((t, i) => t - stepTimes[i]);
-        early.push(...gaps.slice(0, 100));
-        late.push(...gaps.slice(-100));
-      }
-      out.step_gap_first_100_ms = round(median(early));
-      out.step_gap_last_100_ms = round(median(late));
-      out.replays_on_fast_path = engine.stats.replays - before;
-      // returnValue latency: from the commit of run_completed (the world's synchronous notification) to
-      // the caller's await resuming; and for a run that already ended.
-      const lat = [];
-      const after = [];
-      for (let r = 0; r < 20; r++) {
-        const handle = await run("workflow//./bench//sequential", 3);
-        let finishedAt;
-        const unsub = world.subscribe((n) => {
-          if (n.kind === "finished") finishedAt ??= performance.now();
-        }, handle.runId);
-        await handle.returnValue;
-        const resumed = performance.now();
-        unsub();
-        lat.push(resumed - finishedAt);
-        const t0 = performance.now();
-        await handle.returnValue;
-        after.push(performance.now() - t0);
-      }
-      out.return_value_latency_ms = round(median(lat));
-      out.return_value_on_ended_run_ms = round(median(after));
-    } else {
-      const n = Number(group.replace("burst", ""));
-      const t0 = performance.now();
-      const handles = await Promise.all(
-        Array.from({ length: n }, (_, i) => run("workflow//./bench//three", i)),
-      );
-      const values = await Promise.all(handles.map((h) => h.returnValue));
-      const ms = performance.now() - t0;
-      if (values.some((v, i) => v !== i + 3)) throw new Error("burst returned wrong values");
-      out[`burst_${n}_ms`] = round(ms);
-      out[`burst_${n}_runs_per_s`] = Math.round((n / ms) * 1000);
+      emit({ system: "ours", world: kind, ...row });
     }
-    out.peak_rss_mib = peakRssMiB();
-    out.stats = { ...engine.stats };
+    emit({ system: "ours", world: kind, workload: "peak-rss-mib", group, value: peakRssMiB() });
+    emit({ system: "ours", world: kind, workload: "engine-stats", group, stats: { ...engine.stats } });
+    disarm = watchdog(`${where} engine.close() and world.close()`, 30_000, stats);
     engine.close();
     await world.close();
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+    disarm();
   } finally {
-    if (kind === "postgres") await dropSchema(dir);
-    else if (dir) rmSync(dir, { recursive: true, force: true });
+    if (kind === "postgres") {
+      const disarmDrop = watchdog(`${kind}/${group} DROP SCHEMA ${dir}`, 30_000, () => ({}));
+      await dropSchema(dir);
+      disarmDrop();
+    } else if (dir) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function runChild(kind, group) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, SELF, "--child", kind, "--group", group], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let text = "";
-    p.stdout.on("data", (d) => {
-      text += d;
-    });
-    p.on("exit", (code) => {
-      if (code !== 0) reject(new Error(`bench child ${kind}/${group} exited with ${code}`));
-      else resolve(JSON.parse(text.trim().split("\n").at(-1)));
-    });
-  });
 }
 
 async function localWorldAvailable() {
@@ -223,49 +182,44 @@ async function localWorldAvailable() {
 }
 
 async function main() {
-  const only = flag("--world");
   // Postgres runs when WORKFLOW_POSTGRES_URL names a server (e.g. postgres://postgres@127.0.0.1:5432/test).
-  const worlds = only
-    ? [only]
+  const worlds = opts.world
+    ? [opts.world]
     : [
         "memory",
         ...((await localWorldAvailable()) ? ["local"] : []),
         ...(process.env.WORKFLOW_POSTGRES_URL ? ["postgres"] : []),
       ];
-  const results = {};
-  for (const kind of worlds) {
-    results[kind] = {};
-    for (const group of ["sequential", "burst100", "burst1000"]) {
-      Object.assign(results[kind], { [group]: await runChild(kind, group) });
-    }
-  }
   let commit;
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
   } catch {}
-  const cpus = os.cpus();
-  const report = {
-    benchmark: "engine",
-    date: new Date().toISOString(),
-    commit,
-    machine: {
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      cpu: cpus[0]?.model,
-      cores: cpus.length,
-      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    },
-    targets: {
-      sequential_100_ms: "<= 30",
-      runs_per_s: ">= 2000",
-      return_value_latency_ms: "<= 5",
-      peak_rss_mib: "<= 150",
-      step_gap: "flat (first ≈ last)",
-    },
-    results,
-  };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const out = { benchmark: "engine", date: new Date().toISOString(), commit, machine: machineInfo() };
+  for (const kind of worlds) {
+    for (const group of opts.groups) {
+      const args = ["--child", kind, "--group", group, "--runs", String(opts.runs)];
+      args.push("--max-run-s", String(opts.maxRunMs / 1000));
+      try {
+        collectRows(out, await runChildJson(SELF, args, {}, ["--expose-gc"]));
+      } catch (e) {
+        // One world failing (e.g. Postgres down) should not hide the other worlds' figures.
+        out.results.push({ system: "ours", world: kind, workload: group, error: String(e.message ?? e) });
+      }
+    }
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
-if (flag("--child")) await child(flag("--child"), flag("--group"));
-else await main();
+if (opts.child) {
+  await child(opts.child, opts.group);
+  // Everything is closed, so the process should now exit by itself; if something still holds the event loop,
+  // say what (the engine or a world leaks a handle) and exit anyway, or the parent would wait forever. Unref'd:
+  // this timer alone does not keep the process alive.
+  setTimeout(() => {
+    const handles = (process._getActiveHandles?.() ?? []).map((h) => h?.constructor?.name ?? typeof h);
+    console.error(
+      `[engine bench] ${opts.child}/${opts.group}: the process was still alive 5 s after engine.close() and world.close(); active handles: ${handles.join(", ")}`,
+    );
+    process.exit(0);
+  }, 5000).unref();
+} else await main();

@@ -10,7 +10,20 @@ export const HERE = dirname(fileURLToPath(import.meta.url));
 export const PEERS_ROOT = join(HERE, "..", ".peers");
 export const GROUPS = ["sequential", "burst-100x3", "burst-1000x3"];
 
+const KNOWN_FLAGS = ["--child", "--world", "--group", "--groups", "--runs", "--max-run-s"];
+
 export function flags(argv = process.argv.slice(2)) {
+  // A mistyped flag (or --help) would otherwise be ignored and start a full benchmark of many minutes.
+  const unknown = argv.filter(
+    (a, i) => a.startsWith("-") && !KNOWN_FLAGS.includes(a) && !KNOWN_FLAGS.includes(argv[i - 1]),
+  );
+  if (unknown.length) {
+    console.error(
+      `unknown flag ${unknown.join(", ")}; the flags are --runs N, --max-run-s S, --groups ${GROUPS.join(",")}, ` +
+        "--world local|postgres (and --world memory for the engine); see the comment at the top of the script",
+    );
+    process.exit(2);
+  }
   const get = (name) => {
     const i = argv.indexOf(name);
     return i === -1 ? undefined : argv[i + 1];
@@ -20,8 +33,7 @@ export function flags(argv = process.argv.slice(2)) {
     world: get("--world"),
     group: get("--group"),
     groups: get("--groups")?.split(",") ?? GROUPS,
-    runs: Number(get("--runs") ?? 5),
-    budgetMs: Number(get("--budget-s") ?? 60) * 1000,
+    runs: Number(get("--runs") ?? 3),
     maxRunMs: Number(get("--max-run-s") ?? 120) * 1000,
   };
 }
@@ -69,26 +81,58 @@ export function printRow(row) {
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 
-export function machineLine(system, versions) {
+export function machineInfo() {
   const cpus = os.cpus();
   return {
-    system,
-    machine: {
-      node: process.version,
-      cpu: cpus[0]?.model,
-      cores: cpus.length,
-      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-      loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    },
-    date: new Date().toISOString(),
-    versions,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus[0]?.model,
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
-/** Runs `node <script> ...args` and resolves with the JSON lines it printed (stderr passes through). */
-export function runChildJson(script, args, env = {}) {
+export function machineLine(system, versions) {
+  return { system, machine: machineInfo(), date: new Date().toISOString(), versions };
+}
+
+/**
+ * Folds the JSON lines of one system's groups into `out` (results.json's shape): figure rows go to
+ * `out.results`; `peak-rss-mib` lines go to `out.peak_rss_by_group`, and the burst-100x3 group's peak also
+ * becomes the `peak-rss-mib` row (MiB in the *_ms fields, as the issue lists it among the workloads);
+ * `engine-stats` lines go to `out.engine_stats`.
+ */
+export function collectRows(out, lines) {
+  out.results ??= [];
+  out.peak_rss_by_group ??= [];
+  out.engine_stats ??= [];
+  for (const line of lines) {
+    if (line.machine) continue;
+    if (line.workload === "engine-stats") out.engine_stats.push(line);
+    else if (line.workload === "peak-rss-mib") {
+      out.peak_rss_by_group.push(line);
+      if (line.group === "burst-100x3") {
+        const { value, group, ...rest } = line;
+        out.results.push({
+          ...rest,
+          runs: 1,
+          median_ms: value,
+          min_ms: value,
+          max_ms: value,
+          unit: "MiB",
+          group,
+        });
+      }
+    } else out.results.push(line);
+  }
+  return out;
+}
+
+/** Runs `node [...nodeArgs] <script> ...args` and resolves with the JSON lines it printed (stderr passes through). */
+export function runChildJson(script, args, env = {}, nodeArgs = []) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [script, ...args], {
+    const p = spawn(process.execPath, [...nodeArgs, script, ...args], {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, ...env },
     });

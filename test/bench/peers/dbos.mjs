@@ -4,7 +4,7 @@
  * Prints a first line with machine and versions, then one JSON line per figure: { system: "dbos", world: "postgres", workload, runs, median_ms, min_ms, max_ms }.
  *
  *   node test/bench/peers/install.mjs dbos     once
- *   node test/bench/peers/dbos.mjs [--runs 5] [--budget-s 60] [--max-run-s 120] [--groups sequential,burst-100x3,burst-1000x3]
+ *   node test/bench/peers/dbos.mjs [--runs 3] [--max-run-s 120] [--groups sequential,burst-100x3,burst-1000x3]
  *
  * Postgres: WORKFLOW_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/postgres; the database `dbos_bench` on
  * that server is dropped and recreated for every group. Each group runs in its own process, so peak RSS is the
@@ -81,8 +81,6 @@ async function main() {
       group,
       "--runs",
       String(opts.runs),
-      "--budget-s",
-      String(opts.budgetMs / 1000),
       "--max-run-s",
       String(opts.maxRunMs / 1000),
     ]);

@@ -3,8 +3,8 @@
  * Installs the peer systems the benchmark compares against into `test/bench/.peers/<peer>/` (gitignored), each
  * with its own package.json and `npm install --prefix`, so nothing reaches the project's dependencies or lockfile.
  *
- *   node test/bench/peers/install.mjs            both peers
- *   node test/bench/peers/install.mjs wdk        one peer (wdk | dbos)
+ *   node test/bench/peers/install.mjs            every peer
+ *   node test/bench/peers/install.mjs wdk        one peer (wdk | dbos | swc)
  *
  * WDK runs the way its Nitro guide describes (the lightest of its documented hosts): `workflow` + `nitro` v3 with
  * `modules: ["workflow/nitro"]`, built once with `nitro build` and served by `node .output/server/index.mjs`.
@@ -32,6 +32,11 @@ const PEERS = {
   },
   dbos: {
     dependencies: { "@dbos-inc/dbos-sdk": "5.3.0" },
+  },
+  // WDK's compiler: the wasm plugin its builders pass to @swc/core, with the @swc/core its peerDependencies pin
+  // (a wasm plugin only loads in the swc_core it was built against).
+  swc: {
+    dependencies: { "@workflow/swc-plugin": "4.1.3", "@swc/core": "1.15.3" },
   },
 };
 

@@ -5,7 +5,7 @@
  * { system: "wdk", world: "local" | "postgres", workload, runs, median_ms, min_ms, max_ms }.
  *
  *   node test/bench/peers/install.mjs wdk      once (installs, then `nitro build`s test/bench/peers/wdk-app)
- *   node test/bench/peers/wdk.mjs [--world local|postgres] [--runs 5] [--budget-s 60] [--max-run-s 120]
+ *   node test/bench/peers/wdk.mjs [--world local|postgres] [--runs 3] [--max-run-s 120]
  *                                 [--groups sequential,burst-100x3,burst-1000x3]
  *
  * WDK runs as its Nitro guide describes: the built Nitro server (`node .output/server/index.mjs`) hosts the
@@ -16,7 +16,7 @@
  * and bootstrapped (the package's own `bootstrap` CLI) per group.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import {
@@ -103,7 +103,7 @@ async function startServer(env) {
 }
 
 async function getJson(server, query) {
-  // No fetch timeout: the route bounds its own work (budget and per-run limit); undici's default 5-minute body
+  // No fetch timeout: the route bounds its own work (a per-run limit); undici's default 5-minute body
   // timeout would cut a long sequential group short.
   const { Agent } = peerRequire("wdk")("undici");
   const res = await fetch(`${server.base}/bench?${new URLSearchParams(query)}`, {
@@ -154,7 +154,6 @@ async function runGroupOn(world, group) {
     const out = await getJson(server, {
       group,
       runs: String(opts.runs),
-      budget_s: String(opts.budgetMs / 1000),
       max_run_s: String(opts.maxRunMs / 1000),
     });
     for (const row of out.rows) printRow({ system: "wdk", world, ...row });
@@ -170,6 +169,14 @@ async function main() {
     throw new Error(
       `WDK app is not built (${SERVER} is missing); run: node test/bench/peers/install.mjs wdk`,
     );
+  }
+  // The server bundles its own copy of workloads.mjs: a stale one would measure with an older loop.
+  for (const file of ["workloads.mjs", "server/routes/bench.ts", "workflows/bench.ts"]) {
+    const source = join(HERE, file.startsWith("workloads") ? file : `wdk-app/${file}`);
+    if (readFileSync(source, "utf8") !== readFileSync(join(APP, file), "utf8"))
+      throw new Error(
+        `the WDK app was built from an older ${file}; rebuild it: node test/bench/peers/install.mjs wdk`,
+      );
   }
   printRow(
     machineLine("wdk", {

@@ -7,7 +7,6 @@ export interface WorkloadAdapter {
 }
 export interface WorkloadOptions {
   runs?: number;
-  budgetMs?: number;
   maxRunMs?: number;
 }
 export type WorkloadRow = Record<string, unknown> & { workload: string };

@@ -49,6 +49,12 @@ export function summarize(workload, samples, extra = {}) {
 
 const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Step-by-step median over several runs' gap series (gap i of the result = median of gap i of each run). */
+export function perStepMedian(series) {
+  const length = Math.min(...series.map((s) => s.length));
+  return Array.from({ length }, (_, i) => round(medianOf(series.map((s) => s[i]))));
+}
+
 /**
  * Why 1,000 sequential steps cannot be measured in bounded time, or undefined when they can. The projection
  * models the gap between steps as growing linearly with the step index (a peer that replays its whole history
@@ -58,9 +64,8 @@ const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)
 export function thousandStepsOutOfReach(t100, gapRuns, maxRunMs) {
   if (t100 === undefined || !gapRuns?.length) return "sequential-100 did not complete";
   if (t100 > 10_000) return `sequential-100 took ${t100} ms (> 10 s)`;
-  const runs = gapRuns.slice(1).length ? gapRuns.slice(1) : gapRuns;
-  const a = medianOf(runs.map((g) => medianOf(g.slice(0, 10))));
-  const late = medianOf(runs.map((g) => medianOf(g.slice(-10))));
+  const a = medianOf(gapRuns.map((g) => medianOf(g.slice(0, 10))));
+  const late = medianOf(gapRuns.map((g) => medianOf(g.slice(-10))));
   const b = Math.max(0, (late - a) / 90);
   const projected = t100 + 1000 * a + (b * 1000 * 999) / 2;
   if (projected <= maxRunMs) return undefined;
@@ -79,18 +84,14 @@ function within(promise, ms, what) {
 }
 
 /**
- * 1 warm-up + up to `runs` measured repetitions of `once()` (which returns one sample in ms). A slow peer would
- * otherwise take hours at 1,000 steps, so repetitions stop once `budgetMs` is spent (at least one is measured),
- * and a single repetition longer than `maxRunMs` aborts the workload with RunTimeout.
+ * 1 warm-up + exactly `runs` measured repetitions of `once()` (which returns one sample in ms), so every system
+ * reports the same number of runs. A repetition longer than `maxRunMs` aborts the workload with RunTimeout (the
+ * workload is then reported as skipped, not cut short).
  */
-async function repeat(once, runs, budgetMs, maxRunMs, what, warmUp = once) {
-  const t0 = performance.now();
+async function repeat(once, runs, maxRunMs, what, warmUp = once) {
   await within(warmUp(), maxRunMs, `${what} (warm-up)`);
   const samples = [];
-  while (samples.length < runs) {
-    samples.push(await within(once(), maxRunMs, what));
-    if (performance.now() - t0 > budgetMs) break;
-  }
+  while (samples.length < runs) samples.push(await within(once(), maxRunMs, what));
   return samples;
 }
 
@@ -105,16 +106,16 @@ async function timed(adapter, kind, input, expect) {
 
 /**
  * One group per process, as in the engine benchmark, so the peak RSS reported belongs to that group alone.
- * opts: { runs, budgetMs, maxRunMs } — sequential-1000 (and the step-1000 gap) are skipped when the 100-step
+ * opts: { runs, maxRunMs } — sequential-1000 (and the step-1000 gap) are skipped when the 100-step
  * median exceeds 10 s, or when 1,000 steps, projected from how the cost grew from 10 to 100 steps, would exceed
  * `maxRunMs`: a peer that replays its whole history on every step grows quadratically and would run for hours.
  */
 export async function runGroup(group, adapter, opts) {
-  const { runs = 5, budgetMs = 60_000, maxRunMs = 120_000 } = opts ?? {};
+  const { runs = 3, maxRunMs = 120_000 } = opts ?? {};
   const rows = [];
   const measure = async (workload, once, n = runs, warmUp = once) => {
     try {
-      return summarize(workload, await repeat(once, n, budgetMs, maxRunMs, workload, warmUp));
+      return summarize(workload, await repeat(once, n, maxRunMs, workload, warmUp));
     } catch (e) {
       if (e instanceof RunTimeout) return { workload, skipped: e.message };
       throw e;
@@ -122,30 +123,35 @@ export async function runGroup(group, adapter, opts) {
   };
   if (group === "sequential") {
     // Step gaps are recorded during the timed 100- and 1,000-step runs themselves (a timestamp per step costs
-    // nothing next to a durable step), so a slow peer is not made to run 1,000 steps twice.
+    // nothing next to a durable step), so a slow peer is not made to run 1,000 steps twice. Warm-up runs keep
+    // no gaps.
     const gapsOf = {};
-    const sequentialRun = (n) =>
+    const sequentialRun = (n, measured = true) =>
       record(async () => {
         const ms = await timed(adapter, "sequential", n, n);
-        gapsOf[n] ??= [];
-        gapsOf[n].push(stepTimes.slice(1).map((t, i) => t - stepTimes[i]));
+        if (measured) {
+          gapsOf[n] ??= [];
+          gapsOf[n].push(stepTimes.slice(1).map((t, i) => t - stepTimes[i]));
+        }
         return ms;
       });
     const median = {};
-    for (const n of [1, 10, 100, 1000]) {
-      if (n === 1000) {
-        const reason = thousandStepsOutOfReach(median[100], gapsOf[100], maxRunMs);
-        if (reason) {
-          rows.push({ workload: "sequential-1000", skipped: reason });
-          continue;
-        }
-      }
-      const row = await measure(`sequential-${n}`, sequentialRun(n));
+    const sequential = async (n) => {
+      // The warm-up of 1,000 steps is one more 100-step run: the 100-step runs just before have loaded and
+      // JIT-compiled the same path, and on a peer that replays its history a 1,000-step warm-up costs minutes.
+      const row = await measure(
+        `sequential-${n}`,
+        sequentialRun(n),
+        runs,
+        sequentialRun(Math.min(n, 100), false),
+      );
       median[n] = row.median_ms;
       rows.push(row);
-    }
+    };
+    for (const n of [1, 10, 100]) await sequential(n);
 
-    // Time to first step: start() until the first step body runs.
+    // Time to first step: start() until the first step body runs. Measured before the 1,000-step runs: a run
+    // that outlives its time limit cannot be cancelled and would slow down whatever is measured after it.
     rows.push(
       await measure(
         "first-step",
@@ -157,16 +163,34 @@ export async function runGroup(group, adapter, opts) {
       ),
     );
 
+    // returnValue latency: from the last step body running to the caller's await resuming. That span holds the
+    // step's commit, the workflow's final replay and completion commit, and however the caller learns of it.
+    rows.push(
+      await measure(
+        "return-latency",
+        record(async () => {
+          await (await adapter.start("sequential", 3)).result();
+          return performance.now() - stepTimes.at(-1);
+        }),
+        Math.max(runs, 10),
+      ),
+    );
+
+    const reason = thousandStepsOutOfReach(median[100], gapsOf[100], maxRunMs);
+    if (reason) rows.push({ workload: "sequential-1000", skipped: reason });
+    else await sequential(1000);
+
     // Step-to-step gap: per measured run, the median gap over the first and the last tenth of the longest
     // sequential run the peer did in bounded time (the engine benchmark's first/last 100 of 1,000 steps; the
-    // first/last 10 of 100 when 1,000 was skipped). The warm-up run's gaps are dropped like its time.
+    // first/last 10 of 100 when 1,000 was skipped). The chart's series is the step-by-step median over the
+    // measured runs.
     const long = median[1000] !== undefined ? 1000 : 100;
     const window = long / 10;
-    const measured = (gapsOf[long] ?? []).slice(1);
+    const measured = gapsOf[long] ?? [];
     if (measured.length === 0) throw new Error(`no measured sequential-${long} run to take step gaps from`);
     const early = measured.map((gaps) => medianOf(gaps.slice(0, window)));
     const late = measured.map((gaps) => medianOf(gaps.slice(-window)));
-    const series = measured.at(-1).map((g) => round(g));
+    const series = perStepMedian(measured);
     rows.push(
       summarize("overhead-step-1", early, long === 1000 ? {} : { note: "median gap over steps 1-10 of 100" }),
     );
@@ -181,19 +205,6 @@ export async function runGroup(group, adapter, opts) {
         gaps_by_step_ms: series,
       });
     }
-
-    // returnValue latency: from the last step body running to the caller's await resuming. That span holds the
-    // step's commit, the workflow's final replay and completion commit, and however the caller learns of it.
-    rows.push(
-      await measure(
-        "return-latency",
-        record(async () => {
-          await (await adapter.start("sequential", 3)).result();
-          return performance.now() - stepTimes.at(-1);
-        }),
-        Math.max(runs, 10),
-      ),
-    );
   } else {
     const n = Number(group.replace("burst-", "").replace("x3", ""));
     const burstOf = (count) => async () => {

@@ -3,7 +3,7 @@
 // A fake peer advances a fake clock, so the figures are exact and the test takes milliseconds.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
-import { recordStep, runGroup, thousandStepsOutOfReach } from "./workloads.mjs";
+import { perStepMedian, recordStep, runGroup, thousandStepsOutOfReach } from "./workloads.mjs";
 
 let now = 0;
 const realPerformance = globalThis.performance;
@@ -89,4 +89,49 @@ test("a run longer than the per-run limit is reported as skipped, not waited for
   const never = { start: async () => ({ result: () => new Promise(() => {}) }) };
   const [row] = await runGroup("burst-100x3", never, { runs: 1, maxRunMs: 50 });
   assert.equal(row.skipped, "burst-100x3 (warm-up) did not finish within 0.05 s");
+});
+
+test("every workload gets one warm-up and exactly `runs` measured runs, and warm-up gaps stay out of the series", async () => {
+  let started = 0;
+  let sequentialRuns = 0;
+  const peer = fakePeer();
+  const counting = {
+    async start(kind, input) {
+      started++;
+      if (kind === "sequential" && input === 1000) sequentialRuns++;
+      const handle = await peer.start(kind, input);
+      // The 1,000-step warm-up is a 100-step run; make measured 1,000-step runs recognisable by their gap.
+      if (kind !== "sequential" || input !== 1000) return handle;
+      return {
+        async result() {
+          now += 5;
+          for (let i = 0; i < input; i++) {
+            recordStep();
+            now += 2;
+          }
+          return input;
+        },
+      };
+    },
+  };
+  const rows = byName(await runGroup("sequential", counting, { runs: 4 }));
+  for (const w of ["sequential-1", "sequential-10", "sequential-100", "sequential-1000", "first-step"])
+    assert.equal(rows[w].runs, 4, w);
+  assert.equal(rows["return-latency"].runs, 10);
+  assert.equal(sequentialRuns, 4, "the warm-up of sequential-1000 is not a 1,000-step run");
+  // sequential 1/10/100/1000 and first-step: 1 + 4 each; return-latency: 1 + 10.
+  assert.equal(started, 5 * 5 + 11);
+  assert.equal(rows["overhead-step-1000"].median_ms, 2);
+  assert.deepEqual(new Set(rows["overhead-step-1000"].gaps_by_step_ms), new Set([2]));
+});
+
+test("the chart series is the step-by-step median of the measured runs", () => {
+  assert.deepEqual(
+    perStepMedian([
+      [1, 9, 3],
+      [2, 1, 3],
+      [3, 5, 30, 7],
+    ]),
+    [2, 5, 3],
+  );
 });
