@@ -2,7 +2,8 @@
  * `workflow/runtime`: mount workflows in any server. `createHandlers()` gives the Web-standard flow, step
  * and webhook endpoints of `/.well-known/workflow/v1/*`; `createRouter()` answers all of them from one
  * function; `toNodeHandler()` mounts either in Node's `http` (or Connect-style middleware).
- * `useBuild()` points the runtime at a `.workflow/` folder written by `wf build`.
+ * `useBuild()` points the runtime at a `.workflow/` folder written by `wf build`; `startWorker({ build })`
+ * runs a dedicated worker from one.
  */
 import { configureRuntime, createBuiltCodeProvider, type ReloadableCodeProvider } from "@wfkit/core";
 
@@ -17,10 +18,13 @@ export {
   type MaybeHandler,
   type ReloadableCodeProvider,
   resumePendingRuns,
+  startWorker,
   toNodeHandler,
   toWebRequest,
   type WebHandler,
   WORKFLOW_BASE_PATH,
+  type Worker,
+  type WorkerOptions,
   type WorkflowHandlers,
   type WorkflowRouter,
   worldFromEnv,

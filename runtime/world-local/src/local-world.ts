@@ -167,7 +167,8 @@ class LocalWorld implements World {
     // Read through a function: TypeScript would keep `log.state` narrowed to undefined across the write.
     const run = runOf(log);
     if (!accepted || !run) throw new AppendConflictError(runId, 0, run?.lastSeq ?? 0);
-    return { events, run: { ...run } };
+    const lease = input.lease && (await this.acquireLease(runId, input.lease.owner, input.lease.ttlMs));
+    return { events, run: { ...run }, ...(lease ? { lease } : {}) };
   }
 
   async append(

@@ -24,6 +24,13 @@ export interface AppendOutcome {
   run_status: RunStatus | null;
 }
 
+/** The answer of `create_run`; the lease columns only from its leased form, and only when it answered. */
+export interface CreateOutcome {
+  created: boolean;
+  lease_token?: string | null;
+  lease_expires_at?: string | null;
+}
+
 export function sameEvent(a: WorkflowEvent, b: WorkflowEvent): boolean {
   return (
     a.seq === b.seq &&

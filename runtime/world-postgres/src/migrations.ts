@@ -256,6 +256,219 @@ END $$;
 `;
     },
   },
+  {
+    version: 2,
+    name: "run output streams: stream rows, chunks and write_stream",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      return `
+-- One row per stream: the next chunk's index and the closed flag. Writers lock it (the upsert in
+-- write_stream), so concurrent writers to one stream are serialised and its chunk indexes stay dense.
+-- No foreign key to runs: the key-share lock of the check would make a stream write wait for an append
+-- that holds the run row; write_stream checks the run exists instead (runs are never deleted).
+CREATE TABLE ${s}.streams (
+  run_id text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  next_index integer NOT NULL,
+  closed boolean NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+
+-- write_id names the write_stream call that stored the chunk: a call resent after a broken connection
+-- finds its chunks by it and is not applied twice.
+CREATE TABLE ${s}.stream_chunks (
+  run_id text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  idx integer NOT NULL,
+  data text NOT NULL,
+  write_id text NOT NULL,
+  PRIMARY KEY (run_id, name, idx)
+);
+
+-- One write = one call = one transaction: lock (or create) the stream row, refuse a closed stream, number
+-- and store the chunks, notify.
+CREATE FUNCTION ${s}.write_stream(
+  p_run_id text, p_name text, p_chunks text[], p_close boolean, p_write_id text, p_resent boolean,
+  p_notify text, OUT code text, OUT next_idx integer
+) LANGUAGE plpgsql AS $$
+DECLARE
+  n integer := coalesce(array_length(p_chunks, 1), 0);
+  stored integer;
+  was_closed boolean;
+BEGIN
+  PERFORM 1 FROM ${s}.runs r WHERE r.run_id = p_run_id;
+  IF NOT FOUND THEN
+    code := 'not_found';
+    RETURN;
+  END IF;
+  IF p_resent THEN
+    -- An earlier attempt may still be running on the server: it holds the stream row until it commits, so
+    -- take the row lock first (creating an empty, open row changes nothing a reader sees), then look.
+    INSERT INTO ${s}.streams AS st (run_id, name, next_index, closed) VALUES (p_run_id, p_name, 0, false)
+    ON CONFLICT (run_id, name) DO UPDATE SET closed = st.closed WHERE false;
+    SELECT max(c.idx) + 1 INTO stored FROM ${s}.stream_chunks c
+      WHERE c.run_id = p_run_id AND c.name = p_name AND c.write_id = p_write_id;
+    IF stored IS NOT NULL THEN
+      code := 'ok';
+      next_idx := stored;
+      RETURN;
+    END IF;
+    IF n = 0 AND p_close THEN
+      -- A bare close leaves no chunk to find: a closed stream means it committed.
+      SELECT st.closed, st.next_index INTO was_closed, stored FROM ${s}.streams st
+        WHERE st.run_id = p_run_id AND st.name = p_name;
+      IF was_closed THEN
+        code := 'ok';
+        next_idx := stored;
+        RETURN;
+      END IF;
+    END IF;
+  END IF;
+
+  INSERT INTO ${s}.streams AS st (run_id, name, next_index, closed)
+  VALUES (p_run_id, p_name, n, p_close)
+  ON CONFLICT (run_id, name) DO UPDATE SET next_index = st.next_index + n, closed = p_close
+    WHERE NOT st.closed
+  RETURNING st.next_index INTO next_idx;
+  IF NOT FOUND THEN
+    code := 'closed';
+    RETURN;
+  END IF;
+
+  INSERT INTO ${s}.stream_chunks (run_id, name, idx, data, write_id)
+  SELECT p_run_id, p_name, (next_idx - n + c.ord - 1)::integer, c.data, p_write_id
+  FROM unnest(p_chunks) WITH ORDINALITY AS c(data, ord);
+
+  IF n > 0 OR p_close THEN
+    PERFORM pg_notify('${channel}', p_notify);
+  END IF;
+  code := 'ok';
+END $$;
+`;
+    },
+  },
+  {
+    version: 3,
+    name: "step tasks: steps offered by a run's executor to any worker",
+    sql: (schema) => {
+      const s = quoted(schema);
+      return `
+-- One row per offered step (a newer attempt replaces the row). Workers claim rows with FOR UPDATE SKIP
+-- LOCKED; the executor reads the outcome and appends it to the log itself, then deletes the row.
+-- No foreign key to runs, as for events: offers check that the run exists instead.
+CREATE TABLE ${s}.step_tasks (
+  run_id text COLLATE "C" NOT NULL,
+  correlation_id text COLLATE "C" NOT NULL,
+  attempt integer NOT NULL,
+  step_name text NOT NULL,
+  input text NOT NULL,
+  run_started_at bigint NOT NULL,
+  offered_seq bigint NOT NULL,
+  status text NOT NULL,
+  claim_owner text,
+  claim_token bigint,
+  claim_expires_at bigint,
+  outcome json,
+  PRIMARY KEY (run_id, correlation_id)
+);
+-- Claims scan open tasks oldest offer first.
+CREATE INDEX step_tasks_open ON ${s}.step_tasks (offered_seq) WHERE status <> 'completed';
+-- Offer order, and claim tokens unique across every claim ever made (a fencing token that a removed and
+-- re-offered task can never hand out twice).
+CREATE SEQUENCE ${s}.step_task_offers;
+CREATE SEQUENCE ${s}.step_task_claims;
+`;
+    },
+  },
+  {
+    version: 4,
+    name: "createRun takes the creator's lease, the append that ends a run releases it, group commit",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      const runCols = RUN_ROW_COLUMNS.join(", ");
+      return `
+-- The process that starts a run executes it at once: the lease is taken in the insert (one round trip less).
+CREATE FUNCTION ${s}.create_run(
+  p_row jsonb, p_events json, p_notify text, p_lease_owner text, p_lease_ttl bigint,
+  OUT created boolean, OUT lease_token bigint, OUT lease_expires_at bigint
+) LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ${s}.runs (${runCols}, lease_owner, lease_token, lease_expires_at, lease_held)
+  SELECT ${runCols}, p_lease_owner, 1, ${s}.now_ms() + p_lease_ttl, true
+  FROM jsonb_populate_record(null::${s}.runs, p_row)
+  ON CONFLICT (run_id) DO NOTHING
+  RETURNING runs.lease_token, runs.lease_expires_at INTO lease_token, lease_expires_at;
+  created := FOUND;
+  IF NOT created THEN
+    RETURN;
+  END IF;
+  INSERT INTO ${s}.events (run_id, seq, type, correlation_id, data, created_at)
+  SELECT p_row->>'run_id', e.seq, e.type, e.correlation_id, e.data, e.created_at
+  FROM json_to_recordset(p_events) AS e(seq integer, type text, correlation_id text, data json, created_at bigint);
+  PERFORM pg_notify('${channel}', p_notify);
+END $$;
+
+-- A run that ended needs no executor: the append that ends it frees the lease (the executor's own
+-- releaseLease then costs no round trip). The WHEN clause keeps every other update of a run row free of it.
+CREATE FUNCTION ${s}.release_lease_on_end() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.lease_held := false;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER runs_release_lease_on_end BEFORE UPDATE OF status ON ${s}.runs
+  FOR EACH ROW WHEN (NEW.status IN ${TERMINAL} AND OLD.status NOT IN ${TERMINAL})
+  EXECUTE FUNCTION ${s}.release_lease_on_end();
+
+-- Group commit (group-commit.ts): appends of many runs in one transaction, in the order given (the caller
+-- orders them by run ID, so concurrent batches lock runs in the same order). All or nothing.
+CREATE FUNCTION ${s}.append_events_batch(p_batch json)
+RETURNS TABLE (i integer, code text, actual_seq integer, run_status text) LANGUAGE plpgsql AS $$
+DECLARE
+  x record;
+  a record;
+BEGIN
+  FOR x IN SELECT * FROM json_to_recordset(p_batch) AS t(
+    i integer, run_id text, expected_seq integer, lease_owner text, lease_token bigint,
+    rows jsonb, events json, notify text)
+  LOOP
+    SELECT * INTO a FROM ${s}.append_events(x.run_id, x.expected_seq, x.lease_owner, x.lease_token,
+      x.rows, x.events, x.notify);
+    i := x.i;
+    code := a.code;
+    actual_seq := a.actual_seq;
+    run_status := a.run_status;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+
+CREATE FUNCTION ${s}.create_runs_batch(p_batch json)
+RETURNS TABLE (i integer, created boolean, lease_token bigint, lease_expires_at bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  x record;
+  c record;
+BEGIN
+  FOR x IN SELECT * FROM json_to_recordset(p_batch) AS t(
+    i integer, run_row jsonb, events json, notify text, lease_owner text, lease_ttl bigint)
+  LOOP
+    i := x.i;
+    IF x.lease_owner IS NULL THEN
+      created := ${s}.create_run(x.run_row, x.events, x.notify);
+      lease_token := NULL;
+      lease_expires_at := NULL;
+    ELSE
+      SELECT * INTO c FROM ${s}.create_run(x.run_row, x.events, x.notify, x.lease_owner, x.lease_ttl);
+      created := c.created;
+      lease_token := c.lease_token;
+      lease_expires_at := c.lease_expires_at;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+`;
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -313,15 +526,17 @@ export async function migrateWith(client: pg.ClientBase, schema: string): Promis
   }
 }
 
-/** The schema's version, 0 when it has never been migrated. */
+/** The schema's version (every migration up to it applied), 0 when it has never been migrated. */
 export async function currentVersion(client: pg.ClientBase, schema: string): Promise<number> {
   const s = quoted(schema);
   const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass($1) IS NOT NULL AS exists", [
     `${s}.schema_migrations`,
   ]);
   if (!rows[0]?.exists) return 0;
+  // Versions are dense from 1, so the count is the version up to which every migration ran: a schema that got a
+  // later version before an earlier one existed (migrations written in parallel) still counts as behind.
   const res = await client.query<{ version: number | null }>(
-    `SELECT max(version) AS version FROM ${s}.schema_migrations`,
+    `SELECT count(*)::integer AS version FROM ${s}.schema_migrations`,
   );
   return res.rows[0]?.version ?? 0;
 }

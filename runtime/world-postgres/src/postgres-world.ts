@@ -17,6 +17,7 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
+  type ClaimedStepTask,
   type CreateRunInput,
   checkBatchShape,
   checkHookTokens,
@@ -38,6 +39,11 @@ import {
   type RunState,
   type RunStatus,
   type StepRecord,
+  type StepTask,
+  type StepTaskNotification,
+  type StepTaskOutcome,
+  type StepTaskRecord,
+  type StreamPage,
   stampEvents,
   type WaitRecord,
   type WorkflowEvent,
@@ -45,9 +51,18 @@ import {
   WorldError,
 } from "@wfkit/world";
 import pg from "pg";
-import { type AppendOutcome, type LoadedRun, refusal, sameEvent, touchedRows } from "./append-batch.js";
+import {
+  type AppendOutcome,
+  type CreateOutcome,
+  type LoadedRun,
+  refusal,
+  sameEvent,
+  touchedRows,
+} from "./append-batch.js";
 import { ChannelListener } from "./channel-listener.js";
 import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
+import type { GroupStats } from "./group-commit.js";
+import { type AppendParams, appendCalls, type CreateParams, createCalls, runReads } from "./grouped-calls.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { currentVersion, LATEST_VERSION, migrateWith } from "./migrations.js";
 import { cannotConnect, isConnectionError, isNulRefusal, isUniqueViolation } from "./pg-errors.js";
@@ -64,6 +79,8 @@ import {
 import { RunNotifications } from "./run-notifications.js";
 import { RunStateCache, stateFromRows } from "./run-state-cache.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
+import { PgStepTasks } from "./step-tasks.js";
+import { PgStreams } from "./streams.js";
 
 export interface PostgresWorldOptions {
   /** Connection string. Default: `$WORKFLOW_POSTGRES_URL`. */
@@ -104,6 +121,8 @@ export interface PostgresWorld extends World {
    * Not part of the World interface: the Postgres workers use it.
    */
   claimDue(now: number, owner: string, ttlMs: number, limit?: number): Promise<ClaimedRun[]>;
+  /** How many calls the grouped appends, creations and run reads took, and how many items rode in batches. */
+  readonly groupedCalls: Record<"appends" | "creates" | "runReads", GroupStats>;
 }
 
 const DEFAULT_POOL_SIZE = 10;
@@ -183,9 +202,19 @@ class PgWorld implements PostgresWorld {
   private readonly s: string;
   private readonly notifications = new RunNotifications();
   private readonly cache: RunStateCache;
+  get groupedCalls(): Record<"appends" | "creates" | "runReads", GroupStats> {
+    return { appends: this.appends.stats, creates: this.creates.stats, runReads: this.runReads.stats };
+  }
+  private readonly appends: ReturnType<typeof appendCalls>;
+  private readonly creates: ReturnType<typeof createCalls>;
+  private readonly runReads: ReturnType<typeof runReads>;
+  /** Run → token of the lease its ending append freed, so the holder's releaseLease needs no round trip. */
+  private readonly leasesFreedByEnd = new Map<string, number>();
   private readonly mutex = new KeyedMutex();
   private listener: ChannelListener | undefined;
   private closed = false;
+  private readonly streams: PgStreams;
+  private readonly stepTasks: PgStepTasks;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -195,6 +224,24 @@ class PgWorld implements PostgresWorld {
   ) {
     this.s = quoted(schema);
     this.cache = new RunStateCache(stateCacheSize);
+    this.appends = appendCalls(pool, this.s, poolSize);
+    this.creates = createCalls(pool, this.s, poolSize);
+    this.runReads = runReads(pool, this.s, poolSize);
+    this.streams = new PgStreams({
+      pool,
+      s: this.s,
+      origin: this.notifications.origin,
+      retries: poolSize,
+      read: (q) => this.read(q),
+      isClosed: () => this.closed,
+    });
+    this.stepTasks = new PgStepTasks({
+      pool,
+      s: this.s,
+      channel: channelOf(schema),
+      origin: this.notifications.origin,
+      read: (q) => this.read(q),
+    });
   }
 
   async startListening(config: pg.ClientConfig): Promise<void> {
@@ -202,7 +249,11 @@ class PgWorld implements PostgresWorld {
       client: config,
       channel: channelOf(this.schema),
       onMessage: (payload) => this.onNotification(payload),
-      onReconnect: () => void this.resyncWatched(),
+      onReconnect: () => {
+        this.streams.resync();
+        this.stepTasks.resync();
+        void this.resyncWatched();
+      },
       onError: () => {}, // a lost LISTEN connection is expected to come back; nothing to report
     });
     await this.listener.start();
@@ -224,21 +275,28 @@ class PgWorld implements PostgresWorld {
     if (input.metadata !== undefined) data.metadata = input.metadata;
     const events = stampEvents(runId, 0, [{ type: "run_created", data }], now);
     const state = createRunState(events[0]!);
-    const call: pg.QueryConfig = {
-      name: "create_run",
-      text: `SELECT ${this.s}.create_run($1, $2, $3) AS created`,
-      values: [
-        JSON.stringify(runToRow(state.run)),
-        JSON.stringify(events.map(eventToRow)),
-        this.notifications.payload(state.run, "created"),
-      ],
-    };
-    if (!(await this.sendCreate(call, events[0]!))) {
+    const leased = input.lease;
+    const outcome = await this.sendCreate(
+      {
+        runId,
+        rowJson: JSON.stringify(runToRow(state.run)),
+        eventsJson: JSON.stringify(events.map(eventToRow)),
+        notify: this.notifications.payload(state.run, "created"),
+        ...(leased ? { lease: leased } : {}),
+      },
+      events[0]!,
+    );
+    if (!outcome.created) {
       const existing = await this.getRun(runId);
       throw new AppendConflictError(runId, 0, existing?.lastSeq ?? 0);
     }
     this.cache.set(state);
-    const result = { events, run: { ...state.run } };
+    // After a lost connection the lease is unknown (`lease_token` absent): the caller then acquires it.
+    const lease =
+      leased && outcome.lease_token != null
+        ? leaseFromRow(runId, { lease_owner: leased.owner, ...outcome })
+        : undefined;
+    const result = { events, run: { ...state.run }, ...(lease ? { lease } : {}) };
     this.notifications.deliverLocal(state.run, "created");
     return result;
   }
@@ -288,22 +346,18 @@ class PgWorld implements PostgresWorld {
     this.cache.delete(runId);
     const effects = applyEvents(state, stamped);
     const kind = effects.finished ? "finished" : "appended";
-    const call: pg.QueryConfig = {
-      name: "append_events",
-      text: `SELECT code, actual_seq, run_status FROM ${this.s}.append_events($1, $2, $3, $4, $5, $6, $7)`,
-      values: [
-        runId,
-        expectedSeq,
-        lease?.owner ?? null,
-        lease?.token ?? null,
-        JSON.stringify(touchedRows(state, stamped, effects.hooksReleased)),
-        JSON.stringify(stamped.map(eventToRow)),
-        this.notifications.payload(state.run, kind),
-      ],
-    };
+    const params: AppendParams = [
+      runId,
+      expectedSeq,
+      lease?.owner ?? null,
+      lease?.token ?? null,
+      JSON.stringify(touchedRows(state, stamped, effects.hooksReleased)),
+      JSON.stringify(stamped.map(eventToRow)),
+      this.notifications.payload(state.run, kind),
+    ];
     let outcome: AppendOutcome | undefined;
     try {
-      outcome = await this.sendAppend(call, runId, expectedSeq, stamped);
+      outcome = await this.sendAppend(params, runId, expectedSeq, stamped);
     } catch (error) {
       throw await this.appendFailure(error, runId, expectedSeq, events);
     }
@@ -325,16 +379,21 @@ class PgWorld implements PostgresWorld {
         );
     }
     this.cache.set(state);
+    if (effects.finished && lease) {
+      this.leasesFreedByEnd.set(runId, lease.token);
+      // Executors release right after the end; the bound only matters for one that never does.
+      if (this.leasesFreedByEnd.size > 4096) this.leasesFreedByEnd.clear();
+    }
     const result = { events: stamped, run: { ...state.run } };
     this.notifications.deliverLocal(state.run, kind);
     return result;
   }
 
   /** Sends a createRun; after a broken connection, the stored `run_created` tells whether it committed. */
-  private async sendCreate(call: pg.QueryConfig, created: WorkflowEvent): Promise<boolean> {
+  private async sendCreate(params: CreateParams, created: WorkflowEvent): Promise<CreateOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.pool.query<{ created: boolean }>(call)).rows[0]?.created === true;
+        return await this.creates.send(params);
       } catch (error) {
         if (isNulRefusal(error)) {
           throw new WorldError(
@@ -357,7 +416,7 @@ class PgWorld implements PostgresWorld {
           throw e;
         });
         if (stored.length === 0) continue;
-        return sameEvent(stored[0]!, created);
+        return { created: sameEvent(stored[0]!, created) };
       }
     }
   }
@@ -369,14 +428,14 @@ class PgWorld implements PostgresWorld {
    * did not, and it is sent again on another connection; anything else means another writer came first.
    */
   private async sendAppend(
-    call: pg.QueryConfig,
+    params: AppendParams,
     runId: string,
     expectedSeq: number,
     stamped: WorkflowEvent[],
   ): Promise<AppendOutcome | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.pool.query<AppendOutcome>(call)).rows[0];
+        return await this.appends.send(params);
       } catch (error) {
         if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
         const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
@@ -496,13 +555,17 @@ class PgWorld implements PostgresWorld {
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     this.assertOpen();
-    const res = await this.read<Row>({
-      name: "get_run",
-      text: `SELECT * FROM ${this.s}.runs WHERE run_id = $1`,
-      values: [runId],
-    });
-    const row = res.rows[0];
-    return row && runFromRow(row);
+    const finished = this.cache.finished(runId);
+    if (finished) return { ...finished };
+    // Idempotent, so retried on another connection like `read` does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const row = await this.runReads.send(runId);
+        return row && runFromRow(row);
+      } catch (error) {
+        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
+      }
+    }
   }
 
   async listRuns(query: ListRunsQuery = {}): Promise<Page<RunRecord>> {
@@ -636,6 +699,11 @@ class PgWorld implements PostgresWorld {
 
   async releaseLease(lease: Lease): Promise<void> {
     this.assertOpen();
+    // The append that ended the run freed this lease (trigger of migration 4): nothing left to release.
+    if (this.leasesFreedByEnd.get(lease.runId) === lease.token) {
+      this.leasesFreedByEnd.delete(lease.runId);
+      return;
+    }
     await this.read({
       name: "release_lease",
       text: `UPDATE ${this.s}.runs SET lease_held = false
@@ -710,7 +778,8 @@ class PgWorld implements PostgresWorld {
 
   private onNotification(payload: string): void {
     // A state this process cached for the run is now behind; the next append catches it up.
-    if (!this.closed) this.notifications.deliverRemote(payload);
+    if (this.closed || this.streams.deliverRemote(payload) || this.stepTasks.deliverRemote(payload)) return;
+    this.notifications.deliverRemote(payload);
   }
 
   /**
@@ -738,6 +807,67 @@ class PgWorld implements PostgresWorld {
     }
   }
 
+  // ------------------------------------------------------------------ streams (see streams.ts)
+
+  async writeStream(
+    runId: string,
+    name: string,
+    chunks: readonly string[],
+    opts: { close?: boolean } = {},
+  ): Promise<{ nextIndex: number }> {
+    this.assertOpen();
+    return this.streams.write(runId, name, chunks, opts.close === true);
+  }
+
+  async readStream(
+    runId: string,
+    name: string,
+    opts?: { startIndex?: number; limit?: number },
+  ): Promise<StreamPage> {
+    this.assertOpen();
+    return this.streams.read(runId, name, opts);
+  }
+
+  subscribeStream(runId: string, name: string, listener: () => void): () => void {
+    return this.streams.subscribe(runId, name, listener);
+  }
+
+  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
+
+  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
+    this.assertOpen();
+    return this.stepTasks.offer(tasks);
+  }
+
+  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
+    this.assertOpen();
+    return this.stepTasks.claim(owner, ttlMs, limit);
+  }
+
+  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
+    this.assertOpen();
+    return this.stepTasks.renew(task, ttlMs);
+  }
+
+  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
+    this.assertOpen();
+    return this.stepTasks.complete(task, outcome);
+  }
+
+  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
+    this.assertOpen();
+    return this.stepTasks.list(runId);
+  }
+
+  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
+    this.assertOpen();
+    return this.stepTasks.remove(runId, correlationIds);
+  }
+
+  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
+    return this.stepTasks.subscribe(listener);
+  }
+
   // ------------------------------------------------------------------ plumbing
 
   /**
@@ -760,6 +890,8 @@ class PgWorld implements PostgresWorld {
     if (this.closed) return;
     this.closed = true;
     this.notifications.clear();
+    this.streams.clear();
+    this.stepTasks.clear();
     this.cache.clear();
     await this.listener?.close();
     await this.pool.end();

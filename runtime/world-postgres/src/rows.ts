@@ -14,7 +14,7 @@ import type {
   WorkflowEvent,
 } from "@wfkit/world";
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 /** Sets `key` on `target` unless the column was NULL (records leave optional fields out). */
 function opt<T extends object, K extends keyof T>(target: T, key: K, value: unknown): void {

@@ -84,12 +84,27 @@ describe("RunStateCache", () => {
     expect(cache.size).toBe(2);
   });
 
-  it("never keeps finished runs, and drops an entry replaced by a finished state", () => {
+  it("never keeps finished runs' states, and drops an entry replaced by a finished state", () => {
     const cache = new RunStateCache(10);
     cache.set(stateOf("a"));
     cache.set(stateOf("a", "completed"));
     expect(cache.get("a")).toBeUndefined();
     cache.set(stateOf("b", "failed"));
     expect(cache.size).toBe(0);
+  });
+
+  it("remembers the records of finished runs, bounded like the states, as copies", () => {
+    const cache = new RunStateCache(2);
+    const a = stateOf("a", "completed");
+    cache.set(a);
+    a.run.status = "running"; // a later change to the caller's object must not reach the cache
+    expect(cache.finished("a")?.status).toBe("completed");
+    expect(cache.finished("b")).toBeUndefined();
+    cache.set(stateOf("b", "failed"));
+    cache.set(stateOf("c", "cancelled"));
+    expect(cache.finished("a")).toBeUndefined();
+    expect(cache.finished("c")?.status).toBe("cancelled");
+    cache.clear();
+    expect(cache.finished("c")).toBeUndefined();
   });
 });

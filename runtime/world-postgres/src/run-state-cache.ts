@@ -39,11 +39,21 @@ export function stateFromRows(
   return state;
 }
 
-/** Least-recently-used map of run states; finished runs are never kept (nothing can follow). */
+/**
+ * Least-recently-used map of run states. A finished run's state is dropped (nothing can follow), but its
+ * record is kept in a second, equally bounded map: it can never change again, so `getRun` of a run this
+ * process just finished (what every `returnValue` asks) needs no round trip.
+ */
 export class RunStateCache {
   private readonly map = new Map<string, RunState>();
+  private readonly finishedRuns = new Map<string, RunRecord>();
 
   constructor(private readonly capacity: number) {}
+
+  /** The record of a run this process saw finish, if still remembered. */
+  finished(runId: string): RunRecord | undefined {
+    return this.finishedRuns.get(runId);
+  }
 
   get(runId: string): RunState | undefined {
     const state = this.map.get(runId);
@@ -57,12 +67,14 @@ export class RunStateCache {
   set(state: RunState): void {
     const { runId } = state.run;
     this.map.delete(runId);
-    if (this.capacity <= 0 || isTerminalStatus(state.run.status)) return;
-    this.map.set(runId, state);
-    if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
+    if (this.capacity <= 0) return;
+    if (isTerminalStatus(state.run.status)) {
+      this.finishedRuns.set(runId, { ...state.run });
+      evictOldest(this.finishedRuns, this.capacity);
+      return;
     }
+    this.map.set(runId, state);
+    evictOldest(this.map, this.capacity);
   }
 
   delete(runId: string): void {
@@ -75,5 +87,12 @@ export class RunStateCache {
 
   clear(): void {
     this.map.clear();
+    this.finishedRuns.clear();
   }
+}
+
+function evictOldest(map: Map<string, unknown>, capacity: number): void {
+  if (map.size <= capacity) return;
+  const oldest = map.keys().next().value;
+  if (oldest !== undefined) map.delete(oldest);
 }

@@ -17,5 +17,6 @@ export {
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RunIndex } from "./run-index.js";
+export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
 export { MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";

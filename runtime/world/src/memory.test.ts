@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { runWorldConformance } from "./conformance/index.js";
 import { createMemoryWorld } from "./memory.js";
+import { stepTasksOf } from "./step-tasks.js";
 
-runWorldConformance("memory", async () => ({ world: createMemoryWorld() }));
+runWorldConformance("memory", async () => ({ world: createMemoryWorld({ stepTasks: true }) }));
 
 describe("memory world specifics", () => {
   it("uses the injected clock for timestamps and lease expiry", async () => {
@@ -30,6 +31,12 @@ describe("memory world specifics", () => {
     expect(() => {
       (ev as { seq: number }).seq = 99;
     }).toThrow(TypeError);
+  });
+
+  it("has the step task methods only when asked (stepTasks: true)", () => {
+    expect(stepTasksOf(createMemoryWorld())).toBeUndefined();
+    expect(createMemoryWorld().offerStepTasks).toBeUndefined();
+    expect(stepTasksOf(createMemoryWorld({ stepTasks: true }))).toBeDefined();
   });
 
   it("refuses use after close with a clear message", async () => {

@@ -19,10 +19,12 @@ import {
 } from "./materialize.js";
 import { Notifier } from "./notifier.js";
 import { RunIndex } from "./run-index.js";
+import { MemoryStepTasks } from "./step-tasks.js";
 import { MemoryStreams } from "./streams.js";
 import type {
   AppendOptions,
   AppendResult,
+  ClaimedStepTask,
   CreateRunInput,
   DueRun,
   HookRecord,
@@ -33,6 +35,10 @@ import type {
   RunNotification,
   RunRecord,
   StepRecord,
+  StepTask,
+  StepTaskNotification,
+  StepTaskOutcome,
+  StepTaskRecord,
   StreamPage,
   WaitRecord,
   WorkflowEvent,
@@ -42,6 +48,12 @@ import type {
 export interface MemoryWorldOptions {
   /** Clock for event timestamps and lease expiry (tests pass a fake one). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Give the world the optional step task methods (`offerStepTasks`…), so that several engines on this one world
+   * fan a run's steps out to each other, as workers on Postgres do. Default false: in one process there is
+   * nobody to fan out to, and without them every step runs inline in the run's executor.
+   */
+  stepTasks?: boolean;
 }
 
 interface LeaseSlot {
@@ -57,7 +69,8 @@ interface MemoryRun {
 }
 
 export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
-  return new MemoryWorld(options.now ?? Date.now);
+  const now = options.now ?? Date.now;
+  return options.stepTasks ? new MemoryWorldWithStepTasks(now) : new MemoryWorld(now);
 }
 
 class MemoryWorld implements World {
@@ -67,9 +80,20 @@ class MemoryWorld implements World {
   private readonly leases = new Map<string, LeaseSlot>();
   private readonly notifier = new Notifier();
   private readonly streams = new MemoryStreams();
+  /** Used by `MemoryWorldWithStepTasks` only; the plain memory world has no step tasks. */
+  protected readonly stepTasks: MemoryStepTasks;
   private closed = false;
 
-  constructor(private readonly now: () => number) {}
+  constructor(private readonly now: () => number) {
+    this.stepTasks = new MemoryStepTasks(
+      now,
+      (runId) => {
+        const state = this.index.get(runId);
+        return !state ? "missing" : isTerminalStatus(state.run.status) ? "finished" : "unfinished";
+      },
+      (runId) => new RunNotFoundError(runId),
+    );
+  }
 
   async createRun(input: CreateRunInput): Promise<AppendResult> {
     this.assertOpen();
@@ -87,7 +111,8 @@ class MemoryWorld implements World {
     const state = createRunState(events[0]!);
     this.index.add(state);
     this.logs.set(runId, events);
-    const result = { events: [...events], run: { ...state.run } };
+    const lease = input.lease && this.takeLease(runId, input.lease.owner, input.lease.ttlMs);
+    const result = { events: [...events], run: { ...state.run }, ...(lease ? { lease } : {}) };
     this.notify(state, "created");
     return result;
   }
@@ -170,6 +195,10 @@ class MemoryWorld implements World {
   async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
     this.assertOpen();
     this.run(runId);
+    return this.takeLease(runId, owner, ttlMs);
+  }
+
+  private takeLease(runId: string, owner: string, ttlMs: number): Lease | undefined {
     const now = this.now();
     const slot = this.leases.get(runId);
     if (slot?.held && slot.expiresAt > now) {
@@ -243,6 +272,7 @@ class MemoryWorld implements World {
   async close(): Promise<void> {
     this.closed = true;
     this.notifier.clear();
+    this.stepTasks.clear();
   }
 
   private run(runId: string): MemoryRun {
@@ -273,9 +303,46 @@ class MemoryWorld implements World {
     });
   }
 
-  private assertOpen(): void {
+  protected assertOpen(): void {
     if (this.closed)
       throw new Error("This memory world was closed; create a new one with createMemoryWorld().");
+  }
+}
+
+/** The memory world with the optional step task capability (see `MemoryWorldOptions.stepTasks`). */
+class MemoryWorldWithStepTasks extends MemoryWorld {
+  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
+    this.assertOpen();
+    this.stepTasks.offer(tasks);
+  }
+
+  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
+    this.assertOpen();
+    return this.stepTasks.claim(owner, ttlMs, limit);
+  }
+
+  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
+    this.assertOpen();
+    return this.stepTasks.renew(task, ttlMs);
+  }
+
+  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
+    this.assertOpen();
+    return this.stepTasks.complete(task, outcome);
+  }
+
+  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
+    this.assertOpen();
+    return this.stepTasks.list(runId);
+  }
+
+  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
+    this.assertOpen();
+    this.stepTasks.remove(runId, correlationIds);
+  }
+
+  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
+    return this.stepTasks.subscribe(listener);
   }
 }
 

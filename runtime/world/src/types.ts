@@ -177,6 +177,8 @@ export interface AppendResult {
   events: WorkflowEvent[];
   /** The run row after the append. */
   run: RunRecord;
+  /** [addition] `createRun` only: the lease taken with the run when `CreateRunInput.lease` asked for one. */
+  lease?: Lease;
 }
 
 export interface CreateRunInput {
@@ -186,6 +188,12 @@ export interface CreateRunInput {
   input: string;
   deploymentId?: string;
   metadata?: Record<string, unknown>;
+  /**
+   * [addition] Also take the new run's lease for `owner` (as `acquireLease` would), in the same write where the
+   * world can: the process that starts a run usually executes it at once. A world may ignore this and return
+   * no `lease`; the caller then calls `acquireLease`.
+   */
+  lease?: { owner: string; ttlMs: number };
 }
 
 export interface Lease {
@@ -225,6 +233,52 @@ export interface DueRun {
   runId: string;
   wakeAt: number;
 }
+
+/**
+ * [addition, step tasks] A step body that a run's executor (the lease holder) offers to any worker instead of
+ * running it itself. The executor has already made the attempt's `step_started` durable; the worker that claims
+ * the task runs the body and completes the task with the event the executor then appends. Only the executor
+ * writes to the run's log.
+ */
+export interface StepTask {
+  runId: string;
+  correlationId: string;
+  /** The attempt that the log's `step_started` recorded (what `getStepMetadata().attempt` reports). */
+  attempt: number;
+  stepName: string;
+  /** `step_created.data.input`, engine-serialized. */
+  input: string;
+  /** When the run started (epoch ms), for `getWorkflowMetadata()` inside the step. */
+  runStartedAt: number;
+}
+
+/** What a finished step task asks its run's executor to append (engine-serialized values). */
+export type StepTaskOutcome =
+  | { type: "step_completed"; data: EventDataMap["step_completed"] }
+  | { type: "step_retrying"; data: EventDataMap["step_retrying"] }
+  | { type: "step_failed"; data: EventDataMap["step_failed"] };
+
+/** A task as a world stores it. One row per (runId, correlationId): a newer attempt replaces an older one. */
+export interface StepTaskRecord extends StepTask {
+  status: "offered" | "claimed" | "completed";
+  /** The current claim (status "claimed" or "completed"): its owner, fencing token and expiry (epoch ms). */
+  claim?: { owner: string; token: number; expiresAt: number };
+  outcome?: StepTaskOutcome;
+}
+
+/** A claimed task: `claim` is what `renewStepTask` and `completeStepTask` must present. */
+export interface ClaimedStepTask extends StepTask {
+  claim: { owner: string; token: number; expiresAt: number };
+}
+
+/**
+ * `offered`: there are tasks to claim (claimers try; no task is named, a claim decides who gets what).
+ * `completed`: the task of that step and attempt has an outcome. A world may carry the outcome in the
+ * notification (when it is small enough for its transport); otherwise the executor reads it (`listStepTasks`).
+ */
+export type StepTaskNotification =
+  | { kind: "offered" }
+  | { kind: "completed"; runId: string; correlationId: string; attempt: number; outcome?: StepTaskOutcome };
 
 /**
  * [refinement] Besides the typed errors in `errors.ts`, worlds refuse malformed input with a plain
@@ -331,6 +385,42 @@ export interface World {
    * so a world may notify too often but must not miss a write. Returns an unsubscribe.
    */
   subscribeStream?(runId: string, name: string, listener: () => void): () => void;
+
+  /**
+   * [addition, step tasks] A queue of step bodies shared by every process on the world, so that any worker can
+   * run any step of a run (`Promise.all` fan-out across machines) while the run's log keeps one writer. Optional
+   * as a whole (a world has all seven methods or none); the conformance cases under "step tasks:" are skipped for a
+   * world without them, and the engine then runs every step in the executor's process.
+   *
+   * Offers tasks (one write for the batch). A task is keyed by (runId, correlationId): offering an attempt newer
+   * than the stored one replaces it (whatever its state); offering the stored attempt again is a no-op unless its
+   * claim has expired, in which case it becomes claimable at once; an older attempt is ignored. Claimers are
+   * notified (`offered`). Refused with `RunNotFoundError` for an unknown run.
+   */
+  offerStepTasks?(tasks: readonly StepTask[]): Promise<void>;
+  /**
+   * Claims up to `limit` tasks for `owner` for `ttlMs`: offered ones, and claimed ones whose claim expired (their
+   * claimer died), oldest offer first, never one that another call holds unexpired; tasks of finished runs are not
+   * handed out. Concurrent claimers never get the same task. Each claim gets a new fencing token.
+   */
+  claimStepTasks?(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]>;
+  /** Extends a claim; undefined once it was lost (another claimer took the task after expiry, or it was replaced). */
+  renewStepTask?(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined>;
+  /**
+   * Stores the outcome of a claimed task and notifies (`completed`). Returns false, storing nothing, when the claim
+   * no longer holds (taken over after expiry, task replaced by a newer attempt or removed); completing twice with
+   * the same claim is true both times. As with `renewStepTask`, an expired claim that nobody took still counts.
+   */
+  completeStepTask?(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean>;
+  /** The run's stored tasks, in correlation ID order (its executor reads them after a takeover). */
+  listStepTasks?(runId: string): Promise<StepTaskRecord[]>;
+  /** Removes tasks of a run: the given steps, or all of them (recorded outcomes, a finished run). */
+  removeStepTasks?(runId: string, correlationIds?: readonly string[]): Promise<void>;
+  /**
+   * Calls `listener` for task changes made through this world instance and, for worlds shared between processes,
+   * by other processes. A world may drop a notification when its connection drops; users keep a slow sweep.
+   */
+  subscribeStepTasks?(listener: (n: StepTaskNotification) => void): () => void;
 
   /** Releases file handles, connections and timers. The world must not be used afterwards. */
   close(): Promise<void>;

@@ -8,6 +8,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createPostgresWorld } from "@wfkit/world-postgres";
+import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Fixture, type NodeServer, startPlainNode } from "./support.js";
 
@@ -34,23 +36,49 @@ function npmRunBuild(): Promise<void> {
 }
 
 describe("examples/vite-app in production", () => {
-  let server: NodeServer;
-  let base: string;
   beforeAll(async () => {
     mkdirSync(dataDir, { recursive: true });
     await npmRunBuild();
-    server = startPlainNode(example, "server.mjs", { PORT: "0" });
-    const line = await server.waitForLine(/^vite-app on http:\/\/localhost:\d+/);
-    base = `http://127.0.0.1:${/:(\d+)/.exec(line.slice(line.indexOf("localhost")))![1]}`;
   }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    example.cleanup();
-  });
+  afterAll(() => example.cleanup());
+
+  async function serve(env: Record<string, string> = {}): Promise<{ server: NodeServer; base: string }> {
+    const server = startPlainNode(example, "server.mjs", { PORT: "0", ...env });
+    const line = await server.waitForLine(/^vite-app on http:\/\/localhost:\d+/);
+    return { server, base: `http://127.0.0.1:${/:(\d+)/.exec(line.slice(line.indexOf("localhost")))![1]}` };
+  }
 
   it("serves the page and streams an order's progress and receipt", async () => {
-    await expectOrderStreams(base);
-  });
+    const { server, base } = await serve();
+    try {
+      await expectOrderStreams(base);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  it("runs unchanged on the Postgres world (WORKFLOW_TARGET_WORLD=postgres)", async () => {
+    const db = await getTestDatabase();
+    const { server, base } = await serve({
+      WORKFLOW_TARGET_WORLD: "postgres",
+      WORKFLOW_POSTGRES_URL: db.url,
+      WORKFLOW_POSTGRES_SCHEMA: db.schema,
+    });
+    try {
+      await expectOrderStreams(base);
+      // The run is in the database, not in the local world's files.
+      const world = await createPostgresWorld({ url: db.url, schema: db.schema });
+      try {
+        const runs = (await world.listRuns({ limit: 10 })).items;
+        expect(runs.map((r) => r.status)).toEqual(["completed"]);
+      } finally {
+        await world.close();
+      }
+    } finally {
+      await server.stop();
+      await db.cleanup();
+    }
+  }, 120_000);
 });
 
 describe("examples/vite-app in dev", () => {

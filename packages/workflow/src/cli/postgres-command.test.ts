@@ -1,3 +1,4 @@
+import { LATEST_VERSION, MIGRATIONS } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { describe, expect, it } from "vitest";
 import type { CliIo } from "./io.js";
@@ -24,10 +25,13 @@ describe("wf postgres migrate", () => {
       const first = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
       expect(first).toMatchObject({ exitCode: 0, stderr: "" });
       expect(first.stdout).toMatch(
-        new RegExp(`Applied migration 1 to schema "${db.schema}"; it is now at version 1`),
+        new RegExp(
+          `Applied migrations? ${MIGRATIONS.map((m) => m.version).join(", ")} to schema "${db.schema}"; ` +
+            `it is now at version ${LATEST_VERSION}`,
+        ),
       );
       const again = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
-      expect(again.stdout).toMatch(/already at version 1; nothing to do/);
+      expect(again.stdout).toMatch(new RegExp(`already at version ${LATEST_VERSION}; nothing to do`));
     } finally {
       await db.cleanup();
     }

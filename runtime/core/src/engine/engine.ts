@@ -18,6 +18,9 @@ import {
   type NewEvent,
   newRunId,
   type RunRecord,
+  type StepTask,
+  type StepTaskWorld,
+  stepTasksOf,
   TERMINAL_RUN_STATUSES,
   type WorkflowEvent,
   type World,
@@ -34,6 +37,8 @@ import { type EngineContext, LiveRun, recordError, type StepResult } from "./liv
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
+import { stepOutcome } from "./step-outcome.js";
+import { StepTaskRunner } from "./step-task-runner.js";
 import { type StreamScope, withStreamScope } from "./streams.js";
 import { WakeTimers } from "./wake-timers.js";
 
@@ -66,6 +71,17 @@ export interface EngineOptions {
    * for false). False suits an app that only starts runs while workers elsewhere execute them.
    */
   executeRuns?: boolean;
+  /**
+   * Fan-out of a run's steps to other workers, on a world with step tasks (Postgres). A step starts inline in
+   * the executor's process unless that run already has `inlineStepsPerRun` bodies running here (default 1: the
+   * 2nd…Nth step of a `Promise.all` are offered) or all `maxConcurrentSteps` slots are busy; then it is offered
+   * to any worker, this process included once it has a free slot. A sequential run never leaves the fast path.
+   * `false` (also `WORKFLOW_STEP_FAN_OUT=0`) runs every step inline and claims no step tasks of other
+   * engines. Otherwise every engine on such a world that drives runs or `listen()`s also claims offered steps;
+   * the steps it offered itself only after `ownOfferDelayMs` (default 20 ms), so that other workers take them
+   * first (alone, it runs them after that delay).
+   */
+  stepFanOut?: false | { inlineStepsPerRun?: number; ownOfferDelayMs?: number };
 }
 
 export interface EngineStats {
@@ -76,12 +92,23 @@ export interface EngineStats {
   /** Durable appends made, and events in them. */
   appends: number;
   eventsAppended: number;
-  /** Step body executions (every attempt). */
+  /** Step body executions (every attempt), inline and of claimed step tasks. */
   stepAttempts: number;
+  /** Steps offered to other workers as step tasks, and bodies of step tasks this process claimed and ran. */
+  stepsOffered: number;
+  stepTasksRun: number;
 }
 
 export class Engine implements EngineContext {
-  readonly stats: EngineStats = { replays: 0, cacheHits: 0, appends: 0, eventsAppended: 0, stepAttempts: 0 };
+  readonly stats: EngineStats = {
+    replays: 0,
+    cacheHits: 0,
+    appends: 0,
+    eventsAppended: 0,
+    stepAttempts: 0,
+    stepsOffered: 0,
+    stepTasksRun: 0,
+  };
   readonly retry: RetryOptions;
   readonly ownerId: string;
   codeProvider: CodeProvider | undefined;
@@ -103,6 +130,18 @@ export class Engine implements EngineContext {
   private renewTimer: NodeJS.Timeout | undefined;
   private unwatchEnds: (() => void) | undefined;
   private closed = false;
+  /** Runs at most this many of one run's step bodies here before offering the rest (undefined: never offer). */
+  private readonly inlineStepsPerRun: number | undefined;
+  private readonly ownOfferDelayMs: number;
+  /** The world's step tasks, once the engine started using them (first drive or `listen()`). */
+  private stepTasks: StepTaskWorld | undefined;
+  private taskRunner: StepTaskRunner | undefined;
+  private unwatchTasks: (() => void) | undefined;
+  /** When this process last claimed back a step it offered, and when another process last ran one of its steps. */
+  private claimedOwnAt = 0;
+  private othersRanOursAt = 0;
+  /** Own offers this process claimed back (run/step/attempt), until their completion is heard. */
+  private readonly claimedOwn = new Set<string>();
 
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
@@ -117,6 +156,14 @@ export class Engine implements EngineContext {
     this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
     this.cacheSize = opts.cacheSize ?? 256;
+    const fanOut = opts.stepFanOut ?? (process.env.WORKFLOW_STEP_FAN_OUT === "0" ? false : {});
+    this.inlineStepsPerRun = fanOut === false ? undefined : (fanOut.inlineStepsPerRun ?? 1);
+    this.ownOfferDelayMs = fanOut === false ? 0 : (fanOut.ownOfferDelayMs ?? 20);
+    if (this.inlineStepsPerRun !== undefined && !(this.inlineStepsPerRun >= 0)) {
+      throw new RangeError(
+        `stepFanOut.inlineStepsPerRun must be a number ≥ 0 (Infinity: offer only when all step slots are busy), got ${this.inlineStepsPerRun}.`,
+      );
+    }
     this.wakeTimers = new WakeTimers(
       (runId) => void this.drive(runId),
       () => this.now(),
@@ -165,7 +212,9 @@ export class Engine implements EngineContext {
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
     try {
-      created = await world.createRun({ runId, workflowName, input });
+      // This process executes the run next, so the lease is taken in the same write as the run.
+      const lease = this.executeRuns ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
+      created = await world.createRun({ runId, workflowName, input, ...(lease ? { lease } : {}) });
       stored(true);
     } catch (error) {
       stored(false);
@@ -173,7 +222,7 @@ export class Engine implements EngineContext {
     } finally {
       this.creating.delete(runId);
     }
-    if (this.executeRuns) void this.drive(runId, created.events);
+    if (this.executeRuns) void this.drive(runId, created.events, created.lease);
     return runId;
   }
 
@@ -187,6 +236,7 @@ export class Engine implements EngineContext {
     let stopped = false;
     void this.world().then((world) => {
       if (stopped) return;
+      this.useStepTasks(world);
       unsubscribe = world.subscribe((n) => {
         if (this.closed || this.creating.has(n.runId) || this.driving.has(n.runId)) return;
         const live = this.live.get(n.runId);
@@ -205,7 +255,7 @@ export class Engine implements EngineContext {
    * Takes the run's lease and continues it: from the cached live instance when it is at the log head,
    * otherwise by replaying the log into a fresh sandbox. Resolves true when this process now drives it.
    */
-  async drive(runId: string, knownEvents?: WorkflowEvent[]): Promise<boolean> {
+  async drive(runId: string, knownEvents?: WorkflowEvent[], heldLease?: Lease): Promise<boolean> {
     if (this.closed) return false;
     const cached = this.live.get(runId);
     if (cached?.active) {
@@ -227,7 +277,9 @@ export class Engine implements EngineContext {
       if (cached?.releasing) await cached.releasing;
       const world = await this.world();
       this.watchEnds(world);
-      lease = await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
+      this.useStepTasks(world);
+      // A lease taken with the run is used as is unless admission made us wait (it may have expired since).
+      lease = heldLease && !turn ? heldLease : await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
       if (!lease) {
         // Another executor holds it. If that executor died, its lease expires: try again then, so a run
         // interrupted by a crash is taken over without waiting for the next process start.
@@ -304,40 +356,128 @@ export class Engine implements EngineContext {
     return compileWorkflowBundle(bundle.code, { filename: bundle.filename, sourceMap: bundle.sourceMap });
   }
 
-  /** Runs one attempt of a step body (bounded concurrency; step metadata via AsyncLocalStorage). */
+  /** Runs one attempt of a step body inline (bounded concurrency). */
   async runStep(instance: WorkflowInstance, op: Operation, signal?: AbortSignal): Promise<StepResult> {
     const wait = this.semaphore.acquire();
     if (wait) await wait;
+    try {
+      return await this.runBody(
+        {
+          runId: instance.runId,
+          correlationId: op.cid,
+          attempt: op.attempt,
+          stepName: op.name,
+          input: op.input!,
+          runStartedAt: instance.startedAt,
+        },
+        signal,
+      );
+    } finally {
+      this.semaphore.release();
+      this.taskRunner?.slotFreed();
+    }
+  }
+
+  /**
+   * Runs one attempt of a step body, in this process's executor or for a claimed step task (the caller holds a
+   * step slot); step metadata via AsyncLocalStorage.
+   */
+  private async runBody(step: StepTask, signal?: AbortSignal): Promise<StepResult> {
     let fn: unknown;
     try {
-      if (this.codeProvider) await this.codeProvider.loadStep(op.name);
-      fn = stepRegistry().get(op.name);
+      if (this.codeProvider) await this.codeProvider.loadStep(step.stepName);
+      fn = stepRegistry().get(step.stepName);
       if (typeof fn !== "function")
-        return { ok: false, error: new StepNotFoundError(op.name), maxRetries: 0 };
-      const input = withStreamScope(this.streamScope(instance.runId), () =>
-        deserialize(op.input!),
-      ) as StepInput;
+        return { ok: false, error: new StepNotFoundError(step.stepName), maxRetries: 0 };
+      const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
       this.stats.stepAttempts++;
-      const step = fn as (...a: unknown[]) => unknown;
+      const body = fn as (...a: unknown[]) => unknown;
       const value = await stepContext.run(
         {
-          stepId: `${instance.runId}/${op.cid}`,
+          stepId: `${step.runId}/${step.correlationId}`,
           stepStartedAt: new Date(),
-          attempt: op.attempt,
+          attempt: step.attempt,
           closure: input.closure,
-          workflowRunId: instance.runId,
-          workflowStartedAt: new Date(instance.startedAt),
+          workflowRunId: step.runId,
+          workflowStartedAt: new Date(step.runStartedAt),
           signal,
           world: () => this.world(),
         },
-        () => step.apply(undefined, input.args),
+        () => body.apply(undefined, input.args),
       );
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, maxRetries: maxRetriesOf(fn) };
-    } finally {
-      this.semaphore.release();
     }
+  }
+
+  taskWorld(): StepTaskWorld | undefined {
+    return this.stepTasks;
+  }
+
+  shouldOffer(live: LiveRun): boolean {
+    if (!this.stepTasks) return false;
+    const wanted =
+      live.running.size >= this.inlineStepsPerRun! || this.semaphore.running >= this.semaphore.limit;
+    return wanted && !this.probablyAlone();
+  }
+
+  /**
+   * This process offered steps, nobody else took them within the head start, and no other process has run one of
+   * its steps since: offering costs round trips and gains nothing, so steps stay inline until the evidence is
+   * `ALONE_PROBE_MS` old, when the next batch is offered again to look for workers.
+   */
+  private probablyAlone(): boolean {
+    return this.claimedOwnAt > this.othersRanOursAt && this.now() - this.claimedOwnAt < ALONE_PROBE_MS;
+  }
+
+  onOffered(count: number): void {
+    this.stats.stepsOffered += count;
+    this.taskRunner?.offering();
+  }
+
+  /**
+   * On a world with step tasks: claims steps that any executor offers (this one included), and hands the
+   * outcomes of the steps this process's runs offered back to them. Once per engine.
+   */
+  private useStepTasks(world: World): void {
+    if (this.stepTasks || this.closed || this.inlineStepsPerRun === undefined) return;
+    const tasks = stepTasksOf(world);
+    if (!tasks) return;
+    this.stepTasks = tasks;
+    this.unwatchTasks = tasks.subscribeStepTasks((n) => {
+      if (n.kind !== "completed") return;
+      const live = this.live.get(n.runId);
+      const key = `${n.runId}/${n.correlationId}/${n.attempt}`;
+      if (!this.claimedOwn.delete(key) && live?.remote.get(n.correlationId) === n.attempt) {
+        this.othersRanOursAt = this.now();
+      }
+      live?.remoteCompleted(n.correlationId, n.attempt, n.outcome);
+    });
+    this.taskRunner = new StepTaskRunner(tasks, {
+      ownerId: this.ownerId,
+      claimTtlMs: this.leaseTtlMs,
+      // The safety net for a missed notification or a claimer that died (its claim expires silently).
+      sweepMs: Math.max(250, Math.floor(this.leaseTtlMs / 2)),
+      ownOfferDelayMs: this.ownOfferDelayMs,
+      slots: this.semaphore,
+      runBody: (task, signal) => this.runBody(task, signal),
+      outcome: (task, result) => stepOutcome(this, task, result),
+      cancelReason: async (runId) => (await world.getRun(runId))?.cancelReason,
+      onError: (error, runId) => this.onError(error, runId),
+      ran: () => {
+        this.stats.stepTasksRun++;
+      },
+      claimed: (task) => {
+        if (this.live.get(task.runId)?.remote.get(task.correlationId) !== task.attempt) return;
+        // Nobody else took this process's own offer within the head start.
+        this.claimedOwnAt = this.now();
+        if (this.claimedOwn.size > 10_000) this.claimedOwn.clear();
+        this.claimedOwn.add(`${task.runId}/${task.correlationId}/${task.attempt}`);
+      },
+    });
+    this.taskRunner.start();
+    this.ensureRenewal();
   }
 
   /** Where streams in values of this run live when they cross into host code (step inputs, step results). */
@@ -507,6 +647,8 @@ export class Engine implements EngineContext {
   close(): void {
     this.closed = true;
     this.unwatchEnds?.();
+    this.unwatchTasks?.();
+    this.taskRunner?.stop();
     this.wakeTimers.close();
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const live of this.live.values()) live.detached = true;
@@ -545,13 +687,22 @@ export class Engine implements EngineContext {
     for (const live of this.live.values()) {
       const lease = live.lease;
       if (!lease) continue;
+      // A lost notification or a claimer that died must not leave the run waiting for a step task forever.
+      if (live.remote.size > 0) live.pollTasks(true);
       const renewed = await world.renewLease(lease, this.leaseTtlMs).catch(() => undefined);
       if (live.lease !== lease) continue;
       if (renewed) live.lease = renewed;
-      else live.lost(Object.assign(new Error(`Lease on run ${live.runId} was lost`), { code: "LEASE_LOST" }));
+      // With an append in flight, its answer decides: the append that ends a run frees the lease (Postgres), and
+      // declaring it lost here would skip the end's clean-up (aborting race losers, withdrawing step tasks).
+      else if (!live.appendInFlight) {
+        live.lost(Object.assign(new Error(`Lease on run ${live.runId} was lost`), { code: "LEASE_LOST" }));
+      }
     }
   }
 }
+
+/** How long the evidence that no other worker takes this process's offered steps keeps steps inline. */
+const ALONE_PROBE_MS = 10_000;
 
 function cancelledError(runId: string, record: RunRecord | undefined): WorkflowRunCancelledError {
   return new WorkflowRunCancelledError(runId, record?.cancelReason);

@@ -6,15 +6,25 @@
  * serial task queue, so the order events are applied live is exactly the order they are logged, and
  * therefore the order a replay applies them in.
  */
-import { type EventDataMap, isWorldError, type Lease, type NewEvent, type World } from "@wfkit/world";
-import { serialize, serializeAsync, serializeError } from "../serialization/index.js";
-import { mapStack } from "../vm/index.js";
+import {
+  type EventDataMap,
+  isWorldError,
+  type Lease,
+  type NewEvent,
+  type StepTask,
+  type StepTaskOutcome,
+  type StepTaskRecord,
+  type StepTaskWorld,
+  type World,
+} from "@wfkit/world";
+import { serialize, serializeAsync } from "../serialization/index.js";
 import { WorkflowStalledError } from "./engine-errors.js";
 import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
-import { decideRetry, type RetryOptions } from "./retry-policy.js";
-import { type StreamScope, streamReducer, withStreamScope } from "./streams.js";
+import type { RetryOptions } from "./retry-policy.js";
+import { recordError, type StepResult, stepOutcome } from "./step-outcome.js";
+import type { StreamScope } from "./streams.js";
 
-export type StepResult = { ok: true; value: unknown } | { ok: false; error: unknown; maxRetries: number };
+export { recordError, type StepResult } from "./step-outcome.js";
 
 /** What a live run needs from its engine. */
 export interface EngineContext {
@@ -32,6 +42,11 @@ export interface EngineContext {
   /** The run ended, or this process lost it: forget the instance. */
   dropped(live: LiveRun, redriveAfterMs?: number): void;
   reportError(runId: string, error: unknown): void;
+  /** The world's step tasks when it has them (known once the world is open), for offering and takeover. */
+  taskWorld(): StepTaskWorld | undefined;
+  /** Whether the step about to start should be offered to any worker rather than run in this process. */
+  shouldOffer(live: LiveRun): boolean;
+  onOffered(count: number): void;
 }
 
 const TERMINAL = new Set(["run_completed", "run_failed", "run_cancelled"]);
@@ -51,11 +66,23 @@ export class LiveRun {
   releasing: Promise<void> | undefined;
   private outbox: AppliedEvent[] = [];
   private appending = false;
+  /** An append is in flight (its answer tells whether the lease still holds). */
+  get appendInFlight(): boolean {
+    return this.appending;
+  }
   private pendingTasks = 0;
   private chain: Promise<void> = Promise.resolve();
   private terminalEmitted = false;
   /** Step correlation IDs whose bodies run in this process now. */
   readonly running = new Set<string>();
+  /** Steps offered as step tasks whose outcome this run waits for: correlation ID → attempt. */
+  readonly remote = new Map<string, number>();
+  /** Some step of this run went through the world's task queue (its rows are removed when the run ends). */
+  private usedTasks = false;
+  /** Outcome events that came from step tasks, until committed: then their task rows are removed. */
+  private readonly fromTasks = new Set<AppliedEvent>();
+  /** A read of the run's tasks is queued and has not started yet. */
+  private pollQueued = false;
   /** Outside events (hook payloads) handed to this run, until the append holding them commits (or fails). */
   private deliveries: { event: AppliedEvent | undefined; done(stored: boolean): void }[] = [];
   /** The abort controller behind each running body's `getStepMetadata().signal`. */
@@ -148,13 +175,36 @@ export class LiveRun {
     }
     if (!this.instance.runStartedLogged) await this.emit({ type: "run_started" });
     if (!this.stopping && !this.instance.outcome) {
-      for (const op of this.instance.ops.values()) {
-        // Logged, not running here, not waiting for a back-off: its body was interrupted (crash, lost lease)
-        // before its result was recorded. Running it again is the at-least-once guarantee.
-        if (op.kind === "step" && op.logged && op.retryAt === undefined && !this.running.has(op.cid)) {
-          await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: op.attempt + 1 } });
+      // Logged, not running here, not waiting for a back-off: its body was interrupted (crash, lost lease)
+      // before its result was recorded, or it was offered as a step task.
+      const interrupted = [...this.instance.ops.values()].filter(
+        (op) =>
+          op.kind === "step" &&
+          op.logged &&
+          op.retryAt === undefined &&
+          !this.running.has(op.cid) &&
+          !this.remote.has(op.cid),
+      );
+      const tasks = interrupted.length > 0 ? await this.storedTasks() : undefined;
+      // Rows the previous executor left (it died before deleting them) go when this run ends.
+      if (tasks && tasks.size > 0) this.usedTasks = true;
+      const adopted: StepTask[] = [];
+      for (const op of interrupted) {
+        const task = tasks?.get(op.cid);
+        if (task && task.attempt === op.attempt && op.attempt > 0) {
+          // A task of this very attempt: use its outcome, or keep waiting for whoever runs it (re-offered below
+          // in case its claimer died), rather than spend another attempt.
+          if (task.status === "completed") await this.applyOutcome(op, op.attempt, task.outcome!);
+          else {
+            this.remote.set(op.cid, op.attempt);
+            adopted.push(this.taskOf(op));
+          }
+          continue;
         }
+        // Running it again is the at-least-once guarantee; a crash consumes an attempt.
+        await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: op.attempt + 1 } });
       }
+      if (adopted.length > 0) void this.offer(adopted);
     }
     await this.processDue();
   }
@@ -184,36 +234,112 @@ export class LiveRun {
     this.controllers.delete(op.cid);
     // The run ended meanwhile, or the result is a duplicate: the first recorded result wins.
     if (this.instance.terminal || this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
-    if (result.ok) {
-      let output: string;
-      const path = `${op.name} return value`;
-      const scope = this.ctx.streamScope(this.runId);
-      try {
-        try {
-          output = withStreamScope(scope, () => serialize(result.value, { path }));
-        } catch {
-          // A Request/Response with a body can only be read asynchronously; the synchronous path stays the
-          // fast one for everything else.
-          output = await serializeAsync(result.value, { path, reducers: [streamReducer(scope)] });
-        }
-      } catch (error) {
-        // Retrying cannot make an unserializable value serializable.
-        await this.emit({ type: "step_failed", correlationId: op.cid, data: { error: recordError(error) } });
-        return;
-      }
-      await this.emit({ type: "step_completed", correlationId: op.cid, data: { output } });
+    const outcome = await stepOutcome(this.ctx, { runId: this.runId, stepName: op.name, attempt }, result);
+    await this.emit({ ...outcome, correlationId: op.cid } as NewEvent);
+  }
+
+  /** Records the outcome of a step task, unless the run or the step moved on since that attempt started. */
+  private async applyOutcome(op: Operation, attempt: number, outcome: StepTaskOutcome): Promise<void> {
+    if (this.instance.terminal || this.terminalEmitted) return;
+    if (this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
+    this.fromTasks.add(await this.emit({ ...outcome, correlationId: op.cid } as NewEvent));
+  }
+
+  /**
+   * The world reports an outcome of a step task: if this run waits for that attempt, record it (read from the
+   * world when the notification did not carry it).
+   */
+  remoteCompleted(cid: string, attempt: number, outcome?: StepTaskOutcome): void {
+    if (this.detached || this.remote.get(cid) !== attempt) return;
+    if (!outcome) {
+      this.pollTasks(false);
       return;
     }
-    const decision = decideRetry(result.error, attempt, result.maxRetries, this.ctx.now(), this.ctx.retry);
-    const error = recordError(result.error);
-    if (!decision.retry) {
-      await this.emit({ type: "step_failed", correlationId: op.cid, data: { error } });
-    } else {
-      await this.emit({
-        type: "step_retrying",
-        correlationId: op.cid,
-        data: { attempt, error, retryAt: decision.retryAt },
-      });
+    this.enqueue(async () => {
+      if (this.remote.get(cid) !== attempt) return;
+      this.remote.delete(cid);
+      const op = this.instance.ops.get(cid);
+      if (op) await this.applyOutcome(op, attempt, outcome);
+    });
+  }
+
+  /**
+   * Reads the run's step tasks (one read for however many completed meanwhile) and records the outcomes this run
+   * waits for. With `reoffer` (the lease renewal tick, a safety net for lost notifications and dead claimers),
+   * also offers again the awaited tasks whose claim expired or whose row is gone.
+   */
+  pollTasks(reoffer: boolean): void {
+    if (this.pollQueued || this.detached || this.remote.size === 0) return;
+    this.pollQueued = true;
+    this.enqueue(async () => {
+      this.pollQueued = false;
+      if (this.remote.size === 0) return;
+      const tasks = await this.storedTasks();
+      if (!tasks) return;
+      const again: StepTask[] = [];
+      for (const [cid, attempt] of [...this.remote]) {
+        const op = this.instance.ops.get(cid);
+        const task = tasks?.get(cid);
+        if (!op || op.attempt !== attempt) {
+          this.remote.delete(cid);
+        } else if (task?.attempt === attempt && task.status === "completed") {
+          this.remote.delete(cid);
+          await this.applyOutcome(op, attempt, task.outcome!);
+        } else if (
+          reoffer &&
+          (!task ||
+            task.attempt !== attempt ||
+            (task.status === "claimed" && task.claim!.expiresAt <= this.ctx.now()))
+        ) {
+          again.push(this.taskOf(op));
+        }
+      }
+      if (again.length > 0) void this.offer(again);
+    });
+  }
+
+  /**
+   * The run's stored step tasks by correlation ID; undefined when the world has none or could not be read (the
+   * caller then falls back: a takeover reruns interrupted steps, a poll tries again at the next tick), so that a
+   * passing storage error never fails the run.
+   */
+  private async storedTasks(): Promise<Map<string, StepTaskRecord> | undefined> {
+    const world = this.ctx.taskWorld();
+    if (!world) return undefined;
+    try {
+      const tasks = await world.listStepTasks(this.runId);
+      return new Map(tasks.map((t) => [t.correlationId, t]));
+    } catch (error) {
+      this.ctx.reportError(this.runId, error);
+      return undefined;
+    }
+  }
+
+  private taskOf(op: Operation): StepTask {
+    return {
+      runId: this.runId,
+      correlationId: op.cid,
+      attempt: op.attempt,
+      stepName: op.name,
+      input: op.input!,
+      runStartedAt: this.instance.startedAt,
+    };
+  }
+
+  /** Offers steps (already in `remote`) to any worker; when the world refuses, they run here after all. */
+  private async offer(tasks: StepTask[]): Promise<void> {
+    this.usedTasks = true;
+    this.ctx.onOffered(tasks.length);
+    try {
+      await this.ctx.taskWorld()!.offerStepTasks(tasks);
+    } catch (error) {
+      if (this.detached) return;
+      this.ctx.reportError(this.runId, error);
+      for (const task of tasks) {
+        if (this.remote.get(task.correlationId) !== task.attempt) continue;
+        this.remote.delete(task.correlationId);
+        this.startStep(task.correlationId, task.attempt);
+      }
     }
   }
 
@@ -335,18 +461,45 @@ export class LiveRun {
 
   private afterCommit(batch: readonly AppliedEvent[]): void {
     if (this.deliveries.length > 0) this.settleDeliveries(batch);
-    // Cancelled or lost while this append was in flight: start nothing.
-    if (this.detached) return;
-    if (batch.some((e) => TERMINAL.has(e.type))) {
+    const ended = batch.some((e) => TERMINAL.has(e.type));
+    // Cancelled or lost while this append was in flight: start nothing. (A lease renewal that raced with the
+    // run's last append finds the lease freed by the end and detaches the run; its tasks must still go.)
+    if (this.detached) {
+      if (ended) this.withdrawTasks();
+      return;
+    }
+    if (ended) {
       this.finish();
       return;
     }
     if (!this.stopping) {
+      const offers: StepTask[] = [];
       for (const event of batch) {
-        if (event.type === "step_started") this.startStep(event.correlationId!, event.data!.attempt);
+        if (event.type !== "step_started") continue;
+        const cid = event.correlationId!;
+        const op = this.instance.ops.get(cid);
+        if (!op || op.attempt !== event.data!.attempt || this.running.has(cid) || this.remote.has(cid))
+          continue;
+        // The policy keeps a sequential run inline (no round trip); parallel steps beyond it go to any worker.
+        if (this.ctx.shouldOffer(this)) {
+          this.remote.set(cid, op.attempt);
+          offers.push(this.taskOf(op));
+        } else this.startStep(cid, op.attempt);
       }
+      if (offers.length > 0) void this.offer(offers);
     }
+    if (this.fromTasks.size > 0) this.removeRecordedTasks(batch);
     this.ctx.scheduleWake(this.runId, this.nextWakeAt());
+  }
+
+  /** Task rows whose outcome is now in the log are not needed any more (a takeover reads the log). */
+  private removeRecordedTasks(batch: readonly AppliedEvent[]): void {
+    const cids: string[] = [];
+    for (const event of batch) if (this.fromTasks.delete(event)) cids.push(event.correlationId!);
+    const world = this.ctx.taskWorld();
+    if (cids.length > 0 && world) {
+      void world.removeStepTasks(this.runId, cids).catch((error) => this.ctx.reportError(this.runId, error));
+    }
   }
 
   private startStep(cid: string, attempt: number): void {
@@ -373,7 +526,7 @@ export class LiveRun {
   /** Nothing runs, nothing to write: give the lease back and wait for a wake-up (or an outside event). */
   private maybeSuspend(): void {
     if (!this.active || this.detached || this.appending || this.pendingTasks > 0) return;
-    if (this.outbox.length > 0 || this.running.size > 0) return;
+    if (this.outbox.length > 0 || this.running.size > 0 || this.remote.size > 0) return;
     const lease = this.lease!;
     this.lease = undefined;
     this.releasing = this.ctx
@@ -400,7 +553,16 @@ export class LiveRun {
         .then((w) => w.releaseLease(lease))
         .catch(() => {});
     this.ctx.scheduleWake(this.runId, undefined);
+    this.withdrawTasks();
     this.ctx.dropped(this);
+  }
+
+  /** The run ended: its task rows go (race losers, a cancelled run; their claimers hear the run ended). */
+  private withdrawTasks(): void {
+    const tasks = this.usedTasks ? this.ctx.taskWorld() : undefined;
+    this.usedTasks = false;
+    if (tasks)
+      void tasks.removeStepTasks(this.runId).catch((error) => this.ctx.reportError(this.runId, error));
   }
 
   /** Fires the AbortSignal of every body still running here. */
@@ -444,16 +606,4 @@ export class LiveRun {
       this.ctx.dropped(this, 1000);
     }
   }
-}
-
-/** Serializes an error for the log with its stack mapped to the original source lines. */
-export function recordError(error: unknown): string {
-  if (typeof error === "object" && error !== null && typeof (error as Error).stack === "string") {
-    try {
-      (error as Error).stack = mapStack((error as Error).stack!);
-    } catch {
-      // A frozen error keeps its stack as is.
-    }
-  }
-  return serializeError(error);
 }

@@ -128,6 +128,27 @@ describe("createWebhook", () => {
     expect(await response.text()).toMatch(/did not answer this webhook request within 100 ms/);
   });
 
+  it("sends a static respondWith Response built in workflow code, as WDK's docs write it", async () => {
+    const h = track(
+      harness({
+        "workflow//./w//built": `async function built() {
+          const webhook = rt().createWebhook({
+            respondWith: new Response("Thank you!", { status: 201, headers: new Headers({ "x-from": "workflow" }) }),
+          });
+          const request = await webhook;
+          return [request.method, request instanceof Request];
+        }`,
+      }),
+    );
+    const run = await h.start<[string, boolean]>("workflow//./w//built");
+    const token = await tokenOf(h, run.runId);
+    const response = await resumeWebhook(token, post("http://x/h", "hi"), { engine: h.engine });
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-from")).toBe("workflow");
+    expect(await response.text()).toBe("Thank you!");
+    await expect(run.returnValue).resolves.toEqual(["POST", true]);
+  });
+
   it("sends a static respondWith response to every caller", async () => {
     const h = track(
       harness({

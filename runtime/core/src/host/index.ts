@@ -9,6 +9,7 @@ import { RUNTIME_KEY } from "../sandbox/abi.js";
 installHostRuntime();
 
 export type { RunStatus, World } from "@wfkit/world";
+export type { BuildInfo } from "../api/build-output.js";
 export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
 export { Run } from "../api/run.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";

@@ -314,6 +314,12 @@ export function installSharedRealm(g: Realm, opts: SharedRealmOptions): void {
   g.TextDecoder = TextDecoder;
   g.URL = URL;
   g.URLSearchParams = URLSearchParams;
+  // The fetch types, as WDK's docs use them in workflow code: `createWebhook({ respondWith: new Response(…) })`,
+  // `request.respondWith(new Response(…))`. Building one is deterministic; the body of a request handed in
+  // by a webhook is read through a step (builtin-steps.ts).
+  g.Headers = Headers;
+  g.Request = Request;
+  g.Response = Response;
   g.atob = atob;
   g.btoa = btoa;
   g.Error.prepareStackTrace = opts.prepareStackTrace;

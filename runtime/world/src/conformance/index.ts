@@ -13,7 +13,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { isWorldError } from "../errors.js";
-import type { NewEvent, RunNotification, RunRecord, World } from "../types.js";
+import { stepTasksOf } from "../step-tasks.js";
+import type {
+  NewEvent,
+  RunNotification,
+  RunRecord,
+  StepTask,
+  StepTaskNotification,
+  StepTaskOutcome,
+  World,
+} from "../types.js";
 
 export interface WorldUnderTest {
   world: World;
@@ -491,6 +500,23 @@ export function runWorldConformance(
       expect((await world.getRun(run.runId))!.lastSeq).toBe(4);
     });
 
+    test("createRun with a lease: the creator holds it (or the world says it took none)", async () => {
+      const { run, lease } = await world.createRun({
+        workflowName: "wf",
+        input: "[]",
+        lease: { owner: "A", ttlMs: 60_000 },
+      });
+      // Taking the lease with the run is optional for a world; the engine then calls acquireLease.
+      const held = lease ?? (await world.acquireLease(run.runId, "A", 60_000))!;
+      expect(held).toMatchObject({ runId: run.runId, owner: "A" });
+      expect(held.expiresAt).toBeGreaterThan(Date.now() + 30_000);
+      expect(await world.acquireLease(run.runId, "B", 60_000)).toBeUndefined();
+      await world.append(run.runId, 1, [{ type: "run_started" }], { lease: held });
+      await world.releaseLease(held);
+      const b = (await world.acquireLease(run.runId, "B", 60_000))!;
+      expect(b.token).toBeGreaterThan(held.token);
+    });
+
     test("concurrent acquirers of a free lease: exactly one wins", async () => {
       const run = await newRun();
       const results = await Promise.all(
@@ -773,6 +799,143 @@ export function runWorldConformance(
         closed: true,
       });
       expect(await again.writeStream!(run.runId, "open", ["y"])).toEqual({ nextIndex: 2 });
+    });
+
+    // ---------------------------------------------------------------- step tasks (optional World methods)
+
+    /** Step tasks are optional: a world without them has these cases reported as skipped, not failed. */
+    const tasksOf = (w: World, ctx: TestContext) => {
+      const tasks = stepTasksOf(w);
+      if (!tasks) ctx.skip("this world has no step tasks (offerStepTasks… are optional)");
+      return tasks!;
+    };
+    const task = (runId: string, cid: string, attempt = 1): StepTask => ({
+      runId,
+      correlationId: cid,
+      attempt,
+      stepName: "step//./m//s",
+      input: `["${cid}"]`,
+      runStartedAt: 1_700_000_000_000,
+    });
+    const done = (output: string): StepTaskOutcome => ({ type: "step_completed", data: { output } });
+
+    test("step tasks: offered tasks are claimed oldest first, completed once, and listed", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      const heard: StepTaskNotification[] = [];
+      const off = w.subscribeStepTasks((n) => heard.push(n));
+      await w.offerStepTasks([task(run.runId, "step_0002"), task(run.runId, "step_0001")]);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await sleep(10);
+      expect(heard).toContainEqual({ kind: "offered" });
+
+      const [first] = await w.claimStepTasks("A", 60_000, 1);
+      expect(first).toMatchObject({ ...task(run.runId, "step_0002"), claim: { owner: "A" } });
+      const rest = await w.claimStepTasks("B", 60_000, 10);
+      expect(rest.map((t) => t.correlationId)).toEqual(["step_0001"]);
+      expect(await w.claimStepTasks("C", 60_000, 10)).toEqual([]);
+      expect(rest[0]!.claim.token).not.toBe(first!.claim.token);
+
+      const renewed = await w.renewStepTask(first!, 60_000);
+      expect(renewed?.claim.token).toBe(first!.claim.token);
+      expect(await w.completeStepTask(first!, done("v"))).toBe(true);
+      expect(await w.completeStepTask(first!, done("v"))).toBe(true);
+      for (let i = 0; i < 50 && !heard.some((n) => n.kind === "completed"); i++) await sleep(10);
+      const completed = heard.filter((n) => n.kind === "completed");
+      expect(completed).toEqual([
+        expect.objectContaining({ runId: run.runId, correlationId: "step_0002", attempt: 1 }),
+      ]);
+      // A world may carry the outcome in the notification; if it does, it is the stored one.
+      const carried = (completed[0] as { outcome?: StepTaskOutcome }).outcome;
+      if (carried !== undefined) expect(carried).toEqual(done("v"));
+      off();
+      // A completed task is never claimed again.
+      expect(await w.claimStepTasks("C", 60_000, 10)).toEqual([]);
+      expect(await w.listStepTasks(run.runId)).toEqual([
+        expect.objectContaining({ correlationId: "step_0001", status: "claimed", claim: rest[0]!.claim }),
+        expect.objectContaining({ correlationId: "step_0002", status: "completed", outcome: done("v") }),
+      ]);
+      await w.removeStepTasks(run.runId, ["step_0002"]);
+      expect((await w.listStepTasks(run.runId)).map((t) => t.correlationId)).toEqual(["step_0001"]);
+      await w.removeStepTasks(run.runId);
+      expect(await w.listStepTasks(run.runId)).toEqual([]);
+    });
+
+    test("step tasks: concurrent claimers never get the same task", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      const cids = Array.from({ length: 12 }, (_, i) => `step_${String(i + 1).padStart(4, "0")}`);
+      await w.offerStepTasks(cids.map((cid) => task(run.runId, cid)));
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => w.claimStepTasks(`W${i}`, 60_000, 3)),
+      );
+      const got = claims.flat().map((t) => t.correlationId);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.sort()).toEqual(cids);
+    });
+
+    test("step tasks: an expired claim is claimed again, and the old claim can neither renew nor complete", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      await w.offerStepTasks([task(run.runId, "step_0001")]);
+      const [dead] = await w.claimStepTasks("A", LEASE_TTL_MS, 1);
+      expect(await w.claimStepTasks("B", LEASE_TTL_MS, 1)).toEqual([]);
+      await sleep(LEASE_TTL_MS + 200);
+      const [taken] = await w.claimStepTasks("B", 60_000, 1);
+      expect(taken).toMatchObject({ correlationId: "step_0001", attempt: 1, claim: { owner: "B" } });
+      expect(await w.renewStepTask(dead!, 60_000)).toBeUndefined();
+      expect(await w.completeStepTask(dead!, done("late"))).toBe(false);
+      expect(await w.completeStepTask(taken!, done("b"))).toBe(true);
+      expect((await w.listStepTasks(run.runId))[0]).toMatchObject({
+        status: "completed",
+        outcome: done("b"),
+      });
+    });
+
+    test("step tasks: re-offering an expired claim makes it claimable; an unexpired one stays with its claimer", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      await w.offerStepTasks([task(run.runId, "step_0001")]);
+      const [claimed] = await w.claimStepTasks("A", LEASE_TTL_MS, 1);
+      await w.offerStepTasks([task(run.runId, "step_0001")]);
+      expect(await w.claimStepTasks("B", 60_000, 1)).toEqual([]);
+      await sleep(LEASE_TTL_MS + 200);
+      const heard: StepTaskNotification[] = [];
+      const off = w.subscribeStepTasks((n) => heard.push(n));
+      await w.offerStepTasks([task(run.runId, "step_0001")]);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await sleep(10);
+      off();
+      expect(heard).toContainEqual({ kind: "offered" });
+      const [again] = await w.claimStepTasks("B", 60_000, 1);
+      expect(again?.claim.owner).toBe("B");
+      expect(again?.claim.token).not.toBe(claimed!.claim.token);
+    });
+
+    test("step tasks: a newer attempt replaces the task, an older one is ignored", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      await w.offerStepTasks([task(run.runId, "step_0001", 1)]);
+      const [first] = await w.claimStepTasks("A", 60_000, 1);
+      await w.offerStepTasks([task(run.runId, "step_0001", 2)]);
+      expect(await w.completeStepTask(first!, done("stale"))).toBe(false);
+      expect(await w.renewStepTask(first!, 60_000)).toBeUndefined();
+      await w.offerStepTasks([task(run.runId, "step_0001", 1)]);
+      const [second] = await w.claimStepTasks("B", 60_000, 5);
+      expect(second).toMatchObject({ correlationId: "step_0001", attempt: 2 });
+      expect(await w.listStepTasks(run.runId)).toEqual([
+        expect.objectContaining({ attempt: 2, status: "claimed" }),
+      ]);
+    });
+
+    test("step tasks: tasks of a finished run are not handed out; an unknown run is refused", async (ctx) => {
+      const w = tasksOf(world, ctx);
+      const run = await newRun();
+      const live = await newRun();
+      await w.offerStepTasks([task(run.runId, "step_0001"), task(live.runId, "step_0001")]);
+      await push(run.runId, { type: "run_cancelled", data: {} });
+      const claimed = await w.claimStepTasks("A", 60_000, 10);
+      expect(claimed.map((t) => t.runId)).toEqual([live.runId]);
+      await expectCode(w.offerStepTasks([task("wrun_missing", "step_0001")]), "RUN_NOT_FOUND");
+      await expectCode(w.listStepTasks("wrun_missing"), "RUN_NOT_FOUND");
     });
 
     // ---------------------------------------------------------------- durability
