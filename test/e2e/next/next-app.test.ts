@@ -5,9 +5,13 @@
  * refuses requests without a session cookie, so the webhook (sent with none) also proves that the proxy
  * leaves the workflow routes alone.
  *
+ * The Turbopack build is also served on the Postgres world, unchanged but for the environment.
+ *
  * One copy of the app serves all three, one after the other (Next builds are CPU-heavy on two cores).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createPostgresWorld } from "@wfkit/world-postgres";
+import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyNextApp, type NextApp, type NextServer, readEvents, runNext, serveNext } from "./support.js";
 
@@ -129,6 +133,34 @@ describe.sequential("examples/next-app", () => {
             "done",
           ]);
           expect(events.at(-1)?.data).toMatchObject({ email: "grace@example.com", confirmedWith: "POST" });
+        });
+
+      if (bundler === "turbopack")
+        it("runs unchanged on the Postgres world (WORKFLOW_TARGET_WORLD=postgres)", {
+          timeout: 120_000,
+        }, async () => {
+          await server?.stop();
+          const db = await getTestDatabase();
+          try {
+            server = await serveNext(app, "start", 60_000, {
+              WORKFLOW_TARGET_WORLD: "postgres",
+              WORKFLOW_POSTGRES_URL: db.url,
+              WORKFLOW_POSTGRES_SCHEMA: db.schema,
+            });
+            const { runId, result } = await signUp(server, "linus@example.com");
+            expect(result?.data).toMatchObject({ email: "linus@example.com", confirmedWith: "POST" });
+            // The run lives in the database.
+            const world = await createPostgresWorld({ url: db.url, schema: db.schema });
+            try {
+              expect((await world.getRun(runId))?.status).toBe("completed");
+            } finally {
+              await world.close();
+            }
+          } finally {
+            await server?.stop();
+            server = undefined;
+            await db.cleanup();
+          }
         });
     });
   }

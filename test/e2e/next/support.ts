@@ -97,12 +97,13 @@ export async function serveNext(
   app: NextApp,
   command: "start" | "dev",
   timeoutMs = 60_000,
+  extraEnv: Record<string, string> = {},
 ): Promise<NextServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     [nextBin(app), command, "-p", String(port), "-H", "127.0.0.1"],
-    { cwd: app.dir, env: nextEnv(), stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: app.dir, env: { ...nextEnv(), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
