@@ -12,5 +12,6 @@ export {
   writeManifest,
 } from "./manifest.js";
 export { isNodeBuiltin } from "./node-builtins.js";
+export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
 export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";

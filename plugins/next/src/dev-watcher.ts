@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { RebuildQueue } from "@wfkit/builder";
 import { watch } from "chokidar";
 import { nextRuntimeState } from "./next-runtime.js";
 
@@ -31,26 +32,16 @@ export interface RebuildWatcher {
 export function watchForRebuilds(options: RebuildWatchOptions): RebuildWatcher {
   const state = nextRuntimeState();
   let inputs = new Set(options.inputs);
-  let queued = false;
-  let queue: Promise<unknown> = Promise.resolve();
+  const rebuilds = new RebuildQueue(options.build, {
+    built: (result) => {
+      inputs = new Set(result.inputs);
+      console.log("[workflow] rebuilt .workflow/");
+    },
+    failed: (error) => console.error(`[workflow] ${(error as Error)?.message ?? error}`),
+  });
   const rebuild = () => {
-    // Saves come in bursts (save-all, formatters): one rebuild after the running one covers them all.
-    if (queued) return;
-    queued = true;
-    queue = queue
-      .catch(() => {})
-      .then(() => {
-        queued = false;
-        return options.build();
-      })
-      .then(
-        (result) => {
-          inputs = new Set(result.inputs);
-          console.log("[workflow] rebuilt .workflow/");
-        },
-        (error: unknown) => console.error(`[workflow] ${(error as Error)?.message ?? error}`),
-      );
-    state.rebuilding = queue;
+    rebuilds.request();
+    state.rebuilding = rebuilds.settled();
   };
   const ignored = (file: string) => {
     const rel = path.relative(options.projectRoot, file);

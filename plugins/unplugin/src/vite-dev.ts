@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import { RebuildQueue } from "@wfkit/builder";
 import type { WorkflowOutput } from "./build-output.js";
 import { mentionsDirective } from "./directive-filter.js";
 import type { PluginState } from "./plugin.js";
@@ -45,28 +46,19 @@ export function configureViteServer(
   state: PluginState,
   build: () => Promise<WorkflowOutput>,
 ): void {
-  let queue: Promise<unknown> = state.building ?? Promise.resolve();
-  let queued = false;
-  const rebuild = () => {
-    // Edits arrive in bursts (save-all, formatters): one rebuild after the running one covers them all.
-    if (queued) return;
-    queued = true;
-    queue = queue
-      .catch(() => {})
-      .then(() => {
-        queued = false;
-        return build();
-      })
-      .then(
-        () => server.config.logger.info("[workflow] rebuilt", { timestamp: true }),
-        (error: unknown) => server.config.logger.error(`[workflow] ${(error as Error)?.message ?? error}`),
-      );
-  };
+  const rebuilds = new RebuildQueue(
+    build,
+    {
+      built: () => server.config.logger.info("[workflow] rebuilt", { timestamp: true }),
+      failed: (error) => server.config.logger.error(`[workflow] ${(error as Error)?.message ?? error}`),
+    },
+    state.building,
+  );
   const onFile = (file: string, added: boolean) => {
     const abs = path.resolve(file);
     const rel = path.relative(state.options.outDir, abs);
     if (!rel.startsWith("..") && !path.isAbsolute(rel)) return;
-    if (state.output?.inputs.includes(abs) || (added && mentionsDirectiveFile(abs))) rebuild();
+    if (state.output?.inputs.includes(abs) || (added && mentionsDirectiveFile(abs))) rebuilds.request();
   };
   server.watcher.on("change", (file) => onFile(file, false));
   server.watcher.on("add", (file) => onFile(file, true));
@@ -84,7 +76,7 @@ export function configureViteServer(
 
   server.middlewares.use(async (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => {
     // A request that follows an edit waits for the rebuild it triggered, so it sees the new code.
-    await queue.catch(() => {});
+    await rebuilds.settled();
     if (!req.url?.startsWith(WORKFLOW_BASE_PATH)) return next();
     try {
       const output = state.output ?? (await state.building);
