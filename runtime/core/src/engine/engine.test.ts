@@ -98,6 +98,35 @@ describe("concurrency", () => {
     expect(peak).toBe(3);
   });
 
+  it("takes the step concurrency from WORKFLOW_MAX_CONCURRENT_STEPS, and refuses a bad value by name", async () => {
+    let running = 0;
+    let peak = 0;
+    registerStep("step//./t//env", async (v: number) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      return v;
+    });
+    vi.stubEnv("WORKFLOW_MAX_CONCURRENT_STEPS", "2");
+    try {
+      const h = track(
+        harness({
+          "workflow//./t//env": `async function env() {
+            return Promise.all([1, 2, 3, 4].map((v) => step("step//./t//env")(v)));
+          }`,
+        }),
+      );
+      const run = await h.start<number[]>("workflow//./t//env");
+      await expect(run.returnValue).resolves.toEqual([1, 2, 3, 4]);
+      expect(peak).toBe(2);
+      vi.stubEnv("WORKFLOW_MAX_CONCURRENT_STEPS", "lots");
+      expect(() => harness({})).toThrow(/WORKFLOW_MAX_CONCURRENT_STEPS must be a positive integer.*"lots"/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("drives at most maxActiveRuns runs at once when that limit is set", async () => {
     let running = 0;
     let peak = 0;

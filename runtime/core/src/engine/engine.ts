@@ -46,7 +46,7 @@ export interface EngineOptions {
   /** The storage, or a function that opens it on first use. */
   world: World | (() => Promise<World>);
   codeProvider?: CodeProvider;
-  /** Step bodies running at once in this process. Default 32. */
+  /** Step bodies running at once in this process. Default `WORKFLOW_MAX_CONCURRENT_STEPS`, else 32. */
   maxConcurrentSteps?: number;
   /** Lease owner name; default `<hostname>:<pid>:<random>`. */
   ownerId?: string;
@@ -146,7 +146,10 @@ export class Engine implements EngineContext {
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
     this.codeProvider = opts.codeProvider;
-    this.semaphore = new Semaphore(opts.maxConcurrentSteps ?? 32, "maxConcurrentSteps");
+    this.semaphore = new Semaphore(
+      opts.maxConcurrentSteps ?? maxConcurrentStepsFromEnv(),
+      "maxConcurrentSteps",
+    );
     this.admission = new Semaphore(opts.maxActiveRuns ?? Number.MAX_SAFE_INTEGER, "maxActiveRuns");
     this.ownerId = opts.ownerId ?? `${process.pid}:${randomBytes(4).toString("hex")}`;
     this.retry = {
@@ -731,4 +734,17 @@ function leaseTtlFromEnv(): number {
     throw new Error(`WORKFLOW_LEASE_TTL_MS must be a number of milliseconds ≥ 100, got "${raw}".`);
   }
   return ms;
+}
+
+/** A worker's step concurrency, configurable without code (`wf worker`, an app on `WORKFLOW_TARGET_WORLD`). */
+function maxConcurrentStepsFromEnv(): number {
+  const raw = process.env.WORKFLOW_MAX_CONCURRENT_STEPS;
+  if (raw === undefined || raw === "") return 32;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(
+      `WORKFLOW_MAX_CONCURRENT_STEPS must be a positive integer (step bodies running at once per process), got "${raw}".`,
+    );
+  }
+  return n;
 }
