@@ -53,7 +53,7 @@ export interface EngineOptions {
   /** First retry back-off (default 1000 ms) and its cap (default 60 000 ms). */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Lease time-to-live; renewed every third of it while steps run. Default 30 000 ms. */
+  /** Lease time-to-live; renewed every third of it while steps run. Default `WORKFLOW_LEASE_TTL_MS`, else 10 000 ms. */
   leaseTtlMs?: number;
   /**
    * Runs driven at once (each holds a live sandbox); more wait their turn in FIFO order. A run waiting for
