@@ -2,22 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
-import { createProgram } from "./program.js";
-
-async function wf(args: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  let exitCode = 0;
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    exit: (c) => (exitCode = c),
-    cwd: () => cwd,
-  };
-  await createProgram(io).parseAsync(["node", "wf", ...args]);
-  return { stdout: out.join(""), stderr: err.join(""), exitCode };
-}
+import { runWf } from "./__tests__/run-wf.js";
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "wf-build-"));
@@ -35,7 +20,7 @@ describe("wf build", () => {
       "src/flow.ts":
         'export async function s(n: number) {\n  "use step";\n  return n + 1;\n}\nexport async function w() {\n  "use workflow";\n  return s(1);\n}\n',
     });
-    const result = await wf(["build", "--out-dir", "out"], dir);
+    const result = await runWf(["build", "--out-dir", "out"], dir);
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^Built 1 workflow and 1 step from 1 file into out\//);
@@ -49,7 +34,7 @@ describe("wf build", () => {
       "src/flow.ts":
         'import { host } from "./util.js";\nexport async function w() {\n  "use workflow";\n  return host();\n}\n',
     });
-    const result = await wf(["build"], dir);
+    const result = await runWf(["build"], dir);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("src/flow.ts → src/util.ts → node:os");
   });

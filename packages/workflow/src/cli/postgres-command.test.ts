@@ -1,28 +1,13 @@
 import { LATEST_VERSION, MIGRATIONS } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
-import { createProgram } from "./program.js";
-
-async function run(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  let exitCode = 0;
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    exit: (c) => (exitCode = c),
-    cwd: () => process.cwd(),
-  };
-  await createProgram(io).parseAsync(["node", "wf", ...args]);
-  return { stdout: out.join(""), stderr: err.join(""), exitCode };
-}
+import { runWf } from "./__tests__/run-wf.js";
 
 describe("wf postgres migrate", () => {
   it("migrates a schema, then reports that there is nothing to do", async () => {
     const db = await getTestDatabase();
     try {
-      const first = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
+      const first = await runWf(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
       expect(first).toMatchObject({ exitCode: 0, stderr: "" });
       expect(first.stdout).toMatch(
         new RegExp(
@@ -30,7 +15,7 @@ describe("wf postgres migrate", () => {
             `it is now at version ${LATEST_VERSION}`,
         ),
       );
-      const again = await run(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
+      const again = await runWf(["postgres", "migrate", "--url", db.url, "--schema", db.schema]);
       expect(again.stdout).toMatch(new RegExp(`already at version ${LATEST_VERSION}; nothing to do`));
     } finally {
       await db.cleanup();
@@ -41,13 +26,13 @@ describe("wf postgres migrate", () => {
     const saved = process.env.WORKFLOW_POSTGRES_URL;
     delete process.env.WORKFLOW_POSTGRES_URL;
     try {
-      const missing = await run(["postgres", "migrate"]);
+      const missing = await runWf(["postgres", "migrate"]);
       expect(missing.exitCode).toBe(1);
       expect(missing.stderr).toMatch(/--url .*WORKFLOW_POSTGRES_URL/);
     } finally {
       if (saved !== undefined) process.env.WORKFLOW_POSTGRES_URL = saved;
     }
-    const bad = await run([
+    const bad = await runWf([
       "postgres",
       "migrate",
       "--url",

@@ -3,19 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
+import { recordingIo } from "./__tests__/run-wf.js";
 import { createProgram } from "./program.js";
 
 function run(args: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  let exitCode = 0;
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    exit: (c) => (exitCode = c),
-    cwd: () => cwd,
-  };
+  const { io, result } = recordingIo(cwd);
   const program = createProgram(io).exitOverride();
   // Subcommands do not inherit an exitOverride set after they were added.
   for (const command of program.commands) command.exitOverride();
@@ -23,9 +15,9 @@ function run(args: string[], cwd: string) {
     program.parse(["node", "wf", ...args]);
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
-    exitCode = error.exitCode;
+    io.exit(error.exitCode);
   }
-  return { stdout: out.join(""), stderr: err.join(""), exitCode };
+  return result();
 }
 
 describe("wf transform", () => {

@@ -2,22 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
-import { createProgram } from "./program.js";
-
-async function run(args: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  let exitCode = 0;
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    exit: (c) => (exitCode = c),
-    cwd: () => cwd,
-  };
-  await createProgram(io).parseAsync(["node", "wf", ...args]);
-  return { stdout: out.join(""), stderr: err.join(""), exitCode };
-}
+import { runWf } from "./__tests__/run-wf.js";
 
 // Only the refusals run in-process: a worker that starts keeps an interval (and a world) open; the
 // success path is the e2e test test/e2e/postgres-build-worker.test.ts.
@@ -25,7 +10,7 @@ describe("wf worker", () => {
   const project = mkdtempSync(path.join(tmpdir(), "wf-worker-"));
 
   it("--build without a build folder says to run wf build, with exit code 1", async () => {
-    const res = await run(["worker", "--build"], project);
+    const res = await runWf(["worker", "--build"], project);
     expect(res.exitCode).toBe(1);
     expect(res.stdout).toBe("");
     expect(res.stderr).toContain(path.join(project, ".workflow", "manifest.json"));
@@ -36,19 +21,19 @@ describe("wf worker", () => {
     const dir = path.join(project, "out");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ version: 7, workflows: {}, steps: {} }));
-    const wrongVersion = await run(["worker", "--build", "out"], project);
+    const wrongVersion = await runWf(["worker", "--build", "out"], project);
     expect(wrongVersion.exitCode).toBe(1);
     expect(wrongVersion.stderr).toMatch(/found version 7/);
 
     writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ version: 1, workflows: {}, steps: {} }));
     writeFileSync(path.join(dir, "workflows.js"), "");
-    const incomplete = await run(["worker", "--build", "out"], project);
+    const incomplete = await runWf(["worker", "--build", "out"], project);
     expect(incomplete.exitCode).toBe(1);
     expect(incomplete.stderr).toContain(`${path.join(dir, "steps.mjs")} is missing`);
   });
 
   it("refuses a sweep interval that is not a positive number", async () => {
-    const res = await run(["worker", "--sweep", "0"], project);
+    const res = await runWf(["worker", "--sweep", "0"], project);
     expect(res.exitCode).toBe(1);
     expect(res.stderr).toMatch(/--sweep must be a positive number of milliseconds, got "0"/);
   });
