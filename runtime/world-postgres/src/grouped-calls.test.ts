@@ -4,6 +4,7 @@
  */
 import { isWorldError, type NewEvent } from "@wfkit/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedInstances } from "./__tests__/shared-instances.js";
 import { createPostgresWorld, type PostgresWorld } from "./postgres-world.js";
 import { getTestDatabase, type TestDatabase } from "./testing/database.js";
 
@@ -91,20 +92,11 @@ describe("grouped calls (postgres)", () => {
 });
 
 describe("grouped calls across instances (postgres)", () => {
-  let db: TestDatabase;
-  const worlds: PostgresWorld[] = [];
-  beforeAll(async () => {
-    db = await getTestDatabase();
-  });
-  afterAll(async () => {
-    for (const w of worlds) await w.close();
-    await db?.cleanup();
-  });
+  const { open } = sharedInstances();
 
   it("two instances batching appends to the same runs never fork a log nor surface a deadlock", async () => {
-    for (let i = 0; i < 2; i++)
-      worlds.push(await createPostgresWorld({ url: db.url, schema: db.schema, poolSize: 1 }));
-    const [a, b] = worlds as [PostgresWorld, PostgresWorld];
+    const a = await open({ poolSize: 1 });
+    const b = await open({ poolSize: 1 });
     const runs = await Promise.all(
       Array.from({ length: 24 }, () => a.createRun({ workflowName: "wf", input: "[]" })),
     );

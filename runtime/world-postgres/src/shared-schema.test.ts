@@ -4,53 +4,22 @@
  */
 import { isWorldError, type NewEvent, type RunNotification, type World } from "@wfkit/world";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { sharedInstances, sleep, until } from "./__tests__/shared-instances.js";
 import { createWorld } from "./create-world.js";
 import { LATEST_VERSION, MIGRATIONS, migrate } from "./migrations.js";
-import { createPostgresWorld, type PostgresWorld, type PostgresWorldOptions } from "./postgres-world.js";
-import { getTestDatabase, type TestDatabase } from "./testing/database.js";
+import { createPostgresWorld } from "./postgres-world.js";
+import { getTestDatabase } from "./testing/database.js";
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const step = (id: string): NewEvent => ({
   type: "step_created",
   correlationId: id,
   data: { stepName: "step//./m//s", input: "[]" },
 });
 
-async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 describe("postgres world shared between instances", () => {
-  let db: TestDatabase;
-  let admin: pg.Client;
-  const worlds: World[] = [];
-  const open = async (opts: Partial<PostgresWorldOptions> = {}): Promise<PostgresWorld> => {
-    const w = await createPostgresWorld({ url: db.url, schema: db.schema, poolSize: 4, ...opts });
-    worlds.push(w);
-    return w;
-  };
-
-  beforeAll(async () => {
-    db = await getTestDatabase();
-    admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-  });
-  afterEach(async () => {
-    for (const w of worlds.splice(0)) await w.close();
-  });
-  afterAll(async () => {
-    await admin.end();
-    await db.cleanup();
-  });
+  const shared = sharedInstances();
+  const { open } = shared;
 
   it("concurrent appenders on two instances never fork the log", async () => {
     const a = await open();
@@ -266,7 +235,7 @@ describe("postgres world shared between instances", () => {
     // Fill a's pool with idle connections, kill them all and use the pool at once: every call below
     // may be handed a connection that is already dead.
     await Promise.all([1, 2, 3, 4].map(() => a.getRun(run.runId)));
-    const killed = await admin.query(
+    const killed = await shared.admin.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wf-victim'",
     );
     expect(killed.rowCount).toBeGreaterThanOrEqual(3); // pooled connections and the LISTEN connection
@@ -277,7 +246,7 @@ describe("postgres world shared between instances", () => {
     expect((await a.readEvents(run.runId)).map((e) => e.seq)).toEqual([1, 2, 3]);
     // The LISTEN connection comes back by itself; b's changes reach a again.
     await until(async () => {
-      const n = await admin.query(
+      const n = await shared.admin.query(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'wf-victim' AND query ILIKE 'LISTEN%'",
       );
       return n.rows[0].n === 1;
@@ -295,7 +264,7 @@ describe("postgres world shared between instances", () => {
     const { run } = await b.createRun({ workflowName: "wf", input: "[]" });
     const heard: RunNotification[] = [];
     a.subscribe((n) => heard.push(n), run.runId);
-    await admin.query(
+    await shared.admin.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wf-gap' AND query ILIKE 'LISTEN%'",
     );
     // Finished while a's LISTEN connection may be down: a must hear of it either way.

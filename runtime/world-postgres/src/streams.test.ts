@@ -2,22 +2,10 @@
  * Streams on Postgres beyond the conformance suite: what only a world shared between processes has
  * (several instances, each with its own pool and LISTEN connection, on one schema).
  */
-import type { World } from "@wfkit/world";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresWorld, type PostgresWorld, type PostgresWorldOptions } from "./postgres-world.js";
+import { describe, expect, it } from "vitest";
+import { sharedInstances, sleep, until } from "./__tests__/shared-instances.js";
 import { PgStreams } from "./streams.js";
-import { getTestDatabase, type TestDatabase } from "./testing/database.js";
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe("PgStreams notifications", () => {
   const make = (origin: string) =>
@@ -68,27 +56,8 @@ describe("PgStreams notifications", () => {
 });
 
 describe("postgres streams shared between instances", () => {
-  let db: TestDatabase;
-  let admin: pg.Client;
-  const worlds: World[] = [];
-  const open = async (opts: Partial<PostgresWorldOptions> = {}): Promise<PostgresWorld> => {
-    const w = await createPostgresWorld({ url: db.url, schema: db.schema, poolSize: 4, ...opts });
-    worlds.push(w);
-    return w;
-  };
-
-  beforeAll(async () => {
-    db = await getTestDatabase();
-    admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-  });
-  afterEach(async () => {
-    for (const w of worlds.splice(0)) await w.close();
-  });
-  afterAll(async () => {
-    await admin.end();
-    await db.cleanup();
-  });
+  const shared = sharedInstances();
+  const { open } = shared;
 
   it("a reader on another instance is woken by each write and by the close", async () => {
     const writer = await open();
@@ -207,14 +176,12 @@ describe("postgres streams shared between instances", () => {
   it("a write resent after a broken connection is not stored twice", async () => {
     const w = await open();
     const { run } = await w.createRun({ workflowName: "wf", input: "[]" });
-    const s = `"${db.schema}"`;
+    const s = `"${shared.db.schema}"`;
     const call = (resent: boolean, close = false, chunks = ["a", "b"]) =>
-      admin.query(`SELECT code, next_idx FROM ${s}.write_stream($1, 's', $2, $3, 'w1', $4, 'stream:x')`, [
-        run.runId,
-        chunks,
-        close,
-        resent,
-      ]);
+      shared.admin.query(
+        `SELECT code, next_idx FROM ${s}.write_stream($1, 's', $2, $3, 'w1', $4, 'stream:x')`,
+        [run.runId, chunks, close, resent],
+      );
     expect((await call(false)).rows[0]).toEqual({ code: "ok", next_idx: 2 });
     // The resend finds the chunks of the first attempt by write ID and answers from them.
     expect((await call(true)).rows[0]).toEqual({ code: "ok", next_idx: 2 });
@@ -227,15 +194,15 @@ describe("postgres streams shared between instances", () => {
   it("a resend waits for a first attempt still running on the server instead of writing twice", async () => {
     const w = await open();
     const { run } = await w.createRun({ workflowName: "wf", input: "[]" });
-    const s = `"${db.schema}"`;
+    const s = `"${shared.db.schema}"`;
     const text = `SELECT code, next_idx FROM ${s}.write_stream($1, 'fresh', ARRAY['a'], false, 'w2', $2, 'stream:x')`;
-    const first = new pg.Client({ connectionString: db.url });
+    const first = new pg.Client({ connectionString: shared.db.url });
     await first.connect();
     try {
       await first.query("BEGIN");
       await first.query(text, [run.runId, false]); // stored but not committed yet
       let resendDone = false;
-      const resend = admin.query(text, [run.runId, true]).finally(() => {
+      const resend = shared.admin.query(text, [run.runId, true]).finally(() => {
         resendDone = true;
       });
       await sleep(100);
@@ -255,7 +222,7 @@ describe("postgres streams shared between instances", () => {
     let woken = 0;
     reader.subscribeStream!(run.runId, "s", () => woken++);
     await Promise.all([1, 2, 3, 4].map(() => writer.readStream!(run.runId, "s")));
-    const killed = await admin.query(
+    const killed = await shared.admin.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ('wf-stream-victim', 'wf-stream-gap')",
     );
     expect(killed.rowCount).toBeGreaterThanOrEqual(3);

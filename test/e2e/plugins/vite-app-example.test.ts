@@ -5,12 +5,12 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/process.js";
 import { type Fixture, type NodeServer, startPlainNode } from "./support.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -126,15 +126,4 @@ async function expectOrderStreams(base: string): Promise<void> {
     "done",
   ]);
   expect(events.at(-1)?.data).toMatchObject({ total: 148, trackingNumber: expect.stringMatching(/^TRK-/) });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -135,4 +136,16 @@ export function resultOf(result: { code: number | null; stdout: string; stderr: 
       `no RESULT line (exit ${result.code})\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
     );
   return JSON.parse(line.slice("RESULT ".length));
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a server that must be told its port up front. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
