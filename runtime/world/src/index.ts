@@ -1,3 +1,4 @@
+export { checkDelivery, consumedDeliveryIds, DeliveryBook } from "./deliveries.js";
 export * from "./errors.js";
 export { newRunId } from "./ids.js";
 export {

@@ -53,7 +53,11 @@ export interface EventDataMap {
   wait_created: { resumeAt: number };
   wait_completed: Record<string, never> | undefined;
   hook_created: { token: string; metadata?: string; kind?: "hook" | "webhook"; options?: string };
-  hook_received: { payload: string };
+  /**
+   * [addition] `deliveryId`: the delivery (see `World.deliver`) this event consumes. Events the engine appends for
+   * payloads handed to the run's executor directly carry one too, so every payload can be traced.
+   */
+  hook_received: { payload: string; deliveryId?: string };
   /**
    * [addition] `conflictRunId` set: the engine could not create the hook because a live hook of that run holds
    * its token; this event then records the refusal (no `hook_created` precedes it; rows do not change).
@@ -225,8 +229,44 @@ export interface RunNotification {
   /** Sequence number of the newest event known when the notification was sent. */
   lastSeq: number;
   status: RunStatus;
-  /** The run now has work to do (a new run, an outside event such as a hook payload, a due wake-up). */
-  kind: "created" | "appended" | "finished";
+  /**
+   * `created`, `appended`, `finished`: the run's log changed. `delivered` [addition]: an event from outside was
+   * recorded for the run (`World.deliver`) and waits for an executor to consume it.
+   */
+  kind: "created" | "appended" | "finished" | "delivered";
+}
+
+/**
+ * [addition, deliveries] The events that reach a run from outside it and that its executor consumes: today hook
+ * and webhook payloads. (Cancellation ends the run, so it is appended directly and needs no executor.)
+ */
+export type DeliveredEvent = {
+  type: "hook_received";
+  /** The hook the payload is for. */
+  correlationId: string;
+  data: { payload: string };
+};
+
+export interface NewDelivery {
+  /**
+   * Unique within the run, chosen by the caller (the engine makes random ones): recording the same ID again records
+   * nothing new, so a caller that lost the answer to `deliver` may simply retry.
+   */
+  deliveryId: string;
+  event: DeliveredEvent;
+}
+
+export interface Delivery extends NewDelivery {
+  runId: string;
+  /** Epoch ms when the world recorded it. */
+  createdAt: number;
+}
+
+/** A run with pending deliveries, for the sweep that makes sure some executor consumes them. */
+export interface DeliveryRun {
+  runId: string;
+  /** When its oldest pending delivery was recorded (epoch ms). */
+  since: number;
 }
 
 export interface DueRun {
@@ -345,6 +385,32 @@ export interface World {
   nextWakeAt(): Promise<number | undefined>;
   /** Runs in status pending or running (to resume after a restart). */
   listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>>;
+
+  /**
+   * [addition, deliveries] Records an event from outside the run (a hook payload) WITHOUT the run's lease and
+   * without giving it a place in the log. The run's executor consumes it by appending the same event with
+   * `data.deliveryId` set, and that append marks the delivery consumed in the same atomic write. So an outside
+   * event never races the executor's appends (a refused append would make it drop its live instance and run steps
+   * again), and a process that cannot execute the run records it without taking anything.
+   *
+   * Idempotent by `deliveryId`: recording an ID the run already has (pending or consumed) stores nothing and
+   * answers the stored delivery with `duplicate: true`. Refused with `RunNotFoundError` for an unknown run,
+   * `RunFinishedError` once the run has ended (nothing would consume it; a delivery racing the end may be
+   * recorded and then never consumed), and `WorldError` `INVALID_EVENT` for anything but a `hook_received` with a
+   * `correlationId`, or an empty `deliveryId`. Subscribers are notified (`kind: "delivered"`), in other processes
+   * too for worlds shared between processes.
+   */
+  deliver(runId: string, delivery: NewDelivery): Promise<{ delivery: Delivery; duplicate: boolean }>;
+  /**
+   * [addition, deliveries] The run's pending deliveries (recorded, not consumed by an append), in the order they
+   * were recorded. Refused with `RunNotFoundError` for an unknown run; empty for a finished run.
+   */
+  listDeliveries(runId: string): Promise<Delivery[]>;
+  /**
+   * [addition, deliveries] Unfinished runs whose oldest pending delivery was recorded at or before `before`, oldest
+   * first, at most `limit` (default 100): the safety net for a notification nobody acted on.
+   */
+  listDeliveryRuns(before: number, limit?: number): Promise<DeliveryRun[]>;
 
   /**
    * Subscribes to notifications for every run (`runId` undefined) or one run. Notifications for appends
