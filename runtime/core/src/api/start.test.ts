@@ -46,15 +46,27 @@ describe("start()", () => {
     getEngine().close();
   });
 
-  it("fails a run whose workflow code is unavailable instead of leaving it pending", async () => {
-    const errors: unknown[] = [];
-    configureRuntime({ world: createMemoryWorld(), codeProvider: undefined, onError: (e) => errors.push(e) });
-    const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//nocode" });
-    const engine = getEngine();
-    const run = await start(wf);
-    const error = await run.returnValue.catch((e) => e);
-    expect(error.cause.code).toBe("NO_CODE_PROVIDER");
-    expect(errors).toHaveLength(1);
-    engine.close();
+  it("leaves a run it has no workflow code for to a process that has it, and says so once", async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    try {
+      const world = createMemoryWorld();
+      configureRuntime({ world, codeProvider: undefined, onError: () => {} });
+      const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//nocode" });
+      const engine = getEngine();
+      const run = await start(wf);
+      await start(wf);
+      // Nothing recorded a failure and nobody took the run: it waits for an executor.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await run.status).toBe("pending");
+      expect((await world.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created"]);
+      expect(await world.acquireLease(run.runId, "someone-else", 1_000)).toBeDefined();
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0])).toMatch(/no workflow code, so the runs it starts wait for a process that has it/);
+      engine.close();
+    } finally {
+      console.warn = warn;
+    }
   });
 });

@@ -32,6 +32,8 @@ import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { StepNotFoundError } from "./engine-errors.js";
+import { checkHookToken } from "./hook-token.js";
+import { newDeliveryId } from "./ids.js";
 import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
 import { type EngineContext, LiveRun, recordError, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
@@ -82,6 +84,27 @@ export interface EngineOptions {
    * first (alone, it runs them after that delay).
    */
   stepFanOut?: false | { inlineStepsPerRun?: number; ownOfferDelayMs?: number };
+  /**
+   * How often an engine that executes runs looks for runs that need an executor and that no notification brought
+   * here: pending deliveries (hook payloads recorded by any process) and due wake-ups, whoever armed them. The
+   * safety net for a notification that was lost or an executor that died. Default `WORKFLOW_SWEEP_INTERVAL_MS`,
+   * else half the lease TTL (at least 1 s); `false` turns it off.
+   */
+  sweepIntervalMs?: number | false;
+}
+
+/** How a run came to be driven: decides what happens when another process holds its lease. */
+interface DriveOptions {
+  /** The run's log as the caller already has it (`start()`). */
+  events?: WorkflowEvent[];
+  /** A lease the caller took for this process (with the run). */
+  lease?: Lease;
+  /**
+   * Try again once the holder's lease would have expired (default true): the holder may have died. False for
+   * drives a notification or the sweep asked for: the holder consumes what is new itself, and the next sweep
+   * tries again if it died.
+   */
+  retryIfHeld?: boolean;
 }
 
 export interface EngineStats {
@@ -128,7 +151,13 @@ export class Engine implements EngineContext {
   /** Runs `start()` is creating right now (their "created" notification is not news). */
   private readonly creating = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
-  private unwatchEnds: (() => void) | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepIntervalMs: number | false;
+  private sweeping = false;
+  /** Runs whose code this process could not load, with how long to wait before trying again. */
+  private readonly codeBackoff = new Map<string, number>();
+  private warnedNoCode = false;
+  private unwatchWorld: (() => void) | undefined;
   private closed = false;
   /** Runs at most this many of one run's step bodies here before offering the rest (undefined: never offer). */
   private readonly inlineStepsPerRun: number | undefined;
@@ -157,6 +186,8 @@ export class Engine implements EngineContext {
       maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
     };
     this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
+    this.sweepIntervalMs =
+      opts.sweepIntervalMs ?? sweepIntervalFromEnv() ?? Math.max(1_000, Math.floor(this.leaseTtlMs / 2));
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
     this.cacheSize = opts.cacheSize ?? 256;
     const fanOut = opts.stepFanOut ?? (process.env.WORKFLOW_STEP_FAN_OUT === "0" ? false : {});
@@ -178,8 +209,14 @@ export class Engine implements EngineContext {
   }
 
   world(): Promise<World> {
-    const source = this.worldSource;
-    this.worldPromise ??= typeof source === "function" ? source() : Promise.resolve(source);
+    if (!this.worldPromise) {
+      const source = this.worldSource;
+      this.worldPromise = (typeof source === "function" ? source() : Promise.resolve(source)).then((world) => {
+        // From the moment the world is open this engine hears what other processes record for runs.
+        this.watchWorld(world);
+        return world;
+      });
+    }
     return this.worldPromise;
   }
 
@@ -211,12 +248,14 @@ export class Engine implements EngineContext {
       throw error;
     }
     const world = await this.world();
+    const executes = this.executes;
+    if (this.executeRuns && !executes) this.warnNoCode();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
     try {
       // This process executes the run next, so the lease is taken in the same write as the run.
-      const lease = this.executeRuns ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
+      const lease = executes ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
       created = await world.createRun({ runId, workflowName, input, ...(lease ? { lease } : {}) });
       stored(true);
     } catch (error) {
@@ -225,8 +264,27 @@ export class Engine implements EngineContext {
     } finally {
       this.creating.delete(runId);
     }
-    if (this.executeRuns) void this.drive(runId, created.events, created.lease);
+    if (executes) void this.drive(runId, { events: created.events, lease: created.lease });
     return runId;
+  }
+
+  /**
+   * Whether this process executes runs: not with `executeRuns: false` (`WORKFLOW_EXECUTE_RUNS=0`), and not without
+   * workflow code (no code provider). Only such a process ever takes a run's lease; any other records what it has
+   * (a new run, a hook payload, a cancellation) and leaves the run to the processes that execute it.
+   */
+  get executes(): boolean {
+    return this.executeRuns && this.codeProvider !== undefined && !this.closed;
+  }
+
+  private warnNoCode(): void {
+    if (this.warnedNoCode) return;
+    this.warnedNoCode = true;
+    console.warn(
+      "[workflow] this process has no workflow code, so the runs it starts wait for a process that has it (a worker, " +
+        "`wf worker`, or the app started with `node --import workflow/register` or a bundler plugin). Set " +
+        "WORKFLOW_EXECUTE_RUNS=0 to say that this is intended.",
+    );
   }
 
   /**
@@ -244,6 +302,7 @@ export class Engine implements EngineContext {
         if (this.closed || this.creating.has(n.runId) || this.driving.has(n.runId)) return;
         const live = this.live.get(n.runId);
         if (live?.active) return;
+        if (n.kind === "delivered") return; // watchWorld drives it, in every engine that executes runs
         if (n.kind === "created" || (live && n.kind !== "finished")) void this.drive(n.runId);
         else if (live && n.kind === "finished") this.evict(n.runId);
       });
@@ -258,8 +317,9 @@ export class Engine implements EngineContext {
    * Takes the run's lease and continues it: from the cached live instance when it is at the log head,
    * otherwise by replaying the log into a fresh sandbox. Resolves true when this process now drives it.
    */
-  async drive(runId: string, knownEvents?: WorkflowEvent[], heldLease?: Lease): Promise<boolean> {
-    if (this.closed) return false;
+  async drive(runId: string, opts: DriveOptions = {}): Promise<boolean> {
+    if (!this.executes) return false;
+    const { events: knownEvents, lease: heldLease, retryIfHeld = true } = opts;
     const cached = this.live.get(runId);
     if (cached?.active) {
       cached.enqueue(() => cached.processDue());
@@ -279,14 +339,14 @@ export class Engine implements EngineContext {
       admitted = true;
       if (cached?.releasing) await cached.releasing;
       const world = await this.world();
-      this.watchEnds(world);
+      this.ensureSweep();
       this.useStepTasks(world);
       // A lease taken with the run is used as is unless admission made us wait (it may have expired since).
       lease = heldLease && !turn ? heldLease : await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
       if (!lease) {
         // Another executor holds it. If that executor died, its lease expires: try again then, so a run
         // interrupted by a crash is taken over without waiting for the next process start.
-        this.retryAfterLease(runId);
+        if (retryIfHeld) this.retryAfterLease(runId);
         return false;
       }
       let live = this.live.get(runId);
@@ -313,16 +373,14 @@ export class Engine implements EngineContext {
             workflowName: first.data!.workflowName,
             script: await this.load(first.data!.workflowName),
           });
+          this.codeBackoff.delete(runId);
         } catch (error) {
-          // No code for this run here: record it as the run's failure rather than leaving callers waiting.
-          this.onError(error, runId);
-          await world.append(
-            runId,
-            last!.seq,
-            [{ type: "run_failed", data: { error: recordError(error) } }],
-            { lease },
-          );
+          // This process cannot load the run's code (a worker of another version, a build in progress, a
+          // workflow renamed since the run started). That says nothing about the run, so nothing is recorded:
+          // the run stays for a process that has its code, and this one tries again later (backing off).
           await world.releaseLease(lease);
+          lease = undefined;
+          this.codeUnavailable(runId, error);
           return false;
         }
         live = new LiveRun(this, instance, 0);
@@ -349,8 +407,26 @@ export class Engine implements EngineContext {
       if (admitted) this.admission.release();
       const retrigger = this.driving.get(runId);
       this.driving.delete(runId);
-      if (retrigger) queueMicrotask(() => void this.drive(runId));
+      if (retrigger) queueMicrotask(() => void this.drive(runId, { retryIfHeld }));
     }
+  }
+
+  /** Reports that this process has no usable code for a run, once per back-off step, and tries again later. */
+  private codeUnavailable(runId: string, error: unknown): void {
+    const wait = this.codeBackoff.get(runId) ?? 1_000;
+    this.codeBackoff.set(runId, Math.min(wait * 2, 60_000));
+    this.onError(
+      Object.assign(
+        new Error(
+          `Run ${runId} was left for another process: this one cannot load its workflow code (trying again in ${wait} ms). ` +
+            `${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        ),
+        { code: "WORKFLOW_CODE_UNAVAILABLE" },
+      ),
+      runId,
+    );
+    this.wakeTimers.after(runId, wait, () => void this.drive(runId, { retryIfHeld: false }));
   }
 
   private async load(workflowName: string): Promise<Script> {
@@ -561,13 +637,19 @@ export class Engine implements EngineContext {
   }
 
   /**
-   * Runs cancelled by another process (or another engine on this world) while their step bodies run here:
-   * their AbortSignals fire at once instead of when the next append is refused. One subscription per engine,
-   * made when the first run is driven.
+   * One subscription per engine, made when it first drives a run or sweeps: runs cancelled by another process (or
+   * another engine on this world) while their step bodies run here have their AbortSignals fired at once instead of
+   * when the next append is refused; and a delivery recorded for a run (a hook payload, by any process) is
+   * consumed: by the live instance when this process drives the run, otherwise by whichever executing process
+   * takes the lease first. The sweep (`sweepIntervalMs`) covers what no notification announces.
    */
-  private watchEnds(world: World): void {
-    if (this.unwatchEnds) return;
-    this.unwatchEnds = world.subscribe((n) => {
+  private watchWorld(world: World): void {
+    if (this.unwatchWorld || this.closed) return;
+    this.unwatchWorld = world.subscribe((n) => {
+      if (n.kind === "delivered") {
+        if (!this.creating.has(n.runId)) void this.drive(n.runId, { retryIfHeld: false });
+        return;
+      }
       if (n.kind !== "finished" && !TERMINAL_RUN_STATUSES.includes(n.status)) return;
       const live = this.live.get(n.runId);
       if (!live || live.detached) return;
@@ -577,37 +659,85 @@ export class Engine implements EngineContext {
         (error) => this.onError(error, n.runId),
       );
     });
+    this.ensureSweep();
+  }
+
+  private ensureSweep(): void {
+    if (this.sweepTimer || this.closed || this.sweepIntervalMs === false || !this.executes) return;
+    this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);
+    this.sweepTimer.unref();
   }
 
   /**
-   * Delivers a payload to the live hook holding `token` (`hook_received`), and makes sure some process drives
-   * the run on. Refused with `HookNotFoundError` when no live hook holds the token. `kind` restricts which
-   * hooks may be resumed this way (a plain hook is not resumable through the webhook URL).
+   * Drives runs that need an executor and that nothing brought to this process: pending deliveries older than
+   * a moment (a notified executor normally consumes them at once) and wake-ups due a moment ago (their owner's
+   * timer normally fires first). The lease decides who drives each; losers do no work.
    */
-  async resumeHook(token: string, payload: unknown, kind?: "hook" | "webhook"): Promise<HookRecord> {
+  async sweep(): Promise<void> {
+    if (this.sweeping || !this.executes) return;
+    this.sweeping = true;
+    try {
+      const world = await this.world();
+      const now = this.now();
+      const grace = Math.min(1_000, this.sweepIntervalMs === false ? 1_000 : this.sweepIntervalMs);
+      const runs = new Set<string>();
+      for (const r of await world.listDeliveryRuns(now - grace, SWEEP_BATCH)) runs.add(r.runId);
+      for (const r of await world.listDue(now - grace, SWEEP_BATCH)) runs.add(r.runId);
+      for (const runId of runs) {
+        if (this.live.get(runId)?.active || this.driving.has(runId) || this.codeBackoff.has(runId)) continue;
+        void this.drive(runId, { retryIfHeld: false });
+      }
+    } catch (error) {
+      this.onError(error, "(sweep)");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Delivers a payload to the live hook holding `token` and resolves once it is durable. Refused with
+   * `HookNotFoundError` when no live hook holds the token. `kind` restricts which hooks may be resumed this way (a
+   * plain hook is not resumable through the webhook URL).
+   *
+   * When this process drives the run at this moment, the payload goes through the live run's own group commit, so
+   * the running instance sees it exactly where the log records it. Otherwise it is recorded as a delivery: no
+   * lease, no append to the log, so it never disturbs the executor (wherever it runs) and needs no workflow code
+   * here. The executor, notified by the world, consumes it; the sweep of every executing process is the safety net.
+   * `deliveryId` makes a retried call idempotent (the same ID is delivered once).
+   */
+  async resumeHook(
+    token: string,
+    payload: unknown,
+    kind?: "hook" | "webhook",
+    deliveryId: string = newDeliveryId(),
+  ): Promise<HookRecord> {
+    if (!checkHookToken(token)) throw new HookNotFoundError(String(token));
     const world = await this.world();
     const hook = await world.getHookByToken(token);
     if (!hook || (kind !== undefined && hook.kind !== kind)) throw new HookNotFoundError(token);
-    const event: NewEvent = {
-      type: "hook_received",
-      correlationId: hook.hookId,
-      data: { payload: serialize(payload, { path: "hook payload" }) },
-    };
+    const data = { payload: serialize(payload, { path: "hook payload" }) };
     const live = this.live.get(hook.runId);
-    if (live?.active && !live.detached && (await live.deliver(event))) return hook;
-    for (;;) {
-      const run = await world.getRun(hook.runId);
-      if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) throw new HookNotFoundError(token);
+    if (live?.active && !live.detached) {
+      const delivered = await live.deliver({
+        type: "hook_received",
+        correlationId: hook.hookId,
+        data: { ...data, deliveryId },
+      });
+      if (delivered) return hook;
+    }
+    await retryTransient(async () => {
       try {
-        await world.append(hook.runId, run.lastSeq, [{ ...event, createdAt: this.now() }]);
-        break;
+        await world.deliver(hook.runId, {
+          deliveryId,
+          event: { type: "hook_received", correlationId: hook.hookId, data },
+        });
       } catch (error) {
-        if (isWorldError(error, "APPEND_CONFLICT")) continue;
-        if (isWorldError(error, "RUN_FINISHED")) throw new HookNotFoundError(token);
+        if (isWorldError(error, "RUN_FINISHED") || isWorldError(error, "RUN_NOT_FOUND")) {
+          throw new HookNotFoundError(token);
+        }
         throw error;
       }
-    }
-    void this.drive(hook.runId);
+    });
     return hook;
   }
 
@@ -616,7 +746,9 @@ export class Engine implements EngineContext {
    * interrupted steps, arming their wake-ups). Returns how many runs this process now drives.
    */
   async resumePendingRuns(): Promise<number> {
+    if (!this.executes) return 0;
     const world = await this.world();
+    this.ensureSweep();
     let taken = 0;
     let cursor: string | undefined;
     do {
@@ -649,7 +781,8 @@ export class Engine implements EngineContext {
   /** Stops timers and lease renewal; leases of active runs expire on their own. The world stays open. */
   close(): void {
     this.closed = true;
-    this.unwatchEnds?.();
+    this.unwatchWorld?.();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.unwatchTasks?.();
     this.taskRunner?.stop();
     this.wakeTimers.close();
@@ -707,6 +840,31 @@ export class Engine implements EngineContext {
 /** How long the evidence that no other worker takes this process's offered steps keeps steps inline. */
 const ALONE_PROBE_MS = 10_000;
 
+/** Runs a sweep hands to the lease race at most, per kind of work. */
+const SWEEP_BATCH = 200;
+
+/**
+ * Calls `fn` again after a failure that is not the world's verdict (a dropped connection, a full disk that
+ * recovers): the call must be idempotent. A `WorldError` or an error `fn` raised itself is final.
+ */
+async function retryTransient<T>(
+  fn: () => Promise<T>,
+  delays: readonly number[] = [50, 250, 1_000],
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const final =
+        attempt >= delays.length ||
+        isWorldError(error) ||
+        (error as { name?: string })?.name === "HookNotFoundError";
+      if (final) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
 function cancelledError(runId: string, record: RunRecord | undefined): WorkflowRunCancelledError {
   return new WorkflowRunCancelledError(runId, record?.cancelReason);
 }
@@ -726,6 +884,19 @@ function stepRegistry(): Map<string, unknown> {
  * (renewal costs one small write every third of it per run with steps in flight); `WORKFLOW_LEASE_TTL_MS`
  * overrides it.
  */
+function sweepIntervalFromEnv(): number | false | undefined {
+  const raw = process.env.WORKFLOW_SWEEP_INTERVAL_MS;
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "0") return false;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 50) {
+    throw new Error(
+      `WORKFLOW_SWEEP_INTERVAL_MS must be a number of milliseconds ≥ 50 (or 0 for none), got "${raw}".`,
+    );
+  }
+  return ms;
+}
+
 function leaseTtlFromEnv(): number {
   const raw = process.env.WORKFLOW_LEASE_TTL_MS;
   if (raw === undefined || raw === "") return 10_000;

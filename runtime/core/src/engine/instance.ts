@@ -22,7 +22,7 @@ import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
 import { drainMicrotasks } from "./drain.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { HookChannel } from "./hook-channel.js";
-import { newHookToken } from "./hook-token.js";
+import { hookTokenProblem, newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
 import { DEFAULT_STREAM, streamHandle } from "./streams.js";
@@ -107,6 +107,10 @@ export class WorkflowInstance {
   private readonly recordedTokens = new Map<string, string>();
   /** Tokens of this run's hooks that are live (created, not disposed), for conflicts within the run. */
   private readonly liveTokens = new Map<string, string>();
+  /** The log has a `hook_created`: deliveries (payloads recorded by other processes) may be waiting for the run. */
+  hadHooks = false;
+  /** Deliveries the log (or the outbox) already holds, by `hook_received.data.deliveryId`: each is applied once. */
+  private readonly deliveries = new Set<string>();
 
   constructor(opts: InstanceOptions) {
     this.runId = opts.runId;
@@ -169,9 +173,12 @@ export class WorkflowInstance {
       case "run_started":
         this.runStartedLogged = true;
         return;
+      case "hook_created":
+        this.hadHooks = true;
+        this.match(event);
+        return;
       case "step_created":
       case "wait_created":
-      case "hook_created":
         this.match(event);
         return;
       case "hook_disposed":
@@ -181,6 +188,7 @@ export class WorkflowInstance {
         } else this.match(event);
         return;
       case "hook_received": {
+        if (event.data?.deliveryId !== undefined) this.deliveries.add(event.data.deliveryId);
         const op = this.ops.get(event.correlationId!);
         if (op?.kind !== "hook" || !op.hook) return;
         op.hook.channel.deliver(deserialize(event.data!.payload, { realm: this.realm }));
@@ -226,6 +234,11 @@ export class WorkflowInstance {
         this.terminal = event.type;
         return;
     }
+  }
+
+  /** Whether the log (including what is about to be appended) already holds this delivery. */
+  hasDelivery(deliveryId: string): boolean {
+    return this.deliveries.has(deliveryId);
   }
 
   /**
@@ -322,8 +335,9 @@ export class WorkflowInstance {
     options?: unknown,
   ): Record<string | symbol, unknown> {
     const api = kind === "hook" ? "createHook()" : "createWebhook()";
-    if (opts?.token !== undefined && (typeof opts.token !== "string" || opts.token.length === 0)) {
-      throw this.toSandboxError(new TypeError(`${api}: token must be a non-empty string.`));
+    const tokenProblem = opts?.token === undefined ? undefined : hookTokenProblem(opts.token);
+    if (tokenProblem) {
+      throw this.toSandboxError(new TypeError(`${api}: the token cannot be used: ${tokenProblem}.`));
     }
     let metadata: string | undefined;
     try {

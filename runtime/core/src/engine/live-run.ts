@@ -7,6 +7,7 @@
  * therefore the order a replay applies them in.
  */
 import {
+  type Delivery,
   type EventDataMap,
   isWorldError,
   type Lease,
@@ -209,8 +210,36 @@ export class LiveRun {
     await this.processDue();
   }
 
-  /** Completes due sleeps and starts due retries. */
+  /**
+   * Appends the deliveries other processes recorded for this run (hook payloads, `World.deliver`), each once and in
+   * the order recorded: the append consumes them. Only a run that has created a hook can have any, so runs without
+   * hooks pay no read.
+   */
+  async consumeDeliveries(): Promise<void> {
+    if (!this.instance.hadHooks || this.instance.terminal || this.terminalEmitted) return;
+    let pending: Delivery[];
+    try {
+      pending = await (await this.ctx.world()).listDeliveries(this.runId);
+    } catch (error) {
+      // The next drive or sweep reads them again; a passing storage error must not fail the run.
+      this.ctx.reportError(this.runId, error);
+      return;
+    }
+    for (const delivery of pending) {
+      if (this.instance.terminal || this.terminalEmitted) return;
+      if (this.instance.hasDelivery(delivery.deliveryId)) continue;
+      const { correlationId, data } = delivery.event;
+      await this.emit({
+        type: "hook_received",
+        correlationId,
+        data: { payload: data.payload, deliveryId: delivery.deliveryId },
+      });
+    }
+  }
+
+  /** Consumes pending deliveries, completes due sleeps and starts due retries. */
   async processDue(): Promise<void> {
+    await this.consumeDeliveries();
     const now = this.ctx.now();
     const due = [...this.instance.ops.values()]
       .filter(
