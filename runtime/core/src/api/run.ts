@@ -64,11 +64,12 @@ export class Run<R = unknown> {
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */
   async cancel(opts: { reason?: string } = {}): Promise<void> {
-    const found = await this.engine.cancel(this.runId, opts.reason);
+    const found = isPossibleRunId(this.runId) && (await this.engine.cancel(this.runId, opts.reason));
     if (!found) throw new WorkflowRunNotFoundError(this.runId);
   }
 
   private async record(): Promise<RunRecord> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
     const world = await this.engine.world();
     const record = await world.getRun(this.runId);
     if (!record) throw new WorkflowRunNotFoundError(this.runId);
@@ -76,6 +77,7 @@ export class Run<R = unknown> {
   }
 
   private async waitForEnd(): Promise<RunRecord> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
     const world = await this.engine.world();
     const release = this.engine.retain(this.runId);
     // Awaiting a run's end keeps this process alive until it ends, even while another process drives it.
@@ -128,4 +130,9 @@ function outcomeOf<R>(record: RunRecord, engine: Engine): R {
   }
   if (record.status === "cancelled") throw new WorkflowRunCancelledError(record.runId, record.cancelReason);
   throw new WorkflowRunFailedError(record.runId, deserializeError(record.error ?? ""));
+}
+
+/** Run IDs are 1-200 characters without NUL; anything else names no run (and some worlds cannot store it). */
+export function isPossibleRunId(runId: unknown): runId is string {
+  return typeof runId === "string" && runId.length > 0 && runId.length <= 200 && !runId.includes("\u0000");
 }

@@ -1,6 +1,6 @@
 /** `start`, `getRun` and `resumePendingRuns` of `workflow/api`. */
 import type { World } from "@wfkit/world";
-import { Run } from "./run.js";
+import { isPossibleRunId, Run } from "./run.js";
 import { engineForWorld, getEngine } from "./runtime-config.js";
 
 export interface StartOptions {
@@ -20,6 +20,11 @@ export async function start<A extends unknown[], R>(
   if (args !== undefined && !Array.isArray(args)) {
     throw new TypeError(
       `start(${workflowId}, args): args must be an array of the workflow's arguments, e.g. start(fn, [a, b]); got ${typeof args}.`,
+    );
+  }
+  if (opts.runId !== undefined && !isPossibleRunId(opts.runId)) {
+    throw new TypeError(
+      `start(${workflowId}, args, { runId }): runId must be a string of 1-200 characters without NUL characters, got ${JSON.stringify(opts.runId)}.`,
     );
   }
   const engine = opts.world ? engineForWorld(opts.world) : getEngine();

@@ -15,7 +15,6 @@ import {
   type HookRecord,
   isWorldError,
   type Lease,
-  type NewEvent,
   newRunId,
   type RunRecord,
   type StepTask,
@@ -35,7 +34,7 @@ import { StepNotFoundError } from "./engine-errors.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
 import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
-import { type EngineContext, LiveRun, recordError, type StepResult } from "./live-run.js";
+import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
@@ -211,11 +210,13 @@ export class Engine implements EngineContext {
   world(): Promise<World> {
     if (!this.worldPromise) {
       const source = this.worldSource;
-      this.worldPromise = (typeof source === "function" ? source() : Promise.resolve(source)).then((world) => {
-        // From the moment the world is open this engine hears what other processes record for runs.
-        this.watchWorld(world);
-        return world;
-      });
+      this.worldPromise = (typeof source === "function" ? source() : Promise.resolve(source)).then(
+        (world) => {
+          // From the moment the world is open this engine hears what other processes record for runs.
+          this.watchWorld(world);
+          return world;
+        },
+      );
     }
     return this.worldPromise;
   }

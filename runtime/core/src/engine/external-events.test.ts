@@ -179,3 +179,24 @@ function dropDeliveredNotifications(world: World): World {
     },
   });
 }
+
+describe("hook tokens", () => {
+  it("createHook() with a token no world can store fails in workflow code, where it can be caught", async () => {
+    const h = harness({
+      "workflow//./x//badToken": `async function badToken() {
+        const out = [];
+        for (const token of ["a\\u0000b", "x".repeat(1025), ""]) {
+          try { rt().createHook({ token }); out.push("created"); } catch (e) { out.push(e instanceof TypeError ? e.message : "other"); }
+        }
+        return out;
+      }`,
+    });
+    engines.push(h.engine);
+    const run = await h.start<string[]>("workflow//./x//badToken");
+    expect(await run.returnValue).toEqual([
+      "createHook(): the token cannot be used: it contains a NUL character (\\u0000).",
+      "createHook(): the token cannot be used: it is 1025 characters long; at most 1024 are allowed.",
+      "createHook(): the token cannot be used: it must be a non-empty string.",
+    ]);
+  });
+});
