@@ -23,6 +23,7 @@ import { RunIndex } from "./run-index.js";
 import { MemoryStepTasks } from "./step-tasks.js";
 import { MemoryStreams } from "./streams.js";
 import type {
+  AbandonedRun,
   AppendOptions,
   AppendResult,
   ClaimedStepTask,
@@ -240,6 +241,18 @@ class MemoryWorld implements World {
   async nextWakeAt(): Promise<number | undefined> {
     this.assertOpen();
     return this.index.nextWakeAt();
+  }
+
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    const out: AbandonedRun[] = [];
+    for (const [runId, slot] of this.leases) {
+      if (!slot.held || slot.expiresAt > now) continue;
+      const state = this.index.get(runId);
+      if (state && !isTerminalStatus(state.run.status)) out.push({ runId, expiredAt: slot.expiresAt });
+    }
+    out.sort((a, b) => a.expiredAt - b.expiredAt || (a.runId < b.runId ? -1 : 1));
+    return out.slice(0, Math.max(0, limit));
   }
 
   async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {

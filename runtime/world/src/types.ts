@@ -262,6 +262,13 @@ export interface Delivery extends NewDelivery {
   createdAt: number;
 }
 
+/** A run whose executor died or froze with work in flight: its lease expired without being released. */
+export interface AbandonedRun {
+  runId: string;
+  /** When the lease expired (epoch ms). */
+  expiredAt: number;
+}
+
 /** A run with pending deliveries, for the sweep that makes sure some executor consumes them. */
 export interface DeliveryRun {
   runId: string;
@@ -385,6 +392,13 @@ export interface World {
   nextWakeAt(): Promise<number | undefined>;
   /** Runs in status pending or running (to resume after a restart). */
   listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>>;
+  /**
+   * [addition] Unfinished runs whose lease expired at or before `now` while still held (neither released nor
+   * taken since): their executor died or froze with work in flight, and nothing else (no wake-up, no delivery)
+   * may bring them back. Longest expired first, at most `limit` (default 100). A run suspended while waiting
+   * releases its lease and a finished run frees it, so neither is listed.
+   */
+  listAbandoned(now: number, limit?: number): Promise<AbandonedRun[]>;
 
   /**
    * [addition, deliveries] Records an event from outside the run (a hook payload) WITHOUT the run's lease and

@@ -671,8 +671,9 @@ export class Engine implements EngineContext {
 
   /**
    * Drives runs that need an executor and that nothing brought to this process: pending deliveries older than
-   * a moment (a notified executor normally consumes them at once) and wake-ups due a moment ago (their owner's
-   * timer normally fires first). The lease decides who drives each; losers do no work.
+   * a moment (a notified executor normally consumes them at once), wake-ups due a moment ago (their owner's
+   * timer normally fires first), and runs whose executor died with work in flight (lease expired while held).
+   * The lease decides who drives each; losers do no work.
    */
   async sweep(): Promise<void> {
     if (this.sweeping || !this.executes) return;
@@ -684,6 +685,7 @@ export class Engine implements EngineContext {
       const runs = new Set<string>();
       for (const r of await world.listDeliveryRuns(now - grace, SWEEP_BATCH)) runs.add(r.runId);
       for (const r of await world.listDue(now - grace, SWEEP_BATCH)) runs.add(r.runId);
+      for (const r of await world.listAbandoned(now, SWEEP_BATCH)) runs.add(r.runId);
       for (const runId of runs) {
         if (this.live.get(runId)?.active || this.driving.has(runId) || this.codeBackoff.has(runId)) continue;
         void this.drive(runId, { retryIfHeld: false });

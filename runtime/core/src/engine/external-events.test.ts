@@ -149,6 +149,25 @@ describe("external events", () => {
     expect(await run.returnValue).toBe("x");
   });
 
+  it("another engine's sweep takes over a run whose executor died holding its lease", async () => {
+    const world = createMemoryWorld();
+    const dying = harness(WORKFLOWS, { world, leaseTtlMs: 200, sweepIntervalMs: false });
+    engines.push(dying.engine);
+    const survivor = dying.newEngine({ sweepIntervalMs: 100 });
+    engines.push(survivor);
+    await survivor.world();
+    slowRuns = 0;
+    const run = await dying.start("workflow//./x//stepAndHook", [300]);
+    await waitFor(() => slowRuns === 1);
+    // The executor dies with the step in flight: nothing releases its lease, no wake-up or delivery is pending.
+    dying.engine.close();
+    // Once the lease expires the survivor's sweep finds the run abandoned, takes it over and reruns the step.
+    await waitFor(() => slowRuns === 2);
+    const token = await tokenOf(world, run.runId);
+    await resumeHook(token, "last", survivor);
+    expect(await new Run(run.runId, survivor).returnValue).toEqual({ slow: "slow done", payloads: ["last"] });
+  });
+
   it("a delivery retried with the same ID is delivered once", async () => {
     const h = harness(WORKFLOWS);
     engines.push(h.engine);

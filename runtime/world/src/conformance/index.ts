@@ -540,6 +540,28 @@ export function runWorldConformance(
 
     // ---------------------------------------------------------------- wake-ups
 
+    test("listAbandoned lists unfinished runs whose lease expired while held, not released, finished or live ones", async () => {
+      const abandoned = await newRun();
+      const released = await newRun();
+      const live = await newRun();
+      const finished = await newRun();
+      const retaken = await newRun();
+      await world.acquireLease(abandoned.runId, "dead", LEASE_TTL_MS);
+      const rel = (await world.acquireLease(released.runId, "A", LEASE_TTL_MS))!;
+      await world.releaseLease(rel);
+      await world.acquireLease(finished.runId, "dead", LEASE_TTL_MS);
+      await push(finished.runId, { type: "run_completed", data: { output: "" } });
+      await world.acquireLease(retaken.runId, "dead", LEASE_TTL_MS);
+      expect(await world.listAbandoned(Date.now())).toEqual([]);
+      await sleep(LEASE_TTL_MS + 100);
+      await world.acquireLease(live.runId, "alive", 60_000);
+      await world.acquireLease(retaken.runId, "B", 60_000);
+      const listed = await world.listAbandoned(Date.now());
+      expect(listed.map((r) => r.runId)).toEqual([abandoned.runId]);
+      expect(listed[0]!.expiredAt).toBeLessThanOrEqual(Date.now());
+      expect(await world.listAbandoned(listed[0]!.expiredAt - 1)).toEqual([]);
+    });
+
     test("listDue returns due runs earliest first, not future or finished ones", async () => {
       const now = Date.now();
       const r1 = await newRun();
