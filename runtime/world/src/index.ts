@@ -5,6 +5,7 @@ export {
   type ApplyEffects,
   applyEvent,
   applyEvents,
+  checkAppendable,
   checkBatchShape,
   checkHookTokens,
   createRunState,

@@ -11,6 +11,7 @@ import { AppendConflictError, LeaseLostError, RunFinishedError, RunNotFoundError
 import { newRunId } from "./ids.js";
 import {
   applyEvents,
+  checkAppendable,
   checkBatchShape,
   checkHookTokens,
   createRunState,
@@ -134,7 +135,7 @@ class MemoryWorld implements World {
     const { state } = run;
     checkBatchShape(runId, events, false);
     if (opts?.lease) this.assertLeaseHeld(runId, opts.lease);
-    if (isTerminalStatus(state.run.status)) throw new RunFinishedError(runId, state.run.status);
+    checkAppendable(runId, state.run.status, events);
     if (expectedSeq !== state.run.lastSeq)
       throw new AppendConflictError(runId, expectedSeq, state.run.lastSeq);
     checkHookTokens(runId, events, (token) => this.index.tokenHolder(token));

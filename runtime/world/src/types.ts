@@ -20,6 +20,7 @@ export type EventType =
   | "run_completed"
   | "run_failed"
   | "run_cancelled"
+  | "run_retried"
   | "step_created"
   | "step_started"
   | "step_retrying"
@@ -43,6 +44,21 @@ export interface EventDataMap {
   run_completed: { output: string };
   run_failed: { error: string };
   run_cancelled: { reason?: string };
+  /**
+   * [addition] An operator retried a failed run (`run.retry()`, `wf retry`): the only event a world accepts after
+   * `run_failed`. It takes back the events listed in `rescinds` (the `run_failed` and the step failures the run
+   * did not survive): replays skip them, so those steps run again with a fresh retry budget while every completed
+   * step keeps its result. `steps` are the correlation IDs of the steps re-driven (their rows become `pending`),
+   * `hooks` the hooks the failure disposed that become live again (their tokens must still be free, else the append
+   * is refused with HookTokenConflictError). The run is `running` again and due at once (`wakeAt`) until an
+   * executor records `run_started`.
+   */
+  run_retried: {
+    rescinds: number[];
+    steps: string[];
+    hooks: { hookId: string; token: string }[];
+    reason?: string;
+  };
   step_created: { stepName: string; input: string };
   step_started: { attempt: number };
   /** `retryAt` is the durable wake-up for the next attempt (epoch ms). */
@@ -351,7 +367,8 @@ export interface World {
    * `RunNotFoundError` for an unknown run, with `LeaseLostError` when `opts.lease` is no longer held, and
    * with `HookTokenConflictError` when a `hook_created` names a token that a live hook already holds.
    * Nothing may follow `run_completed`/`run_failed`/`run_cancelled`: such an append is refused with
-   * `RunFinishedError`.
+   * `RunFinishedError`, except one that starts with `run_retried` after `run_failed` (`checkAppendable` decides
+   * this for every world).
    */
   append(runId: string, expectedSeq: number, events: NewEvent[], opts?: AppendOptions): Promise<AppendResult>;
 

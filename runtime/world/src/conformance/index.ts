@@ -290,6 +290,90 @@ export function runWorldConformance(
       expect(await world.getRun(c.runId)).toEqual(cancelled.run);
     });
 
+    test("run_retried reopens a failed run: failed steps pending, hooks live, sleeps due, the run due until run_started", async () => {
+      const now = Date.now();
+      const run = await newRun();
+      await push(
+        run.runId,
+        { type: "run_started" },
+        step("ok"),
+        { type: "step_started", correlationId: "ok", data: { attempt: 1 } },
+        { type: "step_completed", correlationId: "ok", data: { output: "1" } },
+        { type: "hook_created", correlationId: "h", data: { token: `retry-${run.runId}` } },
+        { type: "wait_created", correlationId: "w", data: { resumeAt: now + 60_000 } },
+        step("bad"),
+        { type: "step_started", correlationId: "bad", data: { attempt: 1 } },
+        { type: "step_failed", correlationId: "bad", data: { error: "boom" } },
+      );
+      const failed = await push(run.runId, { type: "run_failed", data: { error: "boom" } });
+      expect(failed.run.status).toBe("failed");
+      expect(await world.getHookByToken(`retry-${run.runId}`)).toBeUndefined();
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).not.toContain(run.runId);
+
+      const retried = await world.append(run.runId, failed.run.lastSeq, [
+        {
+          type: "run_retried",
+          data: {
+            rescinds: [failed.run.lastSeq - 1, failed.run.lastSeq],
+            steps: ["bad"],
+            hooks: [{ hookId: "h", token: `retry-${run.runId}` }],
+          },
+        },
+      ]);
+      expect(retried.run.status).toBe("running");
+      expect(retried.run.error).toBeUndefined();
+      expect(retried.run.completedAt).toBeUndefined();
+      expect(await world.getStep(run.runId, "bad")).toMatchObject({ status: "pending" });
+      expect(await world.getStep(run.runId, "ok")).toMatchObject({ status: "completed", output: "1" });
+      expect(await world.getHookByToken(`retry-${run.runId}`)).toMatchObject({
+        runId: run.runId,
+        status: "active",
+      });
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).toContain(run.runId);
+      // Due at once (someone must pick it up), and no longer once an executor records run_started.
+      expect((await world.listDue(Date.now())).map((d) => d.runId)).toContain(run.runId);
+      const started = await world.append(run.runId, retried.run.lastSeq, [{ type: "run_started" }]);
+      expect((await world.listDue(Date.now())).map((d) => d.runId)).not.toContain(run.runId);
+      expect(started.run.wakeAt).toBe(now + 60_000);
+    });
+
+    test("run_retried is refused unless the run failed, and must come first in its batch", async () => {
+      const running = await newRun();
+      await push(running.runId, { type: "run_started" });
+      const retry = (): NewEvent => ({ type: "run_retried", data: { rescinds: [], steps: [], hooks: [] } });
+      await expectCode(push(running.runId, retry()), "INVALID_EVENT");
+      const done = await newRun();
+      await push(done.runId, { type: "run_completed", data: { output: "" } });
+      await expectCode(push(done.runId, retry()), "RUN_FINISHED");
+      const cancelled = await newRun();
+      await push(cancelled.runId, { type: "run_cancelled", data: {} });
+      await expectCode(push(cancelled.runId, retry()), "RUN_FINISHED");
+      const failed = await newRun();
+      await push(failed.runId, { type: "run_failed", data: { error: "x" } });
+      await expectCode(push(failed.runId, { type: "run_started" }, retry()), "INVALID_EVENT");
+      await expectCode(push(failed.runId, { type: "run_started" }), "RUN_FINISHED");
+      expect((await push(failed.runId, retry(), { type: "run_started" })).run.status).toBe("running");
+    });
+
+    test("run_retried is refused when a hook it brings back lost its token to another run", async () => {
+      const token = `lost-${Math.random().toString(36).slice(2)}`;
+      const first = await newRun();
+      await push(first.runId, { type: "hook_created", correlationId: "h", data: { token } });
+      const failed = await push(first.runId, { type: "run_failed", data: { error: "x" } });
+      const second = await newRun();
+      await push(second.runId, { type: "hook_created", correlationId: "h", data: { token } });
+      await expectCode(
+        world.append(first.runId, failed.run.lastSeq, [
+          {
+            type: "run_retried",
+            data: { rescinds: [failed.run.lastSeq], steps: [], hooks: [{ hookId: "h", token }] },
+          },
+        ]),
+        "HOOK_TOKEN_CONFLICT",
+      );
+      expect((await world.getRun(first.runId))!.status).toBe("failed");
+    });
+
     test("step rows follow created, started, retrying, completed and failed", async () => {
       const run = await newRun();
       await world.append(run.runId, 1, [{ type: "run_started" }, step("s1", "step//./m//one"), step("s2")]);
