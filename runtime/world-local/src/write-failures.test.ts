@@ -1,0 +1,88 @@
+/**
+ * A write that the disk refuses part-way (ENOSPC), injected at the `node:fs` boundary: the caller gets the
+ * error, the torn bytes it left count for nobody, and the next write lands whole, for run logs and streams.
+ */
+import * as fs from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { World } from "@wfkit/world";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createLocalWorld } from "./local-world.js";
+
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs")>();
+  return { ...real, writeSync: vi.fn(real.writeSync) };
+});
+
+const realWriteSync = (await vi.importActual<typeof import("node:fs")>("node:fs")).writeSync;
+
+/** The next write puts half of its bytes in the file, then fails as a full disk does. */
+function diskFillsDuringNextWrite(): void {
+  const tornWrite = (
+    fd: number,
+    buf: NodeJS.ArrayBufferView,
+    offset?: number | null,
+    length?: number | null,
+  ) => {
+    const from = offset ?? 0;
+    const len = length ?? buf.byteLength - from;
+    realWriteSync(fd, buf, from, Math.max(1, Math.floor(len / 2)));
+    throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  };
+  vi.mocked(fs.writeSync).mockImplementationOnce(tornWrite as unknown as typeof fs.writeSync);
+}
+
+const dirs: string[] = [];
+const worlds: World[] = [];
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(): { dataDir: string; open: () => World } {
+  const dataDir = mkdtempSync(join(tmpdir(), "wfkit-enospc-"));
+  dirs.push(dataDir);
+  const open = () => {
+    const w = createLocalWorld({ dataDir, watch: false });
+    worlds.push(w);
+    return w;
+  };
+  return { dataDir, open };
+}
+
+describe("local world: a full disk mid-write", () => {
+  it("a stream write that fails part-way counts for nobody; the next write and every reader agree", async () => {
+    const { open } = setup();
+    const world = open();
+    const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
+    await world.writeStream!(run.runId, "out", ["a"]);
+    diskFillsDuringNextWrite();
+    await expect(world.writeStream!(run.runId, "out", ["b", "c"])).rejects.toMatchObject({ code: "ENOSPC" });
+    expect((await world.readStream!(run.runId, "out")).chunks.map((c) => c.data)).toEqual(["a"]);
+    // Space is back: the retried batch lands whole, numbered right after "a".
+    expect(await world.writeStream!(run.runId, "out", ["b", "c"], { close: true })).toEqual({ nextIndex: 3 });
+    for (const reader of [world, open()]) {
+      expect(await reader.readStream!(run.runId, "out")).toEqual({
+        closed: true,
+        chunks: ["a", "b", "c"].map((data, index) => ({ index, data })),
+      });
+    }
+  });
+
+  it("an append that fails part-way is not in the log; the next append gets the same seq", async () => {
+    const { open } = setup();
+    const world = open();
+    const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
+    diskFillsDuringNextWrite();
+    await expect(world.append(run.runId, 1, [{ type: "run_started" }])).rejects.toMatchObject({
+      code: "ENOSPC",
+    });
+    expect((await world.getRun(run.runId))!.lastSeq).toBe(1);
+    const { events } = await world.append(run.runId, 1, [{ type: "run_started" }]);
+    expect(events[0]!.seq).toBe(2);
+    const fresh = open();
+    expect((await fresh.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created", "run_started"]);
+    expect(((await fresh.getRun(run.runId)) as { quarantine?: unknown }).quarantine).toBeUndefined();
+  });
+});
