@@ -14,6 +14,10 @@
  * each record to disk before the append returns (about 0.3 ms per append here), and the runs directory
  * after creating a run's file, so the file itself survives a power loss too.
  *
+ * Damage: a log whose bytes changed after they were written (not merely a torn tail) quarantines its run: it
+ * stays readable up to the damage, but is never driven or written again, so no recorded step runs twice; a
+ * log deleted under this process is treated the same way (see `RunLog` and the README).
+ *
  * Freshness across processes: a run's own file is re-checked (one `fstat`) whenever that run is read or
  * written, so reads of one run are always current. Listing, wake-ups and cross-process notifications rely
  * on `fs.watch` of the runs directory, which delivers other processes' changes within milliseconds;
@@ -234,6 +238,9 @@ class LocalWorld implements World {
     const liveness = (c: Claim) =>
       c.runId === runId && disposedHere.has(c.hookId) ? "stale" : this.claimLiveness(c, now);
     const claimed: { token: string; hookId: string }[] = [];
+    const releaseClaims = () => {
+      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+    };
     try {
       for (const t of taken) {
         this.claims.claim(t.token, { runId, hookId: t.hookId }, now, liveness);
@@ -243,7 +250,7 @@ class LocalWorld implements World {
       const moved = refusal(log, runId, expectedSeq, lease, now);
       if (moved) throw moved;
     } catch (e) {
-      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+      releaseClaims();
       throw e;
     }
 
@@ -253,10 +260,17 @@ class LocalWorld implements World {
       rec.lo = lease.owner;
       rec.lt = lease.token;
     }
-    const { accepted, changes } = log.write(rec);
+    let written: ReturnType<RunLog["write"]>;
+    try {
+      written = log.write(rec);
+    } catch (e) {
+      releaseClaims(); // the write failed (a full disk): its hooks do not exist
+      throw e;
+    }
+    const { accepted, changes } = written;
     this.commit(log, changes);
     if (!accepted) {
-      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+      releaseClaims();
       log.assertWritable();
       // Another process wrote first; report why this write lost, as the in-process checks would have.
       const after = log.state!.run;

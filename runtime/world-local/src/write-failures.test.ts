@@ -3,7 +3,7 @@
  * error, the torn bytes it left count for nobody, and the next write lands whole, for run logs and streams.
  */
 import * as fs from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { World } from "@wfkit/world";
@@ -17,25 +17,28 @@ vi.mock("node:fs", async (importOriginal) => {
 
 const realWriteSync = (await vi.importActual<typeof import("node:fs")>("node:fs")).writeSync;
 
-/** The next write puts half of its bytes in the file, then fails as a full disk does. */
-function diskFillsDuringNextWrite(): void {
-  const tornWrite = (
-    fd: number,
-    buf: NodeJS.ArrayBufferView,
-    offset?: number | null,
-    length?: number | null,
-  ) => {
+/**
+ * The next write to a file whose name ends with `suffix` puts half of its bytes in the file, then fails as a full
+ * disk does. (Linux names an open descriptor's file under /proc/self/fd.)
+ */
+function diskFillsDuringNextWrite(suffix: string): void {
+  let fired = false;
+  const write = (fd: number, buf: NodeJS.ArrayBufferView, offset?: number | null, length?: number | null) => {
     const from = offset ?? 0;
     const len = length ?? buf.byteLength - from;
+    if (fired || !readlinkSync(`/proc/self/fd/${fd}`).endsWith(suffix))
+      return realWriteSync(fd, buf, from, len);
+    fired = true;
     realWriteSync(fd, buf, from, Math.max(1, Math.floor(len / 2)));
     throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
   };
-  vi.mocked(fs.writeSync).mockImplementationOnce(tornWrite as unknown as typeof fs.writeSync);
+  vi.mocked(fs.writeSync).mockImplementation(write as unknown as typeof fs.writeSync);
 }
 
 const dirs: string[] = [];
 const worlds: World[] = [];
 afterEach(async () => {
+  vi.mocked(fs.writeSync).mockImplementation(realWriteSync as typeof fs.writeSync);
   for (const w of worlds.splice(0)) await w.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -57,7 +60,7 @@ describe("local world: a full disk mid-write", () => {
     const world = open();
     const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
     await world.writeStream!(run.runId, "out", ["a"]);
-    diskFillsDuringNextWrite();
+    diskFillsDuringNextWrite(".chunks");
     await expect(world.writeStream!(run.runId, "out", ["b", "c"])).rejects.toMatchObject({ code: "ENOSPC" });
     expect((await world.readStream!(run.runId, "out")).chunks.map((c) => c.data)).toEqual(["a"]);
     // Space is back: the retried batch lands whole, numbered right after "a".
@@ -74,7 +77,7 @@ describe("local world: a full disk mid-write", () => {
     const { open } = setup();
     const world = open();
     const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
-    diskFillsDuringNextWrite();
+    diskFillsDuringNextWrite(".log");
     await expect(world.append(run.runId, 1, [{ type: "run_started" }])).rejects.toMatchObject({
       code: "ENOSPC",
     });
@@ -84,5 +87,17 @@ describe("local world: a full disk mid-write", () => {
     const fresh = open();
     expect((await fresh.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created", "run_started"]);
     expect(((await fresh.getRun(run.runId)) as { quarantine?: unknown }).quarantine).toBeUndefined();
+  });
+
+  it("an append creating a hook that fails part-way leaves its token free for others at once", async () => {
+    const { open } = setup();
+    const world = open();
+    const a = (await world.createRun({ workflowName: "wf", input: "[]" })).run;
+    const b = (await world.createRun({ workflowName: "wf", input: "[]" })).run;
+    const hook = { type: "hook_created" as const, correlationId: "h", data: { token: "shared" } };
+    diskFillsDuringNextWrite(".log");
+    await expect(world.append(a.runId, 1, [hook])).rejects.toMatchObject({ code: "ENOSPC" });
+    await world.append(b.runId, 1, [hook]);
+    expect(await open().getHookByToken("shared")).toMatchObject({ runId: b.runId });
   });
 });
