@@ -2,47 +2,16 @@
  * A damaged run log must never make recorded work run again: the run is quarantined (named error, readable
  * prefix kept, never offered to an engine), while torn writes from crashes keep being skipped.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isWorldError, type NewEvent, type World } from "@wfkit/world";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import type { NewEvent } from "@wfkit/world";
+import { describe, expect, it } from "vitest";
+import { captureConsoleError, errorOf, useTempWorlds } from "./__tests__/fixtures.js";
 import { encodeFrame } from "./frame.js";
 import { createLocalWorld, type LocalRunRecord } from "./local-world.js";
 
-const dirs: string[] = [];
-const worlds: World[] = [];
-let consoleError: MockInstance<typeof console.error>;
-beforeEach(() => {
-  consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(async () => {
-  consoleError.mockRestore();
-  for (const w of worlds.splice(0)) await w.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "wfkit-damaged-"));
-  dirs.push(dir);
-  return dir;
-}
-
-function open(dataDir: string, opts: { watch?: boolean } = {}): World {
-  const w = createLocalWorld({ dataDir, watch: false, ...opts });
-  worlds.push(w);
-  return w;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWorldError(e)) return e as { code: string; message: string };
-    throw e;
-  }
-  throw new Error("expected the call to be refused");
-}
+const { tempDir, open } = useTempWorlds("damaged", { watch: false });
+const consoleError = captureConsoleError();
 
 const step = (id: string): NewEvent[] => [
   { type: "step_created", correlationId: id, data: { stepName: "s", input: "[]" } },
@@ -115,7 +84,7 @@ describe("local world: damaged logs", () => {
     // Reported to operators once, however often it is touched.
     await world.getRun(runId);
     await world.listRuns();
-    const reports = consoleError.mock.calls.filter(
+    const reports = consoleError.spy.mock.calls.filter(
       (c) => String(c[0]).includes("RUN_LOG_CORRUPT") || String(c[0]).includes(runId),
     );
     expect(reports).toHaveLength(1);
@@ -203,6 +172,6 @@ describe("local world: damaged logs", () => {
     expect((await reader.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created", "run_started"]);
     await reader.append(run.runId, 2, step("s1"));
     expect((await open(dataDir).getRun(run.runId))!.lastSeq).toBe(4);
-    expect(consoleError).not.toHaveBeenCalled();
+    expect(consoleError.spy).not.toHaveBeenCalled();
   });
 });

@@ -4,50 +4,15 @@
  * lose a run silently.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { isWorldError, type World } from "@wfkit/world";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { childScript } from "./__tests__/child-bundle.js";
-import { createLocalWorld, type LocalRunRecord } from "./local-world.js";
+import { captureConsoleError, errorOf, useTempWorlds } from "./__tests__/fixtures.js";
+import type { LocalRunRecord } from "./local-world.js";
 
-const dirs: string[] = [];
-const worlds: World[] = [];
-let consoleError: MockInstance<typeof console.error>;
-beforeEach(() => {
-  consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
-});
-afterEach(async () => {
-  consoleError.mockRestore();
-  for (const w of worlds.splice(0)) await w.close();
-  for (const d of dirs.splice(0)) {
-    chmodTree(d, 0o755, 0o644);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "wfkit-datadir-"));
-  dirs.push(dir);
-  return dir;
-}
-
-function open(dataDir: string, opts: { watch?: boolean; maxOpenFiles?: number } = {}): World {
-  const w = createLocalWorld({ dataDir, ...opts });
-  worlds.push(w);
-  return w;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWorldError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected the call to be refused");
-}
+const { tempDir, open } = useTempWorlds("datadir", {}, (dir) => chmodTree(dir, 0o755, 0o644));
+const consoleError = captureConsoleError();
 
 function chmodTree(path: string, dirMode: number, fileMode: number): void {
   let st: ReturnType<typeof statSync>;
@@ -62,7 +27,7 @@ function chmodTree(path: string, dirMode: number, fileMode: number): void {
   } else chmodSync(path, fileMode);
 }
 
-const reports = (text: string) => consoleError.mock.calls.filter((c) => String(c[0]).includes(text));
+const reports = (text: string) => consoleError.spy.mock.calls.filter((c) => String(c[0]).includes(text));
 
 describe("local world: the data directory", () => {
   it("an entry of runs/ that is not a log file is skipped and reported, and every other run works", async () => {
@@ -126,7 +91,7 @@ describe("local world: the data directory", () => {
 
   it("a data directory deleted while a run sleeps: its next use is refused by name, never lost silently", async () => {
     for (const opts of [{ watch: false }, { watch: false, maxOpenFiles: 1 }, { watch: true }]) {
-      consoleError.mockClear();
+      consoleError.spy.mockClear();
       const dataDir = tempDir();
       const world = open(dataDir, opts);
       const { run } = await world.createRun({ workflowName: "wf", input: "[]" });

@@ -1,28 +1,15 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { World } from "@wfkit/world";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { useTempWorlds } from "./__tests__/fixtures.js";
 import { encodeFrame } from "./frame.js";
-import { createLocalWorld } from "./local-world.js";
 
-const dirs: string[] = [];
-const worlds: World[] = [];
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function open(dataDir: string): World {
-  const w = createLocalWorld({ dataDir });
-  worlds.push(w);
-  return w;
-}
+const { tempDir, open } = useTempWorlds("streams");
 
 describe("local world streams", () => {
   it("lets another instance (process) tail a stream: it is notified of writes and reads them", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "wfkit-streams-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     const writer = open(dataDir);
     const reader = open(dataDir);
     const { run } = await writer.createRun({ workflowName: "wf", input: "[]" });
@@ -102,8 +89,7 @@ describe("local world streams", () => {
 });
 
 async function streamFile(): Promise<{ world: World; runId: string; file: string; dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "wfkit-streams-"));
-  dirs.push(dataDir);
+  const dataDir = tempDir();
   const world = open(dataDir);
   const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
   const dir = join(dataDir, "streams", run.runId);

@@ -3,12 +3,10 @@
  * error, the torn bytes it left count for nobody, and the next write lands whole, for run logs and streams.
  */
 import * as fs from "node:fs";
-import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readlinkSync } from "node:fs";
 import type { World } from "@wfkit/world";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLocalWorld } from "./local-world.js";
+import { useTempWorlds } from "./__tests__/fixtures.js";
 
 vi.mock("node:fs", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs")>();
@@ -35,23 +33,14 @@ function diskFillsDuringNextWrite(suffix: string): void {
   vi.mocked(fs.writeSync).mockImplementation(write as unknown as typeof fs.writeSync);
 }
 
-const dirs: string[] = [];
-const worlds: World[] = [];
-afterEach(async () => {
+const worlds = useTempWorlds("enospc", { watch: false });
+afterEach(() => {
   vi.mocked(fs.writeSync).mockImplementation(realWriteSync as typeof fs.writeSync);
-  for (const w of worlds.splice(0)) await w.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(): { dataDir: string; open: () => World } {
-  const dataDir = mkdtempSync(join(tmpdir(), "wfkit-enospc-"));
-  dirs.push(dataDir);
-  const open = () => {
-    const w = createLocalWorld({ dataDir, watch: false });
-    worlds.push(w);
-    return w;
-  };
-  return { dataDir, open };
+function setup(): { open: () => World } {
+  const dataDir = worlds.tempDir();
+  return { open: () => worlds.open(dataDir) };
 }
 
 describe("local world: a full disk mid-write", () => {
