@@ -1,1 +1,6 @@
-export { createLocalWorld, type LocalWorldOptions } from "./local-world.js";
+export {
+  createLocalWorld,
+  type LocalRunRecord,
+  type LocalWorldOptions,
+  type RunQuarantine,
+} from "./local-world.js";
