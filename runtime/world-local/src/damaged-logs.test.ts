@@ -8,7 +8,7 @@ import type { NewEvent } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
 import { captureConsoleError, errorOf, useTempWorlds } from "./__tests__/fixtures.js";
 import { encodeFrame } from "./frame.js";
-import { createLocalWorld, type LocalRunRecord } from "./local-world.js";
+import { createLocalWorld } from "./local-world.js";
 
 const { tempDir, open } = useTempWorlds("damaged", { watch: false });
 const consoleError = captureConsoleError();
@@ -55,7 +55,7 @@ describe("local world: damaged logs", () => {
     flipByte(file, Math.floor(size / 2));
 
     const world = open(dataDir);
-    const run = (await world.getRun(runId)) as LocalRunRecord;
+    const run = await world.getRun(runId);
     expect(run.quarantine).toMatchObject({ code: "RUN_LOG_CORRUPT", atSeq: run.lastSeq + 1 });
     expect(run.quarantine!.reason).toContain(file);
     // No engine is offered it: not unfinished, not due, no deliveries to sweep.
@@ -90,7 +90,7 @@ describe("local world: damaged logs", () => {
     expect(reports).toHaveLength(1);
     expect(String(reports[0]![0])).toContain(file);
     // Listing for operators still shows it, marked.
-    expect(((await world.listRuns()).items[0] as LocalRunRecord).quarantine?.code).toBe("RUN_LOG_CORRUPT");
+    expect((await world.listRuns()).items[0].quarantine?.code).toBe("RUN_LOG_CORRUPT");
   });
 
   it("any single flipped byte before the last record quarantines the run; in the last one it at most loses it", async () => {
@@ -105,7 +105,7 @@ describe("local world: damaged logs", () => {
       writeFileSync(file, bytes);
       const world = createLocalWorld({ dataDir, watch: false });
       try {
-        const run = (await world.getRun(runId)) as LocalRunRecord | undefined;
+        const run = (await world.getRun(runId));
         const quarantined =
           run === undefined
             ? (await errorOf(world.readEvents(runId))).code === "RUN_LOG_CORRUPT"
@@ -137,7 +137,7 @@ describe("local world: damaged logs", () => {
     const refused = await errorOf(world.append(run.runId, 2, step("s1"), { lease }));
     expect(refused.code).toBe("RUN_LOG_CORRUPT");
     expect(refused.message).toContain("seq 4 follows seq 2");
-    expect(((await world.getRun(run.runId)) as LocalRunRecord).quarantine?.atSeq).toBe(3);
+    expect((await world.getRun(run.runId)).quarantine?.atSeq).toBe(3);
     expect(await world.renewLease(lease, 1_000)).toBeUndefined();
     expect((await world.readEvents(run.runId)).map((e) => e.seq)).toEqual([1, 2]);
   });
@@ -154,7 +154,7 @@ describe("local world: damaged logs", () => {
     flipByte(file, bytes.indexOf(Buffer.from('"take"')) + 2);
 
     const again = open(dataDir);
-    expect(((await again.getRun(run.runId)) as LocalRunRecord).quarantine?.code).toBe("RUN_LOG_CORRUPT");
+    expect((await again.getRun(run.runId)).quarantine?.code).toBe("RUN_LOG_CORRUPT");
     expect((await again.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created"]);
   });
 
@@ -168,7 +168,7 @@ describe("local world: damaged logs", () => {
     await world.append(run.runId, 1, [{ type: "run_started" }]);
     appendFileSync(file, torn.subarray(0, 20));
     const reader = open(dataDir);
-    expect(((await reader.getRun(run.runId)) as LocalRunRecord).quarantine).toBeUndefined();
+    expect((await reader.getRun(run.runId)).quarantine).toBeUndefined();
     expect((await reader.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created", "run_started"]);
     await reader.append(run.runId, 2, step("s1"));
     expect((await open(dataDir).getRun(run.runId))!.lastSeq).toBe(4);

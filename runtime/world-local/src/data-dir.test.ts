@@ -9,7 +9,6 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { childScript } from "./__tests__/child-bundle.js";
 import { captureConsoleError, errorOf, useTempWorlds } from "./__tests__/fixtures.js";
-import type { LocalRunRecord } from "./local-world.js";
 
 const { tempDir, open } = useTempWorlds("datadir", {}, (dir) => chmodTree(dir, 0o755, 0o644));
 const consoleError = captureConsoleError();
@@ -117,7 +116,7 @@ describe("local world: the data directory", () => {
       );
       expect(refused.code, JSON.stringify(opts)).toBe("RUN_LOG_DELETED");
       expect(refused.message).toContain(join(dataDir, "runs", `${run.runId}.log`));
-      const row = (await world.getRun(run.runId)) as LocalRunRecord;
+      const row = await world.getRun(run.runId);
       expect(row.quarantine).toMatchObject({ code: "RUN_LOG_DELETED", atSeq: 4 });
       expect((await world.listUnfinished()).items.map((r) => r.runId)).not.toContain(run.runId);
       expect(reports(run.runId)).toHaveLength(1);

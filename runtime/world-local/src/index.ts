@@ -2,5 +2,4 @@ export {
   createLocalWorld,
   type LocalRunRecord,
   type LocalWorldOptions,
-  type RunQuarantine,
 } from "./local-world.js";

@@ -36,10 +36,12 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import {
+  type AbandonedRun,
   AppendConflictError,
   type AppendOptions,
   type AppendResult,
   type CreateRunInput,
+  checkAppendable,
   checkBatchShape,
   checkDelivery,
   checkHookTokens,
@@ -88,21 +90,8 @@ export interface LocalWorldOptions {
   maxOpenFiles?: number;
 }
 
-/**
- * [proposed addition to `RunRecord`] Set on the row of a run the world quarantined: its log was found damaged
- * (`RUN_LOG_CORRUPT`) or deleted under this process (`RUN_LOG_DELETED`). The row and `readEvents` hold the
- * readable prefix; appends, leases and deliveries are refused with a `WorldError` of that code; the run is left
- * out of `listUnfinished`, `listDue` and `listDeliveryRuns`, so no engine drives it.
- */
-export interface RunQuarantine {
-  code: LogFault["code"];
-  /** What is wrong and where (file, byte offset). */
-  reason: string;
-  /** The first seq the readable prefix does not hold. */
-  atSeq: number;
-}
-
-export type LocalRunRecord = RunRecord & { quarantine?: RunQuarantine };
+/** Kept for callers of the first release: every `RunRecord` may now carry `quarantine`. */
+export type LocalRunRecord = RunRecord;
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,200}$/;
 const LOG_SUFFIX = ".log";
@@ -223,12 +212,12 @@ class LocalWorld implements World {
     // caller may know a head this process has not read yet.
     // Hook tokens are checked against other runs' files, so a batch creating hooks first makes sure its
     // own run is current too (a stale head must be reported as such, not as a token conflict).
-    const createsHooks = events.some((e) => e.type === "hook_created");
+    const createsHooks = events.some((e) => e.type === "hook_created" || e.type === "run_retried");
     let log = this.logs.get(runId);
-    if (!log?.state || createsHooks || refusal(log, runId, expectedSeq, lease, now)) {
+    if (!log?.state || createsHooks || refusal(log, runId, expectedSeq, lease, now, events)) {
       log = this.mustOpen(runId);
     }
-    const refused = refusal(log, runId, expectedSeq, lease, now);
+    const refused = refusal(log, runId, expectedSeq, lease, now, events);
     if (refused) throw refused;
     const taken = checkHookTokens(runId, events, (token) => this.liveHolder(token, now));
     // A claim held by a hook of this run that the batch itself disposes is free for the batch to take.
@@ -247,7 +236,7 @@ class LocalWorld implements World {
         claimed.push(t);
       }
       // Looking up token holders may have read this run's file too: check the head again.
-      const moved = refusal(log, runId, expectedSeq, lease, now);
+      const moved = refusal(log, runId, expectedSeq, lease, now, events);
       if (moved) throw moved;
     } catch (e) {
       releaseClaims();
@@ -274,7 +263,7 @@ class LocalWorld implements World {
       log.assertWritable();
       // Another process wrote first; report why this write lost, as the in-process checks would have.
       const after = log.state!.run;
-      if (isTerminalStatus(after.status)) throw new RunFinishedError(runId, after.status);
+      checkAppendable(runId, after.status, events);
       if (lease && !holds(log.lease, runId, lease, now)) throw new LeaseLostError(runId, lease.owner);
       throw new AppendConflictError(runId, expectedSeq, after.lastSeq);
     }
@@ -412,6 +401,28 @@ class LocalWorld implements World {
     this.assertOpen();
     this.catchUp();
     return this.index.nextWakeAt();
+  }
+
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    this.catchUp();
+    const candidates = (): AbandonedRun[] => {
+      const out: AbandonedRun[] = [];
+      for (const [runId, log] of this.logs) {
+        const { lease, state } = log;
+        if (!lease || lease.released || lease.expiresAt > now || log.fault) continue;
+        if (state && !isTerminalStatus(state.run.status)) out.push({ runId, expiredAt: lease.expiresAt });
+      }
+      return out;
+    };
+    // Re-check the candidates' files: another process may have taken or released the lease meanwhile.
+    for (const { runId } of candidates()) {
+      const log = this.logs.get(runId);
+      if (log) this.refresh(log);
+    }
+    return candidates()
+      .sort((a, b) => a.expiredAt - b.expiredAt || (a.runId < b.runId ? -1 : 1))
+      .slice(0, Math.max(0, limit));
   }
 
   async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
@@ -628,7 +639,7 @@ class LocalWorld implements World {
     }
   }
 
-  /** The run keeps its row and readable prefix, but no engine is offered it again (see `RunQuarantine`). */
+  /** The run keeps its row and readable prefix, but no engine is offered it again (see `RunRecord.quarantine`). */
   private quarantine(log: RunLog, fault: LogFault): void {
     const status = log.state?.run.status;
     if (log.state) {
@@ -744,11 +755,16 @@ function refusal(
   expectedSeq: number,
   lease: Lease | undefined,
   now: number,
+  events: readonly NewEvent[],
 ): Error | undefined {
   if (log.fault) return log.fault.error;
   const run = log.state!.run;
   if (lease && !holds(log.lease, runId, lease, now)) return new LeaseLostError(runId, lease.owner);
-  if (isTerminalStatus(run.status)) return new RunFinishedError(runId, run.status);
+  try {
+    checkAppendable(runId, run.status, events);
+  } catch (error) {
+    return error as Error;
+  }
   if (expectedSeq !== run.lastSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
   return undefined;
 }

@@ -11,6 +11,7 @@ import { closeSync, constants, fdatasyncSync, fstatSync, open, openSync } from "
 import {
   type ApplyEffects,
   applyEvents,
+  canAppend,
   checkBatchShape,
   createRunState,
   DeliveryBook,
@@ -316,7 +317,7 @@ export class RunLog {
       );
       return false;
     }
-    if (rec.s !== next || (state && isTerminalStatus(state.run.status))) return false;
+    if (rec.s !== next || (state && !canAppend(state.run.status, rec.e))) return false;
     if (!leaseAllows(this.lease, rec)) return false;
     const events = rec.e.map((e, i) => toWorkflowEvent(this.runId, rec.s + i, e));
     try {

@@ -5,6 +5,7 @@ export {
   type ApplyEffects,
   applyEvent,
   applyEvents,
+  canAppend,
   checkAppendable,
   checkBatchShape,
   checkHookTokens,

@@ -69,13 +69,18 @@ export function isTerminalStatus(status: RunStatus): boolean {
  * (`run_retried` first in the batch) of a failed run. A retry of anything else is refused too.
  */
 export function checkAppendable(runId: string, status: RunStatus, events: readonly NewEvent[]): void {
-  const retry = events[0]?.type === "run_retried";
-  if (retry ? status !== "failed" : isTerminalStatus(status)) {
+  if (!canAppend(status, events)) {
+    const retry = events[0]?.type === "run_retried";
     if (retry && !isTerminalStatus(status)) {
       throw new WorldError("INVALID_EVENT", `Run ${runId} is ${status}; only a failed run can be retried.`);
     }
     throw new RunFinishedError(runId, status);
   }
+}
+
+/** `checkAppendable` as a predicate, for worlds that decide by reading (the local world's log records). */
+export function canAppend(status: RunStatus, events: readonly Pick<NewEvent, "type">[]): boolean {
+  return events[0]?.type === "run_retried" ? status === "failed" : !isTerminalStatus(status);
 }
 
 /** Gives new events their run, sequence numbers (dense after `lastSeq`) and timestamps. */

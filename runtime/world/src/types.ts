@@ -125,6 +125,22 @@ export interface RunRecord {
   lastSeq: number;
   /** Earliest pending durable wake-up of the run (sleep or retry back-off), if any. */
   wakeAt?: number;
+  /**
+   * [addition] Set when the world quarantined the run: its stored log was found damaged or deleted. The row and
+   * `readEvents` hold the readable prefix; leases, appends and deliveries are refused with a `WorldError` of
+   * `quarantine.code`; the run is left out of `listUnfinished`, `listDue`, `listAbandoned` and
+   * `listDeliveryRuns`, so no engine drives it (re-running recorded work is worse than stopping).
+   */
+  quarantine?: RunQuarantine;
+}
+
+export interface RunQuarantine {
+  /** `RUN_LOG_CORRUPT` (damaged), `RUN_LOG_DELETED` (removed under the process), or a world's own code. */
+  code: string;
+  /** What is wrong and where (file, byte offset), and how to recover. */
+  reason: string;
+  /** The first seq the readable prefix does not hold. */
+  atSeq: number;
 }
 
 export type StepStatus = "pending" | "running" | "retrying" | "completed" | "failed";
