@@ -105,7 +105,7 @@ describe("local world: damaged logs", () => {
       writeFileSync(file, bytes);
       const world = createLocalWorld({ dataDir, watch: false });
       try {
-        const run = (await world.getRun(runId));
+        const run = await world.getRun(runId);
         const quarantined =
           run === undefined
             ? (await errorOf(world.readEvents(runId))).code === "RUN_LOG_CORRUPT"

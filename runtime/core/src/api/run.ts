@@ -68,6 +68,29 @@ export class Run<R = unknown> {
     if (!found) throw new WorkflowRunNotFoundError(this.runId);
   }
 
+  /**
+   * Re-drives a failed run from the step failures it did not survive; every completed step keeps its result and
+   * the re-driven steps get their full retry budget. Rejects with `RunNotRetryableError` unless the run failed.
+   * Resolves once the retry is recorded (await `returnValue` for the outcome).
+   */
+  async retry(opts: { reason?: string } = {}): Promise<void> {
+    await this.engine.retryRun(this.runId, opts);
+  }
+
+  /**
+   * A new run of the same workflow and input that reuses this run's recorded results up to `fromStep` (a step's
+   * correlation ID such as `step_0003`, or a step ID for its first call) and executes from there; without
+   * `fromStep`, from where this run stopped. This run is left as it is.
+   */
+  async fork(opts: { fromStep?: string } = {}): Promise<Run<R>> {
+    return new Run<R>(await this.engine.forkRun(this.runId, opts), this.engine);
+  }
+
+  /** `fork({ fromStep: toStep })` after cancelling this run with the new run's ID as the reason. */
+  async rewind(opts: { toStep: string }): Promise<Run<R>> {
+    return new Run<R>(await this.engine.rewindRun(this.runId, opts), this.engine);
+  }
+
   private async record(): Promise<RunRecord> {
     if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
     const world = await this.engine.world();

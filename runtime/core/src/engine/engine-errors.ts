@@ -44,3 +44,18 @@ export class StepNotFoundError extends Error {
     this.name = "StepNotFoundError";
   }
 }
+
+/** `retry()` of a run that is not failed. */
+export class RunNotRetryableError extends Error {
+  readonly code = "RUN_NOT_RETRYABLE";
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(
+      `Run ${runId} is ${status}; only a failed run can be retried. Use fork (a new run reusing its results) for a ` +
+        "run that completed or was cancelled.",
+    );
+    this.name = "RunNotRetryableError";
+  }
+}

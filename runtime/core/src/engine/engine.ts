@@ -26,11 +26,12 @@ import {
 } from "@wfkit/world";
 import { STEPS_KEY } from "../sandbox/abi.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
-import { WorkflowRunCancelledError } from "../sandbox/run-errors.js";
+import { WorkflowRunCancelledError, WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
-import { StepNotFoundError } from "./engine-errors.js";
+import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
+import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
 import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
@@ -360,6 +361,10 @@ export class Engine implements EngineContext {
         live = undefined;
         events = knownEvents ?? (await world.readEvents(runId));
       }
+      if (!live && events.length === 1 && forkSource(events[0]!)) {
+        // A fork's first executor copies the reused history in, under its lease (whoever drives it first).
+        events = await this.copyForkHistory(world, runId, events[0]!, lease);
+      }
       const last = events.at(-1);
       if (!live) {
         const first = events[0];
@@ -638,6 +643,99 @@ export class Engine implements EngineContext {
   }
 
   /**
+   * Re-drives a failed run from the step failures it did not survive, keeping every completed step: appends
+   * `run_retried` (see `retryPlan`), then the run is due, and any executing process (this one first) takes it up.
+   * Refused for a run that is not failed; two operators retrying at once retry it once.
+   */
+  async retryRun(runId: string, opts: { reason?: string } = {}): Promise<void> {
+    const world = await this.world();
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) throw new WorkflowRunNotFoundError(runId);
+      if (run.status !== "failed") throw new RunNotRetryableError(runId, run.status);
+      const plan = retryPlan(await world.readEvents(runId));
+      const data = opts.reason === undefined ? plan : { ...plan, reason: opts.reason };
+      try {
+        await world.append(runId, run.lastSeq, [{ type: "run_retried", data }]);
+        break;
+      } catch (error) {
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        throw error;
+      }
+    }
+    if (this.executes) void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /**
+   * Starts a new run of the same workflow and input that reuses the original's recorded results up to `fromStep`
+   * (its correlation ID, or a step ID for its first call) and executes from there; without `fromStep`, from where
+   * the original stopped. The new run's `run_created` names its source (`metadata.forkedFrom`); its first
+   * executor copies the history in (`forkPrefix`). Returns the new run's ID.
+   */
+  async forkRun(runId: string, opts: { fromStep?: string; runId?: string } = {}): Promise<string> {
+    const world = await this.world();
+    const source = await world.getRun(runId);
+    if (!source) throw new WorkflowRunNotFoundError(runId);
+    // Checked now, so that a bad step is the caller's error rather than the new run's.
+    const prefix = forkPrefix(await world.readEvents(runId), { fromStep: opts.fromStep });
+    const forkedFrom: ForkOrigin = { runId, atSeq: source.lastSeq, copied: prefix.length };
+    if (opts.fromStep !== undefined) forkedFrom.fromStep = opts.fromStep;
+    const newRunIdValue = opts.runId ?? newRunId();
+    const executes = this.executes;
+    this.creating.add(newRunIdValue);
+    let created: Awaited<ReturnType<World["createRun"]>>;
+    try {
+      created = await world.createRun({
+        runId: newRunIdValue,
+        workflowName: source.workflowName,
+        input: source.input,
+        metadata: { ...(source.metadata ?? {}), forkedFrom },
+        ...(executes ? { lease: { owner: this.ownerId, ttlMs: this.leaseTtlMs } } : {}),
+      });
+    } finally {
+      this.creating.delete(newRunIdValue);
+    }
+    if (executes) void this.drive(newRunIdValue, { events: created.events, lease: created.lease });
+    return newRunIdValue;
+  }
+
+  /**
+   * `fork` from `toStep`, after cancelling the original with the new run's ID as the reason (so hooks with
+   * chosen tokens are free for the new run). Returns the new run's ID.
+   */
+  async rewindRun(runId: string, opts: { toStep: string }): Promise<string> {
+    const world = await this.world();
+    // Validates the step before anything changes.
+    forkPrefix(await world.readEvents(runId), { fromStep: opts.toStep });
+    const newId = newRunId();
+    const run = await world.getRun(runId);
+    if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) await this.cancel(runId, `rewound to ${newId}`);
+    return this.forkRun(runId, { fromStep: opts.toStep, runId: newId });
+  }
+
+  /** The history a fork reuses, appended as the new run's first batch (or read back if another executor did). */
+  private async copyForkHistory(
+    world: World,
+    runId: string,
+    created: WorkflowEvent,
+    lease: Lease,
+  ): Promise<WorkflowEvent[]> {
+    const origin = forkSource(created)!;
+    const prefix = forkPrefix(
+      (await world.readEvents(origin.runId)).filter((e) => e.seq <= origin.atSeq),
+      { fromStep: origin.fromStep },
+    );
+    if (prefix.length === 0) return [created];
+    try {
+      const appended = await world.append(runId, 1, prefix, { lease });
+      return [created, ...appended.events];
+    } catch (error) {
+      if (!isWorldError(error, "APPEND_CONFLICT")) throw error;
+      return world.readEvents(runId);
+    }
+  }
+
+  /**
    * One subscription per engine, made when it first drives a run or sweeps: runs cancelled by another process (or
    * another engine on this world) while their step bodies run here have their AbortSignals fired at once instead of
    * when the next append is refused; and a delivery recorded for a run (a hook payload, by any process) is
@@ -870,6 +968,22 @@ async function retryTransient<T>(
 
 function cancelledError(runId: string, record: RunRecord | undefined): WorkflowRunCancelledError {
   return new WorkflowRunCancelledError(runId, record?.cancelReason);
+}
+
+/** Where a fork came from: `run_created.data.metadata.forkedFrom`. */
+export interface ForkOrigin {
+  runId: string;
+  /** The source's last seq when the fork was made: the copy never reads beyond it. */
+  atSeq: number;
+  fromStep?: string;
+  /** Events the fork reuses (for operators; the copy recomputes them). */
+  copied: number;
+}
+
+function forkSource(event: WorkflowEvent): ForkOrigin | undefined {
+  if (event.type !== "run_created") return undefined;
+  const origin = (event.data?.metadata as { forkedFrom?: ForkOrigin } | undefined)?.forkedFrom;
+  return origin && typeof origin.runId === "string" && typeof origin.atSeq === "number" ? origin : undefined;
 }
 
 function isTerminal(event: WorkflowEvent): boolean {

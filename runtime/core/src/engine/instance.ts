@@ -21,6 +21,7 @@ import { createSandbox, type Sandbox } from "../vm/index.js";
 import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
 import { drainMicrotasks } from "./drain.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
+import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
 import { hookTokenProblem, newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
@@ -56,6 +57,8 @@ export interface Operation {
   started: boolean;
   /** Wake-up of the next attempt after a `step_retrying`. */
   retryAt?: number;
+  /** The attempt an operator's retry (`run_retried`) re-drove the step after: the retry budget counts from it. */
+  attemptBase?: number;
   /** Hooks: what `hook_created` records. */
   hook?: HookRequest;
   resolve(value: unknown): void;
@@ -111,6 +114,8 @@ export class WorkflowInstance {
   hadHooks = false;
   /** Deliveries the log (or the outbox) already holds, by `hook_received.data.deliveryId`: each is applied once. */
   private readonly deliveries = new Set<string>();
+  /** Seqs an operator's retry took back (`run_retried.data.rescinds`): replays skip them. */
+  private rescinded: Set<number> | undefined;
 
   constructor(opts: InstanceOptions) {
     this.runId = opts.runId;
@@ -162,6 +167,7 @@ export class WorkflowInstance {
 
   /** Applies one event; resolving events also let the workflow code run until it waits again. */
   async apply(event: AppliedEvent): Promise<void> {
+    if (this.rescinded && event.seq !== undefined && this.rescinded.has(event.seq)) return;
     this.now = event.createdAt;
     this.sandbox.setTime(event.createdAt);
     switch (event.type) {
@@ -233,6 +239,15 @@ export class WorkflowInstance {
       case "run_cancelled":
         this.terminal = event.type;
         return;
+      case "run_retried": {
+        // The failure this retry took back was skipped; the next executor records that it took the run up.
+        this.runStartedLogged = false;
+        for (const cid of event.data!.steps) {
+          const op = this.ops.get(cid);
+          if (op) op.attemptBase = op.attempt;
+        }
+        return;
+      }
     }
   }
 
@@ -246,6 +261,8 @@ export class WorkflowInstance {
    * `createHook()` must hand out the token its first execution recorded.
    */
   preload(events: readonly AppliedEvent[]): void {
+    const rescinded = rescindedSeqs(events);
+    if (rescinded.size > 0) this.rescinded = rescinded;
     for (const event of events) {
       if (event.type === "hook_created" && event.correlationId && event.data) {
         this.recordedTokens.set(event.correlationId, event.data.token);

@@ -263,7 +263,11 @@ export class LiveRun {
     this.controllers.delete(op.cid);
     // The run ended meanwhile, or the result is a duplicate: the first recorded result wins.
     if (this.instance.terminal || this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
-    const outcome = await stepOutcome(this.ctx, { runId: this.runId, stepName: op.name, attempt }, result);
+    const outcome = await stepOutcome(
+      this.ctx,
+      { runId: this.runId, stepName: op.name, attempt, attemptBase: op.attemptBase },
+      result,
+    );
     await this.emit({ ...outcome, correlationId: op.cid } as NewEvent);
   }
 
@@ -509,8 +513,10 @@ export class LiveRun {
         const op = this.instance.ops.get(cid);
         if (!op || op.attempt !== event.data!.attempt || this.running.has(cid) || this.remote.has(cid))
           continue;
-        // The policy keeps a sequential run inline (no round trip); parallel steps beyond it go to any worker.
-        if (this.ctx.shouldOffer(this)) {
+        // The policy keeps a sequential run inline (no round trip); parallel steps beyond it go to any worker. A
+        // step re-driven by an operator's retry stays here: its retry budget counts from the retry (attemptBase),
+        // which a step task does not carry.
+        if (op.attemptBase === undefined && this.ctx.shouldOffer(this)) {
           this.remote.set(cid, op.attempt);
           offers.push(this.taskOf(op));
         } else this.startStep(cid, op.attempt);
