@@ -1,8 +1,8 @@
 /**
  * Keys a caller chooses (run IDs, hook tokens, stream names) are refused when they contain NUL: they travel
- * through URLs, file names (the local world) and Postgres text, none of which can carry it, so such a key could
- * not be used everywhere a run is. Payloads may contain NUL (text-codec.ts stores them exactly); lookups of a key
- * with NUL simply find nothing.
+ * through URLs and file names (the local world), which cannot carry it, so such a key could not be used
+ * everywhere a run is. Payloads may contain NUL (text-codec.ts stores them exactly); lookups of a key with NUL
+ * simply find nothing.
  */
 import { WorldError } from "@wfkit/world";
 
@@ -13,6 +13,6 @@ export function checkKey(code: string, what: string, value: string, where: strin
   throw new WorldError(
     code,
     `${what} ${JSON.stringify(value)} ${where} contains a NUL character (U+0000) at index ${at}. Keys cannot ` +
-      "hold it (URLs, file names and Postgres text refuse it): choose one without it.",
+      "hold it (URLs and file names refuse it): choose one without it.",
   );
 }

@@ -10,6 +10,9 @@
  * - Wake-ups are the indexed `wake_at` column of the run row (`listDue`, `nextWakeAt`, `claimDue`).
  * - Notifications: appends through this instance reach its subscribers right after commit; other
  *   instances' appends arrive through one LISTEN connection per world.
+ * - Deliveries (hook payloads from outside a run) are rows of their own, recorded without the run's lease and
+ *   consumed by the executor's append in its transaction (migration 5).
+ * - Strings with NUL, which Postgres text cannot hold, are stored encoded (text-codec.ts).
  */
 
 import {
