@@ -21,8 +21,8 @@ describe("postgres deliveries", () => {
   const { open } = shared;
   const table = () => `"${shared.db.schema}".deliveries`;
 
-  async function hookedRun(w: Awaited<ReturnType<typeof open>>) {
-    const { run } = await w.createRun({ workflowName: "wf", input: "[]" });
+  async function hookedRun(w: Awaited<ReturnType<typeof open>>, runId?: string) {
+    const { run } = await w.createRun({ workflowName: "wf", input: "[]", ...(runId ? { runId } : {}) });
     const token = `tok-${Math.random().toString(36).slice(2)}`;
     await w.append(run.runId, 1, [
       { type: "run_started" },
@@ -140,7 +140,8 @@ describe("postgres deliveries", () => {
   it("a delivery is heard by another instance with the run's head, and its payload round-trips NUL", async () => {
     const a = await open();
     const b = await open();
-    const runId = await hookedRun(a);
+    // A run ID that the text codec stores encoded (it begins with its marker): the notification names it as given.
+    const runId = await hookedRun(a, `\uFDD0"wrun_${Math.random().toString(36).slice(2)}"`);
     const heard: RunNotification[] = [];
     b.subscribe((n) => heard.push(n));
     const { delivery } = await a.deliver(runId, payload("n", '"x\u0000y"'));

@@ -497,7 +497,7 @@ CREATE INDEX deliveries_pending ON ${s}.deliveries (created_at, run_id) WHERE NO
 -- other, an append (FOR UPDATE) waits at most for this short insert and vice versa, and a run that ends
 -- either sees the delivery (and deletes it) or is seen as ended (and the delivery is refused).
 CREATE FUNCTION ${s}.deliver(
-  p_run_id text, p_delivery_id text, p_correlation_id text, p_payload text, p_origin text,
+  p_run_id text, p_delivery_id text, p_correlation_id text, p_payload text, p_notify text,
   OUT code text, OUT run_status text, OUT run_last_seq integer, OUT duplicate boolean,
   OUT d_correlation_id text, OUT d_payload text, OUT d_created_at bigint
 ) LANGUAGE plpgsql AS $$
@@ -520,8 +520,9 @@ BEGIN
     SELECT d.correlation_id, d.payload, d.created_at INTO d_correlation_id, d_payload, d_created_at
     FROM ${s}.deliveries d WHERE d.run_id = p_run_id AND d.delivery_id = p_delivery_id;
   ELSE
-    PERFORM pg_notify('${channel}', json_build_object('origin', p_origin, 'runId', p_run_id,
-      'lastSeq', run_last_seq, 'status', run_status, 'kind', 'delivered')::text);
+    -- The caller's payload (its origin, the run ID as the caller wrote it) plus the run's head.
+    PERFORM pg_notify('${channel}',
+      (p_notify::jsonb || jsonb_build_object('lastSeq', run_last_seq, 'status', run_status))::text);
   END IF;
   code := 'ok';
 END $$;

@@ -809,7 +809,13 @@ class PgWorld implements PostgresWorld {
       {
         name: "deliver",
         text: `SELECT * FROM ${this.s}.deliver($1, $2, $3, $4, $5)`,
-        values: [runId, deliveryId, event.correlationId, event.data.payload, this.notifications.origin],
+        values: [
+          runId,
+          deliveryId,
+          event.correlationId,
+          event.data.payload,
+          this.notifications.headlessPayload(runId, "delivered"),
+        ],
       },
       () => {
         resent = true;
