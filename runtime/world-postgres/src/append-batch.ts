@@ -4,11 +4,11 @@
  */
 import {
   AppendConflictError,
+  checkAppendable,
   type HookRecord,
-  isTerminalStatus,
   type Lease,
   LeaseLostError,
-  RunFinishedError,
+  type NewEvent,
   type RunState,
   type RunStatus,
   type StepRecord,
@@ -53,6 +53,7 @@ export function refusal(
   expectedSeq: number,
   loaded: LoadedRun,
   lease: Lease | undefined,
+  events: readonly NewEvent[],
 ): Error | undefined {
   const { run } = loaded.state;
   if (lease) {
@@ -61,13 +62,18 @@ export function refusal(
       return new LeaseLostError(runId, lease.owner);
     }
   }
-  if (isTerminalStatus(run.status)) return new RunFinishedError(runId, run.status);
+  try {
+    checkAppendable(runId, run.status, events);
+  } catch (error) {
+    return error as Error;
+  }
   if (run.lastSeq !== expectedSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
   return undefined;
 }
 
 /**
- * The rows an applied batch changed: the run row, the steps, waits and hooks its events name, and the
+ * The rows an applied batch changed: the run row, the steps, waits and hooks its events name (a retry names them
+ * in its data), and the
  * hooks the run's end released. Hooks are ordered released-first so that, when one batch frees a token
  * and takes it again, the unique index sees the release before the take.
  */
@@ -77,7 +83,14 @@ export function touchedRows(
   released: readonly HookRecord[],
 ): Record<string, unknown> {
   const ids = new Set<string>();
-  for (const e of events) if (e.correlationId !== undefined) ids.add(e.correlationId);
+  for (const e of events) {
+    if (e.correlationId !== undefined) ids.add(e.correlationId);
+    // A retry changes the rows of the steps it re-drives and the hooks it brings back, which it names in its data.
+    if (e.type === "run_retried" && e.data) {
+      for (const id of e.data.steps) ids.add(id);
+      for (const h of e.data.hooks) ids.add(h.hookId);
+    }
+  }
   const steps: StepRecord[] = [];
   const waits: WaitRecord[] = [];
   const hooks = new Map<string, HookRecord>();

@@ -583,6 +583,80 @@ END $$;
 `;
     },
   },
+  {
+    version: 6,
+    name: "retries of failed runs (run_retried) and abandoned-lease listing",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      return `
+-- listAbandoned: unfinished runs whose lease expired while held (their executor died with work in flight).
+CREATE INDEX runs_abandoned ON ${s}.runs (lease_expires_at) WHERE lease_held AND status IN ('pending', 'running');
+
+-- The 7-argument append_events of migration 1, accepting a retry of a failed run (checkAppendable).
+CREATE OR REPLACE FUNCTION ${s}.append_events(
+  p_run_id text, p_expected_seq integer, p_lease_owner text, p_lease_token bigint,
+  p_rows jsonb, p_events json, p_notify text,
+  OUT code text, OUT actual_seq integer, OUT run_status text
+) LANGUAGE plpgsql AS $$
+DECLARE
+  cur record;
+BEGIN
+  SELECT r.last_seq, r.status, r.lease_owner, r.lease_token, r.lease_expires_at, r.lease_held
+    INTO cur FROM ${s}.runs r WHERE r.run_id = p_run_id FOR UPDATE;
+  IF NOT FOUND THEN
+    code := 'not_found';
+    RETURN;
+  END IF;
+  actual_seq := cur.last_seq;
+  run_status := cur.status;
+  IF p_lease_owner IS NOT NULL AND NOT (cur.lease_held AND cur.lease_owner = p_lease_owner
+      AND cur.lease_token = p_lease_token AND cur.lease_expires_at > ${s}.now_ms()) THEN
+    code := 'lease_lost';
+    RETURN;
+  END IF;
+  -- Nothing follows a run's end, except a retry (run_retried first in the batch) of a failed run.
+  IF cur.status IN ${TERMINAL} AND NOT (cur.status = 'failed' AND (p_events->0->>'type') = 'run_retried') THEN
+    code := 'finished';
+    RETURN;
+  END IF;
+  IF cur.last_seq <> p_expected_seq THEN
+    code := 'conflict';
+    RETURN;
+  END IF;
+
+  INSERT INTO ${s}.events (run_id, seq, type, correlation_id, data, created_at)
+  SELECT p_run_id, e.seq, e.type, e.correlation_id, e.data, e.created_at
+  FROM json_to_recordset(p_events) AS e(seq integer, type text, correlation_id text, data json, created_at bigint);
+
+  IF p_rows ? 'steps' THEN
+    INSERT INTO ${s}.steps SELECT * FROM jsonb_populate_recordset(null::${s}.steps, p_rows->'steps')
+    ON CONFLICT (run_id, step_id) DO UPDATE SET ${updateSet(STEP_COLUMNS, ["run_id", "step_id"])};
+  END IF;
+  IF p_rows ? 'waits' THEN
+    INSERT INTO ${s}.waits SELECT * FROM jsonb_populate_recordset(null::${s}.waits, p_rows->'waits')
+    ON CONFLICT (run_id, wait_id) DO UPDATE SET ${updateSet(WAIT_COLUMNS, ["run_id", "wait_id"])};
+  END IF;
+  IF p_rows ? 'hooks' THEN
+    -- Rows arrive released-first, so a token freed earlier in the batch is free when it is taken again.
+    INSERT INTO ${s}.hooks SELECT * FROM jsonb_populate_recordset(null::${s}.hooks, p_rows->'hooks')
+    ON CONFLICT (run_id, hook_id) DO UPDATE SET ${updateSet(HOOK_COLUMNS, ["run_id", "hook_id"])};
+  END IF;
+
+  UPDATE ${s}.runs r SET ${RUN_ROW_COLUMNS.filter((c) => c !== "run_id")
+    .map((c) => `${c} = n.${c}`)
+    .join(", ")}
+  FROM jsonb_populate_record(null::${s}.runs, p_rows->'run') n
+  WHERE r.run_id = p_run_id;
+
+  PERFORM pg_notify('${channel}', p_notify);
+  code := 'ok';
+  actual_seq := (p_rows->'run'->>'last_seq')::integer;
+  run_status := p_rows->'run'->>'status';
+END $$;
+`;
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -16,12 +16,14 @@
  */
 
 import {
+  type AbandonedRun,
   AppendConflictError,
   type AppendOptions,
   type AppendResult,
   applyEvents,
   type ClaimedStepTask,
   type CreateRunInput,
+  canAppend,
   checkBatchShape,
   checkDelivery,
   checkHookTokens,
@@ -370,10 +372,10 @@ class PgWorld implements PostgresWorld {
       // the run's length).
       state = await this.catchUp(state);
     }
-    if (!state || state.run.lastSeq !== expectedSeq || isTerminalStatus(state.run.status)) {
+    if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append will be refused: read the run (and its lease) once to say why.
       const loaded = await this.loadState(runId);
-      const refused = refusal(runId, expectedSeq, loaded, lease);
+      const refused = refusal(runId, expectedSeq, loaded, lease, events);
       if (refused) throw refused;
       state = loaded.state;
     }
@@ -777,6 +779,20 @@ class PgWorld implements PostgresWorld {
       values: [now, Math.max(0, Math.floor(limit))],
     });
     return res.rows.map((r) => ({ runId: r.run_id as string, wakeAt: Number(r.wake_at) }));
+  }
+
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    // `now` is the caller's clock; leases expire by the database's (now_ms), which the caller's may lag. Both
+    // bounds must hold, so a lease that only the caller thinks expired is not handed out.
+    const res = await this.read<Row>({
+      name: "list_abandoned",
+      text: `SELECT run_id, lease_expires_at FROM ${this.s}.runs
+        WHERE lease_held AND lease_expires_at <= least($1, ${this.s}.now_ms()) AND status IN ('pending', 'running')
+        ORDER BY lease_expires_at, run_id LIMIT $2`,
+      values: [now, Math.max(0, Math.floor(limit))],
+    });
+    return res.rows.map((r) => ({ runId: r.run_id as string, expiredAt: Number(r.lease_expires_at) }));
   }
 
   async nextWakeAt(): Promise<number | undefined> {
