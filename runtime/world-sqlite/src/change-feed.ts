@@ -112,6 +112,16 @@ export class ChangeFeed {
     this.recorded = [];
   }
 
+  /** Where the rows recorded so far end (before a savepoint). */
+  mark(): number {
+    return this.recorded.length;
+  }
+
+  /** A savepoint rolled back: forget the rows recorded after `mark`. */
+  rolledBackTo(mark: number): void {
+    this.recorded.length = mark;
+  }
+
   /** Opens the bell for writing (every instance rings, whether or not it listens itself). */
   openBell(): void {
     if (this.bellFd !== undefined) return;

@@ -102,6 +102,8 @@ export interface SqliteWorld extends World {
   readonly path: string;
   /** How many statements found the database locked by another connection and were retried. */
   readonly busyRetries: number;
+  /** Write transactions committed and the writes they carried (more writes than transactions: group commits). */
+  readonly writeStats: { readonly transactions: number; readonly writes: number };
 }
 
 const RUN_TOPIC = "run";
@@ -191,6 +193,10 @@ class SqliteWorldImpl implements SqliteWorld {
 
   get busyRetries(): number {
     return this.c.retry.stats.busy;
+  }
+
+  get writeStats(): { transactions: number; writes: number } {
+    return { ...this.c.writeStats };
   }
 
   // ------------------------------------------------------------------ writes
