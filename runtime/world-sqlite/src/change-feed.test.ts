@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -101,5 +101,8 @@ describe("change feed", () => {
     const deadline = Date.now() + 5_000;
     while (reader.heard.length === 0 && Date.now() < deadline) await sleep(2);
     expect(reader.heard.map((h) => h.payload)).toEqual(["rung"]);
+    await writer.c.write("again", () => writer.c.feed.record("t", "again", Date.now()));
+    // The bell is rewritten in place, not appended to.
+    expect(statSync(`${path}-notify`).size).toBe(1);
   });
 });

@@ -17,7 +17,7 @@
  * The writer's own subscribers are called right after its commit by the world itself; rows of its own origin are
  * skipped here.
  */
-import { closeSync, type FSWatcher, openSync, watch, writeSync } from "node:fs";
+import { closeSync, constants, type FSWatcher, openSync, watch, writeSync } from "node:fs";
 import type Database from "better-sqlite3";
 import { isBusy } from "./busy-retry.js";
 
@@ -126,7 +126,8 @@ export class ChangeFeed {
   openBell(): void {
     if (this.bellFd !== undefined) return;
     try {
-      this.bellFd = openSync(`${this.o.path}-notify`, "a");
+      // Not O_APPEND: every ring rewrites the same byte, so the file stays one byte long.
+      this.bellFd = openSync(`${this.o.path}-notify`, constants.O_WRONLY | constants.O_CREAT, 0o644);
     } catch {
       this.bellFd = undefined; // e.g. a read-only directory: others hear us at their next poll
     }
