@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Change } from "./change-feed.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
+import { createSqliteWorld } from "./sqlite-world.js";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(() => {
@@ -104,5 +105,33 @@ describe("change feed", () => {
     await writer.c.write("again", () => writer.c.feed.record("t", "again", Date.now()));
     // The bell is rewritten in place, not appended to.
     expect(statSync(`${path}-notify`).size).toBe(1);
+  });
+});
+
+describe("a world whose change feed lost rows it had not read", () => {
+  it("tells per-run subscribers where their run is now, calls stream subscribers and wakes claimers", async () => {
+    const path = dbPath();
+    const reader = await createSqliteWorld({ path, watch: false, pollIntervalMs: 60_000 });
+    const writer = await createSqliteWorld({ path, changeRetentionMs: 4 });
+    cleanups.push(
+      () => void reader.close(),
+      () => void writer.close(),
+    );
+    const { run } = await writer.createRun({ workflowName: "wf", input: "[]" });
+    const runKinds: string[] = [];
+    let streamCalls = 0;
+    const taskKinds: string[] = [];
+    reader.subscribe((n) => runKinds.push(`${n.kind}:${n.status}`), run.runId);
+    reader.subscribeStream(run.runId, "s", () => streamCalls++);
+    reader.subscribeStepTasks((n) => taskKinds.push(n.kind));
+
+    await writer.append(run.runId, 1, [{ type: "run_completed", data: { output: "1" } }]);
+    await sleep(20);
+    await writer.writeStream(run.runId, "other", ["x"]); // prunes the append's change row
+    // What the reader's poll would do, now: it finds the hole.
+    (reader as unknown as { c: Connection }).c.feed.check();
+    expect(runKinds).toEqual(["finished:completed"]);
+    expect(streamCalls).toBe(1);
+    expect(taskKinds).toEqual(["offered"]);
   });
 });
