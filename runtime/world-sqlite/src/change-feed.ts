@@ -11,8 +11,9 @@
  * - Woken, a reader asks `PRAGMA data_version` (a read of shared memory; it changes only when another connection
  *   committed) and only then reads the rows after the last ID it saw. A poll every `pollIntervalMs` does the same,
  *   as the safety net for a missed or unsupported file event.
- * - Rows are pruned after `retentionMs` by whichever process writes. IDs are dense (AUTOINCREMENT, one writer at a
- *   time), so a reader that was frozen past the retention notices the hole and resyncs instead of missing a change.
+ * - Rows are pruned after `retentionMs` by whichever process writes, never the newest. IDs are dense (the largest
+ *   plus one, one writer at a time), so a reader that was frozen past the retention notices the hole and resyncs
+ *   instead of missing a change.
  *
  * The writer's own subscribers are called right after its commit by the world itself; rows of its own origin are
  * skipped here.
@@ -72,11 +73,11 @@ export class ChangeFeed {
     this.after = db.prepare(
       "SELECT id, origin, topic, payload FROM changes WHERE id > ? ORDER BY id LIMIT ?",
     );
-    this.head = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").pluck();
+    this.head = db.prepare("SELECT max(id) FROM changes").pluck();
     this.firstFresh = db.prepare("SELECT id FROM changes WHERE created_at >= ? ORDER BY id LIMIT 1").pluck();
     this.prune = db.prepare("DELETE FROM changes WHERE id < ?");
     this.version = db.prepare("PRAGMA data_version").pluck();
-    this.cursor = (this.head.get() as number | undefined) ?? 0;
+    this.cursor = (this.head.get() as number | null) ?? 0;
   }
 
   /**
@@ -139,7 +140,7 @@ export class ChangeFeed {
     this.started = true;
     this.dataVersion = this.readDataVersion();
     // What happened before anyone listened is not news.
-    this.cursor = (this.head.get() as number | undefined) ?? 0;
+    this.cursor = (this.head.get() as number | null) ?? 0;
     if (this.o.watch && this.bellFd !== undefined) {
       try {
         this.watcher = watch(`${this.o.path}-notify`, { persistent: false }, () => this.schedule());
@@ -184,7 +185,7 @@ export class ChangeFeed {
     for (;;) {
       const rows = this.after.all(this.cursor, PAGE) as Array<Change & { origin: string }>;
       if (rows.length === 0) {
-        const head = (this.head.get() as number | undefined) ?? 0;
+        const head = (this.head.get() as number | null) ?? 0;
         if (head > this.cursor) this.gap(head);
         return;
       }

@@ -83,7 +83,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX hooks_live_token ON hooks (token) WHERE active = 1;
 
       CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY, -- the order recorded: a new row's ID is larger than every stored one
         run_id TEXT NOT NULL,
         delivery_id TEXT NOT NULL,
         correlation_id TEXT NOT NULL,
@@ -130,10 +130,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 
       -- The change feed: every write that others may wait for adds a row in its own transaction; other processes
-      -- read the rows after the last ID they saw (see change-feed.ts). AUTOINCREMENT keeps IDs dense and never
-      -- reused, so a reader can tell when rows it had not read were pruned.
+      -- read the rows after the last ID they saw (see change-feed.ts). A new row's ID is the largest one plus one,
+      -- and pruning never removes the newest row, so IDs are dense and never reused: a reader can tell when rows
+      -- it had not read were pruned. (AUTOINCREMENT would guarantee the same at the cost of a page write per row.)
       CREATE TABLE changes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         origin TEXT NOT NULL,
         topic TEXT NOT NULL,
         payload TEXT NOT NULL,
