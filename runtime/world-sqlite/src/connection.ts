@@ -128,17 +128,20 @@ export class Connection {
    * changes roll back and the error reaches the caller). Change rows it recorded wake other processes once the
    * transaction has committed.
    *
-   * Group commit: writes requested while the current batch is being prepared (in the same turn of the event loop,
-   * e.g. a burst of appends of different runs) share one transaction, each in a savepoint of its own, so that one
-   * refused write rolls back alone. One commit then covers them all: one WAL write, and with `synchronous=full`
-   * one fsync, instead of one each. A lone write waits for nothing (the batch is flushed on the microtask queue).
+   * Group commit: writes requested in the same turn of the event loop (e.g. the appends of many runs whose steps
+   * finished together) share one transaction, each in a savepoint of its own, so that one refused write rolls back
+   * alone. One commit then covers them all: one WAL write, and with `synchronous=full` one fsync, instead of one
+   * each. The batch is flushed in the event loop's check phase (`setImmediate`), which costs a lone write one pass
+   * through the loop (microseconds when it is idle); flushing on the microtask queue instead was measured to batch
+   * almost nothing in the engine (7,001 writes in 6,033 transactions for a burst of 1,000 runs, against 5,549 in
+   * 177), because the appends of different runs are issued from different callbacks.
    */
   write<T>(what: string, fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ what, fn, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushing) {
         this.flushing = true;
-        queueMicrotask(() => void this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
