@@ -56,4 +56,25 @@ describe("group commit", () => {
     // The refused run's cached state was not advanced: its next append at the real head goes through.
     expect((await world.append(runs[7]!.run.runId, 1, [{ type: "run_started" }])).run.lastSeq).toBe(2);
   });
+
+  it("writes issued from different callbacks of one turn of the event loop share a transaction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wfkit-sqlite-group-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const world = await open(join(dir, "workflow.db"));
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => world.createRun({ workflowName: "wf", input: "[]" })),
+    );
+    const before = world.writeStats;
+    // As the engine issues them: each from its own callback (a step body that finished), not from one loop.
+    const appends = runs.map(
+      ({ run }) =>
+        new Promise((resolve, reject) =>
+          setImmediate(() => world.append(run.runId, 1, [{ type: "run_started" }]).then(resolve, reject)),
+        ),
+    );
+    await Promise.all(appends);
+    const after = world.writeStats;
+    expect(after.writes - before.writes).toBe(10);
+    expect(after.transactions - before.transactions).toBe(1);
+  });
 });
