@@ -185,6 +185,8 @@ if (argv[0] === "--child") {
   }
   if (only.includes("contention")) {
     out.results.contention = [];
+    // One process alone first: the event-loop delay that the machine's load and the process's own work cause.
+    out.results.contention.push(await contention(1, 0));
     for (const busyTimeoutMs of [0, 100]) out.results.contention.push(await contention(3, busyTimeoutMs));
   }
   console.log(JSON.stringify(out, null, 2));
