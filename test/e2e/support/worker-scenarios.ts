@@ -1,18 +1,20 @@
 /**
  * Multi-process scenarios that every world shared between processes must survive, written once and run per world
- * (sqlite-workers.test.ts, sqlite-step-fan-out.test.ts; the Postgres files hold the same scenarios written out):
+ * (sqlite-workers, sqlite-step-fan-out and sqlite-streams.test.ts; the Postgres files hold the same scenarios
+ * written out):
  *
  * - workers SIGKILLed and replaced while 200 fan-out runs execute: every run completes, each step recorded once;
  * - a worker frozen with SIGSTOP past its lease cannot record anything once another took the run over;
  * - a run's `Promise.all` steps run in several worker processes, recorded only by the executor;
- * - a worker SIGKILLed while holding claimed step tasks loses none of them.
+ * - a worker SIGKILLed while holding claimed step tasks loses none of them;
+ * - a stream a step writes in a worker process is followed live by another process.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { engineForWorld, Run } from "@wfkit/core";
 import type { WorkflowEvent, World } from "@wfkit/world";
 import { expect } from "vitest";
-import { copyProject, type Project, runNode, type SpawnedNode, spawnNode } from "./process.js";
+import { copyProject, type Project, resultOf, runNode, type SpawnedNode, spawnNode } from "./process.js";
 
 /** A world over storage private to one test, as the test and its child processes open it. */
 export interface SharedWorld {
@@ -276,5 +278,33 @@ export function claimedStepsSurviveKilledWorker(open: OpenSharedWorld): Promise<
     const started = events.filter((e) => e.type === "step_started" && stolen.includes(e.correlationId!));
     expect(started.map((e) => e.data)).toEqual(stolen.map(() => ({ attempt: 1 })));
     console.log(`killed worker ${victim!.child.pid} holding ${stolen.join(", ")}`);
+  });
+}
+
+/**
+ * A worker process executes the run and its step writes to `getWritable()`; another process, which only started the
+ * run (WORKFLOW_EXECUTE_RUNS=0), reads `run.getReadable()` live. The step cannot finish before the reader has
+ * received its first chunk (it waits for an acknowledgement given only then), so the reader is tailing a stream
+ * that is still being written, woken by the world's notifications between processes.
+ */
+export function streamFollowedAcrossProcesses(open: OpenSharedWorld): Promise<void> {
+  return withHarness("pg-streams", open, "10000", async (h) => {
+    const worker = spawnNode(h.project, ["src/worker.ts"], h.env);
+    h.workers.push(worker);
+    const workerPid = Number(/WORKER (\d+)/.exec(await worker.waitForLine(/^WORKER \d+ ready/, 30_000))![1]);
+
+    const ack = h.project.file("ack");
+    const watcher = spawnNode(h.project, ["src/watch.ts", ack], { ...h.env, WORKFLOW_EXECUTE_RUNS: "0" });
+    h.workers.push(watcher);
+    await watcher.waitForLine(/^CHUNK tick 1$/, 30_000);
+    // The step is now blocked until the ack: it has written "tick 1" and nothing else yet.
+    expect(existsSync(ack)).toBe(false);
+    writeFileSync(ack, "ok");
+    const result = await watcher.done;
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split("\n").filter((l) => l.startsWith("CHUNK "));
+    expect(lines).toEqual(["CHUNK tick 1", "CHUNK tick 2"]);
+    // The step ran in the worker, not in the process that started the run and read the stream.
+    expect(resultOf(result)).toEqual({ pid: workerPid, self: watcher.child.pid });
   });
 }
