@@ -1,16 +1,24 @@
 /**
- * Events from outside a run arriving from OTHER processes, on the local world and on Postgres: hook payloads
+ * Events from outside a run arriving from OTHER processes, on the local, Postgres and SQLite worlds: hook payloads
  * recorded by processes that cannot execute runs, by processes killed mid-delivery, and while the run's executor
  * is running a step. A payload must never fail, repeat or strand a run.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { World } from "@wfkit/world";
 import { createLocalWorld } from "@wfkit/world-local";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
-import type { World } from "@wfkit/world";
+import { createSqliteWorld } from "@wfkit/world-sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { copyProject, type Project, resultOf, runNode, type SpawnedNode, spawnNode } from "./support/process.js";
+import {
+  copyProject,
+  type Project,
+  resultOf,
+  runNode,
+  type SpawnedNode,
+  spawnNode,
+} from "./support/process.js";
 
 interface Setup {
   project: Project;
@@ -26,7 +34,11 @@ const WORLDS: Record<string, () => Promise<Setup>> = {
     return {
       project,
       world,
-      env: { WORKFLOW_TARGET_WORLD: "local", LEDGER: project.file("ledger.txt"), WORKFLOW_LEASE_TTL_MS: "2000" },
+      env: {
+        WORKFLOW_TARGET_WORLD: "local",
+        LEDGER: project.file("ledger.txt"),
+        WORKFLOW_LEASE_TTL_MS: "2000",
+      },
       cleanup: async () => {
         await world.close();
         project.cleanup();
@@ -54,13 +66,29 @@ const WORLDS: Record<string, () => Promise<Setup>> = {
       },
     };
   },
+  sqlite: async () => {
+    const project = copyProject("external-events");
+    const path = project.file("workflow.db");
+    const world = await createSqliteWorld({ path });
+    return {
+      project,
+      world,
+      env: {
+        WORKFLOW_TARGET_WORLD: "sqlite",
+        WORKFLOW_SQLITE_PATH: path,
+        LEDGER: project.file("ledger.txt"),
+        WORKFLOW_LEASE_TTL_MS: "2000",
+      },
+      cleanup: async () => {
+        await world.close();
+        project.cleanup();
+      },
+    };
+  },
 };
 
 const ledger = (s: Setup) =>
-  readFileSync(s.project.file("ledger.txt"), "utf8")
-    .trim()
-    .split("\n")
-    .filter(Boolean);
+  readFileSync(s.project.file("ledger.txt"), "utf8").trim().split("\n").filter(Boolean);
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +99,10 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30
 }
 
 /** A process with no workflow code at all: plain `node`, no `workflow/register`. */
-function plainNode(s: Setup, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function plainNode(
+  s: Setup,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       cwd: s.project.dir,
@@ -110,7 +141,8 @@ describe.each(Object.keys(WORLDS))("outside events from other processes (%s worl
     });
     const ids = JSON.parse(/RUNS (.*)/.exec(started.stdout)![1]!) as string[];
     await until(
-      async () => (await Promise.all([0, 1, 2].map((i) => s.world.getHookByToken(`down-${i}`)))).every(Boolean),
+      async () =>
+        (await Promise.all([0, 1, 2].map((i) => s.world.getHookByToken(`down-${i}`)))).every(Boolean),
       "the worker to reach the hooks",
     );
     worker.child.kill("SIGKILL");
@@ -142,7 +174,8 @@ describe.each(Object.keys(WORLDS))("outside events from other processes (%s worl
     const again = spawnNode(s.project, ["src/main.ts", "worker"], s.env);
     running.push(again);
     await until(
-      async () => (await Promise.all(ids.map((id) => s.world.getRun(id)))).every((r) => r?.status === "completed"),
+      async () =>
+        (await Promise.all(ids.map((id) => s.world.getRun(id)))).every((r) => r?.status === "completed"),
       "the runs to complete",
     );
     for (const [i, id] of ids.entries()) {
