@@ -10,8 +10,9 @@
  *   step-while <token> <count> <stepMs>     a long step runs while <count> payloads arrive; awaits the result
  *   worker                                 a dedicated worker until killed
  */
-import { startWorker } from "workflow/runtime";
+
 import { getHookByToken, resumeHook, start } from "workflow/api";
+import { startWorker } from "workflow/runtime";
 import { stepWhilePayloads, waitForPayload } from "./workflows.js";
 
 const [command, a, b, c, d] = process.argv.slice(2);
