@@ -6,8 +6,16 @@ import { engineForWorld, getEngine } from "./runtime-config.js";
 export interface StartOptions {
   /** Start the run on this world instead of the configured one. */
   world?: World;
-  /** Caller-chosen run ID (must be unique). */
+  /**
+   * Caller-chosen run ID: starting twice with the same ID makes one run (idempotent start, e.g. a webhook's
+   * delivery ID), atomically across processes: the world refuses a second run with an existing ID.
+   */
   runId?: string;
+  /**
+   * With `runId`, when a run with that ID exists: `"use-existing"` (default) returns it, `"fail"` rejects with
+   * `RunAlreadyExistsError`. A run of another workflow under that ID is always refused.
+   */
+  onConflict?: "use-existing" | "fail";
 }
 
 /** Starts a run of a workflow function (or of a workflow ID) and returns its handle once it is stored. */
@@ -28,7 +36,10 @@ export async function start<A extends unknown[], R>(
     );
   }
   const engine = opts.world ? engineForWorld(opts.world) : getEngine();
-  const runId = await engine.start(workflowId, args ?? [], { runId: opts.runId });
+  const runId = await engine.start(workflowId, args ?? [], {
+    runId: opts.runId,
+    onConflict: opts.onConflict,
+  });
   return new Run<R>(runId, engine);
 }
 

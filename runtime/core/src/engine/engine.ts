@@ -25,8 +25,14 @@ import {
   type World,
 } from "@wfkit/world";
 import { STEPS_KEY } from "../sandbox/abi.js";
+import { parseDuration } from "../sandbox/duration.js";
+import { StepTimeoutError } from "../sandbox/errors.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
-import { WorkflowRunCancelledError, WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
+import {
+  RunAlreadyExistsError,
+  WorkflowRunCancelledError,
+  WorkflowRunNotFoundError,
+} from "../sandbox/run-errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
@@ -226,8 +232,23 @@ export class Engine implements EngineContext {
     return Date.now();
   }
 
-  /** Creates a run and starts driving it in this process. Resolves once the run is stored. */
-  async start(workflowName: string, args: unknown[], opts: { runId?: string } = {}): Promise<string> {
+  /**
+   * Creates a run and starts driving it in this process. Resolves once the run is stored. With a caller-chosen
+   * `runId` that already exists, `onConflict` decides: `"use-existing"` (the default) resolves with it (the
+   * world's unique run ID is the arbiter, so concurrent starts in any processes agree on one run), `"fail"`
+   * rejects with `RunAlreadyExistsError`. A run of another workflow under that ID is always refused.
+   */
+  async start(
+    workflowName: string,
+    args: unknown[],
+    opts: { runId?: string; onConflict?: "use-existing" | "fail" } = {},
+  ): Promise<string> {
+    const onConflict = opts.onConflict ?? "use-existing";
+    if (onConflict !== "use-existing" && onConflict !== "fail") {
+      throw new TypeError(
+        `start(): onConflict must be "use-existing" or "fail", got ${JSON.stringify(onConflict)}.`,
+      );
+    }
     const runId = opts.runId ?? newRunId();
     // A ReadableStream among the arguments is copied into a stream of the new run, once the run exists.
     let stored: (ok: boolean) => void = () => {};
@@ -262,6 +283,11 @@ export class Engine implements EngineContext {
       stored(true);
     } catch (error) {
       stored(false);
+      if (opts.runId !== undefined && isWorldError(error, "APPEND_CONFLICT")) {
+        const existing = await world.getRun(runId);
+        if (existing && existing.workflowName === workflowName && onConflict === "use-existing") return runId;
+        throw new RunAlreadyExistsError(runId, workflowName, existing?.workflowName);
+      }
       throw error;
     } finally {
       this.creating.delete(runId);
@@ -477,7 +503,14 @@ export class Engine implements EngineContext {
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
       this.stats.stepAttempts++;
       const body = fn as (...a: unknown[]) => unknown;
-      const value = await stepContext.run(
+      const timeoutMs = timeoutOf(fn, step.stepName);
+      const timeout = timeoutMs === undefined ? undefined : new AbortController();
+      const attemptSignal = timeout
+        ? signal
+          ? AbortSignal.any([signal, timeout.signal])
+          : timeout.signal
+        : signal;
+      const running = stepContext.run(
         {
           stepId: `${step.runId}/${step.correlationId}`,
           stepStartedAt: new Date(),
@@ -485,11 +518,14 @@ export class Engine implements EngineContext {
           closure: input.closure,
           workflowRunId: step.runId,
           workflowStartedAt: new Date(step.runStartedAt),
-          signal,
+          signal: attemptSignal,
           world: () => this.world(),
         },
         () => body.apply(undefined, input.args),
       );
+      const value = timeout
+        ? await withTimeout(Promise.resolve(running), timeout, timeoutMs!, step)
+        : await running;
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, maxRetries: maxRetriesOf(fn) };
@@ -940,6 +976,45 @@ export class Engine implements EngineContext {
 
 /** How long the evidence that no other worker takes this process's offered steps keeps steps inline. */
 const ALONE_PROBE_MS = 10_000;
+
+/** `myStep.timeout` ("30s", ms) in ms, or undefined when the step has none. */
+function timeoutOf(fn: unknown, stepName: string): number | undefined {
+  const raw = (fn as { timeout?: unknown } | undefined)?.timeout;
+  if (raw === undefined || raw === null) return undefined;
+  const ms = parseDuration(raw as string | number, `${stepName}.timeout`);
+  if (!(ms > 0))
+    throw new TypeError(`${stepName}.timeout must be a positive duration ("30s", 5000), got ${String(raw)}.`);
+  return ms;
+}
+
+/**
+ * The body's result, or `StepTimeoutError` once `ms` pass: the attempt's signal fires with that error and whatever
+ * the body returns later is dropped (its attempt has already been decided).
+ */
+function withTimeout<T>(
+  running: Promise<T>,
+  controller: AbortController,
+  ms: number,
+  step: { stepName: string; attempt: number },
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new StepTimeoutError(step.stepName, ms, step.attempt);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
 
 /** Runs a sweep hands to the lease race at most, per kind of work. */
 const SWEEP_BATCH = 200;
