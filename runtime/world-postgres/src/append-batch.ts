@@ -12,6 +12,7 @@ import {
   type RunState,
   type RunStatus,
   type StepRecord,
+  touchedIds,
   type WaitRecord,
   type WorkflowEvent,
 } from "@wfkit/world";
@@ -82,15 +83,7 @@ export function touchedRows(
   events: readonly WorkflowEvent[],
   released: readonly HookRecord[],
 ): Record<string, unknown> {
-  const ids = new Set<string>();
-  for (const e of events) {
-    if (e.correlationId !== undefined) ids.add(e.correlationId);
-    // A retry changes the rows of the steps it re-drives and the hooks it brings back, which it names in its data.
-    if (e.type === "run_retried" && e.data) {
-      for (const id of e.data.steps) ids.add(id);
-      for (const h of e.data.hooks) ids.add(h.hookId);
-    }
-  }
+  const ids = touchedIds(events);
   const steps: StepRecord[] = [];
   const waits: WaitRecord[] = [];
   const hooks = new Map<string, HookRecord>();

@@ -18,6 +18,7 @@ import {
   applyEvents,
   type ClaimedStepTask,
   type CreateRunInput,
+  checkAppendable,
   checkBatchShape,
   checkDelivery,
   checkHookTokens,
@@ -51,6 +52,7 @@ import {
   type StreamPage,
   stampEvents,
   type TokenHolder,
+  touchedIds,
   type WaitRecord,
   type WorkflowEvent,
   type World,
@@ -265,7 +267,7 @@ class SqliteWorldImpl implements SqliteWorld {
         if (lease && (lease.runId !== runId || !fences(slotOf(head), lease, now))) {
           throw new LeaseLostError(lease.runId, lease.owner);
         }
-        if (isTerminalStatus(head.status)) throw new RunFinishedError(runId, head.status);
+        checkAppendable(runId, head.status, events);
         if (head.last_seq !== expectedSeq) throw new AppendConflictError(runId, expectedSeq, head.last_seq);
         state = this.stateAt(runId, head.last_seq);
         checkHookTokens(runId, events, (token) => this.q.tokenHolder.get(token) as TokenHolder | undefined);
@@ -340,11 +342,7 @@ class SqliteWorldImpl implements SqliteWorld {
   ): void {
     const hooks = new Map<string, HookRecord>();
     for (const h of released) hooks.set(h.hookId, h);
-    const seen = new Set<string>();
-    for (const e of events) {
-      const id = e.correlationId;
-      if (id === undefined || seen.has(id)) continue;
-      seen.add(id);
+    for (const id of touchedIds(events)) {
       const step = state.steps.get(id);
       if (step) this.q.upsertStep.run(step.runId, step.stepId, step.createdAt, JSON.stringify(step));
       const wait = state.waits.get(id);

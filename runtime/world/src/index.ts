@@ -16,6 +16,7 @@ export {
   stampEvents,
   TERMINAL_EVENT_TYPES,
   type TokenHolder,
+  touchedIds,
 } from "./materialize.js";
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";

@@ -191,6 +191,22 @@ export function checkHookTokens(
   return [...taken].map(([token, hookId]) => ({ token, hookId }));
 }
 
+/**
+ * The step, wait and hook IDs whose rows a batch may change: the correlation IDs of its events, and the steps
+ * and hooks a retry names in its data. Worlds that store rows apart from the log write exactly these.
+ */
+export function touchedIds(events: readonly NewEvent[]): Set<string> {
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.correlationId !== undefined) ids.add(e.correlationId);
+    if (e.type === "run_retried" && e.data) {
+      for (const id of e.data.steps) ids.add(id);
+      for (const h of e.data.hooks) ids.add(h.hookId);
+    }
+  }
+  return ids;
+}
+
 /** Builds a run's state from its `run_created` event (seq 1). */
 export function createRunState(first: WorkflowEvent): RunState {
   if (first.type !== "run_created" || first.seq !== 1 || !first.data) {
