@@ -1,0 +1,117 @@
+/**
+ * The world's two Redis connections and how their failures are told apart.
+ *
+ * - Commands: one connection carries every command (Redis runs one command at a time, so more connections
+ *   would add sockets, not throughput); ioredis pipelines whatever is in flight and auto-pipelining writes the
+ *   commands issued in one tick together.
+ * - Notifications: a dedicated subscriber connection (a connection in SUBSCRIBE mode can run nothing else).
+ *
+ * A command whose connection dies before its answer arrives is NOT resent by the client
+ * (`autoResendUnfulfilledCommands: false`): ioredis would otherwise send it again after reconnecting, and a
+ * write may have been applied already. Such a command fails with an `AbortError` once the client has
+ * reconnected, and the world decides (idempotent reads and lease calls: retry; appends and creations: read
+ * back, see redis-world.ts). Commands issued while disconnected wait in the offline queue and are sent once
+ * (they never reached the server).
+ */
+import { WorldError } from "@wfkit/world";
+import { Redis, type RedisOptions } from "ioredis";
+
+export interface ConnectionSettings {
+  url: string;
+  /** `CLIENT SETNAME` of both connections (`<name>:cmd`, `<name>:sub`), to find them in CLIENT LIST. */
+  name: string;
+}
+
+/** Opens a connection and waits until it is ready; a server that does not answer is a clear error. */
+export async function openConnection(
+  settings: ConnectionSettings,
+  role: "cmd" | "sub",
+  onError: (error: Error) => void,
+): Promise<Redis> {
+  const options: RedisOptions = {
+    connectionName: `${settings.name}:${role}`,
+    lazyConnect: true,
+    autoResendUnfulfilledCommands: false,
+    enableAutoPipelining: role === "cmd",
+    // A command issued while the server is unreachable fails after this many reconnection attempts (~20 s of
+    // back-off) instead of waiting forever; the world reports it as CONNECTION_LOST.
+    maxRetriesPerRequest: 20,
+  };
+  const client = new Redis(settings.url, options);
+  // Without a listener an 'error' event (ECONNRESET after CLIENT KILL, a refused reconnect) would crash the
+  // process; the client reconnects by itself, so the error is only worth reporting.
+  client.on("error", onError);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new WorldError(
+      "REDIS_UNREACHABLE",
+      `Cannot connect to Redis at ${redactUrl(settings.url)} (${(error as Error).message}). Check that the server ` +
+        "runs and WORKFLOW_REDIS_URL (redis://[user:password@]host:port[/db]) points at it.",
+    );
+  }
+  return client;
+}
+
+/** The URL without its password, for error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+/**
+ * The command was sent but its connection broke before the answer arrived (ioredis rejects it once it has
+ * reconnected): it may or may not have run, and the server is reachable again.
+ */
+export function isLostAnswer(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError";
+}
+
+/** The server could not be reached for a while (reconnection attempts ran out) or the client was closed. */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === "MaxRetriesPerRequestError" || error.message === "Connection is closed.")
+  );
+}
+
+/** How often an idempotent call is sent again after a lost answer before the caller gets CONNECTION_LOST. */
+const RESENDS = 5;
+
+/**
+ * Runs a call that is safe to repeat (a read, or a write that recognises its own earlier attempt), sending it
+ * again after a lost answer. `resent` is told before each resend, for calls whose second answer differs from the
+ * first (e.g. "already stored"). Connection failures end as `WorldError` CONNECTION_LOST naming `what`.
+ */
+export async function idempotent<T>(what: string, call: () => Promise<T>, resent?: () => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (isLostAnswer(error) && attempt <= RESENDS) {
+        resent?.();
+        continue;
+      }
+      throw isLostAnswer(error) || isUnreachable(error) ? connectionLost(what, error) : error;
+    }
+  }
+}
+
+export function connectionLost(what: string, cause: unknown, maybeApplied = false): WorldError {
+  return Object.assign(
+    new WorldError(
+      "CONNECTION_LOST",
+      `The connection to Redis broke during ${what} and could not be restored` +
+        (maybeApplied
+          ? "; it may or may not have been applied. Re-read the run (getRun/readEvents) before trying again."
+          : "."),
+    ),
+    { cause },
+  );
+}
