@@ -24,6 +24,7 @@ const MAX_OUTCOME_BYTES = 16_384;
 
 export class Notifications {
   readonly origin = randomBytes(8).toString("base64url");
+  private readonly ownStart = `{"o":${JSON.stringify(this.origin)},`;
   private readonly runs = new Notifier();
   /** Runs with per-run subscribers, and how many (re-read after a gap in the subscription). */
   private readonly watched = new Map<string, number>();
@@ -115,6 +116,9 @@ export class Notifications {
 
   /** A message from the channel; our own (already delivered) and unreadable ones are skipped. */
   received(raw: string): void {
+    // Every change this instance makes comes back here: skip those without parsing them (the messages built in
+    // JavaScript start with the origin; the few built in Lua are recognised after parsing).
+    if (raw.startsWith(this.ownStart)) return;
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(raw) as Record<string, unknown>;

@@ -22,14 +22,14 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
-let started: Promise<string> | undefined;
+let started: Promise<RedisServer> | undefined;
 
 /** A server URL plus a fresh prefix; see the module comment for where the server comes from. */
 export async function getTestRedis(): Promise<TestRedis> {
   let url = process.env.WORKFLOW_REDIS_URL;
   if (!url) {
-    started ??= startServer();
-    url = await started;
+    started ??= startRedisServer();
+    url = (await started).url;
   }
   const serverUrl = url;
   const prefix = `wft:${randomBytes(6).toString("hex")}:`;
@@ -57,7 +57,18 @@ function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
-async function startServer(): Promise<string> {
+export interface RedisServer {
+  url: string;
+  /** Stops the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a private `redis-server` from PATH on a free port, in a fresh directory, with `extraArgs` after the
+ * defaults (nothing persisted: `--save "" --appendonly no`). It is stopped when the test process exits, however
+ * it exits, or by `stop()`.
+ */
+export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServer> {
   const binary = findRedisServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), "wfkit-redis-"));
   let child: ChildProcess | undefined;
@@ -66,7 +77,7 @@ async function startServer(): Promise<string> {
   for (let attempt = 1; !child; attempt++) {
     port = await freePort();
     try {
-      child = await launch(binary, dir, port);
+      child = await launch(binary, dir, port, extraArgs);
     } catch (error) {
       if (attempt >= 3) {
         rmSync(dir, { recursive: true, force: true });
@@ -87,12 +98,22 @@ async function startServer(): Promise<string> {
   );
   watchdog.unref();
   const server = child;
-  process.once("exit", () => {
-    server.kill();
-  });
+  const onExit = () => server.kill();
+  process.once("exit", onExit);
   server.unref();
-  (server.stdout as unknown as { unref?: () => void } | null)?.unref?.();
-  return `redis://127.0.0.1:${port}`;
+  for (const s of [server.stdout, server.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      process.off("exit", onExit);
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((resolve) => server.once("exit", resolve));
+        server.kill();
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function findRedisServer(): string {
@@ -108,10 +129,27 @@ function findRedisServer(): string {
 }
 
 /** Starts `redis-server` (nothing persisted: a throw-away server) and resolves once it accepts connections. */
-function launch(binary: string, dir: string, port: number): Promise<ChildProcess> {
+function launch(
+  binary: string,
+  dir: string,
+  port: number,
+  extraArgs: readonly string[],
+): Promise<ChildProcess> {
   const child = spawn(
     binary,
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      ...extraArgs,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
