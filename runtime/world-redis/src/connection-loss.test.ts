@@ -6,8 +6,9 @@
 import { isWorldError, type NewEvent, type RunNotification, type World } from "@wfkit/world";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultyProxy } from "./__tests__/faulty-proxy.js";
-import { killByName, sharedInstances, sleep, until } from "./__tests__/instances.js";
+import { sharedInstances, sleep, until } from "./__tests__/instances.js";
 import { callScript, type ScriptReply } from "./scripts/index.js";
+import { killClientsWith } from "./testing/server.js";
 
 const step = (id: string): NewEvent => ({
   type: "step_created",
@@ -158,7 +159,7 @@ describe("connections killed by the server", () => {
     let kills = 0;
     const killer = (async () => {
       while (killing) {
-        kills += await killByName(shared.admin, (n) => n.startsWith(world.connectionName));
+        kills += await killClientsWith(shared.admin, (n) => n.startsWith(world.connectionName));
         await sleep(15);
       }
     })();

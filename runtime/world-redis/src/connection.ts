@@ -41,6 +41,7 @@ export async function openConnection(
   // Without a listener an 'error' event (ECONNRESET after CLIENT KILL, a refused reconnect) would crash the
   // process; the client reconnects by itself, so the error is only worth reporting.
   client.on("error", onError);
+  holdProcessOnlyWhileBusy(client);
   try {
     await client.connect();
   } catch (error) {
@@ -52,6 +53,39 @@ export async function openConnection(
     );
   }
   return client;
+}
+
+/**
+ * Lets a process whose work is done exit without closing the world (as the local and Postgres worlds do: an app
+ * whose runs have ended exits by itself): the connection's socket, and its reconnection timer, keep the process
+ * alive only while commands are in flight. The way pg's `allowExitOnIdle` treats idle pooled connections;
+ * ioredis has no such option, so every command is counted where they all pass, `sendCommand` (plain commands,
+ * scripts, pipelines and transactions alike).
+ */
+function holdProcessOnlyWhileBusy(client: Redis): void {
+  let inFlight = 0;
+  const apply = () => {
+    const timer = (client as unknown as { reconnectTimeout?: NodeJS.Timeout | null }).reconnectTimeout;
+    for (const handle of [client.stream, timer]) {
+      if (inFlight > 0) handle?.ref?.();
+      else handle?.unref?.();
+    }
+  };
+  client.on("connect", apply);
+  // ioredis emits 'reconnecting' just before it arms the timer.
+  client.on("reconnecting", () => queueMicrotask(apply));
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<Redis["sendCommand"]>) => {
+    const [command] = args;
+    inFlight++;
+    apply();
+    const settled = () => {
+      inFlight--;
+      apply();
+    };
+    command.promise.then(settled, settled);
+    return send(...args);
+  }) as Redis["sendCommand"];
 }
 
 /** The URL without its password, for error messages. */

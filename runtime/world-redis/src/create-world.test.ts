@@ -13,7 +13,7 @@ describe("configuration from the environment", () => {
       }),
     ).toEqual({ url: "redis://h:6379", prefix: "app1:", requireDurability: true });
     expect(worldOptionsFromEnv({ WORKFLOW_REDIS_REQUIRE_AOF: "always" }).requireDurability).toBe("always");
-    expect(worldOptionsFromEnv({ WORKFLOW_REDIS_REQUIRE_AOF: "0" }).requireDurability).toBeUndefined();
+    expect(worldOptionsFromEnv({ WORKFLOW_REDIS_REQUIRE_AOF: "0" }).requireDurability).toBe(false);
     expect(() => worldOptionsFromEnv({ WORKFLOW_REDIS_REQUIRE_AOF: "yes please" })).toThrow(
       /WORKFLOW_REDIS_REQUIRE_AOF must be 1 .* got "yes please"/,
     );

@@ -8,7 +8,8 @@ import { createRedisWorld, type RedisWorld, type RedisWorldOptions } from "./red
 /**
  * Reads `WORKFLOW_REDIS_URL` (required), `WORKFLOW_REDIS_PREFIX` (default "wf:") and
  * `WORKFLOW_REDIS_REQUIRE_AOF` ("1"/"true": refuse a server without AOF; "always": also require
- * `appendfsync always`; "0"/"false"/unset: warn only).
+ * `appendfsync always`; "0"/"false": accept any server without a warning; unset: warn once when runs would not
+ * survive a server restart).
  */
 export function worldOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
@@ -20,7 +21,8 @@ export function worldOptionsFromEnv(
   if (require) {
     if (require === "1" || require === "true") options.requireDurability = true;
     else if (require === "always") options.requireDurability = "always";
-    else if (require !== "0" && require !== "false") {
+    else if (require === "0" || require === "false") options.requireDurability = false;
+    else {
       throw new WorldError(
         "INVALID_CONFIG",
         `WORKFLOW_REDIS_REQUIRE_AOF must be 1 (refuse a server without AOF), always (also require appendfsync ` +

@@ -97,6 +97,15 @@ describe("the durability check when a world opens", () => {
     }
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/AOF is off \(appendonly no\) and RDB snapshots are off/);
+    // Saying the server is meant to keep nothing (WORKFLOW_REDIS_REQUIRE_AOF=0) opens it without a warning.
+    const quiet: string[] = [];
+    const accepted = await createRedisWorld({
+      url: `${server.url}/1`,
+      requireDurability: false,
+      warn: (m) => quiet.push(m),
+    });
+    await accepted.close();
+    expect(quiet).toEqual([]);
     await expect(createRedisWorld({ url: server.url, requireDurability: true })).rejects.toMatchObject({
       code: "REDIS_NOT_DURABLE",
     });

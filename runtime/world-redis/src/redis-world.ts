@@ -88,8 +88,9 @@ export interface RedisWorldOptions {
   prefix?: string;
   /**
    * Refuse to start unless the server persists appends: `true` needs `appendonly yes` (AOF, any fsync policy),
-   * `"always"` also `appendfsync always`; both need `maxmemory-policy noeviction`. Default false: a server that
-   * keeps nothing gets one warning per process.
+   * `"always"` also `appendfsync always`; both need `maxmemory-policy noeviction`. Unset (default): a server
+   * that would lose runs gets one warning per process; `false`: accepted without a warning (a cache-like or test
+   * server on purpose).
    */
   requireDurability?: DurabilityRequirement;
   /** Runs whose materialised state is kept in memory for appends without a read. Default 10,000. */
@@ -143,7 +144,9 @@ export async function createRedisWorld(options: RedisWorldOptions = {}): Promise
     const durability = await readDurability(client);
     const where = redactUrl(url);
     checkRequirement(durability, options.requireDurability, `the server at ${where} has`);
-    warnOnce(durability, where, options.warn ?? ((m) => console.warn(m)));
+    // `requireDurability: false` (WORKFLOW_REDIS_REQUIRE_AOF=0) says a server that keeps nothing is intended.
+    if (options.requireDurability !== false)
+      warnOnce(durability, where, options.warn ?? ((m) => console.warn(m)));
     if (options.subscribe !== false) subscriber = await openConnection(settings, "sub", reportError);
     const world = new RedisWorldImpl(
       client,

@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { afterEach, beforeEach } from "vitest";
 import { createRedisWorld, type RedisWorld, type RedisWorldOptions } from "../redis-world.js";
-import { getTestRedis, type TestRedis } from "../testing/server.js";
+import { getTestRedis, killClientsWith, type TestRedis } from "../testing/server.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -67,23 +67,8 @@ export function sharedInstances(): SharedInstances {
       const names = role
         ? [`${world.connectionName}:${role}`]
         : [`${world.connectionName}:cmd`, `${world.connectionName}:sub`];
-      return killByName(shared.admin, (name) => names.includes(name));
+      return killClientsWith(shared.admin, (name) => names.includes(name));
     },
   };
   return shared;
-}
-
-/**
- * Kills the server's client connections whose name passes `match` (CLIENT KILL by ID: Redis 7.0 has no name
- * filter, and killing every normal client would hit other tests sharing the server).
- */
-export async function killByName(admin: Redis, match: (name: string) => boolean): Promise<number> {
-  const list = (await admin.client("LIST")) as string;
-  let killed = 0;
-  for (const line of list.split("\n")) {
-    const id = /\bid=(\d+)/.exec(line)?.[1];
-    const name = /\bname=(\S*)/.exec(line)?.[1] ?? "";
-    if (id && match(name)) killed += Number(await admin.client("KILL", "ID", id));
-  }
-  return killed;
 }

@@ -37,17 +37,48 @@ export async function getTestRedis(): Promise<TestRedis> {
 }
 
 /** Deletes every key that starts with `prefix` (SCAN, so a big server is not blocked). */
-export async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  client.on("error", () => {});
-  try {
-    await client.connect();
+export function deletePrefix(url: string, prefix: string): Promise<void> {
+  return withClient(url, async (client) => {
     let cursor = "0";
     do {
       const [next, keys] = await client.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 1000);
       cursor = next;
       if (keys.length > 0) await client.unlink(...keys);
     } while (cursor !== "0");
+  });
+}
+
+/** Runs one command on a short-lived connection (for tests that look at keys no world method shows). */
+export function redisCommand(url: string, command: string, ...args: (string | number)[]): Promise<unknown> {
+  return withClient(url, (client) => client.call(command, ...args));
+}
+
+/**
+ * Kills the server's client connections whose name (`CLIENT SETNAME`; a world's are
+ * `<connectionName>:<prefix>:<instance>:cmd|sub`) passes `match`, by ID: Redis 7.0's CLIENT KILL has no name
+ * filter, and killing every normal client would hit others sharing the server. Answers how many were killed.
+ */
+export function killClients(url: string, match: (name: string) => boolean): Promise<number> {
+  return withClient(url, (client) => killClientsWith(client, match));
+}
+
+export async function killClientsWith(client: Redis, match: (name: string) => boolean): Promise<number> {
+  const list = (await client.client("LIST")) as string;
+  let killed = 0;
+  for (const line of list.split("\n")) {
+    const id = /\bid=(\d+)/.exec(line)?.[1];
+    const name = /\bname=(\S*)/.exec(line)?.[1] ?? "";
+    if (id && match(name)) killed += Number(await client.client("KILL", "ID", id));
+  }
+  return killed;
+}
+
+async function withClient<T>(url: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return await fn(client);
   } finally {
     client.disconnect();
   }
