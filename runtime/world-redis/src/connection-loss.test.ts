@@ -6,7 +6,7 @@
 import { isWorldError, type NewEvent, type RunNotification, type World } from "@wfkit/world";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultyProxy } from "./__tests__/faulty-proxy.js";
-import { sharedInstances, sleep, until } from "./__tests__/instances.js";
+import { sharedInstances, sleep, stepTask, until } from "./__tests__/instances.js";
 import { callScript, type ScriptReply } from "./scripts/index.js";
 import { killClientsWith } from "./testing/server.js";
 
@@ -122,14 +122,7 @@ describe("an answer lost on the way (through a proxy that drops it)", () => {
   it("a step task completion whose answer was lost is true and heard once by this instance", async () => {
     const world = await openThroughProxy();
     const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
-    const task = {
-      runId: run.runId,
-      correlationId: "step_0001",
-      attempt: 1,
-      stepName: "s",
-      input: "[]",
-      runStartedAt: 1,
-    };
+    const task = stepTask(run.runId, "step_0001");
     await world.offerStepTasks!([task]);
     const [claimed] = await world.claimStepTasks!("A", 60_000, 1);
     const heard: string[] = [];

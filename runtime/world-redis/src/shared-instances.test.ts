@@ -4,7 +4,7 @@
  */
 import type { RunNotification, StepTaskNotification } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
-import { sharedInstances, sleep, until } from "./__tests__/instances.js";
+import { sharedInstances, sleep, stepTask, until } from "./__tests__/instances.js";
 import { createRedisWorld } from "./redis-world.js";
 import { getTestRedis } from "./testing/server.js";
 
@@ -25,14 +25,7 @@ describe("instances sharing one prefix", () => {
     a.subscribeStream!(run.runId, "s", () => streamWrites++);
     await b.append(run.runId, 1, [{ type: "run_started" }]);
     await b.writeStream!(run.runId, "s", ["x"]);
-    const task = {
-      runId: run.runId,
-      correlationId: "step_0001",
-      attempt: 1,
-      stepName: "s",
-      input: "[]",
-      runStartedAt: 1,
-    };
+    const task = stepTask(run.runId, "step_0001");
     await b.offerStepTasks!([task]);
     const [claimed] = await b.claimStepTasks!("B", 60_000, 1);
     await b.completeStepTask!(claimed!, { type: "step_completed", data: { output: "42" } });
@@ -85,16 +78,7 @@ describe("instances sharing one prefix", () => {
     const worlds = await Promise.all([open(), open(), open()]);
     const { run } = await worlds[0]!.createRun({ workflowName: "wf", input: "[]" });
     const cids = Array.from({ length: 30 }, (_, i) => `step_${String(i + 1).padStart(4, "0")}`);
-    await worlds[0]!.offerStepTasks!(
-      cids.map((cid) => ({
-        runId: run.runId,
-        correlationId: cid,
-        attempt: 1,
-        stepName: "s",
-        input: "[]",
-        runStartedAt: 1,
-      })),
-    );
+    await worlds[0]!.offerStepTasks!(cids.map((cid) => stepTask(run.runId, cid)));
     const claims = await Promise.all(
       worlds.flatMap((w, i) => [0, 1, 2].map((j) => w.claimStepTasks!(`W${i}-${j}`, 60_000, 4))),
     );

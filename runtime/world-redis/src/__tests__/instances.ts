@@ -3,6 +3,7 @@
  * prefix (each with its own connections, as separate processes would have), closed after each test, and polling
  * for what another instance hears.
  */
+import type { StepTask } from "@wfkit/world";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach } from "vitest";
 import { createRedisWorld, type RedisWorld, type RedisWorldOptions } from "../redis-world.js";
@@ -20,6 +21,11 @@ export async function until(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** A step task as an executor would offer it. */
+export function stepTask(runId: string, correlationId: string, attempt = 1): StepTask {
+  return { runId, correlationId, attempt, stepName: "step//./m//s", input: "[]", runStartedAt: 1 };
 }
 
 export interface SharedInstances {
