@@ -88,6 +88,29 @@ function holdProcessOnlyWhileBusy(client: Redis): void {
   }) as Redis["sendCommand"];
 }
 
+/** ZRANGE … BYSCORE/BYLEX/REV LIMIT, which the scripts and listings use, came with Redis 6.2. */
+const MINIMUM_VERSION = [6, 2];
+
+/** Refuses a server too old for the world's commands, with its version in the message. */
+export async function checkServerVersion(client: Redis, where: string): Promise<void> {
+  let version: string | undefined;
+  try {
+    version = /^redis_version:(\S+)/m.exec(await client.info("server"))?.[1];
+  } catch {
+    return; // INFO refused: the first command the server lacks will say so
+  }
+  const [major = 0, minor = 0] = (version ?? "").split(".").map(Number);
+  if (
+    version &&
+    (major < MINIMUM_VERSION[0]! || (major === MINIMUM_VERSION[0] && minor < MINIMUM_VERSION[1]!))
+  ) {
+    throw new WorldError(
+      "REDIS_TOO_OLD",
+      `Redis at ${where} is version ${version}; the Redis world needs ${MINIMUM_VERSION.join(".")} or newer.`,
+    );
+  }
+}
+
 /** The URL without its password, for error messages. */
 export function redactUrl(url: string): string {
   try {

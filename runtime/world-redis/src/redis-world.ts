@@ -58,6 +58,7 @@ import {
 import type { Redis } from "ioredis";
 import { appendArgs, type LoadedRun, refusal, sameEvent } from "./append-plan.js";
 import {
+  checkServerVersion,
   connectionLost,
   idempotent,
   isLostAnswer,
@@ -141,8 +142,9 @@ export async function createRedisWorld(options: RedisWorldOptions = {}): Promise
   let subscriber: Redis | undefined;
   try {
     defineScripts(client);
-    const durability = await readDurability(client);
     const where = redactUrl(url);
+    await checkServerVersion(client, where);
+    const durability = await readDurability(client);
     checkRequirement(durability, options.requireDurability, `the server at ${where} has`);
     // `requireDurability: false` (WORKFLOW_REDIS_REQUIRE_AOF=0) says a server that keeps nothing is intended.
     if (options.requireDurability !== false)
