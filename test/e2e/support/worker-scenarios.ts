@@ -235,43 +235,49 @@ export async function stepsSpreadOverWorkers(open: () => Promise<WorkerWorld>): 
 export async function claimerKilledLosesNoStep(open: () => Promise<WorkerWorld>): Promise<void> {
   await withWorkers(open, "step-fan-out", 1500, async (s) => {
     await Promise.all([s.startWorker(), s.startWorker(), s.startWorker()]);
-    const [runId] = await s.enqueue("src/enqueue.ts", [1, 6, 2_500]);
     const tasks = s.world.listStepTasks!.bind(s.world);
-    // Find a worker that is not the run's executor and holds a claim, and kill it in the middle of the step.
+    // Find a worker that is not the run's executor and holds a claim, and kill it in the middle of the step. On a
+    // machine so loaded that the other workers miss the executor's head start, the executor claims its own offers
+    // and no such worker exists: that run proves nothing, and a new one is tried.
+    let runId = "";
     let victim: SpawnedNode | undefined;
     let stolen: string[] = [];
-    await waitUntil(async () => {
-      const executor = await s.executorOf(runId!);
-      const held = await tasks(runId!);
-      for (const w of s.workers) {
-        const owner = (o: string | undefined) => o?.startsWith(`${w.child.pid}:`) === true;
-        const mine = held.filter((task) => task.status === "claimed" && owner(task.claim?.owner));
-        if (mine.length > 0 && !owner(executor)) {
-          victim = w;
-          stolen = mine.map((task) => task.correlationId);
-          return true;
+    for (let attempt = 1; !victim; attempt++) {
+      expect(attempt, "runs whose steps no other worker claimed").toBeLessThanOrEqual(3);
+      [runId] = (await s.enqueue("src/enqueue.ts", [1, 6, 2_500])) as [string];
+      await waitUntil(async () => {
+        const executor = await s.executorOf(runId);
+        const held = await tasks(runId);
+        for (const w of s.workers) {
+          const owner = (o: string | undefined) => o?.startsWith(`${w.child.pid}:`) === true;
+          const mine = held.filter((task) => task.status === "claimed" && owner(task.claim?.owner));
+          if (mine.length > 0 && !owner(executor)) {
+            victim = w;
+            stolen = mine.map((task) => task.correlationId);
+            return true;
+          }
         }
-      }
-      return false;
-    });
+        return (await s.world.getRun(runId))?.status === "completed";
+      });
+    }
     // Its bodies have started (the ledger says so) before it dies.
     await waitUntil(() =>
-      stolen.every((cid) => s.ledger().some((l) => l.includes(`/${cid} 1 ${victim!.child.pid}`))),
+      stolen.every((cid) => s.ledger().some((l) => l.includes(`${runId}/${cid} 1 ${victim!.child.pid}`))),
     );
     victim!.child.kill("SIGKILL");
     await victim!.done;
 
-    await allCompleted(s.world, [runId!]);
-    const events = await s.world.readEvents(runId!);
+    await allCompleted(s.world, [runId]);
+    const events = await s.world.readEvents(runId);
     checkSpreadLog(events, 6);
-    const parts = await new Run<Part[]>(runId!, engineForWorld(s.world)).returnValue;
+    const parts = await new Run<Part[]>(runId, engineForWorld(s.world)).returnValue;
     expect(parts.map((p) => p.k)).toEqual([0, 1, 2, 3, 4, 5]);
     const byCid = new Map(parts.map((p, k) => [`step_${String(k + 1).padStart(4, "0")}`, p]));
     for (const cid of stolen) {
       // Recorded from a survivor, with the attempt the log started (a lost claim does not consume one).
       expect(byCid.get(cid)!.pid).not.toBe(victim!.child.pid);
       expect(byCid.get(cid)!.attempt).toBe(1);
-      expect(s.ledger().filter((l) => l.includes(`/${cid} `)).length).toBeGreaterThanOrEqual(2);
+      expect(s.ledger().filter((l) => l.includes(`${runId}/${cid} `)).length).toBeGreaterThanOrEqual(2);
     }
     const started = events.filter((e) => e.type === "step_started" && stolen.includes(e.correlationId!));
     expect(started.map((e) => e.data)).toEqual(stolen.map(() => ({ attempt: 1 })));
