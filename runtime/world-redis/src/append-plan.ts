@@ -6,51 +6,61 @@
 import {
   AppendConflictError,
   type ApplyEffects,
+  checkAppendable,
+  checkHookTokens,
   consumedDeliveryIds,
-  type HookRecord,
   isTerminalStatus,
   type Lease,
   LeaseLostError,
   type NewEvent,
-  RunFinishedError,
   type RunState,
   type WorkflowEvent,
 } from "@wfkit/world";
 import type { ScriptArg } from "./scripts/index.js";
 
-/** The append script's ARGV after the prefix (layout documented on APPEND in scripts/runs.ts). */
+/**
+ * The hook token rules (`checkHookTokens`) judged against the run's own hooks, which `state` holds exactly as
+ * stored (the append script's head check makes it so at the moment of the write). Answers every token the rules
+ * asked about: the script refuses the batch if a live hook of another run holds one of them.
+ */
+export function checkOwnTokens(state: RunState, batch: readonly NewEvent[]): string[] {
+  const { runId } = state.run;
+  const asked: string[] = [];
+  checkHookTokens(runId, batch, (token) => {
+    asked.push(token);
+    for (const h of state.hooks.values()) {
+      if (h.status === "active" && h.token === token) return { runId, hookId: h.hookId };
+    }
+    return undefined;
+  });
+  return asked;
+}
+
+/**
+ * The append script's ARGV after the prefix (layout documented on APPEND in scripts/runs.ts). `reached` names the
+ * rows the materialiser reached while applying the batch (tracked-rows.ts): those are the rows written.
+ */
 export function appendArgs(
   state: RunState,
   expectedSeq: number,
   lease: Lease | undefined,
-  batch: readonly NewEvent[],
+  checkedTokens: readonly string[],
   stamped: readonly WorkflowEvent[],
   effects: ApplyEffects,
+  reached: { steps: string[]; waits: string[]; hooks: string[] },
   notification: string,
 ): ScriptArg[] {
   const { run } = state;
-  const ids = new Set<string>();
-  for (const e of stamped) if (e.correlationId !== undefined) ids.add(e.correlationId);
-  const steps: string[] = [];
-  const waits: string[] = [];
-  const hooks = new Map<string, HookRecord>();
-  for (const id of ids) {
-    const step = state.steps.get(id);
-    if (step) steps.push(id, JSON.stringify(step));
-    const wait = state.waits.get(id);
-    if (wait) waits.push(id, JSON.stringify(wait));
-    const hook = state.hooks.get(id);
-    if (hook) hooks.set(id, hook);
-  }
-  // The run's end disposes hooks the batch does not name.
-  for (const h of effects.hooksReleased) hooks.set(h.hookId, h);
-  const hookRows = [...hooks].flatMap(([id, h]) => [id, JSON.stringify(h)]);
+  const rows = <T>(map: Map<string, T>, ids: string[]) =>
+    ids.flatMap((id) => {
+      const row = map.get(id);
+      return row === undefined ? [] : [id, JSON.stringify(row)];
+    });
+  const steps = rows(state.steps, reached.steps);
+  const waits = rows(state.waits, reached.waits);
+  const hookRows = rows(state.hooks, reached.hooks);
   const released = effects.hooksReleased.flatMap((h) => [h.token, h.hookId]);
-  // Every token a hook_created names must be free (as in checkHookTokens), even when the batch disposes that
-  // hook again; only hooks still live after the batch hold theirs.
-  const checked = batch.flatMap((e) =>
-    e.type === "hook_created" && e.data ? [e.data.token, e.correlationId ?? ""] : [],
-  );
+  // Only hooks live after the batch hold their tokens (one the batch creates and disposes again holds none).
   const taken = effects.hooksCreated.filter((h) => h.status === "active").flatMap((h) => [h.token, h.hookId]);
   const consumed = consumedDeliveryIds(stamped);
   const ending = isTerminalStatus(run.status);
@@ -75,8 +85,8 @@ export function appendArgs(
     ...hookRows,
     released.length / 2,
     ...released,
-    checked.length / 2,
-    ...checked,
+    checkedTokens.length,
+    ...checkedTokens,
     taken.length / 2,
     ...taken,
     consumed.length,
@@ -101,12 +111,16 @@ export interface LoadedRun {
   lease: { held: boolean; owner: string | undefined; token: number; expiresAt: number };
 }
 
-/** Why an append to a freshly read run must be refused (the same order of checks as the append script's). */
+/**
+ * Why a batch cannot be appended to a freshly read run, in the order the memory world checks: the lease, whether
+ * the run accepts the batch at all (`checkAppendable`: nothing after the end but a retry of a failed run), the head.
+ */
 export function refusal(
   runId: string,
   expectedSeq: number,
   loaded: LoadedRun,
   lease: Lease | undefined,
+  batch: readonly NewEvent[],
 ): Error | undefined {
   const { run } = loaded.state;
   if (lease) {
@@ -115,7 +129,11 @@ export function refusal(
       return new LeaseLostError(runId, lease.owner);
     }
   }
-  if (isTerminalStatus(run.status)) return new RunFinishedError(runId, run.status);
+  try {
+    checkAppendable(runId, run.status, batch);
+  } catch (error) {
+    return error as Error;
+  }
   if (run.lastSeq !== expectedSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
   return undefined;
 }

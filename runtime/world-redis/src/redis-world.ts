@@ -20,16 +20,15 @@ import {
   applyEvents,
   type ClaimedStepTask,
   type CreateRunInput,
+  canAppend,
   checkBatchShape,
   checkDelivery,
-  checkHookTokens,
   createRunState,
   type Delivery,
   type DeliveryRun,
   type DueRun,
   type HookRecord,
   HookTokenConflictError,
-  isTerminalStatus,
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
@@ -56,7 +55,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import type { Redis } from "ioredis";
-import { appendArgs, type LoadedRun, refusal, sameEvent } from "./append-plan.js";
+import { appendArgs, checkOwnTokens, type LoadedRun, refusal, sameEvent } from "./append-plan.js";
 import {
   checkServerVersion,
   connectionLost,
@@ -81,6 +80,7 @@ import { callScript, defineScripts, type ScriptArg, type ScriptReply } from "./s
 import { RunStateCache, stateFromRows } from "./state-cache.js";
 import { RedisStepTasks } from "./step-tasks.js";
 import { RedisStreams } from "./streams.js";
+import { forgetReached, takeReached, tracked } from "./tracked-rows.js";
 
 export interface RedisWorldOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). Default: `$WORKFLOW_REDIS_URL`. */
@@ -299,33 +299,27 @@ class RedisWorldImpl implements RedisWorld {
   ): Promise<AppendResult> {
     let state = this.cache.get(runId);
     if (state && state.run.lastSeq < expectedSeq) state = await this.catchUp(state);
-    if (!state || state.run.lastSeq !== expectedSeq || isTerminalStatus(state.run.status)) {
+    if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append is going to be refused: read the run once, to append or to say why not.
-      const loaded = await this.loadState(runId);
-      const refused = refusal(runId, expectedSeq, loaded, lease);
-      if (refused) throw refused;
-      state = loaded.state;
+      state = await this.loadAppendable(runId, expectedSeq, lease, events);
     }
-    const current = state;
-    checkHookTokens(runId, events, (token) => {
-      for (const h of current.hooks.values()) {
-        if (h.status === "active" && h.token === token) return { runId, hookId: h.hookId };
-      }
-      return undefined;
-    });
+    const checkedTokens = checkOwnTokens(state, events);
 
     const stamped = stampEvents(runId, expectedSeq, events, Date.now());
     // From here the cached state is ahead of Redis until the script succeeds; any failure leaves it dropped.
     this.cache.delete(runId);
+    tracked(state);
+    forgetReached(state);
     const effects = applyEvents(state, stamped);
     const kind = effects.finished ? "finished" : "appended";
     const args = appendArgs(
       state,
       expectedSeq,
       lease,
-      events,
+      checkedTokens,
       stamped,
       effects,
+      takeReached(state),
       this.notifications.runMessage(state.run, kind),
     );
     const reply = await this.sendAppend(args, runId, expectedSeq, stamped);
@@ -336,9 +330,10 @@ class RedisWorldImpl implements RedisWorld {
         throw new RunNotFoundError(runId);
       case "lease_lost":
         throw new LeaseLostError(runId, lease?.owner ?? "");
-      case "finished":
-        throw new RunFinishedError(runId, String(reply[1]));
       case "conflict":
+        // Another writer came first. The run as it is now says which refusal the caller gets (it may have
+        // ended meanwhile); should it have moved on again since, the conflict stands.
+        await this.loadAppendable(runId, expectedSeq, lease, events);
         throw new AppendConflictError(runId, expectedSeq, Number(reply[1]));
       case "token":
         throw new HookTokenConflictError(String(reply[1]), String(reply[2]));
@@ -380,6 +375,19 @@ class RedisWorldImpl implements RedisWorld {
         return ["conflict", run?.lastSeq ?? expectedSeq + 1];
       }
     }
+  }
+
+  /** The run's stored state when the batch may be appended to it at `expectedSeq`; else the refusal, thrown. */
+  private async loadAppendable(
+    runId: string,
+    expectedSeq: number,
+    lease: Lease | undefined,
+    events: NewEvent[],
+  ): Promise<RunState> {
+    const loaded = await this.loadState(runId);
+    const refused = refusal(runId, expectedSeq, loaded, lease, events);
+    if (refused) throw refused;
+    return loaded.state;
   }
 
   /** Brings a cached state up to the stored head by applying the events it has not seen. */

@@ -74,6 +74,20 @@ describe("instances sharing one prefix", () => {
     ]);
   });
 
+  it("a run this instance saw fail and another instance retried reads as running here", async () => {
+    const a = await open();
+    const b = await open();
+    const { run } = await a.createRun({ workflowName: "wf", input: "[]" });
+    const failed = await a.append(run.runId, 1, [{ type: "run_failed", data: { error: "x" } }]);
+    expect((await a.getRun(run.runId))?.status).toBe("failed");
+    await b.append(run.runId, failed.run.lastSeq, [
+      { type: "run_retried", data: { rescinds: [failed.run.lastSeq], steps: [], hooks: [] } },
+    ]);
+    expect((await a.getRun(run.runId))?.status).toBe("running");
+    // And a can append to it again (its view of the run caught up).
+    await a.append(run.runId, 3, [{ type: "run_started" }]);
+  });
+
   it("concurrent claimers on different instances never get the same task", async () => {
     const worlds = await Promise.all([open(), open(), open()]);
     const { run } = await worlds[0]!.createRun({ workflowName: "wf", input: "[]" });

@@ -8,13 +8,16 @@
  * The same idea as `@wfkit/world-postgres`'s cache; kept here because the two worlds load state differently.
  */
 import {
+  canAppend,
   type HookRecord,
   isTerminalStatus,
   type RunRecord,
   type RunState,
+  type RunStatus,
   type StepRecord,
   type WaitRecord,
 } from "@wfkit/world";
+import { TrackedMap } from "./tracked-rows.js";
 
 /** Rebuilds a run's state from its stored rows (the inverse of writing them). */
 export function stateFromRows(
@@ -25,9 +28,9 @@ export function stateFromRows(
 ): RunState {
   const state: RunState = {
     run,
-    steps: new Map(steps.map((s) => [s.stepId, s])),
-    waits: new Map(waits.map((w) => [w.waitId, w])),
-    hooks: new Map(hooks.map((h) => [h.hookId, h])),
+    steps: new TrackedMap(steps.map((s) => [s.stepId, s])),
+    waits: new TrackedMap(waits.map((w) => [w.waitId, w])),
+    hooks: new TrackedMap(hooks.map((h) => [h.hookId, h])),
     wakeups: new Map(),
   };
   // Pending wake-ups are exactly the waiting waits and retrying steps of an unfinished run (materialize.ts).
@@ -41,9 +44,10 @@ export function stateFromRows(
 }
 
 /**
- * Least-recently-used run states. A finished run's state is dropped (nothing can follow), but its record is
- * kept in a second, equally bounded map: it never changes again, so `getRun` of a run this process just finished
- * (what every `returnValue` asks) needs no round trip.
+ * Least-recently-used run states. A finished run's state is dropped, and the record of a run that can never change
+ * again (no batch is appendable to it: completed, cancelled; a failed run can still be retried) is kept in a
+ * second, equally bounded map, so `getRun` of a run this process just finished (what every `returnValue` asks)
+ * needs no round trip.
  */
 export class RunStateCache {
   private readonly states = new Map<string, RunState>();
@@ -69,8 +73,10 @@ export class RunStateCache {
     this.states.delete(runId);
     if (this.capacity <= 0) return;
     if (isTerminalStatus(state.run.status)) {
-      this.finishedRuns.set(runId, { ...state.run });
-      evictOldest(this.finishedRuns, this.capacity);
+      if (isFinal(state.run.status)) {
+        this.finishedRuns.set(runId, { ...state.run });
+        evictOldest(this.finishedRuns, this.capacity);
+      }
       return;
     }
     this.states.set(runId, state);
@@ -85,6 +91,11 @@ export class RunStateCache {
     this.states.clear();
     this.finishedRuns.clear();
   }
+}
+
+/** Nothing can ever be appended to a run in this status (decided by the shared rule, `canAppend`). */
+function isFinal(status: RunStatus): boolean {
+  return !canAppend(status, [{ type: "run_retried" }]) && !canAppend(status, [{ type: "run_started" }]);
 }
 
 function evictOldest(map: Map<string, unknown>, capacity: number): void {

@@ -4,9 +4,11 @@
  * judged atomically with the write (see the README, "Which rules live where"):
  *
  * - the run exists; the lease (owner, fencing token, unexpired by the server clock) when one is given;
- * - the run has not ended; its log ends at `expectedSeq` (the compare-and-set that makes the JS-computed rows
- *   exactly the rows of the stored log);
- * - no live hook of another run holds a token the batch takes;
+ * - its log ends at `expectedSeq`: the compare-and-set that makes the state the batch was judged and applied on in
+ *   JavaScript exactly the stored one. Everything decided from that state (whether the run accepts the batch at
+ *   all, `checkAppendable`; its own hooks' tokens, `checkHookTokens`; the rows, `applyEvents`) therefore holds
+ *   atomically too, and new event types need no change here;
+ * - no live hook of another run holds a token the batch takes (other runs' hooks are not in that state);
  * - the deliveries the batch names are consumed.
  *
  * Then, in the same script: the events, the changed rows, the token, wake-up, lease and listing indexes, and the
@@ -44,11 +46,10 @@ return {"ok", expires}
  * ARGV: 1 prefix, 2 runId, 3 expectedSeq, 4 lease owner ("" = no lease check), 5 lease token, 6 new lastSeq,
  * 7 new status, 8 run row, 9 wakeAt ("" = none), 10 "1" when the batch ends the run, 11 notification, then
  * counted lists (a count, then its items): events; steps (id, row); waits (id, row); hooks (id, row); tokens
- * released (token, hookId); tokens the batch's hook_created events name (token, hookId), which must be free;
- * tokens taken, i.e. hooks live after the batch (token, hookId); delivery IDs consumed.
+ * released (token, hookId); tokens that must not be held by another run's live hook (those checkHookTokens
+ * asked about); tokens taken, i.e. hooks live after the batch (token, hookId); delivery IDs consumed.
  *
- * Answers `{"ok"}`, `{"not_found"}`, `{"lease_lost"}`, `{"finished", status}`, `{"conflict", lastSeq}` or
- * `{"token", token, holderRunId}`.
+ * Answers `{"ok"}`, `{"not_found"}`, `{"lease_lost"}`, `{"conflict", lastSeq}` or `{"token", token, holderRunId}`.
  */
 export const APPEND = `${PRELUDE}
 local runId = ARGV[2]
@@ -65,7 +66,7 @@ local steps = counted(2)
 local waits = counted(2)
 local hooks = counted(2)
 local released = counted(2)
-local checked = counted(2)
+local checked = counted(1)
 local taken = counted(2)
 local consumed = counted(1)
 
@@ -76,17 +77,14 @@ if ARGV[4] ~= "" then
     return {"lease_lost"}
   end
 end
-if terminal(cur[2]) then return {"finished", cur[2]} end
 if cur[1] ~= ARGV[3] then return {"conflict", cur[1]} end
 
 local tokensKey = P .. "tokens"
-local releasing = {}
-for k = 2, #released, 2 do releasing[released[k]] = true end
-for k = 1, #checked, 2 do
-  local holder = redis.call("HGET", tokensKey, checked[k])
+for _, token in ipairs(checked) do
+  local holder = redis.call("HGET", tokensKey, token)
   if holder then
     local h = cjson.decode(holder)
-    if h.r ~= runId or not releasing[h.h] then return {"token", checked[k], h.r} end
+    if h.r ~= runId then return {"token", token, h.r} end
   end
 end
 
