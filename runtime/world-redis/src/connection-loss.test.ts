@@ -3,10 +3,11 @@
  * connections killed by the server (CLIENT KILL) while appends are in flight. Nothing may be stored twice, no
  * append may be lost, and the process must not crash.
  */
-import { isWorldError, type NewEvent, type RunNotification, type World } from "@wfkit/world";
+import { isWorldError, type NewEvent, type RunNotification, type World, WorldError } from "@wfkit/world";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultyProxy } from "./__tests__/faulty-proxy.js";
 import { sharedInstances, sleep, stepTask, until } from "./__tests__/instances.js";
+import { createRedisWorld } from "./redis-world.js";
 import { callScript, type ScriptReply } from "./scripts/index.js";
 import { killClientsWith } from "./testing/server.js";
 
@@ -27,6 +28,25 @@ describe("an answer lost on the way (through a proxy that drops it)", () => {
     proxy = await FaultyProxy.start(shared.redis.url);
     return shared.open({ url: proxy.url });
   };
+
+  it("a world opens when its handshake, its durability check or its subscription loses its answer", async () => {
+    proxy = await FaultyProxy.start(shared.redis.url);
+    const { prefix } = shared.redis;
+    // The connection name (in the handshake), CONFIG GET appendonly, SUBSCRIBE <prefix>notify.
+    for (const marker of [prefix, "appendonly", `${prefix}notify`]) {
+      proxy.loseAnswer(marker);
+      const before = proxy.triggered;
+      const world = await shared.open({ url: proxy.url });
+      expect(proxy.triggered, marker).toBe(before + 1);
+      // Asked again, not mistaken for a server that refuses CONFIG.
+      expect(world.durability.source).toBe("config");
+      const other = await shared.open();
+      const heard: RunNotification[] = [];
+      world.subscribe((n) => heard.push(n));
+      await other.createRun({ workflowName: "wf", input: "[]" });
+      await until(() => heard.length > 0, `a notification after losing the answer to ${marker}`);
+    }
+  });
 
   it("an append whose answer was lost after it was stored succeeds, stored once", async () => {
     const world = await openThroughProxy();
@@ -200,6 +220,51 @@ describe("connections killed by the server", () => {
     console.log(
       `${kills} connections killed; ${lost.length} appends reported CONNECTION_LOST and were re-read`,
     );
+  }, 60_000);
+
+  it("worlds opened while their connections are killed at random moments open, or refuse with a WorldError", async () => {
+    const { url, prefix } = shared.redis;
+    let killing = true;
+    let kills = 0;
+    const killer = (async () => {
+      while (killing) {
+        kills += await killClientsWith(shared.admin, (name) => name.includes(`:${prefix}:`));
+        await sleep(Math.random() * 8);
+      }
+    })();
+    let opened = 0;
+    const refusals: unknown[] = [];
+    try {
+      for (let i = 0; i < 15; i++) {
+        let world: World;
+        try {
+          world = await createRedisWorld({ url, prefix, warn: () => {} });
+        } catch (error) {
+          refusals.push(error);
+          continue;
+        }
+        opened++;
+        try {
+          const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
+          await world.append(run.runId, 1, [{ type: "run_started" }]);
+        } catch (error) {
+          refusals.push(error); // five answers lost in a row: CONNECTION_LOST
+        } finally {
+          await world.close();
+        }
+      }
+    } finally {
+      killing = false;
+      await killer;
+    }
+    expect(kills).toBeGreaterThan(0);
+    expect(opened).toBeGreaterThan(0);
+    for (const error of refusals) expect(error).toBeInstanceOf(WorldError);
+    // Once the kills stop, a world opens and works.
+    const world = await shared.open();
+    const { run } = await world.createRun({ workflowName: "wf", input: "[]" });
+    expect((await world.append(run.runId, 1, [{ type: "run_started" }])).run.lastSeq).toBe(2);
+    console.log(`${kills} connections killed; ${opened} of 15 opens succeeded; ${refusals.length} refusals`);
   }, 60_000);
 
   it("a killed subscriber connection comes back, and a run that ended meanwhile is reported to its waiter", async () => {

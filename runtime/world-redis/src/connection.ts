@@ -13,7 +13,7 @@
  * back, see redis-world.ts). Commands issued while disconnected wait in the offline queue and are sent once
  * (they never reached the server).
  */
-import { WorldError } from "@wfkit/world";
+import { isWorldError, WorldError } from "@wfkit/world";
 import { Redis, type RedisOptions } from "ioredis";
 
 export interface ConnectionSettings {
@@ -38,21 +38,54 @@ export async function openConnection(
     maxRetriesPerRequest: 20,
   };
   const client = new Redis(settings.url, options);
+  let lastError: Error | undefined;
   // Without a listener an 'error' event (ECONNRESET after CLIENT KILL, a refused reconnect) would crash the
   // process; the client reconnects by itself, so the error is only worth reporting.
-  client.on("error", onError);
+  client.on("error", (error: Error) => {
+    lastError = error;
+    onError(error);
+  });
   holdProcessOnlyWhileBusy(client);
   try {
     await client.connect();
   } catch (error) {
-    client.disconnect();
-    throw new WorldError(
-      "REDIS_UNREACHABLE",
-      `Cannot connect to Redis at ${redactUrl(settings.url)} (${(error as Error).message}). Check that the server ` +
-        "runs and WORKFLOW_REDIS_URL (redis://[user:password@]host:port[/db]) points at it.",
-    );
+    // Closed before it was ready: refused, or killed during the handshake. ioredis is already reconnecting;
+    // a few attempts tell a server that is there from one that is not.
+    if (!(await readyWithin(client, CONNECT_ATTEMPTS))) {
+      client.disconnect();
+      throw new WorldError(
+        "REDIS_UNREACHABLE",
+        `Cannot connect to Redis at ${redactUrl(settings.url)} (${(lastError ?? (error as Error)).message}). ` +
+          "Check that the server runs and WORKFLOW_REDIS_URL (redis://[user:password@]host:port[/db]) points at it.",
+      );
+    }
   }
   return client;
+}
+
+/** Reconnection attempts (ioredis backs off 50 ms, 100 ms, 200 ms… plus jitter) before a server is unreachable. */
+const CONNECT_ATTEMPTS = 4;
+
+/** Whether the client becomes ready before it has tried to reconnect more than `attempts` times. */
+function readyWithin(client: Redis, attempts: number): Promise<boolean> {
+  if (client.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let tries = 0;
+    const done = (ready: boolean) => {
+      client.off("ready", onReady);
+      client.off("reconnecting", onReconnecting);
+      client.off("end", onEnd);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const onEnd = () => done(false);
+    const onReconnecting = () => {
+      if (++tries > attempts) done(false);
+    };
+    client.on("ready", onReady);
+    client.on("reconnecting", onReconnecting);
+    client.on("end", onEnd);
+  });
 }
 
 /**
@@ -95,8 +128,9 @@ const MINIMUM_VERSION = [6, 2];
 export async function checkServerVersion(client: Redis, where: string): Promise<void> {
   let version: string | undefined;
   try {
-    version = /^redis_version:(\S+)/m.exec(await client.info("server"))?.[1];
-  } catch {
+    version = /^redis_version:(\S+)/m.exec(await idempotent("INFO server", () => client.info("server")))?.[1];
+  } catch (error) {
+    if (isWorldError(error, "CONNECTION_LOST")) throw error;
     return; // INFO refused: the first command the server lacks will say so
   }
   const [major = 0, minor = 0] = (version ?? "").split(".").map(Number);

@@ -15,8 +15,9 @@
  *   with `save ""` nothing survives a restart.
  * - `maxmemory-policy` other than `noeviction`: under memory pressure Redis deletes keys, i.e. runs. Always unsafe.
  */
-import { WorldError } from "@wfkit/world";
+import { isWorldError, WorldError } from "@wfkit/world";
 import type { Redis } from "ioredis";
+import { idempotent } from "./connection.js";
 
 export interface DurabilityReport {
   /** `appendonly`: true/false, or undefined when the server would not tell (CONFIG and INFO refused). */
@@ -35,9 +36,11 @@ export interface DurabilityReport {
 export type DurabilityRequirement = boolean | "always";
 
 export async function readDurability(client: Redis): Promise<DurabilityReport> {
+  // Answers lost to a broken connection are asked again; only a refusal (CONFIG renamed or forbidden) falls back.
+  const ask = <T>(what: string, call: () => Promise<T>) => idempotent(`reading the server's ${what}`, call);
   try {
     const get = async (name: string) => {
-      const reply = (await client.config("GET", name)) as string[];
+      const reply = (await ask(name, () => client.config("GET", name))) as string[];
       return reply[1];
     };
     const [aof, fsync, save, evictionPolicy] = await Promise.all([
@@ -48,12 +51,13 @@ export async function readDurability(client: Redis): Promise<DurabilityReport> {
     ]);
     if (aof === undefined) throw new Error("CONFIG GET answered nothing");
     return { aof: aof === "yes", fsync, save, evictionPolicy, source: "config" };
-  } catch {
+  } catch (error) {
+    if (isWorldError(error, "CONNECTION_LOST")) throw error;
     // Managed services often rename or forbid CONFIG; INFO still says whether AOF is on.
   }
   try {
-    const info = await client.info("persistence");
-    const memory = await client.info("memory");
+    const info = await ask("persistence", () => client.info("persistence"));
+    const memory = await ask("memory settings", () => client.info("memory"));
     const aof = /^aof_enabled:(\d)/m.exec(info)?.[1];
     const evictionPolicy = /^maxmemory_policy:(\S+)/m.exec(memory)?.[1];
     return {
@@ -63,7 +67,8 @@ export async function readDurability(client: Redis): Promise<DurabilityReport> {
       evictionPolicy,
       source: "info",
     };
-  } catch {
+  } catch (error) {
+    if (isWorldError(error, "CONNECTION_LOST")) throw error;
     return {
       aof: undefined,
       fsync: undefined,

@@ -202,7 +202,7 @@ class RedisWorldImpl implements RedisWorld {
     sub.on("message", (from: string, message: string) => {
       if (from === channel && !this.closed) this.notifications.received(message);
     });
-    await sub.subscribe(channel);
+    await idempotent("subscribing to the notification channel", () => sub.subscribe(channel));
     let first = true;
     sub.on("ready", () => {
       if (first || this.closed) return;
