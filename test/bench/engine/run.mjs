@@ -4,24 +4,16 @@
  * JSON document to stdout: { machine, results: [{ system: "ours", world, workload, runs, median_ms, min_ms,
  * max_ms }], peak_rss_by_group }. Not a timed test.
  *
-<<<<<<< HEAD
- *   node test/bench/engine/run.mjs [--world memory|local|postgres|sqlite] [--runs 3] [--max-run-s 120]
-=======
- *   node test/bench/engine/run.mjs [--world memory|local|postgres|redis] [--runs 3] [--max-run-s 120]
->>>>>>> h-redis
+ *   node test/bench/engine/run.mjs [--world memory|local|postgres|sqlite|redis] [--runs 3] [--max-run-s 120]
  *                                  [--groups sequential,burst-100x3,burst-1000x3]
  *
  * The workloads and how they are timed are the peers' (../peers/workloads.mjs): the same loop, the same warm-up
  * and the same number of measured runs for every system. Each workload group runs in its own child process so
  * that peak RSS belongs to that group alone. Workflow and step code are written by hand following the ABI
  * (runtime/core/src/sandbox/abi.ts), so the figures measure the engine and the world, not the compiler.
-<<<<<<< HEAD
  * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group; SQLite in a fresh database file per
- * group (in the bench's data folder, like the local world's).
-=======
- * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group; Redis when WORKFLOW_REDIS_URL is
- * set, under a fresh key prefix per group.
->>>>>>> h-redis
+ * group (in the bench's data folder, like the local world's); Redis when WORKFLOW_REDIS_URL is set, under a fresh
+ * key prefix per group.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -75,16 +67,14 @@ async function openWorld(kind, dir) {
     const { createPostgresWorld } = await import("@wfkit/world-postgres");
     return createPostgresWorld({ url: process.env.WORKFLOW_POSTGRES_URL, schema: dir });
   }
-<<<<<<< HEAD
   if (kind === "sqlite") {
     const { createSqliteWorld } = await import("@wfkit/world-sqlite");
     return createSqliteWorld({ path: join(dir, "workflow.db") });
-=======
+  }
   if (kind === "redis") {
     // A fresh key prefix per workload group, deleted afterwards (see child()).
     const { createRedisWorld } = await import("@wfkit/world-redis");
     return createRedisWorld({ url: process.env.WORKFLOW_REDIS_URL, prefix: dir, warn: () => {} });
->>>>>>> h-redis
   }
   const { createLocalWorld } = await import("@wfkit/world-local");
   return createLocalWorld({ dataDir: dir });
@@ -217,12 +207,9 @@ async function main() {
         "memory",
         ...((await worldAvailable("@wfkit/world-local", "createLocalWorld")) ? ["local"] : []),
         ...(process.env.WORKFLOW_POSTGRES_URL ? ["postgres"] : []),
-<<<<<<< HEAD
         ...((await worldAvailable("@wfkit/world-sqlite", "createSqliteWorld")) ? ["sqlite"] : []),
-=======
         // Redis runs when WORKFLOW_REDIS_URL names a server (e.g. redis://127.0.0.1:6379).
         ...(process.env.WORKFLOW_REDIS_URL ? ["redis"] : []),
->>>>>>> h-redis
       ];
   let commit;
   try {
