@@ -45,12 +45,17 @@ export const NESTING_LIMIT = 800;
 /** Stack Node gives worker threads by default; the limit above was chosen for it. */
 const DEFAULT_WORKER_STACK_MB = 4;
 
-/**
- * The limit for the current thread: a worker started with a smaller `resourceLimits.stackSizeMb` gets a
- * proportionally smaller one, since swc overflows proportionally sooner there.
- */
+/** The limit for the current thread (see `limitForStack`). */
 export function nestingLimit(): number {
-  const stackMb = isMainThread ? undefined : resourceLimits.stackSizeMb;
+  return limitForStack(isMainThread ? undefined : resourceLimits.stackSizeMb);
+}
+
+/**
+ * A worker started with a smaller `resourceLimits.stackSizeMb` than Node's default gets a proportionally
+ * smaller limit, since swc overflows proportionally sooner there; the main thread (8 MB on Linux and macOS)
+ * and larger workers keep the default, so that a file compiles the same everywhere it can.
+ */
+export function limitForStack(stackMb: number | undefined): number {
   if (!stackMb || stackMb >= DEFAULT_WORKER_STACK_MB) return NESTING_LIMIT;
   return Math.max(1, Math.floor((NESTING_LIMIT * stackMb) / DEFAULT_WORKER_STACK_MB));
 }
@@ -141,6 +146,8 @@ interface Level {
   dos: number;
   /** `stmt` before the last `;`, restored when `else` follows (`if (a) x; else if …`). */
   savedStmt: number;
+  /** In `type X = …` until the statement ends: `|` and `&` build flat lists there. */
+  typeAlias: boolean;
   /** Paren: head of a control statement. Brace: a block (not an object literal or type). */
   flag: boolean;
 }
@@ -154,6 +161,8 @@ const PREFIX_KEYWORD = 16; // `typeof x`, `await x` …
 const TYPE_OPERATOR_KEYWORD = 32; // `keyof T` … (swc recurses deeper per type operator)
 const CONTINUATION = 64; // continues the line before it (`a\n instanceof B`, `}\n else`)
 const LITERAL = 128; // `this`, `null` …: a value
+const TYPE = 256; // `type X = …`
+const MODIFIER = 512; // `export`, `declare`: a declaration follows
 
 const WORDS = new Map<string, number>([
   ...["if", "for", "while", "with"].map((w) => [w, RESERVED | STATEMENT_KEYWORD | CONTROL] as const),
@@ -169,12 +178,14 @@ const WORDS = new Map<string, number>([
   ...["in", "of", "instanceof", "extends"].map((w) => [w, RESERVED | CONTINUATION] as const),
   ...["as", "satisfies", "implements", "is"].map((w) => [w, CONTINUATION] as const),
   ...["this", "super", "null", "true", "false"].map((w) => [w, RESERVED | LITERAL] as const),
+  ["export", RESERVED | MODIFIER],
+  ["declare", MODIFIER],
+  ["type", TYPE],
   ...[
     "return",
     "throw",
     "case",
     "default",
-    "export",
     "import",
     "const",
     "let",
@@ -187,6 +198,8 @@ const WORDS = new Map<string, number>([
   ].map((w) => [w, RESERVED] as const),
 ]);
 const LONGEST_WORD = 10;
+/** What follows `type` in a type alias: a name, then `=` or type parameters. */
+const TYPE_ALIAS = /^\s+[A-Za-z_$][\w$]*\s*[=<]/;
 /** Words by a hash computed while scanning, so that identifiers are never sliced out of the source. */
 const WORDS_BY_HASH = new Map<number, [string, number]>();
 for (const [word, flags] of WORDS) WORDS_BY_HASH.set(hashWord(word, 0, word.length), [word, flags]);
@@ -243,6 +256,10 @@ class NestingScan {
   /** Inside `case …:` of this level, with this many `?` waiting for their `:`. */
   private caseLevel: Level | null = null;
   private caseTernaries = 0;
+  /** The previous word was `export` or `declare`. */
+  private afterModifier = false;
+  /** The next token is a member of a union or intersection type: free. */
+  private freeNext = false;
   private excess: NestingExcess | null = null;
 
   constructor(
@@ -285,6 +302,7 @@ class NestingScan {
   }
 
   private push(kind: Kind, flag: boolean, at: number): void {
+    this.freeNext = false;
     const base = this.cost() + (kind === Kind.Template ? 0 : LEVEL);
     this.depth++;
     const level = this.levels[this.depth];
@@ -299,7 +317,8 @@ class NestingScan {
 
   /** Counts a token of the current level. */
   private add(weight: number, at: number): void {
-    this.top().expr += weight;
+    if (this.freeNext) this.freeNext = false;
+    else this.top().expr += weight;
     this.check(at);
   }
 
@@ -310,6 +329,7 @@ class NestingScan {
     level.stmt = 0;
     level.expr = 0;
     level.angles = 0;
+    level.typeAlias = false;
   }
 
   private get valueBefore(): boolean {
@@ -439,6 +459,15 @@ class NestingScan {
       this.i = src.indexOf(":", end) + 1;
       this.prev = Prev.Label;
       return;
+    }
+    const afterModifier = this.afterModifier;
+    this.afterModifier = (flags & MODIFIER) !== 0;
+    if (
+      flags & TYPE &&
+      (this.statementStart || afterModifier) &&
+      TYPE_ALIAS.test(src.slice(end, end + 200))
+    ) {
+      level.typeAlias = true;
     }
     if (!(flags & RESERVED) || followedByColon(src, end)) {
       // An identifier, a property name or a keyword used as a key (`{ if: 1 }`).
@@ -666,9 +695,10 @@ class NestingScan {
         }
         if (next !== 0x3d) {
           // Free: union and intersection types are flat lists in swc's tree, and a bitwise chain
-          // `a | b | …` is paid for by its operands.
+          // `a | b | …` is paid for by its operands; in a type alias, so is the operand.
           this.i = at + 1;
           this.prev = Prev.Punct;
+          this.freeNext = level.typeAlias;
           return;
         }
         break;
@@ -869,7 +899,7 @@ class NestingScan {
 // ---- characters ------------------------------------------------------------------------------------------
 
 function newLevel(kind: Kind, base: number, flag: boolean): Level {
-  return { kind, base, stmt: 0, expr: 0, angles: 0, dos: 0, savedStmt: 0, flag };
+  return { kind, base, stmt: 0, expr: 0, angles: 0, dos: 0, savedStmt: 0, typeAlias: false, flag };
 }
 
 function resetLevel(level: Level, kind: Kind, base: number, flag: boolean): void {
@@ -880,6 +910,7 @@ function resetLevel(level: Level, kind: Kind, base: number, flag: boolean): void
   level.angles = 0;
   level.dos = 0;
   level.savedStmt = 0;
+  level.typeAlias = false;
   level.flag = flag;
 }
 
@@ -966,7 +997,9 @@ function scanRegex(src: string, at: number): { end: number; peak: number } | nul
   let j = at + 1;
   let inClass = false;
   let groups = 0;
-  let raw = 0;
+  // The brackets read as code: swc would stop at the first closer that does not match.
+  const asCode: number[] = [];
+  let mismatched = false;
   let peak = 0;
   while (j < src.length) {
     const c = src.charCodeAt(j);
@@ -976,8 +1009,10 @@ function scanRegex(src: string, at: number): { end: number; peak: number } | nul
       j += 2;
       continue;
     }
-    if (c === 0x28 || c === 0x5b || c === 0x7b) peak = Math.max(peak, ++raw);
-    else if (c === 0x29 || c === 0x5d || c === 0x7d) raw = Math.max(0, raw - 1);
+    if (!mismatched) {
+      if (c === 0x28 || c === 0x5b || c === 0x7b) peak = Math.max(peak, asCode.push(c));
+      else if (c === 0x29 || c === 0x5d || c === 0x7d) mismatched = asCode.pop() !== openerOf(c);
+    }
     if (inClass) {
       if (c === 0x5d) inClass = false;
     } else if (c === 0x5b) inClass = true;
@@ -992,6 +1027,10 @@ function scanRegex(src: string, at: number): { end: number; peak: number } | nul
     j++;
   }
   return null;
+}
+
+function openerOf(c: number): number {
+  return c === 0x29 ? 0x28 : c === 0x5d ? 0x5b : 0x7b;
 }
 
 /** `word` followed (after spaces) by a single `:` — a label or an object key. */
