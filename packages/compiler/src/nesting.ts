@@ -28,9 +28,9 @@ import type { Diagnostic } from "./types.js";
  *
  * Chains restart where the tree cannot stay nested: expression tokens at `,`, everything at `;`, at a
  * statement that begins on a new line, and after a block. With the limit at 800 units, every shape we
- * measured fails in swc only at ≥ 1.44× the limit on a 4 MB worker (tuple types; parentheses 1.85×), and at
- * ≥ 2.9× on the main thread. V8 itself compiles up to ~1,070 nested arrow functions, so the output of code
- * under the limit also runs.
+ * measured crashes swc only at ≥ 1.45× the depth we refuse on a 4 MB worker (tuple types; parentheses
+ * 1.84×), and at ≥ 2.9× on the main thread. V8 itself compiles up to ~1,070 nested arrow functions, so the
+ * output of code under the limit also runs.
  *
  * The scan is one linear pass that skips what cannot nest: strings, template text, comments, regular
  * expressions (told from division by the token before the `/`) and JSX text. Where it can misjudge (a `/`
