@@ -160,7 +160,12 @@ class Analyzer {
   private readonly imports: ImportInfo[] = [];
   private readonly moduleScope = new Scope(null, true, null, null);
   private readonly usedNames = new Map<string, number>();
-  private readonly work: Array<() => void> = [];
+  /**
+   * The walk's stack, as pairs: a node with its context (most entries: no closure to allocate), or null
+   * with a task to run.
+   */
+  private readonly workNodes: (Node | null)[] = [];
+  private readonly workArgs: (Ctx | (() => void))[] = [];
   private moduleDirective: DirectiveKind | null = null;
 
   constructor(
@@ -719,28 +724,38 @@ class Analyzer {
    * 10,000-deep tree), far more than the JavaScript call stack allows a recursive walk.
    */
   private drain(first: () => void): void {
-    const work = this.work;
-    work.push(first);
-    while (work.length > 0) {
-      const task = work.pop()!;
-      const mark = work.length;
-      task();
-      // The task scheduled its children in source order; reversed, the first one runs next.
-      for (let lo = mark, hi = work.length - 1; lo < hi; lo++, hi--) {
-        const t = work[lo]!;
-        work[lo] = work[hi]!;
-        work[hi] = t;
+    const nodes = this.workNodes;
+    const args = this.workArgs;
+    this.later(first);
+    while (nodes.length > 0) {
+      const node = nodes.pop();
+      const arg = args.pop()!;
+      const mark = nodes.length;
+      if (node === null) (arg as () => void)();
+      else this.visitNow(node, arg as Ctx);
+      // The step scheduled its children in source order; reversed, the first one runs next.
+      for (let lo = mark, hi = nodes.length - 1; lo < hi; lo++, hi--) {
+        const n = nodes[lo]!;
+        nodes[lo] = nodes[hi]!;
+        nodes[hi] = n;
+        const a = args[lo]!;
+        args[lo] = args[hi]!;
+        args[hi] = a;
       }
     }
   }
 
   /** Schedules a step of the walk to run after the current one and before anything scheduled earlier. */
   private later(task: () => void): void {
-    this.work.push(task);
+    this.workNodes.push(null);
+    this.workArgs.push(task);
   }
 
   private visit(node: Node, ctx: Ctx): void {
-    if (node && typeof node === "object") this.later(() => this.visitNow(node, ctx));
+    if (node && typeof node === "object") {
+      this.workNodes.push(node);
+      this.workArgs.push(ctx);
+    }
   }
 
   private visitFunction(node: Node, ctx: Ctx, info: FunctionInfo): void {

@@ -202,7 +202,13 @@ const LONGEST_WORD = 10;
 const TYPE_ALIAS = /^\s+[A-Za-z_$][\w$]*\s*[=<]/;
 /** Words by a hash computed while scanning, so that identifiers are never sliced out of the source. */
 const WORDS_BY_HASH = new Map<number, [string, number]>();
-for (const [word, flags] of WORDS) WORDS_BY_HASH.set(hashWord(word, 0, word.length), [word, flags]);
+/** One bit per hash modulo 1,024: most identifiers are told apart from every known word without a lookup. */
+const WORD_HASH_BITS = new Uint32Array(32);
+for (const [word, flags] of WORDS) {
+  const hash = hashWord(word, 0, word.length);
+  WORDS_BY_HASH.set(hash, [word, flags]);
+  WORD_HASH_BITS[(hash >>> 5) & 31]! |= 1 << (hash & 31);
+}
 
 function hashWord(text: string, from: number, to: number): number {
   let hash = 0;
@@ -435,7 +441,8 @@ class NestingScan {
     let flags = 0;
     let text = "";
     if (!afterDot && end - at <= LONGEST_WORD) {
-      const known = WORDS_BY_HASH.get(hash);
+      const known =
+        WORD_HASH_BITS[(hash >>> 5) & 31]! & (1 << (hash & 31)) ? WORDS_BY_HASH.get(hash) : undefined;
       if (known && known[0].length === end - at && src.startsWith(known[0], at)) {
         text = known[0];
         flags = known[1];
@@ -938,20 +945,28 @@ function isSpace(c: number): boolean {
   );
 }
 
-function isIdentifierStart(c: number): boolean {
-  return (
+/** ASCII character classes, looked up rather than compared: the scan's inner loops test every character. */
+const ID_START = 1;
+const ID_PART = 2;
+const ASCII = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const start =
     (c >= 0x61 && c <= 0x7a) ||
     (c >= 0x41 && c <= 0x5a) ||
     c === 0x5f ||
     c === 0x24 ||
     c === 0x5c || // \u escape
-    c === 0x23 || // #private
-    (c >= 0x80 && !isSpace(c))
-  );
+    c === 0x23; // #private
+  ASCII[c] = (start ? ID_START | ID_PART : 0) | (isDigit(c) ? ID_PART : 0);
+}
+
+// Past the end of the source `charCodeAt` gives NaN, which is neither below nor at/above 0x80: false.
+function isIdentifierStart(c: number): boolean {
+  return c < 0x80 ? (ASCII[c]! & ID_START) !== 0 : c >= 0x80 && !isSpace(c);
 }
 
 function isIdentifierPart(c: number): boolean {
-  return isIdentifierStart(c) || isDigit(c);
+  return c < 0x80 ? (ASCII[c]! & ID_PART) !== 0 : c >= 0x80 && !isSpace(c);
 }
 
 function lineEnd(src: string, from: number): number {
