@@ -579,15 +579,16 @@ class NestingScan {
         }
         return;
       }
-      case 0x3b: // ;
+      case 0x3b: {
+        // ;
         this.i = at + 1;
-        level.savedStmt = level.stmt;
-        level.stmt = 0;
-        level.expr = 0;
-        level.angles = 0;
+        const stmt = level.stmt;
+        this.statementBoundary();
+        level.savedStmt = stmt;
         this.afterSemicolon = true;
         this.prev = Prev.Semicolon;
         return;
+      }
       case 0x2c: // ,
         this.i = at + 1;
         level.expr = 0;
@@ -780,17 +781,7 @@ class NestingScan {
   private braceIsBlock(): boolean {
     const p = this.prev;
     return (
-      p === Prev.Start ||
-      p === Prev.Semicolon ||
-      p === Prev.BlockOpen ||
-      p === Prev.Arrow ||
-      p === Prev.Label ||
-      p === Prev.BlockKeyword ||
-      p === Prev.ControlParen ||
-      p === Prev.BlockEnd ||
-      p === Prev.Word ||
-      p === Prev.Paren ||
-      p === Prev.ObjectEnd
+      this.statementStart || p === Prev.Arrow || p === Prev.Word || p === Prev.Paren || p === Prev.ObjectEnd
     );
   }
 
@@ -839,9 +830,7 @@ class NestingScan {
         return;
       }
       if (c === 0x7b /* { */) {
-        this.i = j + 1;
-        this.prev = Prev.Punct;
-        this.push(Kind.JsxExpr, false, j);
+        this.enterJsx(Kind.JsxExpr, j);
         return;
       }
       if (c === 0x22 || c === 0x27) {
@@ -856,8 +845,7 @@ class NestingScan {
           continue;
         }
         // An element as an attribute value (`<a b=<c /> />`).
-        this.i = j + 1;
-        this.push(Kind.JsxTag, false, j);
+        this.enterJsx(Kind.JsxTag, j);
         return;
       }
       j++;
@@ -872,9 +860,7 @@ class NestingScan {
     while (j < src.length) {
       const c = src.charCodeAt(j);
       if (c === 0x7b /* { */) {
-        this.i = j + 1;
-        this.prev = Prev.Punct;
-        this.push(Kind.JsxExpr, false, j);
+        this.enterJsx(Kind.JsxExpr, j);
         return;
       }
       if (c === 0x3c /* < */) {
@@ -887,13 +873,19 @@ class NestingScan {
           this.afterJsxElement();
           return;
         }
-        this.i = j + 1;
-        this.push(Kind.JsxTag, false, j);
+        this.enterJsx(Kind.JsxTag, j);
         return;
       }
       j++;
     }
     this.i = src.length;
+  }
+
+  /** Opens `{` (an expression) or `<` (an element) at `at` inside JSX. */
+  private enterJsx(kind: Kind.JsxExpr | Kind.JsxTag, at: number): void {
+    this.i = at + 1;
+    this.prev = Prev.Punct;
+    this.push(kind, false, at);
   }
 
   /** After an element closes: a value in code, or more of the enclosing JSX. */
