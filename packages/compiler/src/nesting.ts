@@ -76,6 +76,12 @@ export interface NestingExcess {
   limit: number;
 }
 
+// What a token tells the next one.
+const AFTER_DOT = 1; // `.`/`?.`: a keyword after it is a property name
+const AFTER_ELSE = 2; // `else`: an `if` costs what an `else if` link does
+const AFTER_SEMICOLON = 4; // `;`: an `else` continues the statement before it
+const AFTER_CONTROL = 8; // `if`/`for`/…: the next `(` is its head
+
 // Costs in 1/16 of a unit, so that the scan adds integers.
 const SCALE = 16;
 const LEVEL = 16;
@@ -254,11 +260,11 @@ class NestingScan {
   /** A line break since the previous code token (for statements without semicolons). */
   private newline = false;
   /** The previous token was `.` or `?.`: a keyword after it is a property name. */
-  private afterDot = false;
-  private afterElse = false;
-  private afterSemicolon = false;
-  /** `if`/`for`/… seen: the next `(` is its head. */
-  private pendingControl = false;
+  /**
+   * What the previous token leaves for the next one, as `AFTER_*` bits: one field, read and cleared once
+   * per token.
+   */
+  private after = 0;
   /** Inside `case …:` of this level, with this many `?` waiting for their `:`. */
   private caseLevel: Level | null = null;
   private caseTernaries = 0;
@@ -394,17 +400,11 @@ class NestingScan {
       }
     }
 
-    const wasAfterDot = this.afterDot;
-    const wasAfterElse = this.afterElse;
-    const wasAfterSemicolon = this.afterSemicolon;
-    const control = this.pendingControl;
-    this.afterDot = false;
-    this.afterElse = false;
-    this.afterSemicolon = false;
-    this.pendingControl = false;
+    const after = this.after;
+    this.after = 0;
 
     if (isIdentifierStart(c)) {
-      this.word(at, wasAfterDot, wasAfterElse, wasAfterSemicolon, control);
+      this.word(at, after);
     } else if (c >= 0x30 && c <= 0x39) {
       this.maybeNewStatement();
       this.i = numberEnd(src, at);
@@ -425,12 +425,13 @@ class NestingScan {
       this.i = at + 1;
       this.push(Kind.Template, false, at);
     } else {
-      this.punctuator(c, at, control);
+      this.punctuator(c, at, (after & AFTER_CONTROL) !== 0);
     }
     this.newline = false;
   }
 
-  private word(at: number, afterDot: boolean, afterElse: boolean, afterSemicolon: boolean, control: boolean) {
+  private word(at: number, after: number) {
+    const afterDot = (after & AFTER_DOT) !== 0;
     const src = this.src;
     let end = at;
     let hash = 0;
@@ -453,7 +454,7 @@ class NestingScan {
     if (text === "while" && level.dos > 0 && (this.prev === Prev.Semicolon || this.prev === Prev.BlockEnd)) {
       // The `while (…)` that closes a `do` statement.
       level.dos--;
-      this.pendingControl = true;
+      this.after = AFTER_CONTROL;
       this.prev = Prev.BlockKeyword;
       this.add(TOKEN, at);
       return;
@@ -502,9 +503,9 @@ class NestingScan {
       return;
     }
     if (text === "else") {
-      if (afterSemicolon) level.stmt = level.savedStmt;
+      if (after & AFTER_SEMICOLON) level.stmt = level.savedStmt;
       level.stmt += ELSE;
-      this.afterElse = true;
+      this.after = AFTER_ELSE;
       this.prev = Prev.BlockKeyword;
       this.check(at);
       return;
@@ -516,13 +517,13 @@ class NestingScan {
       return;
     }
     if (flags & CONTROL) {
-      if (flags & STATEMENT_KEYWORD) level.stmt += afterElse && text === "if" ? ELSE : STATEMENT;
-      this.pendingControl = true;
+      if (flags & STATEMENT_KEYWORD) level.stmt += after & AFTER_ELSE && text === "if" ? ELSE : STATEMENT;
+      this.after = AFTER_CONTROL;
       this.prev = Prev.ExprKeyword;
       this.check(at);
       return;
     }
-    if (text === "await" && control) this.pendingControl = true; // `for await (`
+    if (text === "await" && after & AFTER_CONTROL) this.after = AFTER_CONTROL; // `for await (`
     if (text === "case") {
       this.statementBoundary();
       this.caseLevel = level;
@@ -585,7 +586,7 @@ class NestingScan {
         const stmt = level.stmt;
         this.statementBoundary();
         level.savedStmt = stmt;
-        this.afterSemicolon = true;
+        this.after = AFTER_SEMICOLON;
         this.prev = Prev.Semicolon;
         return;
       }
@@ -661,7 +662,7 @@ class NestingScan {
           return;
         }
         this.i = at + 1;
-        this.afterDot = true;
+        this.after = AFTER_DOT;
         this.prev = Prev.Punct;
         this.add(TOKEN, at);
         return;
@@ -677,7 +678,7 @@ class NestingScan {
       case 0x3f: // ?
         if (next === 0x2e && !isDigit(src.charCodeAt(at + 2))) {
           this.i = at + 2;
-          this.afterDot = true;
+          this.after = AFTER_DOT;
           this.prev = Prev.Punct;
           this.add(PREFIX, at);
           return;
