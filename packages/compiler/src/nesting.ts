@@ -218,7 +218,7 @@ for (const [word, flags] of WORDS) {
 
 function hashWord(text: string, from: number, to: number): number {
   let hash = 0;
-  for (let j = from; j < to; j++) hash = (Math.imul(hash, 31) + text.charCodeAt(j)) | 0;
+  for (let j = from; j < to; j++) hash = (hash * 31 + text.charCodeAt(j)) | 0;
   return hash;
 }
 
@@ -306,8 +306,11 @@ class NestingScan {
   }
 
   private check(at: number, extra = 0): void {
-    const cost = this.cost() + extra;
-    if (cost <= this.limit || this.excess) return;
+    if (this.cost() + extra > this.limit && !this.excess) this.overLimit(at);
+  }
+
+  // Kept apart from `check`, which runs for every token: small hot functions compile quickly.
+  private overLimit(at: number): void {
     let brackets = 0;
     for (let d = 1; d <= this.depth; d++) if (this.levels[d]!.kind !== Kind.Template) brackets++;
     this.excess = { index: at, brackets, limit: this.limit / SCALE };
@@ -379,9 +382,11 @@ class NestingScan {
     const src = this.src;
     const at = this.i;
     const c = src.charCodeAt(at);
-    if (isSpace(c)) {
+    if (c < 0x80 ? ASCII[c]! & SPACE : isSpace(c)) {
       let j = at;
-      for (let w = c; isSpace(w); w = src.charCodeAt(++j)) if (isLineTerminator(w)) this.newline = true;
+      for (let w = c; w < 0x80 ? ASCII[w]! & SPACE : isSpace(w); w = src.charCodeAt(++j)) {
+        if (w === 0x0a || w === 0x0d || w === 0x2028 || w === 0x2029) this.newline = true;
+      }
       this.i = j;
       return;
     }
@@ -431,26 +436,53 @@ class NestingScan {
   }
 
   private word(at: number, after: number) {
-    const afterDot = (after & AFTER_DOT) !== 0;
     const src = this.src;
     let end = at;
     let hash = 0;
-    for (let ch = src.charCodeAt(end); isIdentifierPart(ch); ch = src.charCodeAt(++end)) {
-      hash = (Math.imul(hash, 31) + ch) | 0;
+    // The character tests are written out: this loop runs for most characters of a file, often before V8
+    // has optimized it, and a call per character is what an unoptimized loop spends its time on.
+    for (let ch = src.charCodeAt(end); ch < 0x80 ? ASCII[ch]! & ID_PART : ch >= 0x80 && !isSpace(ch); ) {
+      hash = (hash * 31 + ch) | 0;
+      ch = src.charCodeAt(++end);
     }
     this.i = end;
-    let flags = 0;
-    let text = "";
-    if (!afterDot && end - at <= LONGEST_WORD) {
-      const known =
-        WORD_HASH_BITS[(hash >>> 5) & 31]! & (1 << (hash & 31)) ? WORDS_BY_HASH.get(hash) : undefined;
+    if (
+      !(after & AFTER_DOT) &&
+      end - at <= LONGEST_WORD &&
+      WORD_HASH_BITS[(hash >>> 5) & 31]! & (1 << (hash & 31))
+    ) {
+      const known = WORDS_BY_HASH.get(hash);
       if (known && known[0].length === end - at && src.startsWith(known[0], at)) {
-        text = known[0];
-        flags = known[1];
+        this.keyword(at, end, known[0], known[1], after);
+        return;
       }
     }
-    const level = this.top();
+    // An identifier or a property name.
+    this.maybeNewStatement();
+    this.afterModifier = false;
+    if (this.statementStart && !(after & AFTER_DOT) && followedByColon(src, end)) this.label(at, end);
+    else {
+      this.prev = Prev.Word;
+      this.add(TOKEN, at);
+    }
+  }
 
+  private label(at: number, end: number): void {
+    const level = this.top();
+    if (level.kind === Kind.Paren) {
+      this.prev = Prev.Word;
+      this.add(TOKEN, at);
+      return;
+    }
+    level.stmt += LABEL;
+    this.i = this.src.indexOf(":", end) + 1;
+    this.prev = Prev.Label;
+    this.check(at);
+  }
+
+  private keyword(at: number, end: number, text: string, flags: number, after: number): void {
+    const src = this.src;
+    const level = this.top();
     if (text === "while" && level.dos > 0 && (this.prev === Prev.Semicolon || this.prev === Prev.BlockEnd)) {
       // The `while (…)` that closes a `do` statement.
       level.dos--;
@@ -478,22 +510,12 @@ class NestingScan {
       level.typeAlias = true;
     }
     if (!(flags & RESERVED) || followedByColon(src, end)) {
-      // An identifier, a property name or a keyword used as a key (`{ if: 1 }`).
-      if (
-        !(flags & RESERVED) &&
-        !afterDot &&
-        this.statementStart &&
-        level.kind !== Kind.Paren &&
-        followedByColon(src, end)
-      ) {
-        level.stmt += LABEL;
-        this.i = src.indexOf(":", end) + 1;
-        this.prev = Prev.Label;
-        this.check(at);
-        return;
+      // A contextual word used as a name (`type`, `as` …), or a keyword used as a key (`{ if: 1 }`).
+      if (!(flags & RESERVED) && this.statementStart && followedByColon(src, end)) this.label(at, end);
+      else {
+        this.prev = Prev.Word;
+        this.add(TOKEN, at);
       }
-      this.prev = Prev.Word;
-      this.add(TOKEN, at);
       return;
     }
 
@@ -941,6 +963,7 @@ function isSpace(c: number): boolean {
 /** ASCII character classes, looked up rather than compared: the scan's inner loops test every character. */
 const ID_START = 1;
 const ID_PART = 2;
+const SPACE = 4;
 const ASCII = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const start =
@@ -950,7 +973,7 @@ for (let c = 0; c < 128; c++) {
     c === 0x24 ||
     c === 0x5c || // \u escape
     c === 0x23; // #private
-  ASCII[c] = (start ? ID_START | ID_PART : 0) | (isDigit(c) ? ID_PART : 0);
+  ASCII[c] = (start ? ID_START | ID_PART : 0) | (isDigit(c) ? ID_PART : 0) | (isSpace(c) ? SPACE : 0);
 }
 
 // Past the end of the source `charCodeAt` gives NaN, which is neither below nor at/above 0x80: false.
