@@ -62,7 +62,7 @@ describe("code nested too deeply for the parser", () => {
         'import { nearLimit } from "./near-limit.js";',
         "const run = await start(nearLimit, [4]);",
         "const value = await run.returnValue;",
-        "console.log(`RESULT ${JSON.stringify({ value, status: await run.status })}`);",
+        'console.log("RESULT " + JSON.stringify({ value, status: await run.status }));',
         "",
       ].join("\n"),
     );
