@@ -55,19 +55,24 @@ function functionSpans(source: string, filename: string): Map<number, Span> {
   } catch {
     return spans; // the compiler has already reported the syntax error
   }
-  const visit = (node: unknown): void => {
+  // An explicit stack, not recursion: valid code can be a syntax tree thousands of levels deep (a long
+  // operator chain), deeper than the JavaScript call stack. Children are pushed in reverse so that nodes
+  // are still visited in source order.
+  const stack: unknown[] = [program];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== "object") continue;
     if (Array.isArray(node)) {
-      for (const child of node) visit(child);
-      return;
+      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
+      continue;
     }
-    if (node === null || typeof node !== "object") return;
     const n = node as { type?: string; span?: Span };
     if (n.type && FUNCTION_NODES.has(n.type) && n.span && !spans.has(n.span.start)) {
       spans.set(n.span.start, n.span);
     }
-    for (const key in n) if (key !== "span") visit((n as Record<string, unknown>)[key]);
-  };
-  visit(program);
+    const children = Object.keys(n).filter((key) => key !== "span");
+    for (let i = children.length - 1; i >= 0; i--) stack.push((n as Record<string, unknown>)[children[i]!]);
+  }
   return spans;
 }
 

@@ -160,6 +160,12 @@ class Analyzer {
   private readonly imports: ImportInfo[] = [];
   private readonly moduleScope = new Scope(null, true, null, null);
   private readonly usedNames = new Map<string, number>();
+  /**
+   * The walk's stack, as pairs: a node with its context (most entries: no closure to allocate), or null
+   * with a task to run.
+   */
+  private readonly workNodes: (Node | null)[] = [];
+  private readonly workArgs: (Ctx | (() => void))[] = [];
   private moduleDirective: DirectiveKind | null = null;
 
   constructor(
@@ -190,7 +196,7 @@ class Analyzer {
         top: index,
         container: null,
       };
-      this.visitTopLevel(stmt, ctx);
+      this.drain(() => this.visitTopLevel(stmt, ctx));
     });
     const stepUses = this.resolveReferences();
     this.units.sort((a, b) => a.start - b.start);
@@ -474,7 +480,7 @@ class Analyzer {
    * `statementEnd` is where `Class.method` can be referenced after the class exists; null when the class
    * has no usable name at module level (then step methods are reported as unsupported).
    */
-  private visitClass(node: Node, ctx: Ctx, className: string, statementEnd: number | null): void {
+  private visitClassNow(node: Node, ctx: Ctx, className: string, statementEnd: number | null): void {
     if (node.superClass) this.visit(node.superClass, ctx);
     for (const d of node.decorators ?? []) this.visit(d, ctx);
     const scope = new Scope(ctx.scope, false, ctx.step, ctx.workflow);
@@ -524,7 +530,7 @@ class Analyzer {
 
   // ---- functions -----------------------------------------------------------------------------------
 
-  private visitFunction(node: Node, ctx: Ctx, info: FunctionInfo): void {
+  private visitFunctionNow(node: Node, ctx: Ctx, info: FunctionInfo): void {
     const fn = node.type === "ClassMethod" || node.type === "PrivateMethod" ? node.function : node;
     const body = fn.body;
     const params: Node[] = fn.params ?? [];
@@ -710,6 +716,60 @@ class Analyzer {
     return seen === 0 ? name : `${name}$${seen + 1}`;
   }
 
+  // ---- the walk ------------------------------------------------------------------------------------
+
+  /**
+   * Runs `first` and everything it schedules, depth-first and in source order, on an explicit stack: the
+   * syntax tree of valid code can be thousands of levels deep (an operator chain of 10,000 terms is a
+   * 10,000-deep tree), far more than the JavaScript call stack allows a recursive walk.
+   */
+  private drain(first: () => void): void {
+    const nodes = this.workNodes;
+    const args = this.workArgs;
+    this.later(first);
+    while (nodes.length > 0) {
+      const node = nodes.pop();
+      const arg = args.pop()!;
+      const mark = nodes.length;
+      if (node === null) (arg as () => void)();
+      else this.visitNow(node, arg as Ctx);
+      // The step scheduled its children in source order; reversed, the first one runs next.
+      for (let lo = mark, hi = nodes.length - 1; lo < hi; lo++, hi--) {
+        const n = nodes[lo]!;
+        nodes[lo] = nodes[hi]!;
+        nodes[hi] = n;
+        const a = args[lo]!;
+        args[lo] = args[hi]!;
+        args[hi] = a;
+      }
+    }
+  }
+
+  /** Schedules a step of the walk to run after the current one and before anything scheduled earlier. */
+  private later(task: () => void): void {
+    this.workNodes.push(null);
+    this.workArgs.push(task);
+  }
+
+  private visit(node: Node, ctx: Ctx): void {
+    if (node && typeof node === "object") {
+      this.workNodes.push(node);
+      this.workArgs.push(ctx);
+    }
+  }
+
+  private visitFunction(node: Node, ctx: Ctx, info: FunctionInfo): void {
+    this.later(() => this.visitFunctionNow(node, ctx, info));
+  }
+
+  private visitClass(node: Node, ctx: Ctx, className: string, statementEnd: number | null): void {
+    this.later(() => this.visitClassNow(node, ctx, className, statementEnd));
+  }
+
+  private bindPattern(pat: Node, ctx: Ctx, scope: Scope | null): void {
+    if (pat) this.later(() => this.bindPatternNow(pat, ctx, scope));
+  }
+
   // ---- statements, expressions and patterns ---------------------------------------------------------
 
   /** Visits a block's statements in a new scope (`reuse` = the caller already made the function scope). */
@@ -719,7 +779,7 @@ class Analyzer {
   }
 
   /** Declares the names a pattern binds in `scope`; default values and computed keys are references. */
-  private bindPattern(pat: Node, ctx: Ctx, scope: Scope | null): void {
+  private bindPatternNow(pat: Node, ctx: Ctx, scope: Scope | null): void {
     if (!pat) return;
     switch (pat.type) {
       case "Identifier":
@@ -730,16 +790,8 @@ class Analyzer {
         for (const el of pat.elements) if (el) this.bindPattern(el, ctx, scope);
         return;
       case "ObjectPattern":
-        for (const prop of pat.properties) {
-          if (prop.type === "KeyValuePatternProperty") {
-            if (prop.key.type === "Computed") this.visit(prop.key.expression, ctx);
-            this.bindPattern(prop.value, ctx, scope);
-          } else if (prop.type === "AssignmentPatternProperty") {
-            if (scope) scope.declare(prop.key.value);
-            else this.reference(prop.key, ctx);
-            if (prop.value) this.visit(prop.value, ctx);
-          } else if (prop.type === "RestElement") this.bindPattern(prop.argument, ctx, scope);
-        }
+        // One task per property: a property's own declarations must not run ahead of earlier ones' children.
+        for (const prop of pat.properties) this.later(() => this.bindProperty(prop, ctx, scope));
         return;
       case "AssignmentPattern":
         this.bindPattern(pat.left, ctx, scope);
@@ -757,6 +809,17 @@ class Analyzer {
     }
   }
 
+  private bindProperty(prop: Node, ctx: Ctx, scope: Scope | null): void {
+    if (prop.type === "KeyValuePatternProperty") {
+      if (prop.key.type === "Computed") this.visit(prop.key.expression, ctx);
+      this.bindPattern(prop.value, ctx, scope);
+    } else if (prop.type === "AssignmentPatternProperty") {
+      if (scope) scope.declare(prop.key.value);
+      else this.reference(prop.key, ctx);
+      if (prop.value) this.visit(prop.value, ctx);
+    } else if (prop.type === "RestElement") this.bindPattern(prop.argument, ctx, scope);
+  }
+
   private reference(id: Node, ctx: Ctx): void {
     this.refs.push({
       name: id.value,
@@ -768,8 +831,7 @@ class Analyzer {
     });
   }
 
-  private visit(node: Node, ctx: Ctx): void {
-    if (!node || typeof node !== "object") return;
+  private visitNow(node: Node, ctx: Ctx): void {
     if (Array.isArray(node)) {
       for (const n of node) this.visit(n, ctx);
       return;
@@ -849,9 +911,8 @@ class Analyzer {
         return;
       }
       case "MemberExpression":
-        this.visit(node.object, ctx);
-        if (node.property.type === "Computed") this.visit(node.property.expression, ctx);
-        else if (
+        if (
+          node.property.type !== "Computed" &&
           ctx.workflow &&
           !ctx.step &&
           node.object.type === "Identifier" &&
@@ -859,6 +920,8 @@ class Analyzer {
         ) {
           this.checkGlobalUse(node.property.value, node.property.span.start, ctx.workflow, node.object.value);
         }
+        this.visit(node.object, ctx);
+        if (node.property.type === "Computed") this.visit(node.property.expression, ctx);
         return;
       case "SuperPropExpression":
         if (node.property.type === "Computed") this.visit(node.property.expression, ctx);
@@ -1058,22 +1121,26 @@ function propertyName(key: Node): string {
   return "anonymous";
 }
 
+/** Names a binding pattern declares, in source order (iterative: patterns nest as deep as brackets do). */
 function patternNames(pat: Node): string[] {
   const out: string[] = [];
-  const walk = (p: Node): void => {
-    if (!p) return;
+  const stack: Node[] = [pat];
+  while (stack.length > 0) {
+    const p = stack.pop();
+    if (!p) continue;
     if (p.type === "Identifier") out.push(p.value);
-    else if (p.type === "ArrayPattern") p.elements.forEach(walk);
+    else if (p.type === "ArrayPattern")
+      for (let i = p.elements.length - 1; i >= 0; i--) stack.push(p.elements[i]);
     else if (p.type === "ObjectPattern") {
-      for (const prop of p.properties) {
-        if (prop.type === "KeyValuePatternProperty") walk(prop.value);
-        else if (prop.type === "AssignmentPatternProperty") out.push(prop.key.value);
-        else walk(prop.argument);
+      for (let i = p.properties.length - 1; i >= 0; i--) {
+        const prop = p.properties[i];
+        if (prop.type === "KeyValuePatternProperty") stack.push(prop.value);
+        else if (prop.type === "AssignmentPatternProperty") stack.push(prop.key);
+        else stack.push(prop.argument);
       }
-    } else if (p.type === "AssignmentPattern") walk(p.left);
-    else if (p.type === "RestElement") walk(p.argument);
-  };
-  walk(pat);
+    } else if (p.type === "AssignmentPattern") stack.push(p.left);
+    else if (p.type === "RestElement") stack.push(p.argument);
+  }
   return out;
 }
 

@@ -18,6 +18,14 @@ import {
  */
 export function emitStep(s: MagicString, analysis: Analysis): void {
   const taken = new Set(analysis.moduleNames);
+  // Grouped in one pass: looking each workflow's steps up in the whole list made this quadratic.
+  const nestedIn = new Map<Unit, Unit[]>();
+  for (const unit of analysis.units) {
+    if (!unit.parent) continue;
+    const list = nestedIn.get(unit.parent);
+    if (list) list.push(unit);
+    else nestedIn.set(unit.parent, [unit]);
+  }
   for (const unit of analysis.units) {
     if (unit.parent) continue;
     if (unit.kind === "step") {
@@ -25,8 +33,8 @@ export function emitStep(s: MagicString, analysis: Analysis): void {
       attach(s, unit, (ref) => registerStep(ref, unit.id), registerInPlace("steps", unit.id));
       continue;
     }
-    const nested = analysis.units.filter((u) => u.parent === unit);
-    if (nested.length) hoistNestedSteps(s, unit, nested, taken);
+    const nested = nestedIn.get(unit);
+    if (nested) hoistNestedSteps(s, unit, nested, taken);
     else replaceBody(s, unit, workflowThrowInStepCode(unit.name));
     insertDefaultName(s, unit);
     attach(s, unit, (ref) => tagProperty(ref, "workflowId", unit.id), tagInPlace("workflowId", unit.id));

@@ -1,4 +1,5 @@
 export { moduleSpecifier } from "./module-id.js";
+export { checkNesting, NESTING_LIMIT, nestingLimit } from "./nesting.js";
 export { transform } from "./transform.js";
 export type {
   Diagnostic,

@@ -4,12 +4,18 @@ export type ParseOutcome =
   | { ok: true; module: Module }
   | { ok: false; message: string; line: number; column: number };
 
-/** Parser settings by extension: TypeScript (with TSX for .tsx), else ECMAScript with JSX allowed. */
-export function parserOptions(filename: string): ParseOptions {
+/** The language of a file by extension: TypeScript (with JSX for .tsx), else ECMAScript with JSX allowed. */
+export function language(filename: string): { typescript: boolean; jsx: boolean } {
   const ext = filename.slice(filename.lastIndexOf(".")).toLowerCase();
+  if (ext === ".ts" || ext === ".mts" || ext === ".cts") return { typescript: true, jsx: false };
+  return { typescript: ext === ".tsx", jsx: true };
+}
+
+/** Parser settings for `language(filename)`. */
+export function parserOptions(filename: string): ParseOptions {
+  const { typescript, jsx } = language(filename);
   const common = { target: "es2022" as const, comments: false, script: false };
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts") return { syntax: "typescript", ...common };
-  if (ext === ".tsx") return { syntax: "typescript", tsx: true, ...common };
+  if (typescript) return { syntax: "typescript", tsx: jsx, ...common };
   return { syntax: "ecmascript", jsx: true, ...common };
 }
 

@@ -34,25 +34,26 @@ export function computePruning(analysis: Analysis, text: SourceText, file: strin
       if (seen.has(name)) continue;
       seen.add(name);
       const i = declaredIn.get(name);
-      if (i !== undefined && candidate(i)) queue.push(...top[i]!.uses);
+      if (i !== undefined && candidate(i)) for (const used of top[i]!.uses) queue.push(used);
     }
     return seen;
   };
   const rootUses: string[] = [];
   const workflowUses: string[] = [];
+  // Loops, not `push(...set)`: spreading a set of 100,000+ names overflows the call stack.
   top.forEach((stmt, i) => {
-    if (!candidate(i)) rootUses.push(...stmt.uses);
-    workflowUses.push(...stmt.workflowUses);
+    if (!candidate(i)) for (const name of stmt.uses) rootUses.push(name);
+    for (const name of stmt.workflowUses) workflowUses.push(name);
   });
   const live = reach(rootUses);
   const liveFromWorkflows = reach(workflowUses);
   const stepOnly = reach(analysis.stepUses);
 
   const removedStatements = new Set<number>();
+  const importStatements = new Set(imports.map((imp) => imp.statementIndex));
   top.forEach((stmt, i) => {
     if (!candidate(i) || stmt.names.length === 0) return;
-    const isImport = imports.some((imp) => imp.statementIndex === i);
-    if (isImport) return;
+    if (importStatements.has(i)) return;
     if (stmt.names.some((n) => live.has(n))) return;
     if (stmt.names.some((n) => stepOnly.has(n))) removedStatements.add(i);
   });

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { decode } from "@jridgewell/sourcemap-codec";
-import { describe, expect, it } from "vitest";
-import { transform } from "./index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { NESTING_LIMIT, transform } from "./index.js";
+import type { TransformMode } from "./types.js";
 
 const opts = { filename: "/app/src/flow.ts", projectRoot: "/app" } as const;
 
@@ -108,5 +113,99 @@ describe("transform", () => {
     ].join("\n");
     const { steps } = transform(source, { ...opts, mode: "step" });
     expect(steps.map((s) => s.id)).toEqual(["step//./src/flow//w/run", "step//./src/flow//w/run$2"]);
+  });
+});
+
+describe("deeply nested code", () => {
+  const modes: TransformMode[] = ["workflow", "step", "client"];
+  const rep = (text: string, n: number) => text.repeat(n);
+  const dir = mkdtempSync(path.join(tmpdir(), "wfkit-deep-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("refuses code nested too deeply for swc with NESTING_TOO_DEEP at the place, in every mode", () => {
+    // 3,000 parentheses made swc overflow its native stack: a SIGSEGV that killed the process.
+    const source = `export async function w(x) {\n  "use workflow";\n  return ${rep("(", 3000)}x${rep(")", 3000)};\n}\n`;
+    for (const mode of modes) {
+      const result = transform(source, { ...opts, filename: "/app/src/flow.js", mode });
+      expect(result.code).toBe(source);
+      expect(result.diagnostics).toHaveLength(1);
+      expect(result.diagnostics[0]).toMatchObject({
+        code: "NESTING_TOO_DEEP",
+        line: 3,
+        column: "  return ".length + NESTING_LIMIT - 2,
+      });
+      expect(result.diagnostics[0]!.message).toContain(`more than ${NESTING_LIMIT} levels deep`);
+    }
+  });
+
+  it("reports arrays nested 1,500 deep as too deep, not as an internal error", () => {
+    // They used to overflow the JavaScript stack in the analysis: INTERNAL_ERROR.
+    const source = `export async function s() {\n  "use step";\n  return ${rep("[", 1500)}1${rep("]", 1500)};\n}\n`;
+    const codes = modes.map((mode) => transform(source, { ...opts, mode }).diagnostics.map((d) => d.code));
+    expect(codes).toEqual([["NESTING_TOO_DEEP"], ["NESTING_TOO_DEEP"], ["NESTING_TOO_DEEP"]]);
+  });
+
+  it("analyses a 6,000-term expression (a 6,000-deep syntax tree) without overflowing", () => {
+    // The recursive walk this replaced gave INTERNAL_ERROR here.
+    const source = `export async function w(x) {\n  "use workflow";\n  return x${rep(" + x", 6000)};\n}\n`;
+    for (const mode of modes) {
+      const result = transform(source, { ...opts, filename: "/app/src/flow.js", mode });
+      expect(result.diagnostics).toEqual([]);
+      expect(result.workflows.map((w) => w.name)).toEqual(["w"]);
+    }
+  });
+
+  it("compiles code nested just under the limit correctly in every mode, and the output runs", async () => {
+    const depth = NESTING_LIMIT - 10;
+    const source = [
+      "export async function wrap(v) {",
+      '  "use step";',
+      `  return ${rep("[", depth)}v${rep("]", depth)};`,
+      "}",
+      "export async function deep(x) {",
+      '  "use workflow";',
+      `  return wrap(${rep("(", depth)}x + 1${rep(")", depth)});`,
+      "}",
+      "",
+    ].join("\n");
+    const load = async (mode: TransformMode) => {
+      const result = transform(source, { ...opts, filename: `/app/src/deep.js`, mode });
+      expect(result.diagnostics, mode).toEqual([]);
+      expect(result.steps.map((s) => s.name)).toEqual(["wrap"]);
+      const file = path.join(dir, `${mode}.mjs`);
+      writeFileSync(file, result.code);
+      return import(pathToFileURL(file).href);
+    };
+    const innermost = (value: unknown) => {
+      let levels = 0;
+      while (Array.isArray(value)) {
+        value = value[0];
+        levels++;
+      }
+      return { levels, value };
+    };
+
+    // Step mode registers the step body under its ID.
+    await load("step");
+    const g = globalThis as Record<symbol, unknown>;
+    const registered = (g[Symbol.for("wfkit.steps")] as Map<string, (v: number) => Promise<unknown>>).get(
+      "step//./src/deep//wrap",
+    )!;
+    expect(innermost(await registered(7))).toEqual({ levels: depth, value: 7 });
+
+    // Workflow mode runs the workflow body, calling the step through the runtime's proxy.
+    g[Symbol.for("wfkit.useStep")] = (id: string) => (v: number) =>
+      (g[Symbol.for("wfkit.steps")] as Map<string, (v: number) => Promise<unknown>>).get(id)!(v);
+    try {
+      const workflow = await load("workflow");
+      expect(innermost(await workflow.deep(4))).toEqual({ levels: depth, value: 5 });
+    } finally {
+      delete g[Symbol.for("wfkit.useStep")];
+    }
+
+    // Client mode keeps the step callable and the workflow only startable.
+    const client = await load("client");
+    expect(innermost(await client.wrap(1))).toEqual({ levels: depth, value: 1 });
+    await expect(client.deep(1)).rejects.toThrow(/start\(deep/);
   });
 });

@@ -7,6 +7,7 @@ import { emitClient } from "./emit-client.js";
 import { emitStep } from "./emit-step.js";
 import { emitWorkflow } from "./emit-workflow.js";
 import { moduleSpecifier } from "./module-id.js";
+import { checkNesting } from "./nesting.js";
 import { parse } from "./parse.js";
 import { computePruning } from "./prune.js";
 import { SourceText } from "./source-text.js";
@@ -28,6 +29,8 @@ export function transform(source: string, options: TransformOptions): TransformR
   if (!mayContainDirective(source)) return unchanged;
 
   const file = options.filename;
+  const tooDeep = checkNesting(source, file);
+  if (tooDeep) return { ...unchanged, diagnostics: [tooDeep] };
   const parsed = parse(source, file);
   if (!parsed.ok) {
     const diagnostic: Diagnostic = {

@@ -38,6 +38,7 @@ export type DiagnosticCode =
   | "UNSUPPORTED_STEP_SHAPE"
   | "MODULE_DIRECTIVE_NON_FUNCTION_EXPORT"
   | "SYNTAX_ERROR"
+  | "NESTING_TOO_DEEP"
   | "INTERNAL_ERROR";
 
 export interface Diagnostic {

@@ -4,7 +4,7 @@
  */
 
 import { transformSync } from "@swc/core";
-import { type TransformOptions, transform } from "@wfkit/compiler";
+import { checkNesting, type Diagnostic, type TransformOptions, transform } from "@wfkit/compiler";
 
 export type TranspileMode = "client" | "step";
 
@@ -16,6 +16,15 @@ export interface TranspileResult {
   /** Workflow and step IDs the file declares (empty when it has no directives). */
   workflowIds: string[];
   stepIds: string[];
+}
+
+function compileError(filename: string, errors: Diagnostic[]): Error {
+  return new Error(
+    `Cannot compile ${filename}:\n` +
+      errors
+        .map((d) => `  ${d.file}:${d.line}:${d.column} ${d.code} ${d.message}\n    hint: ${d.hint}`)
+        .join("\n"),
+  );
 }
 
 export function needsTranspile(filename: string, source: string): boolean {
@@ -33,20 +42,18 @@ export function transpileModule(
   let workflowIds: string[] = [];
   let stepIds: string[] = [];
   if (DIRECTIVE_HINT.test(source)) {
+    // The compiler checks nesting itself before it parses.
     const out = transform(source, { filename, projectRoot, mode, sourceMaps: true } as TransformOptions);
     const errors = out.diagnostics.filter((d) => d.severity === "error");
-    if (errors.length > 0) {
-      throw new Error(
-        `Cannot compile ${filename}:\n` +
-          errors
-            .map((d) => `  ${d.file}:${d.line}:${d.column} ${d.code} ${d.message}\n    hint: ${d.hint}`)
-            .join("\n"),
-      );
-    }
+    if (errors.length > 0) throw compileError(filename, errors);
     code = out.code;
     if (out.map) inputSourceMap = typeof out.map === "string" ? out.map : JSON.stringify(out.map);
     workflowIds = out.workflows.map((w) => w.id);
     stepIds = out.steps.map((s) => s.id);
+  } else {
+    // Type stripping parses with swc too: a file nested too deeply would crash this thread, and the app.
+    const tooDeep = checkNesting(source, filename);
+    if (tooDeep) throw compileError(filename, [tooDeep]);
   }
   const tsx = /x$/.test(filename);
   const isTs = TS_EXTENSION.test(filename);

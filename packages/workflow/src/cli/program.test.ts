@@ -56,6 +56,18 @@ describe("wf transform", () => {
     expect(exitCode).toBe(1);
   });
 
+  it("reports a file nested too deeply for the parser with exit code 1 instead of crashing", () => {
+    // 3,000 parentheses overflowed swc's native stack: SIGSEGV, the whole process gone.
+    const n = 3000;
+    writeFileSync(
+      path.join(dir, "deep.ts"),
+      `export async function w(x: number) {\n  "use workflow";\n  return ${"(".repeat(n)}x${")".repeat(n)};\n}\n`,
+    );
+    const { stderr, exitCode } = run(["transform", "deep.ts"], dir);
+    expect(stderr).toMatch(/deep\.ts:3:\d+ NESTING_TOO_DEEP .+\n {2}hint: Split the expression/);
+    expect(exitCode).toBe(1);
+  });
+
   it("rejects an unknown mode and a missing file with exit code 1", () => {
     expect(run(["transform", "flow.ts", "--mode", "server"], dir)).toMatchObject({ exitCode: 1 });
     const missing = run(["transform", "nope.ts"], dir);
