@@ -8,12 +8,29 @@ import { RUNTIME_KEY } from "../sandbox/abi.js";
 
 installHostRuntime();
 
-export type { RunStatus, World } from "@wfkit/world";
+export type {
+  HookRecord,
+  RunStatus,
+  StepRecord,
+  StreamInfo,
+  WaitRecord,
+  WorkflowEvent,
+  World,
+} from "@wfkit/world";
+export { TERMINAL_RUN_STATUSES } from "@wfkit/world";
 export type { BuildInfo } from "../api/build-output.js";
 export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
 export { type ListRunsOptions, listRuns, type RunPage } from "../api/list-runs.js";
 export { Run } from "../api/run.js";
-export { callOrder, type EventInfo, type RunInfo, type StepInfo } from "../api/run-info.js";
+export {
+  callOrder,
+  type EventInfo,
+  eventInfo,
+  type RunInfo,
+  runInfo,
+  type StepInfo,
+  stepInfo,
+} from "../api/run-info.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
