@@ -138,7 +138,7 @@ export function addInspectCommand(program: Command, io: CliIo): void {
             displayName(r.workflowName),
             r.status,
             relativeTime(r.createdAt),
-            duration(runDuration(r), true),
+            duration(runDuration(r)),
             ...(flags.withData ? [preview(r.input, 40), preview(r.output, 40)] : []),
             r.error !== undefined ? errorSummary(r.error) : (r.cancelReason ?? ""),
           ]),

@@ -63,3 +63,35 @@ describe("wf transform", () => {
     expect(missing.stderr).toMatch(/cannot read .*nope\.ts/);
   });
 });
+
+describe("wf --help and --version", () => {
+  it("lists every command with a one-line description", () => {
+    const { stdout } = run(["--help"], process.cwd());
+    for (const command of [
+      "transform",
+      "build",
+      "worker",
+      "postgres",
+      "inspect",
+      "start",
+      "cancel",
+      "retry",
+      "fork",
+      "rewind",
+      "resume-hook",
+      "streams",
+      "export",
+      "health",
+    ]) {
+      expect(stdout).toMatch(new RegExp(`\\n  ${command}\\b[^\\n]*\\s{2}\\S`));
+    }
+    const inspect = run(["inspect", "--help"], process.cwd()).stdout;
+    for (const sub of ["runs", "run", "steps", "events", "hooks", "sleeps", "streams"]) {
+      expect(inspect).toMatch(new RegExp(`\\n  ${sub}\\b`));
+    }
+  });
+
+  it("prints the package version", () => {
+    expect(run(["--version"], process.cwd()).stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
