@@ -63,6 +63,15 @@ export {
 } from "../observability/hydrate.js";
 export { toJsonValue } from "../observability/json-value.js";
 export {
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  log,
+  logLevel,
+  setLogger,
+  setLogLevel,
+} from "../observability/logger.js";
+export {
   type ParsedName,
   parseClassName,
   parseStepName,
