@@ -24,7 +24,7 @@ import {
   type WorkflowEvent,
   type World,
 } from "@wfkit/world";
-import { errorCode, log } from "../observability/logger.js";
+import { errorCode, isLogged, log } from "../observability/logger.js";
 import {
   contextOf,
   currentTraceparent,
@@ -424,11 +424,12 @@ export class Engine implements EngineContext {
       }
       if (last) live.committedSeq = last.seq;
       live.activate(lease);
-      live.segment ??= startRunSpan({
-        runId,
-        workflowName: live.instance.workflowName,
-        traceparent: live.traceparent,
-      });
+      if (!live.segment && tracingActive())
+        live.segment = startRunSpan({
+          runId,
+          workflowName: live.instance.workflowName,
+          traceparent: live.traceparent,
+        });
       // The admission slot now belongs to the live run; `suspended`/`dropped` give it back.
       live.holdsSlot = true;
       admitted = false;
@@ -504,24 +505,31 @@ export class Engine implements EngineContext {
    */
   private async runBody(step: StepTask, signal?: AbortSignal): Promise<StepResult> {
     const began = this.now();
-    const span = startStepSpan(this.live.get(step.runId)?.segment ?? (await this.remoteParent(step.runId)), {
-      runId: step.runId,
-      stepId: step.correlationId,
-      stepName: step.stepName,
-      attempt: step.attempt,
-    });
-    const result = await withSpan(span, () => this.runBodyIn(step, signal));
+    // Without an OpenTelemetry SDK the step runs as it is: no span objects, no context switch on the hot path.
+    const span = tracingActive()
+      ? startStepSpan(this.live.get(step.runId)?.segment ?? (await this.remoteParent(step.runId)), {
+          runId: step.runId,
+          stepId: step.correlationId,
+          stepName: step.stepName,
+          attempt: step.attempt,
+        })
+      : undefined;
+    const result = span
+      ? await withSpan(span, () => this.runBodyIn(step, signal))
+      : await this.runBodyIn(step, signal);
     const error = result.ok ? undefined : result.error;
-    endStepSpan(span, result.ok, error);
-    log.debug("step attempt", {
-      runId: step.runId,
-      stepId: step.correlationId,
-      stepName: step.stepName,
-      attempt: step.attempt,
-      ok: result.ok,
-      durationMs: this.now() - began,
-      ...(result.ok ? {} : { errorCode: errorCode(error) }),
-    });
+    if (span) endStepSpan(span, result.ok, error);
+    if (isLogged("debug")) {
+      log.debug("step attempt", {
+        runId: step.runId,
+        stepId: step.correlationId,
+        stepName: step.stepName,
+        attempt: step.attempt,
+        ok: result.ok,
+        durationMs: this.now() - began,
+        ...(result.ok ? {} : { errorCode: errorCode(error) }),
+      });
+    }
     return result;
   }
 
@@ -530,7 +538,6 @@ export class Engine implements EngineContext {
    * read once per run while tracing is on.
    */
   private async remoteParent(runId: string) {
-    if (!tracingActive()) return contextOf(undefined);
     let traceparent = this.traceparents.get(runId);
     if (traceparent === undefined) {
       const run = await (await this.world()).getRun(runId).catch(() => undefined);
