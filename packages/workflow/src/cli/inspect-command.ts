@@ -300,11 +300,13 @@ export function addInspectCommand(program: Command, io: CliIo): void {
   ).action((arg: string | undefined, flags: InspectFlags) =>
     withWorld("inspect hooks", flags, io, async ({ world }) => {
       const runId = arg ?? flags.runId;
-      const hooks = runId
-        ? await ofRun(world, runId, (id) => world.listHooks(id))
-        : (await perUnfinishedRun(world, limitOf(flags, 100), (id) => world.listHooks(id))).filter(
-            (h) => h.status === "active",
-          );
+      const hooks = await ofRunOrUnfinished(
+        world,
+        runId,
+        flags,
+        (id) => world.listHooks(id),
+        (h) => h.status === "active",
+      );
       if (flags.json) {
         io.out(json({ data: hooks.map((h) => withoutData(hookJson(h), flags)) }));
         return;
@@ -321,11 +323,13 @@ export function addInspectCommand(program: Command, io: CliIo): void {
   ).action((arg: string | undefined, flags: InspectFlags) =>
     withWorld("inspect sleeps", flags, io, async ({ world }) => {
       const runId = arg ?? flags.runId;
-      const waits = runId
-        ? await ofRun(world, runId, (id) => world.listWaits(id))
-        : (await perUnfinishedRun(world, limitOf(flags, 100), (id) => world.listWaits(id))).filter(
-            (w) => w.status === "waiting",
-          );
+      const waits = await ofRunOrUnfinished(
+        world,
+        runId,
+        flags,
+        (id) => world.listWaits(id),
+        (w) => w.status === "waiting",
+      );
       if (flags.json) {
         io.out(json({ data: waits }));
         return;
@@ -483,18 +487,24 @@ function eventDetail(data: Record<string, unknown> | undefined, flags: InspectFl
   return parts.join(" ");
 }
 
-async function ofRun<T>(world: World, runId: string, read: (runId: string) => Promise<T[]>): Promise<T[]> {
-  await mustGetRun(world, runId);
-  return read(runId);
-}
-
-async function perUnfinishedRun<T>(
+/**
+ * The rows of one run (which must exist), or the `live` rows of the unfinished runs (up to `--limit` runs, default
+ * 100): `inspect hooks` and `inspect sleeps` without a run show what is waiting now.
+ */
+async function ofRunOrUnfinished<T>(
   world: World,
-  limit: number,
+  runId: string | undefined,
+  flags: InspectFlags,
   read: (runId: string) => Promise<T[]>,
+  live: (row: T) => boolean,
 ): Promise<T[]> {
-  const page = await world.listRuns({ status: ["pending", "running"], limit });
-  return (await Promise.all(page.items.map((r) => read(r.runId).catch(() => [] as T[])))).flat();
+  if (runId) {
+    await mustGetRun(world, runId);
+    return read(runId);
+  }
+  const page = await world.listRuns({ status: ["pending", "running"], limit: limitOf(flags, 100) });
+  const rows = await Promise.all(page.items.map((r) => read(r.runId).catch(() => [] as T[])));
+  return rows.flat().filter(live);
 }
 
 async function defaultStreamInfo(world: World, runId: string) {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { Engine, type World, worldFromEnv } from "@wfkit/core";
 import { type Command, Option } from "commander";
 import type { CliIo } from "./io.js";
+import { redact } from "./redact.js";
 
 export interface WorldFlags {
   world?: string;
@@ -83,21 +84,6 @@ export async function openWorld(flags: WorldFlags, io: CliIo): Promise<OpenedWor
   };
 }
 
-/** Error messages may quote a connection string; its password must not reach a terminal or CI log. */
-export function redact(message: string, env: Record<string, string | undefined> = process.env): string {
-  let out = message;
-  for (const value of [env.WORKFLOW_POSTGRES_URL]) {
-    if (!value) continue;
-    try {
-      const password = new URL(value).password;
-      if (password) out = out.split(password).join("***");
-    } catch {
-      // not a URL: nothing to hide
-    }
-  }
-  return out;
-}
-
 /**
  * Runs a command's body against the chosen world and always closes it; a thrown error becomes one line on stderr
  * (prefixed with the command) and exit code 1.
@@ -114,7 +100,7 @@ export async function withWorld(
     await body(opened);
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
-    io.err(`wf ${name}: ${redact(message, worldEnv(flags, io))}\n`);
+    io.err(`wf ${name}: ${redact(message, worldEnv(flags, io).WORKFLOW_POSTGRES_URL)}\n`);
     io.exit(1);
   } finally {
     await opened?.close().catch(() => {});

@@ -13,6 +13,7 @@
  */
 import { inspect } from "node:util";
 import { parse } from "devalue";
+import { DEVALUE_TAGS } from "../serialization/codec.js";
 import { dataToError, type ErrorData } from "../serialization/error-data.js";
 import { parseClassName } from "./names.js";
 
@@ -127,33 +128,6 @@ export const observabilityRevivers: Readonly<Revivers> = Object.freeze({
       ...bodyField(data?.body),
     }),
 });
-
-/** Tags devalue revives by itself (a reviver for one of them would never be called). */
-const DEVALUE_TAGS = new Set([
-  "Date",
-  "Set",
-  "Map",
-  "RegExp",
-  "Object",
-  "BigInt",
-  "null",
-  "URL",
-  "URLSearchParams",
-  "ArrayBuffer",
-  "DataView",
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Float16Array",
-  "Int32Array",
-  "Uint32Array",
-  "Float32Array",
-  "Float64Array",
-  "BigInt64Array",
-  "BigUint64Array",
-]);
 
 /**
  * Tags in a devalue payload: in its JSON array, a value of a special type is an array whose first element is a
