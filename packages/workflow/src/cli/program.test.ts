@@ -95,3 +95,18 @@ describe("wf --help and --version", () => {
     expect(run(["--version"], process.cwd()).stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+describe("operator commands and the world they open", () => {
+  it("refuse a local or SQLite world that does not exist instead of creating an empty one", async () => {
+    const { runWf } = await import("./__tests__/run-wf.js");
+    const { existsSync } = await import("node:fs");
+    const dir = mkdtempSync(path.join(tmpdir(), "wf-noworld-"));
+    const missing = path.join(dir, "typo");
+    const local = await runWf(["inspect", "runs", "--world", "local", "--data-dir", missing], dir);
+    expect(local.exitCode).toBe(1);
+    expect(local.stderr).toMatch(/there is no local world at .*typo: nothing has run there yet.*--data-dir/);
+    const sqlite = await runWf(["inspect", "runs", "--world", "sqlite", "--data-dir", missing], dir);
+    expect(sqlite.stderr).toMatch(/there is no sqlite world at .*typo.*workflow\.db/);
+    expect(existsSync(missing)).toBe(false);
+  });
+});

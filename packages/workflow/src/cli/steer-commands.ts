@@ -39,19 +39,25 @@ export function addSteerCommands(program: Command, io: CliIo): void {
       .option("--run-id <id>", "choose the run's ID (must be unique)")
       .option("--json", "print { runId, workflowId } as JSON"),
   ).action(async (workflow: string, argsJson: string, flags: SteerFlags & { runId?: string }) =>
-    withWorld("start", flags, io, async ({ engine }) => {
-      const args = parseJson(argsJson, "argsJson", '["order-1"]');
-      if (!Array.isArray(args))
-        throw new UsageError(
-          `argsJson must be a JSON array of arguments, e.g. '["order-1"]'; got ${argsJson}.`,
-        );
-      const { workflowId, via } = await resolveWorkflow(workflow, io.cwd());
-      const runId = await engine.start(workflowId, args, flags.runId ? { runId: flags.runId } : {});
-      if (flags.json) return io.out(json({ runId, workflowId }));
-      const from =
-        via === "id" ? "" : ` (resolved from the ${via === "manifest" ? "build manifest" : "sources"})`;
-      io.out(`Started run ${runId} of ${workflowId}${from}.\n${EXECUTED_ELSEWHERE} ${runId}\n`);
-    }),
+    withWorld(
+      "start",
+      flags,
+      io,
+      async ({ engine }) => {
+        const args = parseJson(argsJson, "argsJson", '["order-1"]');
+        if (!Array.isArray(args))
+          throw new UsageError(
+            `argsJson must be a JSON array of arguments, e.g. '["order-1"]'; got ${argsJson}.`,
+          );
+        const { workflowId, via } = await resolveWorkflow(workflow, io.cwd());
+        const runId = await engine.start(workflowId, args, flags.runId ? { runId: flags.runId } : {});
+        if (flags.json) return io.out(json({ runId, workflowId }));
+        const from =
+          via === "id" ? "" : ` (resolved from the ${via === "manifest" ? "build manifest" : "sources"})`;
+        io.out(`Started run ${runId} of ${workflowId}${from}.\n${EXECUTED_ELSEWHERE} ${runId}\n`);
+      },
+      { create: true },
+    ),
   );
 
   addWorldOptions(

@@ -6,6 +6,7 @@
  * The CLI never executes runs: its engine has no workflow code and `executeRuns: false`, so it only records (a new
  * run, a cancellation, a retry, a hook payload) and the app's processes or workers do the work.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { Engine, type World, worldFromEnv } from "@wfkit/core";
 import { type Command, Option } from "commander";
@@ -56,8 +57,29 @@ export interface OpenedWorld {
   close(): Promise<void>;
 }
 
-export async function openWorld(flags: WorldFlags, io: CliIo): Promise<OpenedWorld> {
+/**
+ * `create`: whether the command may create a world that does not exist yet (only `wf start`). Opening the local or
+ * SQLite world creates its files, so a mistyped `--data-dir` would otherwise show an empty world instead of an error.
+ */
+export async function openWorld(
+  flags: WorldFlags,
+  io: CliIo,
+  opts: { create?: boolean } = {},
+): Promise<OpenedWorld> {
   const env = worldEnv(flags, io);
+  const target = env.WORKFLOW_TARGET_WORLD?.trim() || "local";
+  const location =
+    target === "local"
+      ? env.WORKFLOW_LOCAL_DATA_DIR
+      : target === "sqlite"
+        ? env.WORKFLOW_SQLITE_PATH
+        : undefined;
+  if (location && !opts.create && !existsSync(location)) {
+    throw new UsageError(
+      `there is no ${target} world at ${location}: nothing has run there yet. Run wf from the project folder, or ` +
+        `pass --data-dir <dir> (or set ${target === "local" ? "WORKFLOW_LOCAL_DATA_DIR" : "WORKFLOW_SQLITE_PATH"}).`,
+    );
+  }
   if (env.WORKFLOW_TARGET_WORLD === "memory") {
     io.err("wf: note: the memory world lives inside one process; this command sees an empty world.\n");
   }
@@ -93,10 +115,11 @@ export async function withWorld(
   flags: WorldFlags,
   io: CliIo,
   body: (opened: OpenedWorld) => Promise<void>,
+  opts: { create?: boolean } = {},
 ): Promise<void> {
   let opened: OpenedWorld | undefined;
   try {
-    opened = await openWorld(flags, io);
+    opened = await openWorld(flags, io, opts);
     await body(opened);
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
