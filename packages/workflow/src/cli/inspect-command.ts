@@ -168,7 +168,7 @@ export function addInspectCommand(program: Command, io: CliIo): void {
             overhead,
             steps: steps.map((s) => withoutData(s, flags)),
             hooks: hooks.map(hookJson),
-            sleeps: waits,
+            sleeps: waits.map(waitJson),
           }),
         );
         return;
@@ -331,7 +331,7 @@ export function addInspectCommand(program: Command, io: CliIo): void {
         (w) => w.status === "waiting",
       );
       if (flags.json) {
-        io.out(json({ data: waits }));
+        io.out(json({ data: waits.map(waitJson) }));
         return;
       }
       io.out(waits.length === 0 ? `No ${runId ? "" : "pending "}sleeps.\n` : waitTable(waits, !runId));
@@ -433,6 +433,18 @@ function hookJson(h: HookRecord) {
     createdAt: new Date(h.createdAt),
     ...(h.disposedAt === undefined ? {} : { disposedAt: new Date(h.disposedAt) }),
     ...(h.metadata === undefined ? {} : { metadata: hydrateData(h.metadata) }),
+  };
+}
+
+/** Times as Dates, so `--json` prints them as ISO strings like every other record. */
+function waitJson(w: WaitRecord) {
+  return {
+    runId: w.runId,
+    waitId: w.waitId,
+    status: w.status,
+    resumeAt: new Date(w.resumeAt),
+    createdAt: new Date(w.createdAt),
+    ...(w.completedAt === undefined ? {} : { completedAt: new Date(w.completedAt) }),
   };
 }
 

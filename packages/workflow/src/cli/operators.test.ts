@@ -151,6 +151,7 @@ describe.each(worlds)("operator commands on the %s world", (kind) => {
     expect(hooks.data).toEqual([expect.objectContaining({ hookId: "hook_0001", status: "disposed" })]);
     const sleeps = await jsonOf("inspect", "sleeps", runId);
     expect(sleeps.data).toEqual([expect.objectContaining({ waitId: "wait_0004", status: "completed" })]);
+    expect(Number.isNaN(Date.parse(sleeps.data[0].resumeAt))).toBe(false);
   });
 
   it("wf retry re-drives a failed run with parallel steps, a hook and a sleep from its failed step; nothing completed runs again", async () => {
