@@ -65,6 +65,7 @@ import {
   type RunNotification,
   type RunRecord,
   type StepRecord,
+  type StreamInfo,
   type StreamPage,
   stampEvents,
   type TokenHolder,
@@ -507,6 +508,12 @@ class LocalWorld implements World {
     this.assertOpen();
     this.mustOpen(runId);
     return this.streams.read(runId, name, opts.startIndex, opts.limit);
+  }
+
+  async listStreams(runId: string): Promise<StreamInfo[]> {
+    this.assertOpen();
+    this.mustOpen(runId);
+    return this.streams.list(runId);
   }
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {

@@ -22,11 +22,19 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   statSync,
   watch,
 } from "node:fs";
 import { join } from "node:path";
-import { StreamClosedError, StreamListeners, type StreamPage, WorldError } from "@wfkit/world";
+import {
+  byName,
+  StreamClosedError,
+  type StreamInfo,
+  StreamListeners,
+  type StreamPage,
+  WorldError,
+} from "@wfkit/world";
 import { isPermissionError, notWritableError, readAt, writeAll } from "./file-io.js";
 import { decodeFrames, encodeFrame } from "./frame.js";
 
@@ -73,6 +81,23 @@ export class StreamFiles {
     const after = this.catchUp(runId, name);
     this.listeners.notify(runId, name);
     return { nextIndex: after.chunks.length };
+  }
+
+  list(runId: string): StreamInfo[] {
+    let files: string[];
+    try {
+      files = readdirSync(join(this.dir, runId));
+    } catch {
+      return [];
+    }
+    return files
+      .filter((file) => file.endsWith(SUFFIX))
+      .map((file) => {
+        const name = Buffer.from(file.slice(0, -SUFFIX.length), "base64url").toString();
+        const stream = this.catchUp(runId, name);
+        return { name, chunks: stream.chunks.length, closed: stream.closed };
+      })
+      .sort(byName);
   }
 
   read(runId: string, name: string, startIndex = 0, limit?: number): StreamPage {

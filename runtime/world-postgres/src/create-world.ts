@@ -31,6 +31,7 @@ export function worldOptionsFromEnv(
   return options;
 }
 
-export function createWorld(): Promise<PostgresWorld> {
-  return createPostgresWorld(worldOptionsFromEnv());
+/** `env`: the environment the runtime selected the world from (`worldFromEnv(env)`, the CLI's `--postgres-url`). */
+export function createWorld(env: Record<string, string | undefined> = process.env): Promise<PostgresWorld> {
+  return createPostgresWorld(worldOptionsFromEnv(env));
 }

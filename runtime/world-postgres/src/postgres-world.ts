@@ -53,6 +53,7 @@ import {
   type StepTaskNotification,
   type StepTaskOutcome,
   type StepTaskRecord,
+  type StreamInfo,
   type StreamPage,
   stampEvents,
   type WaitRecord,
@@ -944,6 +945,11 @@ class PgWorld implements PostgresWorld {
   ): Promise<StreamPage> {
     this.assertOpen();
     return this.streams.read(runId, name, opts);
+  }
+
+  async listStreams(runId: string): Promise<StreamInfo[]> {
+    this.assertOpen();
+    return this.streams.list(runId);
   }
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {

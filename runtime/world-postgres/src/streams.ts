@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import {
   RunNotFoundError,
   StreamClosedError,
+  type StreamInfo,
   StreamListeners,
   type StreamPage,
   WorldError,
@@ -143,6 +144,23 @@ export class PgStreams {
       chunks: res.rows.flatMap((r) => (r.idx === null ? [] : [{ index: Number(r.idx), data: r.data ?? "" }])),
       closed: res.rows[0]!.closed === true,
     };
+  }
+
+  async list(runId: string): Promise<StreamInfo[]> {
+    const s = this.o.s;
+    const res = await this.o.read<{ name: string | null; next_index: number | null; closed: boolean | null }>(
+      {
+        name: "list_streams",
+        text: `SELECT st.name, st.next_index, st.closed FROM ${s}.runs r
+        LEFT JOIN ${s}.streams st ON st.run_id = r.run_id
+        WHERE r.run_id = $1 ORDER BY st.name`,
+        values: [runId],
+      },
+    );
+    if (res.rows.length === 0) throw new RunNotFoundError(runId);
+    return res.rows.flatMap((r) =>
+      r.name === null ? [] : [{ name: r.name, chunks: Number(r.next_index), closed: r.closed === true }],
+    );
   }
 
   subscribe(runId: string, name: string, listener: () => void): () => void {

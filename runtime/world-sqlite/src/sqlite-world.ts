@@ -49,6 +49,7 @@ import {
   type StepTaskNotification,
   type StepTaskOutcome,
   type StepTaskRecord,
+  type StreamInfo,
   type StreamPage,
   stampEvents,
   type TokenHolder,
@@ -691,6 +692,11 @@ class SqliteWorldImpl implements SqliteWorld {
   ): Promise<StreamPage> {
     this.assertOpen();
     return this.streams.read(runId, name, opts);
+  }
+
+  async listStreams(runId: string): Promise<StreamInfo[]> {
+    this.assertOpen();
+    return this.streams.list(runId);
   }
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {

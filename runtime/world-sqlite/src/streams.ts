@@ -5,8 +5,10 @@
  * read takes the run, the stream row and the chunks from one snapshot, so `closed: true` comes with every chunk.
  */
 import {
+  byName,
   RunNotFoundError,
   StreamClosedError,
+  type StreamInfo,
   StreamListeners,
   type StreamPage,
   WorldError,
@@ -26,6 +28,7 @@ export class SqliteStreams {
   private readonly upsertStream: Database.Statement;
   private readonly chunks: Database.Statement;
   private readonly chunksLimited: Database.Statement;
+  private readonly streamList: Database.Statement;
 
   constructor(private readonly c: Connection) {
     const { db } = c;
@@ -39,6 +42,7 @@ export class SqliteStreams {
     this.chunks = db.prepare(
       "SELECT idx, data FROM stream_chunks WHERE run_id = ? AND name = ? AND idx >= ? ORDER BY idx",
     );
+    this.streamList = db.prepare("SELECT name, next_index, closed FROM streams WHERE run_id = ?");
     this.chunksLimited = db.prepare(
       "SELECT idx, data FROM stream_chunks WHERE run_id = ? AND name = ? AND idx >= ? ORDER BY idx LIMIT ?",
     );
@@ -86,6 +90,14 @@ export class SqliteStreams {
           : this.chunksLimited.all(runId, name, start, limit)
       ) as Array<{ idx: number; data: string }>;
       return { chunks: rows.map((r) => ({ index: r.idx, data: r.data })), closed: row?.closed === 1 };
+    });
+  }
+
+  list(runId: string): Promise<StreamInfo[]> {
+    return this.c.snapshot(`Listing the streams of run ${runId}`, () => {
+      if (this.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
+      const rows = this.streamList.all(runId) as Array<{ name: string; next_index: number; closed: number }>;
+      return rows.map((r) => ({ name: r.name, chunks: r.next_index, closed: r.closed === 1 })).sort(byName);
     });
   }
 

@@ -23,5 +23,5 @@ export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RunIndex } from "./run-index.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
-export { MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
+export { byName, MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";

@@ -45,6 +45,7 @@ import type {
   StepTaskNotification,
   StepTaskOutcome,
   StepTaskRecord,
+  StreamInfo,
   StreamPage,
   WaitRecord,
   WorkflowEvent,
@@ -314,6 +315,12 @@ class MemoryWorld implements World {
     this.assertOpen();
     this.run(runId);
     return this.streams.read(runId, name, opts.startIndex, opts.limit);
+  }
+
+  async listStreams(runId: string): Promise<StreamInfo[]> {
+    this.assertOpen();
+    this.run(runId);
+    return this.streams.list(runId);
   }
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {

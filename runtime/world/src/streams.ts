@@ -3,7 +3,7 @@
  * needs for `subscribeStream`. A stream is a dense list of serialized chunks and a closed flag.
  */
 import { WorldError } from "./errors.js";
-import type { StreamPage } from "./types.js";
+import type { StreamInfo, StreamPage } from "./types.js";
 
 export class StreamClosedError extends WorldError {
   constructor(
@@ -88,6 +88,17 @@ export class MemoryStreams {
     return { nextIndex: stream.chunks.length };
   }
 
+  list(runId: string): StreamInfo[] {
+    const prefix = streamKey(runId, "");
+    const out: StreamInfo[] = [];
+    for (const [key, stream] of this.streams) {
+      if (key.startsWith(prefix)) {
+        out.push({ name: key.slice(prefix.length), chunks: stream.chunks.length, closed: stream.closed });
+      }
+    }
+    return out.sort(byName);
+  }
+
   read(runId: string, name: string, startIndex = 0, limit?: number): StreamPage {
     const stream = this.streams.get(streamKey(runId, name));
     if (!stream) return { chunks: [], closed: false };
@@ -97,6 +108,11 @@ export class MemoryStreams {
     for (let index = from; index < to; index++) chunks.push({ index, data: stream.chunks[index]! });
     return { chunks, closed: stream.closed };
   }
+}
+
+/** `listStreams` order, the same in every world (code unit order, as Postgres' "C" collation). */
+export function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function streamKey(runId: string, name: string): string {

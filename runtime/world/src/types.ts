@@ -204,6 +204,14 @@ export interface StreamChunk {
   data: string;
 }
 
+/** [addition, streams] A stream of a run as `listStreams` describes it. */
+export interface StreamInfo {
+  name: string;
+  /** Chunks stored (the index the next chunk would get). */
+  chunks: number;
+  closed: boolean;
+}
+
 export interface StreamPage {
   /** Chunks with `index >= startIndex`, in order. */
   chunks: StreamChunk[];
@@ -503,6 +511,12 @@ export interface World {
     name: string,
     opts?: { startIndex?: number; limit?: number },
   ): Promise<StreamPage>;
+  /**
+   * [addition, streams] The run's streams (every name written to, or closed, at least once), ordered by name, so
+   * operators can see what a run wrote without knowing its namespaces. Refused with `RunNotFoundError` for an
+   * unknown run. Optional even for worlds with streams; tools fall back to the default stream.
+   */
+  listStreams?(runId: string): Promise<StreamInfo[]>;
   /**
    * Calls `listener` after chunks are written to (or the stream is closed) through this world instance; worlds
    * shared between processes also report other processes' writes. Readers still re-read after a notification,

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliIo } from "./io.js";
+import { redact } from "./redact.js";
 
 /** What this command uses of `@wfkit/world-postgres` (see `loadWorldPostgres`). */
 interface WorldPostgres {
@@ -51,15 +52,4 @@ export function addPostgresCommand(program: Command, io: CliIo): void {
         io.exit(1);
       }
     });
-}
-
-/** Error messages may quote the connection string; its password must not reach a terminal or CI log. */
-function redact(message: string, url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return message;
-    return message.split(parsed.password).join("***");
-  } catch {
-    return message;
-  }
 }

@@ -75,3 +75,50 @@ describe("wf transform", () => {
     expect(missing.stderr).toMatch(/cannot read .*nope\.ts/);
   });
 });
+
+describe("wf --help and --version", () => {
+  it("lists every command with a one-line description", () => {
+    const { stdout } = run(["--help"], process.cwd());
+    for (const command of [
+      "transform",
+      "build",
+      "worker",
+      "postgres",
+      "inspect",
+      "start",
+      "cancel",
+      "retry",
+      "fork",
+      "rewind",
+      "resume-hook",
+      "streams",
+      "export",
+      "health",
+    ]) {
+      expect(stdout).toMatch(new RegExp(`\\n  ${command}\\b[^\\n]*\\s{2}\\S`));
+    }
+    const inspect = run(["inspect", "--help"], process.cwd()).stdout;
+    for (const sub of ["runs", "run", "steps", "events", "hooks", "sleeps", "streams"]) {
+      expect(inspect).toMatch(new RegExp(`\\n  ${sub}\\b`));
+    }
+  });
+
+  it("prints the package version", () => {
+    expect(run(["--version"], process.cwd()).stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe("operator commands and the world they open", () => {
+  it("refuse a local or SQLite world that does not exist instead of creating an empty one", async () => {
+    const { runWf } = await import("./__tests__/run-wf.js");
+    const { existsSync } = await import("node:fs");
+    const dir = mkdtempSync(path.join(tmpdir(), "wf-noworld-"));
+    const missing = path.join(dir, "typo");
+    const local = await runWf(["inspect", "runs", "--world", "local", "--data-dir", missing], dir);
+    expect(local.exitCode).toBe(1);
+    expect(local.stderr).toMatch(/there is no local world at .*typo: nothing has run there yet.*--data-dir/);
+    const sqlite = await runWf(["inspect", "runs", "--world", "sqlite", "--data-dir", missing], dir);
+    expect(sqlite.stderr).toMatch(/there is no sqlite world at .*typo.*workflow\.db/);
+    expect(existsSync(missing)).toBe(false);
+  });
+});

@@ -11,6 +11,15 @@ import {
   WorkflowRunNotFoundError,
 } from "../sandbox/run-errors.js";
 import { deserialize, deserializeError } from "../serialization/index.js";
+import {
+  callOrder,
+  type EventInfo,
+  eventInfo,
+  type RunInfo,
+  runInfo,
+  type StepInfo,
+  stepInfo,
+} from "./run-info.js";
 
 export class Run<R = unknown> {
   constructor(
@@ -60,6 +69,25 @@ export class Run<R = unknown> {
     return worldReadable(() => this.engine.world(), this.runId, opts.namespace ?? DEFAULT_STREAM, {
       startIndex: opts.startIndex,
     }) as ReadableStream<T>;
+  }
+
+  /** The run's record with its input, output or error decoded for reading (see `RunInfo`). */
+  async info(): Promise<RunInfo> {
+    return runInfo(await this.record());
+  }
+
+  /** The run's steps in call order, with inputs, outputs and errors decoded for reading (no user code runs). */
+  async steps(): Promise<StepInfo[]> {
+    await this.record();
+    const world = await this.engine.world();
+    return (await world.listSteps(this.runId)).sort((a, b) => callOrder(a.stepId, b.stepId)).map(stepInfo);
+  }
+
+  /** The run's event log in order, with stored values decoded for reading. `afterSeq` skips what you have. */
+  async events(opts: { afterSeq?: number; limit?: number } = {}): Promise<EventInfo[]> {
+    await this.record();
+    const world = await this.engine.world();
+    return (await world.readEvents(this.runId, opts)).map(eventInfo);
   }
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */

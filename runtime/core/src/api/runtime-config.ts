@@ -6,6 +6,7 @@
 import type { World } from "@wfkit/world";
 import type { CodeProvider } from "../engine/code-provider.js";
 import { Engine, type EngineOptions } from "../engine/engine.js";
+import { type LogLevel, type LogSink, setLogger, setLogLevel } from "../observability/logger.js";
 import { worldFromEnv } from "./world-selection.js";
 
 export interface RuntimeOptions {
@@ -19,8 +20,15 @@ export interface RuntimeOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   leaseTtlMs?: number;
-  /** Where background errors of runs go (default console.error). */
+  /** Where background errors of runs go (default: the logger, at `error`). */
   onError?: (error: unknown, runId: string) => void;
+  /**
+   * Where the runtime's log records go (default stderr): a function taking each record, or a logger object with
+   * error/warn/info/debug methods. Process-wide, like `WORKFLOW_LOG_LEVEL`. See `observability/logger.ts`.
+   */
+  logger?: LogSink;
+  /** Overrides `WORKFLOW_LOG_LEVEL` (silent, error, warn, info, debug). */
+  logLevel?: LogLevel;
   /** False: `start()` only records runs, for workers elsewhere to execute (see `startWorker`). */
   executeRuns?: boolean;
 }
@@ -30,6 +38,11 @@ let engine: Engine | undefined;
 let perWorld = new WeakMap<World, Engine>();
 
 export function configureRuntime(opts: RuntimeOptions): void {
+  const { logger, logLevel, ...rest } = opts;
+  if ("logger" in opts) setLogger(logger);
+  if ("logLevel" in opts) setLogLevel(logLevel);
+  if (Object.keys(rest).length === 0 && Object.keys(opts).length > 0) return;
+  opts = rest;
   const onlyCode = Object.keys(opts).every((k) => k === "codeProvider");
   options = { ...options, ...opts };
   if (onlyCode && opts.codeProvider) {

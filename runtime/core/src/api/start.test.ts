@@ -49,11 +49,16 @@ describe("start()", () => {
 
   it("leaves a run it has no workflow code for to a process that has it, and says so once", async () => {
     const warnings: unknown[] = [];
-    const warn = console.warn;
-    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
     try {
       const world = createMemoryWorld();
-      configureRuntime({ world, codeProvider: undefined, onError: () => {} });
+      configureRuntime({
+        world,
+        codeProvider: undefined,
+        onError: () => {},
+        logger: (record) => {
+          if (record.level === "warn") warnings.push(record.msg);
+        },
+      });
       const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//nocode" });
       const engine = getEngine();
       const run = await start(wf);
@@ -69,7 +74,7 @@ describe("start()", () => {
       );
       engine.close();
     } finally {
-      console.warn = warn;
+      configureRuntime({ logger: undefined });
     }
   });
 });

@@ -8,9 +8,11 @@
  * `codeProvider`), or, with `build`, from a `wf build` output folder: then the worker needs neither the
  * compiler nor the module hooks, and runs exactly the code that was built.
  */
+
 import type { World } from "@wfkit/world";
 import type { CodeProvider } from "../engine/code-provider.js";
 import type { Engine } from "../engine/engine.js";
+import { log } from "../observability/logger.js";
 import { type BuildInfo, openBuildOutput } from "./build-output.js";
 import { configureRuntime, getEngine } from "./runtime-config.js";
 
@@ -63,7 +65,7 @@ export async function startWorker(opts: WorkerOptions = {}): Promise<Worker> {
       // Each unfinished run not held here is tried: the lease decides who drives it.
       await engine.resumePendingRuns();
     } catch (error) {
-      console.error("[workflow] worker sweep failed:", error);
+      log.error("worker sweep failed", { error });
     } finally {
       sweeping = false;
     }

@@ -26,6 +26,17 @@ import {
   type WorkflowEvent,
   type World,
 } from "@wfkit/world";
+import { errorCode, isLogged, log } from "../observability/logger.js";
+import {
+  contextOf,
+  currentTraceparent,
+  endRunSpan,
+  endStepSpan,
+  startRunSpan,
+  startStepSpan,
+  tracingActive,
+  withSpan,
+} from "../observability/tracing.js";
 import { STEPS_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
 import { StepTimeoutError } from "../sandbox/errors.js";
@@ -35,7 +46,7 @@ import {
   WorkflowRunCancelledError,
   WorkflowRunNotFoundError,
 } from "../sandbox/run-errors.js";
-import { deserialize, serialize } from "../serialization/index.js";
+import { deserialize, deserializeError, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
@@ -74,7 +85,10 @@ export interface EngineOptions {
   maxActiveRuns?: number;
   /** Idle (suspended) live instances kept for a cheap resume. Default 256. */
   cacheSize?: number;
-  /** Where background errors go (a run that cannot be driven). Default: console.error. */
+  /**
+   * Where background errors go (a run that cannot be driven). Default: the runtime's logger (`error` level; a
+   * worker without a run's code at `warn`), see `observability/logger.ts`.
+   */
   onError?: (error: unknown, runId: string) => void;
   /**
    * Whether `start()` drives the runs it creates in this process (default true, or `WORKFLOW_EXECUTE_RUNS=0`
@@ -179,6 +193,8 @@ export class Engine implements EngineContext {
   private othersRanOursAt = 0;
   /** Own offers this process claimed back (run/step/attempt), until their completion is heard. */
   private readonly claimedOwn = new Set<string>();
+  /** Trace contexts of runs driven elsewhere whose step tasks this process ran (bounded). */
+  private readonly traceparents = new Map<string, string>();
 
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
@@ -212,8 +228,13 @@ export class Engine implements EngineContext {
     );
     this.onError =
       opts.onError ??
-      ((error, runId) =>
-        console.error(`[workflow] run ${runId}: ${(error as Error)?.stack ?? String(error)}`));
+      ((error, runId) => {
+        const code = errorCode(error);
+        const fields = { runId, errorCode: code, error };
+        if (code === "WORKFLOW_CODE_UNAVAILABLE")
+          log.warn((error as Error).message, { runId, errorCode: code });
+        else log.error(`run ${runId}: ${(error as Error)?.message ?? String(error)}`, fields);
+      });
   }
 
   world(): Promise<World> {
@@ -281,7 +302,15 @@ export class Engine implements EngineContext {
     try {
       // This process executes the run next, so the lease is taken in the same write as the run.
       const lease = executes ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
-      created = await world.createRun({ runId, workflowName, input, ...(lease ? { lease } : {}) });
+      // Whichever process executes the run continues the trace active here (see observability/tracing.ts).
+      const traceparent = currentTraceparent();
+      created = await world.createRun({
+        runId,
+        workflowName,
+        input,
+        ...(traceparent ? { metadata: { traceparent } } : {}),
+        ...(lease ? { lease } : {}),
+      });
       stored(true);
     } catch (error) {
       stored(false);
@@ -310,8 +339,8 @@ export class Engine implements EngineContext {
   private warnNoCode(): void {
     if (this.warnedNoCode) return;
     this.warnedNoCode = true;
-    console.warn(
-      "[workflow] this process has no workflow code, so the runs it starts wait for a process that has it (a worker, " +
+    log.warn(
+      "this process has no workflow code, so the runs it starts wait for a process that has it (a worker, " +
         "`wf worker`, or the app started with `node --import workflow/register` or a bundler plugin). Set " +
         "WORKFLOW_EXECUTE_RUNS=0 to say that this is intended.",
     );
@@ -418,10 +447,17 @@ export class Engine implements EngineContext {
           return false;
         }
         live = new LiveRun(this, instance, 0);
+        live.traceparent = (first.data!.metadata as { traceparent?: unknown } | undefined)?.traceparent;
         if (events.length > 1) this.stats.replays++;
       }
       if (last) live.committedSeq = last.seq;
       live.activate(lease);
+      if (!live.segment && tracingActive())
+        live.segment = startRunSpan({
+          runId,
+          workflowName: live.instance.workflowName,
+          traceparent: live.traceparent,
+        });
       // The admission slot now belongs to the live run; `suspended`/`dropped` give it back.
       live.holdsSlot = true;
       admitted = false;
@@ -496,6 +532,51 @@ export class Engine implements EngineContext {
    * step slot); step metadata via AsyncLocalStorage.
    */
   private async runBody(step: StepTask, signal?: AbortSignal): Promise<StepResult> {
+    const began = this.now();
+    // Without an OpenTelemetry SDK the step runs as it is: no span objects, no context switch on the hot path.
+    const span = tracingActive()
+      ? startStepSpan(this.live.get(step.runId)?.segment ?? (await this.remoteParent(step.runId)), {
+          runId: step.runId,
+          stepId: step.correlationId,
+          stepName: step.stepName,
+          attempt: step.attempt,
+        })
+      : undefined;
+    const result = span
+      ? await withSpan(span, () => this.runBodyIn(step, signal))
+      : await this.runBodyIn(step, signal);
+    const error = result.ok ? undefined : result.error;
+    if (span) endStepSpan(span, result.ok, error);
+    if (isLogged("debug")) {
+      log.debug("step attempt", {
+        runId: step.runId,
+        stepId: step.correlationId,
+        stepName: step.stepName,
+        attempt: step.attempt,
+        ok: result.ok,
+        durationMs: this.now() - began,
+        ...(result.ok ? {} : { errorCode: errorCode(error) }),
+      });
+    }
+    return result;
+  }
+
+  /**
+   * A step span's parent when the run is driven elsewhere (a step task): the trace context its `start()` recorded,
+   * read once per run while tracing is on.
+   */
+  private async remoteParent(runId: string) {
+    let traceparent = this.traceparents.get(runId);
+    if (traceparent === undefined) {
+      const run = await (await this.world()).getRun(runId).catch(() => undefined);
+      traceparent = String((run?.metadata as { traceparent?: unknown } | undefined)?.traceparent ?? "");
+      if (this.traceparents.size >= 1_000) this.traceparents.clear();
+      this.traceparents.set(runId, traceparent);
+    }
+    return contextOf(traceparent);
+  }
+
+  private async runBodyIn(step: StepTask, signal?: AbortSignal): Promise<StepResult> {
     let fn: unknown;
     try {
       if (this.codeProvider) await this.codeProvider.loadStep(step.stepName);
@@ -626,16 +707,44 @@ export class Engine implements EngineContext {
   }
 
   suspended(live: LiveRun): void {
+    this.endSegment(live, "suspended");
     this.releaseSlot(live);
     this.touch(live);
     this.evictIdle();
   }
 
   dropped(live: LiveRun, redriveAfterMs?: number): void {
+    const ended = live.endedWith?.type.replace("run_", "");
+    const cancelled = live.finishReason instanceof WorkflowRunCancelledError;
+    this.endSegment(live, ended ?? (cancelled ? "cancelled" : "released"));
     this.releaseSlot(live);
     if (this.live.get(live.runId) === live) this.live.delete(live.runId);
     if (redriveAfterMs !== undefined) {
       this.wakeTimers.after(live.runId, redriveAfterMs, () => void this.drive(live.runId));
+    }
+  }
+
+  /**
+   * This process stops driving the run for now (suspended, ended, lost): ends its segment span, and logs a run's
+   * end at info.
+   */
+  private endSegment(live: LiveRun, status: string): void {
+    const error =
+      status === "failed"
+        ? deserializeErrorSafely((live.endedWith?.data as { error?: string } | undefined)?.error)
+        : undefined;
+    if (live.segment) {
+      endRunSpan(live.segment, status, error);
+      live.segment = undefined;
+    }
+    if (status === "completed" || status === "failed" || status === "cancelled") {
+      const startedAt = live.instance.startedAt;
+      log.info(`run ${status}`, {
+        runId: live.runId,
+        workflowName: live.instance.workflowName,
+        ...(startedAt ? { durationMs: this.now() - startedAt } : {}),
+        ...(error ? { errorCode: errorCode(error) } : {}),
+      });
     }
   }
 
@@ -1092,6 +1201,16 @@ async function retryTransient<T>(
       if (final) throw error;
       await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
     }
+  }
+}
+
+/** A recorded error for logs and spans; a value that cannot be read is reported as such rather than thrown. */
+function deserializeErrorSafely(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return deserializeError(text);
+  } catch (error) {
+    return error;
   }
 }
 

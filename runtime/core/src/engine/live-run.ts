@@ -6,6 +6,8 @@
  * serial task queue, so the order events are applied live is exactly the order they are logged, and
  * therefore the order a replay applies them in.
  */
+
+import type { Span } from "@opentelemetry/api";
 import {
   type Delivery,
   type EventDataMap,
@@ -66,6 +68,12 @@ export class LiveRun {
   holdsSlot = false;
   /** The lease release in flight after suspension; a new drive waits for it. */
   releasing: Promise<void> | undefined;
+  /** The trace context `start()` recorded for the run, and this process's span of its current segment. */
+  traceparent: unknown;
+  segment: Span | undefined;
+  /** How the run ended in this process: its terminal event once committed, or the reason `finish` was given. */
+  endedWith: AppliedEvent | undefined;
+  finishReason: unknown;
   private outbox: AppliedEvent[] = [];
   private appending = false;
   /** An append is in flight (its answer tells whether the lease still holds). */
@@ -542,6 +550,7 @@ export class LiveRun {
       return;
     }
     if (ended) {
+      this.endedWith = batch.find((e) => TERMINAL.has(e.type));
       this.finish();
       return;
     }
@@ -619,6 +628,7 @@ export class LiveRun {
   finish(reason?: unknown): void {
     if (this.detached) return;
     this.detached = true;
+    this.finishReason = reason;
     this.abortSteps(reason);
     this.settleDeliveries(undefined);
     const lease = this.lease;

@@ -8,8 +8,10 @@
  * its result). In host code it revives as a real `WritableStream`/`ReadableStream` bound to the world.
  * A host `ReadableStream` that a step returns (or passes on) is pumped into a new world stream of the run.
  */
+
 import { randomBytes } from "node:crypto";
 import { TERMINAL_RUN_STATUSES, type World } from "@wfkit/world";
+import { log } from "../observability/logger.js";
 import { deserialize, type Reducer, registerReducer, serialize } from "../serialization/index.js";
 
 export const DEFAULT_STREAM = "default";
@@ -155,7 +157,7 @@ function pump(source: WorldSource, runId: string, readable: ReadableStream<unkno
         await world.writeStream(ref.runId, ref.name, [serialize(value, { path: "stream chunk" })]);
       }
     } catch (error) {
-      console.error(`[workflow] copying a stream of run ${runId} into the world failed:`, error);
+      log.error(`copying a stream of run ${runId} into the world failed`, { runId, stream: ref.name, error });
     } finally {
       await world.writeStream(ref.runId, ref.name, [], { close: true }).catch(() => {});
     }

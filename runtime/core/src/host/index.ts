@@ -8,17 +8,41 @@ import { RUNTIME_KEY } from "../sandbox/abi.js";
 
 installHostRuntime();
 
-export type { RunStatus, World } from "@wfkit/world";
+export type {
+  HookRecord,
+  RunStatus,
+  StepRecord,
+  StreamInfo,
+  WaitRecord,
+  WorkflowEvent,
+  World,
+} from "@wfkit/world";
+export { TERMINAL_RUN_STATUSES } from "@wfkit/world";
 export type { BuildInfo } from "../api/build-output.js";
 export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
+export { type ListRunsOptions, listRuns, type RunPage } from "../api/list-runs.js";
 export { Run } from "../api/run.js";
+export {
+  callOrder,
+  type EventInfo,
+  eventInfo,
+  type RunInfo,
+  runInfo,
+  type StepInfo,
+  stepInfo,
+} from "../api/run-info.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
 export { type CodeProvider, MissingCodeProviderError, type WorkflowBundle } from "../engine/code-provider.js";
 export { Engine, type EngineOptions, type EngineStats } from "../engine/engine.js";
-export { ReplayDivergenceError, StepNotFoundError, WorkflowStalledError } from "../engine/engine-errors.js";
+export {
+  ReplayDivergenceError,
+  RunNotRetryableError,
+  StepNotFoundError,
+  WorkflowStalledError,
+} from "../engine/engine-errors.js";
 export {
   hostRuntime,
   installHostRuntime,
@@ -28,6 +52,33 @@ export {
 } from "../engine/host-runtime.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
 export * from "../handlers/index.js";
+export {
+  type DisplayValue,
+  displayTypeOf,
+  displayValue,
+  hydrateData,
+  hydrateResourceIO,
+  observabilityRevivers,
+  type Revivers,
+} from "../observability/hydrate.js";
+export { toJsonValue } from "../observability/json-value.js";
+export {
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  log,
+  logLevel,
+  setLogger,
+  setLogLevel,
+} from "../observability/logger.js";
+export {
+  type ParsedName,
+  parseClassName,
+  parseStepName,
+  parseWorkflowName,
+  shortNameOf,
+} from "../observability/names.js";
+export { type RunOverhead, runOverhead } from "../observability/overhead.js";
 export * from "../sandbox/index.js";
 export {
   WorkflowRunCancelledError,

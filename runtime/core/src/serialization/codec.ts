@@ -60,16 +60,8 @@ export interface DeserializeOptions {
   reducers?: readonly Reducer[];
 }
 
-const BUILT_IN_TAGS = new Set([
-  // ours
-  "Error",
-  "Class",
-  "Headers",
-  "Request",
-  "Response",
-  "Unserializable",
-  "Promise",
-  // devalue's
+/** Tags devalue writes and revives by itself. */
+export const DEVALUE_TAGS: ReadonlySet<string> = new Set([
   "Date",
   "Set",
   "Map",
@@ -93,6 +85,18 @@ const BUILT_IN_TAGS = new Set([
   "Float64Array",
   "BigInt64Array",
   "BigUint64Array",
+]);
+
+const BUILT_IN_TAGS = new Set([
+  // ours
+  "Error",
+  "Class",
+  "Headers",
+  "Request",
+  "Response",
+  "Unserializable",
+  "Promise",
+  ...DEVALUE_TAGS,
 ]);
 
 const registered: Reducer[] = [];

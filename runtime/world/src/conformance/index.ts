@@ -1110,6 +1110,34 @@ export function runWorldConformance(
       await expectCode(w.readStream("wrun_missing", "s"), "RUN_NOT_FOUND");
     });
 
+    test("streams: listStreams names every stream of the run with its chunk count and closed flag", async (ctx) => {
+      const w = streamsOf(world, ctx);
+      if (!w.listStreams) return ctx.skip("this world does not list streams (listStreams is optional)");
+      const run = await newRun();
+      const other = await newRun();
+      expect(await w.listStreams(run.runId)).toEqual([]);
+      await w.writeStream(run.runId, "logs", ["a", "b"]);
+      await w.writeStream(run.runId, "default", ["x"], { close: true });
+      await w.writeStream(run.runId, "empty", [], { close: true });
+      await w.writeStream(other.runId, "theirs", ["z"]);
+      expect(await w.listStreams(run.runId)).toEqual([
+        { name: "default", chunks: 1, closed: true },
+        { name: "empty", chunks: 0, closed: true },
+        { name: "logs", chunks: 2, closed: false },
+      ]);
+      await expectCode(w.listStreams("wrun_missing"), "RUN_NOT_FOUND");
+      if (subject.concurrent) {
+        // Another process sees the same list (the CLI reads streams of an app that runs).
+        const second = await subject.concurrent();
+        extraWorlds.push(second);
+        expect((await second.listStreams!(run.runId)).map((s) => s.name)).toEqual([
+          "default",
+          "empty",
+          "logs",
+        ]);
+      }
+    });
+
     test("streams: chunks and the close survive close and reopen", async (ctx) => {
       const w = streamsOf(world, ctx);
       if (!subject.reopen) return ctx.skip("this world keeps nothing across instances (no reopen given)");
