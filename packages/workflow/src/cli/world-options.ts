@@ -17,6 +17,7 @@ export interface WorldFlags {
   world?: string;
   dataDir?: string;
   postgresUrl?: string;
+  redisUrl?: string;
 }
 
 const WORLDS = ["local", "postgres", "sqlite", "redis", "memory"];
@@ -33,7 +34,8 @@ export function addWorldOptions(command: Command): Command {
       "--data-dir <dir>",
       "local world folder, or the folder of the SQLite file (default: .workflow-data)",
     )
-    .option("--postgres-url <url>", "Postgres connection string (default: $WORKFLOW_POSTGRES_URL)");
+    .option("--postgres-url <url>", "Postgres connection string (default: $WORKFLOW_POSTGRES_URL)")
+    .option("--redis-url <url>", "Redis connection string (default: $WORKFLOW_REDIS_URL)");
 }
 
 /** The environment the world is created from: the process's, with the flags applied. */
@@ -41,12 +43,14 @@ export function worldEnv(flags: WorldFlags, io: CliIo): Record<string, string | 
   const env: Record<string, string | undefined> = { ...process.env };
   if (flags.world) env.WORKFLOW_TARGET_WORLD = flags.world;
   if (!env.WORKFLOW_TARGET_WORLD && flags.postgresUrl) env.WORKFLOW_TARGET_WORLD = "postgres";
+  if (!env.WORKFLOW_TARGET_WORLD && flags.redisUrl) env.WORKFLOW_TARGET_WORLD = "redis";
   const dataDir = flags.dataDir ?? env.WORKFLOW_LOCAL_DATA_DIR ?? ".workflow-data";
   env.WORKFLOW_LOCAL_DATA_DIR = path.resolve(io.cwd(), dataDir);
   if (flags.dataDir || !env.WORKFLOW_SQLITE_PATH) {
     env.WORKFLOW_SQLITE_PATH = path.join(env.WORKFLOW_LOCAL_DATA_DIR, "workflow.db");
   }
   if (flags.postgresUrl) env.WORKFLOW_POSTGRES_URL = flags.postgresUrl;
+  if (flags.redisUrl) env.WORKFLOW_REDIS_URL = flags.redisUrl;
   return env;
 }
 
@@ -82,11 +86,6 @@ export async function openWorld(
   }
   if (env.WORKFLOW_TARGET_WORLD === "memory") {
     io.err("wf: note: the memory world lives inside one process; this command sees an empty world.\n");
-  }
-  if (env.WORKFLOW_TARGET_WORLD === "redis") {
-    throw new Error(
-      'This build has no Redis world yet (--world redis). Use "local", "postgres" or "sqlite", or a module path.',
-    );
   }
   const world = await worldFromEnv(env);
   const engine = new Engine({
