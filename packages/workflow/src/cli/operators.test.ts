@@ -210,6 +210,28 @@ describe.each(worlds)("operator commands on the %s world", (kind) => {
     expect(calls).toEqual(["ok:a", "ok:b", "flaky:ok(a)ok(b)q"]);
   });
 
+  it("wf pause holds a run at its hook's payload; wf resume continues it where it stopped", async () => {
+    broken = false;
+    const token = `pause-${kind}`;
+    const started = await jsonOf("start", "workflow//./ops//mixed", JSON.stringify([token]));
+    await eventually(
+      () => app.world.getHookByToken(token),
+      (h) => h?.runId === started.runId,
+    );
+    const paused = await jsonOf("pause", started.runId, "--reason", "maintenance");
+    expect(paused).toEqual({ runId: started.runId, status: "paused" });
+    calls.length = 0;
+    // The payload is recorded, but the step it leads to does not start while the run is paused.
+    expect((await wf("resume-hook", token, '"z"')).exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toEqual([]);
+    expect(await status(started.runId)).toBe("paused");
+    expect(await jsonOf("resume", started.runId)).toMatchObject({ runId: started.runId });
+    await ended(started.runId);
+    expect(await status(started.runId)).toBe("completed");
+    expect(calls).toEqual(["flaky:ok(a)ok(b)z"]);
+  });
+
   it("wf cancel cancels one run, and in bulk only with --yes", async () => {
     const a = await jsonOf("start", "workflow//./ops//mixed", JSON.stringify([`cancel-a-${kind}`]));
     const b = await jsonOf("start", "workflow//./ops//mixed", JSON.stringify([`cancel-b-${kind}`]));

@@ -90,6 +90,8 @@ describe("wf --help and --version", () => {
       "retry",
       "fork",
       "rewind",
+      "pause",
+      "resume",
       "resume-hook",
       "streams",
       "export",

@@ -1,6 +1,6 @@
 /**
  * Steering runs from the command line: `wf start`, `wf cancel` (one run or in bulk), `wf retry`, `wf fork`,
- * `wf rewind`, `wf resume-hook`. Each records what it asks for in the world (the CLI executes nothing): the app's
+ * `wf rewind`, `wf pause`, `wf resume`, `wf resume-hook`. Each records what it asks for in the world (the CLI executes nothing): the app's
  * processes and workers that execute runs carry it out (see world-options.ts).
  */
 import { Run, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/core";
@@ -145,6 +145,38 @@ export function addSteerCommands(program: Command, io: CliIo): void {
       io.out(
         `Retried run ${runId}: ${steps.length > 0 ? `re-drives ${steps.join(", ")}` : "the workflow continues where it failed"}; completed steps keep their results.\n${EXECUTED_ELSEWHERE} ${runId}\n`,
       );
+    }),
+  );
+
+  addWorldOptions(
+    program
+      .command("pause")
+      .description("pause a run: it starts no step and fires no wake-up until resumed")
+      .argument("<runId>")
+      .option("--reason <text>", "recorded with the pause")
+      .option("--json", "print { runId, status } as JSON"),
+  ).action(async (runId: string, flags: SteerFlags & { reason?: string }) =>
+    withWorld("pause", flags, io, async ({ engine }) => {
+      const run = new Run(runId, engine);
+      await run.pause(flags.reason === undefined ? {} : { reason: flags.reason });
+      if (flags.json) return io.out(json({ runId, status: await run.status }));
+      io.out(`Paused run ${runId}: steps already running finish and are recorded; nothing else starts.
+`);
+    }),
+  );
+
+  addWorldOptions(
+    program
+      .command("resume")
+      .description("resume a paused run where it stopped")
+      .argument("<runId>")
+      .option("--json", "print { runId, status } as JSON"),
+  ).action(async (runId: string, flags: SteerFlags) =>
+    withWorld("resume", flags, io, async ({ engine }) => {
+      const run = new Run(runId, engine);
+      await run.resume();
+      if (flags.json) return io.out(json({ runId, status: await run.status }));
+      io.out(`Resumed run ${runId}.\n${EXECUTED_ELSEWHERE} ${runId}\n`);
     }),
   );
 

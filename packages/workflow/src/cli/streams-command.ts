@@ -43,10 +43,10 @@ export function addStreamsCommand(program: Command, io: CliIo): void {
         throw new UsageError(`no run ${runId} in the ${world.name} world. List runs with: wf inspect runs`);
       await readStream(world, runId, flags.namespace, from, !!flags.follow, (index, data) => {
         const value = hydrateData(data);
-        if (flags.json) io.out(json({ index, data: value }).replace(/\n\s*/g, " ").trimEnd() + "\n");
+        if (flags.json) io.out(`${json({ index, data: value }).replace(/\n\s*/g, " ").trimEnd()}\n`);
         else if (typeof value === "string") io.out(value);
         else if (value instanceof Uint8Array) io.out(Buffer.from(value).toString("utf8"));
-        else io.out(json(value).replace(/\n\s*/g, " ").trimEnd() + "\n");
+        else io.out(`${json(value).replace(/\n\s*/g, " ").trimEnd()}\n`);
       });
     }),
   );
