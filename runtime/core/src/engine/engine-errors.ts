@@ -44,3 +44,6 @@ export class StepNotFoundError extends Error {
     this.name = "StepNotFoundError";
   }
 }
+
+/** Workflow code ran longer than the limit without yielding (`WORKFLOW_TIMEOUT`); made by the sandbox. */
+export { WorkflowTimeoutError } from "../vm/index.js";

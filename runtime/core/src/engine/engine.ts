@@ -29,7 +29,7 @@ import { STEPS_KEY } from "../sandbox/abi.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { WorkflowRunCancelledError } from "../sandbox/run-errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
-import { compileWorkflowBundle } from "../vm/index.js";
+import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { StepNotFoundError } from "./engine-errors.js";
 import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
@@ -82,6 +82,12 @@ export interface EngineOptions {
    * first (alone, it runs them after that delay).
    */
   stepFanOut?: false | { inlineStepsPerRun?: number; ownOfferDelayMs?: number };
+  /**
+   * How long workflow code may run without yielding (one turn: from a step's result to the code's next await), in
+   * ms; 0 for no limit. A run that exceeds it fails with `WORKFLOW_TIMEOUT` while other runs carry on (an endless
+   * loop would otherwise freeze every run of the process). Default `WORKFLOW_CODE_TIMEOUT_MS`, else 5000.
+   */
+  workflowCodeTimeoutMs?: number;
 }
 
 export interface EngineStats {
@@ -118,6 +124,7 @@ export class Engine implements EngineContext {
   private readonly admission: Semaphore;
   private readonly leaseTtlMs: number;
   private readonly executeRuns: boolean;
+  private readonly workflowCodeTimeoutMs: number;
   private readonly cacheSize: number;
   private readonly onError: (error: unknown, runId: string) => void;
   /** Live instances, least recently used first. Active ones are never evicted. */
@@ -158,6 +165,12 @@ export class Engine implements EngineContext {
     };
     this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
+    this.workflowCodeTimeoutMs = opts.workflowCodeTimeoutMs ?? timeLimitFromEnv();
+    if (!Number.isInteger(this.workflowCodeTimeoutMs) || this.workflowCodeTimeoutMs < 0) {
+      throw new TypeError(
+        `EngineOptions.workflowCodeTimeoutMs must be a whole number of ms (0: no limit), got ${opts.workflowCodeTimeoutMs}`,
+      );
+    }
     this.cacheSize = opts.cacheSize ?? 256;
     const fanOut = opts.stepFanOut ?? (process.env.WORKFLOW_STEP_FAN_OUT === "0" ? false : {});
     this.inlineStepsPerRun = fanOut === false ? undefined : (fanOut.inlineStepsPerRun ?? 1);
@@ -312,6 +325,7 @@ export class Engine implements EngineContext {
             runId,
             workflowName: first.data!.workflowName,
             script: await this.load(first.data!.workflowName),
+            timeLimitMs: this.workflowCodeTimeoutMs,
           });
         } catch (error) {
           // No code for this run here: record it as the run's failure rather than leaving callers waiting.

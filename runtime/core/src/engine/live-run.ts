@@ -378,18 +378,17 @@ export class LiveRun {
         await this.emit({ type: "hook_disposed", correlationId: op.cid });
       }
     }
-    const outcome = instance.outcome;
-    if (outcome?.ok) {
-      let output: string;
+    // Serialized in a turn of the sandbox: reading the value or the error can run workflow code.
+    const terminal = instance.recordOutcome((outcome): NewEvent => {
+      if (!outcome.ok) return { type: "run_failed", data: { error: recordError(outcome.error) } };
       try {
-        output = serialize(outcome.value, { path: "workflow return value" });
+        return { type: "run_completed", data: { output: serialize(outcome.value, { path: "workflow return value" }) } };
       } catch (error) {
-        await this.emitTerminal({ type: "run_failed", data: { error: recordError(error) } });
-        return;
+        return { type: "run_failed", data: { error: recordError(error) } };
       }
-      await this.emitTerminal({ type: "run_completed", data: { output } });
-    } else if (outcome) {
-      await this.emitTerminal({ type: "run_failed", data: { error: recordError(outcome.error) } });
+    });
+    if (terminal) {
+      await this.emitTerminal(terminal);
     } else if (instance.stalled) {
       await this.emitTerminal({
         type: "run_failed",

@@ -18,7 +18,12 @@ export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
 export { type CodeProvider, MissingCodeProviderError, type WorkflowBundle } from "../engine/code-provider.js";
 export { Engine, type EngineOptions, type EngineStats } from "../engine/engine.js";
-export { ReplayDivergenceError, StepNotFoundError, WorkflowStalledError } from "../engine/engine-errors.js";
+export {
+  ReplayDivergenceError,
+  StepNotFoundError,
+  WorkflowStalledError,
+  WorkflowTimeoutError,
+} from "../engine/engine-errors.js";
 export {
   hostRuntime,
   installHostRuntime,
