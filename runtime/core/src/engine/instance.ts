@@ -226,7 +226,8 @@ export class WorkflowInstance {
         if (!op?.logged) return;
         this.ops.delete(op.cid);
         this.sandbox.enter(() => {
-          if (event.type === "step_completed") op.resolve(deserialize(event.data!.output, { realm: this.realm }));
+          if (event.type === "step_completed")
+            op.resolve(deserialize(event.data!.output, { realm: this.realm }));
           else if (event.type === "step_failed")
             op.reject(deserializeError(event.data!.error, { realm: this.realm }));
           else op.resolve(undefined);

@@ -382,7 +382,10 @@ export class LiveRun {
     const terminal = instance.recordOutcome((outcome): NewEvent => {
       if (!outcome.ok) return { type: "run_failed", data: { error: recordError(outcome.error) } };
       try {
-        return { type: "run_completed", data: { output: serialize(outcome.value, { path: "workflow return value" }) } };
+        return {
+          type: "run_completed",
+          data: { output: serialize(outcome.value, { path: "workflow return value" }) },
+        };
       } catch (error) {
         return { type: "run_failed", data: { error: recordError(error) } };
       }

@@ -28,10 +28,13 @@ export const bundleScripts = new WeakSet<vm.Script>();
  * `lineOffset: -1`, so stack lines (and the source map) keep the bundle's own line numbers.
  */
 export function compileRunFunction(code: string, filename: string): vm.Script {
-  const script = new vm.Script(`(function (${RUN_SCOPE_NAMES.join(", ")}) {"use strict";\n${withoutDynamicImport(code)}\n})`, {
-    filename,
-    lineOffset: -1,
-  });
+  const script = new vm.Script(
+    `(function (${RUN_SCOPE_NAMES.join(", ")}) {"use strict";\n${withoutDynamicImport(code)}\n})`,
+    {
+      filename,
+      lineOffset: -1,
+    },
+  );
   bundleScripts.add(script);
   return script;
 }

@@ -8,5 +8,5 @@ export {
   type SandboxOptions,
   WorkflowTimeoutError,
 } from "./sandbox.js";
-export { timeLimitFromEnv } from "./time-limit.js";
 export { mapStack } from "./source-maps.js";
+export { timeLimitFromEnv } from "./time-limit.js";

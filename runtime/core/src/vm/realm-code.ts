@@ -23,6 +23,7 @@
  */
 
 /* biome-ignore-all lint/complexity/useArrowFunction: realm functions are named and some are constructible */
+/* biome-ignore-all lint/suspicious/noShadowRestrictedNames: the realm's Date, WeakRef, Function … must carry those names */
 
 export interface RealmCaps {
   now(): number;
@@ -81,7 +82,6 @@ export interface RealmKit {
 }
 
 export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
-  "use strict";
   const ObjectProto = Object.prototype;
   const getProto = Object.getPrototypeOf;
   const define = Object.defineProperty;
@@ -112,7 +112,8 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       message = typeof source.message === "string" ? source.message : String(source.message ?? "");
     } catch {}
     const converted = new (ERRORS[name] ?? Error)(message);
-    if (converted.name !== name) define(converted, "name", { value: name, writable: true, configurable: true });
+    if (converted.name !== name)
+      define(converted, "name", { value: name, writable: true, configurable: true });
     try {
       for (const key of Object.keys(source)) {
         const v = source[key];
@@ -287,7 +288,8 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   g.console = console;
   const resolved = Promise.resolve();
   g.queueMicrotask = function queueMicrotask(callback: unknown) {
-    if (typeof callback !== "function") throw new TypeError("queueMicrotask: the callback must be a function");
+    if (typeof callback !== "function")
+      throw new TypeError("queueMicrotask: the callback must be a function");
     // An exception in the callback is reported to the engine instead of crashing the host process.
     resolved.then(() => {
       try {
@@ -356,7 +358,11 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     });
   });
   for (const name of ["compileStreaming", "instantiateStreaming"]) {
-    setFunction(g.WebAssembly, name, unavailable(`WebAssembly.${name}`, "streams are I/O; pass bytes instead."));
+    setFunction(
+      g.WebAssembly,
+      name,
+      unavailable(`WebAssembly.${name}`, "streams are I/O; pass bytes instead."),
+    );
   }
 
   // --- Garbage collection must not be observable: it happens at different times in every execution. -------------
@@ -380,7 +386,8 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   };
   g.FinalizationRegistry = class FinalizationRegistry {
     constructor(cleanup: unknown) {
-      if (typeof cleanup !== "function") throw new TypeError("FinalizationRegistry: cleanup must be a function");
+      if (typeof cleanup !== "function")
+        throw new TypeError("FinalizationRegistry: cleanup must be a function");
     }
     /** Never calls back: a callback would run outside the run, at a time that differs between replays. */
     register(target: unknown, _held?: unknown, token?: unknown) {
@@ -445,13 +452,13 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       return "TextEncoder";
     }
   };
-  g.atob = function atob(data: unknown) {
-    if (arguments.length === 0) throw new TypeError('The "data" argument must be specified');
-    return C.atob(String(data));
+  g.atob = function atob(...args: unknown[]) {
+    if (args.length === 0) throw new TypeError('The "data" argument must be specified');
+    return C.atob(String(args[0]));
   };
-  g.btoa = function btoa(data: unknown) {
-    if (arguments.length === 0) throw new TypeError('The "data" argument must be specified');
-    return C.btoa(String(data));
+  g.btoa = function btoa(...args: unknown[]) {
+    if (args.length === 0) throw new TypeError('The "data" argument must be specified');
+    return C.btoa(String(args[0]));
   };
 
   // --- Web classes: realm classes forwarding to a private host object -------------------------------------------
@@ -478,7 +485,9 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     if (Array.isArray(value)) return Array.from(value as unknown[], out);
     const kind = W.kindOf(value);
     if (kind === undefined) {
-      throw new TypeError("internal error of the workflow runtime: a web API returned an object of the host realm");
+      throw new TypeError(
+        "internal error of the workflow runtime: a web API returned an object of the host realm",
+      );
     }
     return adopt(Object.create(classes[kind].prototype), value as object);
   };
@@ -521,11 +530,15 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     for (const member of caps.web.members(kind)) {
       const [name, type] = member.split(":") as [string, string];
       if (type === "method") {
-        setFunction(proto, name, {
-          [name](this: unknown, ...args: unknown[]) {
-            return out(W.call(hostOf(this, kind), name, args));
-          },
-        }[name]);
+        setFunction(
+          proto,
+          name,
+          {
+            [name](this: unknown, ...args: unknown[]) {
+              return out(W.call(hostOf(this, kind), name, args));
+            },
+          }[name],
+        );
       } else {
         define(proto, name, {
           configurable: true,
@@ -547,23 +560,32 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       }
     }
     for (const name of caps.web.statics(kind)) {
-      setFunction(Class, name, {
-        [name](...args: unknown[]) {
-          return out(W.callStatic(kind, name, args));
-        },
-      }[name]);
+      setFunction(
+        Class,
+        name,
+        {
+          [name](...args: unknown[]) {
+            return out(W.callStatic(kind, name, args));
+          },
+        }[name],
+      );
     }
     if (ITERATED.includes(kind)) {
       for (const which of ["entries", "keys", "values"]) {
-        setFunction(proto, which, {
-          [which](this: unknown) {
-            return iterate(hostOf(this, kind), which);
-          },
-        }[which]);
+        setFunction(
+          proto,
+          which,
+          {
+            [which](this: unknown) {
+              return iterate(hostOf(this, kind), which);
+            },
+          }[which],
+        );
       }
       setFunction(proto, Symbol.iterator, proto.entries);
       setFunction(proto, "forEach", function forEach(this: unknown, callback: unknown, thisArg?: unknown) {
-        if (typeof callback !== "function") throw new TypeError(`${kind}.forEach: the callback must be a function`);
+        if (typeof callback !== "function")
+          throw new TypeError(`${kind}.forEach: the callback must be a function`);
         for (const [key, value] of iterate(hostOf(this, kind), "entries") as Iterable<[unknown, unknown]>) {
           apply(callback, thisArg, [value, key, this]);
         }
@@ -571,11 +593,15 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     }
     if (BODIED.includes(kind)) {
       for (const method of ["text", "json", "arrayBuffer", "blob", "formData"]) {
-        setFunction(proto, method, {
-          [method](this: unknown) {
-            return readBody(this, kind, method);
-          },
-        }[method]);
+        setFunction(
+          proto,
+          method,
+          {
+            [method](this: unknown) {
+              return readBody(this, kind, method);
+            },
+          }[method],
+        );
       }
       define(proto, "bodyUsed", {
         configurable: true,

@@ -108,7 +108,10 @@ function caps(g: Realm, opts: SharedRealmOptions): RealmCaps {
       return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
     },
     fillRandom(view) {
-      fill(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), run("crypto.getRandomValues()").nextCrypto);
+      fill(
+        new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+        run("crypto.getRandomValues()").nextCrypto,
+      );
     },
     randomUUID() {
       fill(uuid, run("crypto.randomUUID()").nextCrypto);

@@ -31,44 +31,57 @@ const HOST_CLASSES: Record<string, new (...args: any[]) => object> = {
   TextDecoder,
 };
 
-const SPECS: Record<string, { accessors?: string[]; getters?: string[]; methods?: string[]; statics?: string[] }> =
-  {
-    URL: {
-      accessors: ["href", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"],
-      getters: ["origin", "searchParams"],
-      methods: ["toString", "toJSON"],
-      statics: ["canParse", "parse"],
-    },
-    URLSearchParams: {
-      getters: ["size"],
-      methods: ["append", "delete", "get", "getAll", "has", "set", "sort", "toString"],
-    },
-    Headers: { methods: ["append", "delete", "get", "getSetCookie", "has", "set"] },
-    Request: {
-      getters: [
-        "method",
-        "url",
-        "headers",
-        "destination",
-        "referrer",
-        "referrerPolicy",
-        "mode",
-        "credentials",
-        "cache",
-        "redirect",
-        "integrity",
-        "keepalive",
-        "isReloadNavigation",
-        "isHistoryNavigation",
-        "duplex",
-      ],
-    },
-    Response: {
-      getters: ["type", "url", "redirected", "status", "ok", "statusText", "headers"],
-      statics: ["json", "error", "redirect"],
-    },
-    TextDecoder: { getters: ["encoding", "fatal", "ignoreBOM"], methods: ["decode"] },
-  };
+const SPECS: Record<
+  string,
+  { accessors?: string[]; getters?: string[]; methods?: string[]; statics?: string[] }
+> = {
+  URL: {
+    accessors: [
+      "href",
+      "protocol",
+      "username",
+      "password",
+      "host",
+      "hostname",
+      "port",
+      "pathname",
+      "search",
+      "hash",
+    ],
+    getters: ["origin", "searchParams"],
+    methods: ["toString", "toJSON"],
+    statics: ["canParse", "parse"],
+  },
+  URLSearchParams: {
+    getters: ["size"],
+    methods: ["append", "delete", "get", "getAll", "has", "set", "sort", "toString"],
+  },
+  Headers: { methods: ["append", "delete", "get", "getSetCookie", "has", "set"] },
+  Request: {
+    getters: [
+      "method",
+      "url",
+      "headers",
+      "destination",
+      "referrer",
+      "referrerPolicy",
+      "mode",
+      "credentials",
+      "cache",
+      "redirect",
+      "integrity",
+      "keepalive",
+      "isReloadNavigation",
+      "isHistoryNavigation",
+      "duplex",
+    ],
+  },
+  Response: {
+    getters: ["type", "url", "redirected", "status", "ok", "statusText", "headers"],
+    statics: ["json", "error", "redirect"],
+  },
+  TextDecoder: { getters: ["encoding", "fatal", "ignoreBOM"], methods: ["decode"] },
+};
 
 const INIT_FIELDS = [
   "method",

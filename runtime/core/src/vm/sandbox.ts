@@ -236,7 +236,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     throw new TypeError(`createSandbox: opts.time must be a finite epoch-ms number, got ${time}`);
   const limitMs = opts.timeLimitMs ?? timeLimitFromEnv();
   if (!Number.isInteger(limitMs) || limitMs < 0) {
-    throw new TypeError(`createSandbox: opts.timeLimitMs must be a whole number of ms (0: none), got ${limitMs}`);
+    throw new TypeError(
+      `createSandbox: opts.timeLimitMs must be a whole number of ms (0: none), got ${limitMs}`,
+    );
   }
   const hostConsole = opts.console ?? console;
   const realm = sharedRealm();

@@ -18,7 +18,16 @@
  * with `WorkflowTimeoutError`. V8 clears a microtask queue when termination interrupts it; a turn interrupted
  * before it reached its microtasks leaves them queued, so they are run out in a short quarantine turn of their
  * own run, and other runs never see them.
+ *
+ * Termination inside a promise reaction of the realm also skips Node's async-hooks "after" of that reaction
+ * (Node's promise hooks are installed in vm contexts too), which leaves Node's async context stack one entry
+ * too deep, and Node aborts the process at its next consistency check ("async hook stack has become corrupted",
+ * nodejs/node#38503, still open; the same happens with `vm` timeouts). Any AsyncLocalStorage in the process
+ * (the engine's own included) turns those hooks on. After a stopped turn the stack is therefore popped back to
+ * where it was, with Node's own `popAsyncContext` (there is no public API for it: `process.binding`, DEP0111,
+ * read once, with its deprecation warning silenced because the application did not ask for it).
  */
+import { executionAsyncId } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import * as vm from "node:vm";
@@ -137,6 +146,7 @@ export function runTurn(realmContext: vm.Context, fn: () => void, limitMs: numbe
   }
   context = realmContext;
   job = fn;
+  const asyncId = executionAsyncId();
   let outcome: Outcome;
   try {
     outcome = limitMs > 0 ? bounded(limitMs) : unbounded();
@@ -144,10 +154,11 @@ export function runTurn(realmContext: vm.Context, fn: () => void, limitMs: numbe
     job = undefined;
   }
   if (outcome === "timed-out") {
+    restoreAsyncContext(asyncId);
     const interrupted = phaseNow();
     phase = "done";
     // Interrupted before its microtasks ran: they are still queued, and must not run in another run's turn.
-    if (interrupted === "job") quarantine();
+    if (interrupted === "job") quarantine(asyncId);
   }
   phase = "done";
   return outcome;
@@ -184,13 +195,41 @@ function bounded(limitMs: number): Outcome {
   return "done";
 }
 
-function quarantine(): void {
+function quarantine(asyncId: number): void {
   for (let i = 0; i < 3; i++) {
     job = () => {};
     const outcome = bounded(QUARANTINE_MS);
     job = undefined;
+    if (outcome === "timed-out") restoreAsyncContext(asyncId);
     const interrupted = phaseNow();
     phase = "done";
     if (outcome === "done" || interrupted === "drain") return;
+  }
+}
+
+let popAsyncContext: ((asyncId: number) => boolean) | null | undefined;
+
+/** Pops the async contexts a stopped turn left behind, until `asyncId` is the current one again. */
+function restoreAsyncContext(asyncId: number): void {
+  if (executionAsyncId() === asyncId) return;
+  if (popAsyncContext === undefined) {
+    const quiet = process.noDeprecation;
+    process.noDeprecation = true;
+    try {
+      const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding(
+        "async_wrap",
+      );
+      popAsyncContext =
+        typeof binding.popAsyncContext === "function"
+          ? (binding.popAsyncContext as (asyncId: number) => boolean)
+          : null;
+    } catch {
+      popAsyncContext = null;
+    } finally {
+      process.noDeprecation = quiet;
+    }
+  }
+  for (let i = 0; i < 16 && popAsyncContext && executionAsyncId() !== asyncId; i++) {
+    popAsyncContext(executionAsyncId());
   }
 }
