@@ -19,12 +19,12 @@ import {
 } from "../serialization/index.js";
 import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
 import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
-import { drainMicrotasks } from "./drain.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { HookChannel } from "./hook-channel.js";
 import { newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
+import { recordError } from "./step-outcome.js";
 import { DEFAULT_STREAM, streamHandle } from "./streams.js";
 import { checkRespondWith, webhookUrl } from "./webhooks.js";
 import { workflowBaseUrl } from "./workflow-url.js";
@@ -103,6 +103,11 @@ export class WorkflowInstance {
   private startedAtMs = 0;
   /** How the workflow function settled, once it has. */
   outcome: Outcome | undefined;
+  /**
+   * What the log records for that outcome (`run_completed` with the serialized value, or `run_failed`), made in
+   * the turn that settled it: reading the value (getters, class serializers, an error's stack) runs workflow code.
+   */
+  outcomeEvent: NewEvent | undefined;
   /** The terminal event applied, if any: after it nothing more happens. */
   terminal: "run_completed" | "run_failed" | "run_cancelled" | undefined;
   runStartedLogged = false;
@@ -174,8 +179,7 @@ export class WorkflowInstance {
     switch (event.type) {
       case "run_created":
         this.startedAtMs = event.createdAt;
-        this.sandbox.enter(() => this.begin(event.data!.input));
-        await drainMicrotasks();
+        await this.sandbox.turn(() => this.begin(event.data!.input));
         return;
       case "run_started":
         this.runStartedLogged = true;
@@ -188,16 +192,16 @@ export class WorkflowInstance {
       case "hook_disposed":
         if (event.data && "conflictRunId" in event.data && event.data.conflictRunId !== undefined) {
           const holder = event.data.conflictRunId;
-          this.sandbox.enter(() => this.refuseHook(event, holder));
-          await drainMicrotasks();
+          await this.sandbox.turn(() => this.refuseHook(event, holder));
         } else this.match(event);
         return;
       case "hook_received": {
         const op = this.ops.get(event.correlationId!);
         if (op?.kind !== "hook" || !op.hook) return;
         const { channel } = op.hook;
-        this.sandbox.enter(() => channel.deliver(deserialize(event.data!.payload, { realm: this.realm })));
-        await drainMicrotasks();
+        await this.sandbox.turn(() =>
+          channel.deliver(deserialize(event.data!.payload, { realm: this.realm })),
+        );
         return;
       }
       case "step_started": {
@@ -225,14 +229,13 @@ export class WorkflowInstance {
         const op = this.ops.get(event.correlationId!);
         if (!op?.logged) return;
         this.ops.delete(op.cid);
-        this.sandbox.enter(() => {
+        await this.sandbox.turn(() => {
           if (event.type === "step_completed")
             op.resolve(deserialize(event.data!.output, { realm: this.realm }));
           else if (event.type === "step_failed")
             op.reject(deserializeError(event.data!.error, { realm: this.realm }));
           else op.resolve(undefined);
         });
-        await drainMicrotasks();
         return;
       }
       case "run_completed":
@@ -241,16 +244,6 @@ export class WorkflowInstance {
         this.terminal = event.type;
         return;
     }
-  }
-
-  /**
-   * Serializes the run's outcome for `run_completed`/`run_failed`, in a turn of the sandbox: reading the value
-   * (getters, class serializers, an error's stack) runs workflow code.
-   */
-  recordOutcome<T>(serializeIt: (outcome: Outcome) => T): T | undefined {
-    const outcome = this.outcome;
-    if (!outcome) return undefined;
-    return this.sandbox.enter(() => serializeIt(outcome));
   }
 
   /**
@@ -295,19 +288,30 @@ export class WorkflowInstance {
     try {
       result = this.workflow.apply(undefined, list);
     } catch (error) {
-      this.outcome = { ok: false, error };
+      this.settle({ ok: false, error });
       return;
     }
     // Observed by reactions of the realm, so that the outcome is known at the end of the turn that settles it.
     this.kit.settle(
       result,
-      (value) => {
-        this.outcome ??= { ok: true, value };
-      },
-      (error) => {
-        this.outcome ??= { ok: false, error };
-      },
+      (value) => this.settle({ ok: true, value }),
+      (error) => this.settle({ ok: false, error }),
     );
+  }
+
+  private settle(outcome: Outcome): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    if (!outcome.ok) {
+      this.outcomeEvent = { type: "run_failed", data: { error: recordError(outcome.error) } };
+      return;
+    }
+    try {
+      const output = serialize(outcome.value, { path: "workflow return value" });
+      this.outcomeEvent = { type: "run_completed", data: { output } };
+    } catch (error) {
+      this.outcomeEvent = { type: "run_failed", data: { error: recordError(error) } };
+    }
   }
 
   private match(

@@ -17,7 +17,7 @@ import {
   type StepTaskWorld,
   type World,
 } from "@wfkit/world";
-import { serialize, serializeAsync } from "../serialization/index.js";
+import { serializeAsync } from "../serialization/index.js";
 import { WorkflowStalledError } from "./engine-errors.js";
 import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
 import type { RetryOptions } from "./retry-policy.js";
@@ -378,20 +378,8 @@ export class LiveRun {
         await this.emit({ type: "hook_disposed", correlationId: op.cid });
       }
     }
-    // Serialized in a turn of the sandbox: reading the value or the error can run workflow code.
-    const terminal = instance.recordOutcome((outcome): NewEvent => {
-      if (!outcome.ok) return { type: "run_failed", data: { error: recordError(outcome.error) } };
-      try {
-        return {
-          type: "run_completed",
-          data: { output: serialize(outcome.value, { path: "workflow return value" }) },
-        };
-      } catch (error) {
-        return { type: "run_failed", data: { error: recordError(error) } };
-      }
-    });
-    if (terminal) {
-      await this.emitTerminal(terminal);
+    if (instance.outcomeEvent) {
+      await this.emitTerminal(instance.outcomeEvent);
     } else if (instance.stalled) {
       await this.emitTerminal({
         type: "run_failed",

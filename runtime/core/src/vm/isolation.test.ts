@@ -319,6 +319,22 @@ describe.each(["inspector", "vm"] as const)("code that never yields (%s time lim
     });
   });
 
+  it("stops only its own turn when turns of several runs share a bound", async () => {
+    useTimeLimitMechanism(mechanism);
+    const make = (seed: string) => createSandbox({ seed, timeLimitMs: 200 });
+    const [before, looping, after] = [make("before"), make("looping"), make("after")];
+    const code = (sb: Sandbox, source: string) => sb.evaluate(source) as () => unknown;
+    const [two, loop, four] = [
+      code(before, "() => 1 + 1"),
+      code(looping, "() => { while (true) {} }"),
+      code(after, "() => 2 + 2"),
+    ];
+    const results = await Promise.allSettled([before.turn(two), looping.turn(loop), after.turn(four)]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WorkflowTimeoutError);
+    expect((results[2] as PromiseFulfilledResult<unknown>).value).toBe(4);
+  });
+
   it("does not stop other runs, nor let its leftover work run in their turns", () => {
     useTimeLimitMechanism(mechanism);
     const other = createSandbox({ seed: "other", timeLimitMs: 200 });

@@ -29,7 +29,7 @@ import { withoutDynamicImport } from "./dynamic-import.js";
 import type { RealmKit } from "./realm-code.js";
 import { installSharedRealm, type RunState, setCurrentRun, sfc32 } from "./realm-install.js";
 import { prepareStackTrace } from "./source-maps.js";
-import { runTurn, timeLimitFromEnv, WorkflowTimeoutError } from "./time-limit.js";
+import { queueTurn, runTurn, type Turn, timeLimitFromEnv, WorkflowTimeoutError } from "./time-limit.js";
 
 export type { RealmKit } from "./realm-code.js";
 
@@ -76,6 +76,11 @@ export interface Sandbox {
    * returns and rethrows what it throws; throws `WorkflowTimeoutError` when the turn exceeded the time limit.
    */
   enter<T>(fn: () => T): T;
+  /**
+   * The same turn, run at the next `setImmediate` together with the turns other runs queued meanwhile (arming the
+   * time limit is the expensive part of a turn, so turns share it). Resolves once the code waits again.
+   */
+  turn<T>(fn: () => T): Promise<T>;
   /** Runs a bundle made by `compileWorkflowBundle` in this run's scope (it registers workflows into
    *  globalThis[Symbol.for("wfkit.workflows")]). */
   run(script: vm.Script): void;
@@ -272,33 +277,44 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   };
   let timedOut = false;
 
-  const enter = <T>(fn: () => T): T => {
-    if (timedOut) throw new WorkflowTimeoutError(limitMs);
+  /** A turn running `fn` as this run; `settle` reads how it went once it ran (or was stopped). */
+  const prepare = <T>(fn: () => T): { turn: Turn; settle(outcome: string): T } => {
     let result: T | undefined;
     let failure: { error: unknown } | undefined;
-    const previous = setCurrentRun(state);
-    let outcome: "done" | "timed-out";
-    try {
-      outcome = runTurn(
-        realm.context,
-        () => {
-          try {
-            result = fn();
-          } catch (error) {
-            failure = { error };
-          }
-        },
-        limitMs,
-      );
-    } finally {
-      setCurrentRun(previous);
-    }
-    if (outcome === "timed-out") {
-      timedOut = true;
-      throw new WorkflowTimeoutError(limitMs);
-    }
-    if (failure) throw failure.error;
-    return result as T;
+    const turn: Turn = {
+      begin: () => setCurrentRun(state),
+      run() {
+        try {
+          result = fn();
+        } catch (error) {
+          failure = { error };
+        }
+      },
+      end: () => setCurrentRun(undefined),
+    };
+    return {
+      turn,
+      settle(outcome) {
+        if (outcome === "timed-out") {
+          timedOut = true;
+          throw new WorkflowTimeoutError(limitMs);
+        }
+        if (failure) throw failure.error;
+        return result as T;
+      },
+    };
+  };
+  const enter = <T>(fn: () => T): T => {
+    if (timedOut) throw new WorkflowTimeoutError(limitMs);
+    const { turn, settle } = prepare(fn);
+    return settle(runTurn(realm.context, turn, limitMs));
+  };
+  const turn = async <T>(fn: () => T): Promise<T> => {
+    if (timedOut) throw new WorkflowTimeoutError(limitMs);
+    const prepared = prepare(() => (timedOut ? undefined : fn()));
+    const outcome = await queueTurn(realm.context, prepared.turn, limitMs);
+    if (timedOut && outcome === "done") throw new WorkflowTimeoutError(limitMs);
+    return prepared.settle(outcome) as T;
   };
 
   return {
@@ -315,6 +331,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       state.clock = epochMs;
     },
     enter,
+    turn,
     run(script: vm.Script) {
       enter(() => runFunctionOf(script, realm.context).call(undefined, global, process));
     },

@@ -65,7 +65,15 @@ export function timeLimitFromEnv(env: Record<string, string | undefined> = proce
 }
 
 type Mechanism = "inspector" | "vm";
-type Outcome = "done" | "timed-out";
+export type Outcome = "done" | "timed-out";
+
+/** One turn: `begin` makes its run current, `run` calls into workflow code (and must not throw), `end` undoes
+ *  `begin` (also after the turn was stopped). */
+export interface Turn {
+  begin(): void;
+  run(): void;
+  end(): void;
+}
 
 interface Inspector {
   post(method: string, params: object, callback: (error: Error | null, result?: unknown) => void): void;
@@ -80,35 +88,51 @@ export function useTimeLimitMechanism(mechanism: Mechanism | undefined): void {
 }
 
 const DRAIN = new vm.Script("0", { filename: "wfkit:drain" });
-// The realm's entry (realm-code.ts) calls back into `runJob`; after the script, Node drains the realm's queue.
+// The realm's entry (realm-code.ts) calls back into `runJob`.
 const VM_ENTRY = new vm.Script('globalThis[Symbol.for("wfkit.enterRun")]()', { filename: "wfkit:enter" });
 
-const TURN_KEY = Symbol.for(`wfkit.turn.${randomUUID()}`);
+const TURN_KEY = Symbol.for(`wfkit.turns.${randomUUID()}`);
 const TURN_EXPRESSION = `globalThis[Symbol.for(${JSON.stringify(TURN_KEY.description)})]()`;
 
-let job: (() => void) | undefined;
-let context: vm.Context | undefined;
-type Phase = "job" | "drain" | "done";
-/** Where the turn in progress is: left as is when termination unwinds it (read through `phaseNow`, which
- *  TypeScript does not narrow across the calls that change it). */
-let phase: Phase = "done";
-const phaseNow = (): Phase => phase;
+type Phase = "idle" | "job" | "drain";
 
-/** Called from the realm's entry (vm mechanism) and from the inspector's evaluation: runs the queued job. */
+/**
+ * The turns one bounded evaluation runs: from `index` on, until they are all done, or (once more than one ran)
+ * until `cutoffMs` have passed since `startedAt`, so that every turn starts with at least that much time left.
+ * `phase` and `index` are left as they are when termination unwinds the evaluation.
+ */
+interface Pass {
+  context: vm.Context;
+  turns: readonly Turn[];
+  first: number;
+  index: number;
+  phase: Phase;
+  startedAt: number;
+  cutoffMs: number;
+  finished: boolean;
+}
+
+let pass: Pass | undefined;
+
+/** Runs the turns of the current pass; called from the bounded evaluation (either mechanism). */
 export function runJob(): void {
-  const current = job;
-  job = undefined;
-  phase = "job";
-  current?.();
-  phase = "drain";
+  const p = pass;
+  if (!p || p.finished) return;
+  while (p.index < p.turns.length) {
+    if (p.index > p.first && performance.now() - p.startedAt >= p.cutoffMs) break;
+    const turn = p.turns[p.index]!;
+    p.phase = "job";
+    turn.begin();
+    turn.run();
+    p.phase = "drain";
+    DRAIN.runInContext(p.context);
+    p.phase = "idle";
+    turn.end();
+    p.index++;
+  }
+  p.finished = true;
 }
-
-function inspectorTurn(): void {
-  runJob();
-  DRAIN.runInContext(context!);
-  phase = "done";
-}
-Object.defineProperty(globalThis, TURN_KEY, { value: inspectorTurn });
+Object.defineProperty(globalThis, TURN_KEY, { value: runJob });
 
 function openSession(): Inspector | null {
   try {
@@ -136,74 +160,122 @@ function mechanism(): Mechanism {
   return session ? "inspector" : "vm";
 }
 
-/**
- * Runs `fn` and then the realm's microtasks, as one turn bounded by `limitMs` (0: unbounded). `fn` must not
- * throw (callers catch inside it). Returns "timed-out" when the turn was stopped; turns do not nest.
- */
-export function runTurn(realmContext: vm.Context, fn: () => void, limitMs: number): Outcome {
-  if (job !== undefined || phaseNow() !== "done") {
-    throw new Error("internal error: a workflow turn started inside another one");
-  }
-  context = realmContext;
-  job = fn;
-  const asyncId = executionAsyncId();
-  let outcome: Outcome;
-  try {
-    outcome = limitMs > 0 ? bounded(limitMs) : unbounded();
-  } finally {
-    job = undefined;
-  }
-  if (outcome === "timed-out") {
-    restoreAsyncContext(asyncId);
-    const interrupted = phaseNow();
-    phase = "done";
-    // Interrupted before its microtasks ran: they are still queued, and must not run in another run's turn.
-    if (interrupted === "job") quarantine(asyncId);
-  }
-  phase = "done";
-  return outcome;
-}
-
-function unbounded(): Outcome {
-  runJob();
-  DRAIN.runInContext(context!);
-  phase = "done";
-  return "done";
-}
-
-function bounded(limitMs: number): Outcome {
+/** Runs the current pass within `timeoutMs`; false when it was stopped. */
+function evaluateBounded(p: Pass, timeoutMs: number): boolean {
   if (mechanism() === "inspector") {
-    let reply: { error: Error | null } | undefined;
+    let answered = false;
     session!.post(
       "Runtime.evaluate",
-      { expression: TURN_EXPRESSION, timeout: limitMs, silent: true, returnByValue: true },
-      (error) => {
-        reply = { error };
+      { expression: TURN_EXPRESSION, timeout: timeoutMs, silent: true, returnByValue: true },
+      () => {
+        answered = true;
       },
     );
-    if (phaseNow() === "done") return "done";
-    if (!reply) throw new Error("internal error: the inspector did not answer synchronously");
-    return "timed-out";
+    if (!answered) throw new Error("internal error: the inspector did not answer synchronously");
+    return p.finished;
   }
   try {
-    VM_ENTRY.runInContext(context!, { timeout: limitMs });
+    VM_ENTRY.runInContext(p.context, { timeout: timeoutMs });
   } catch (error) {
-    if ((error as { code?: string }).code === "ERR_SCRIPT_EXECUTION_TIMEOUT") return "timed-out";
+    if ((error as { code?: string }).code === "ERR_SCRIPT_EXECUTION_TIMEOUT") return false;
     throw error;
   }
-  phase = "done";
-  return "done";
+  return p.finished;
 }
 
-function quarantine(asyncId: number): void {
-  for (let i = 0; i < 3; i++) {
-    job = () => {};
-    const outcome = bounded(QUARANTINE_MS);
-    job = undefined;
-    if (outcome === "timed-out") restoreAsyncContext(asyncId);
-    const interrupted = phaseNow();
-    phase = "done";
-    if (outcome === "done" || interrupted === "drain") return;
+/**
+ * Runs `turns` in order, each bounded by `limitMs` (0: unbounded): as few bounded evaluations as possible, since
+ * arming the bound is what costs. A pass of several turns is bounded by twice the limit and starts no turn once
+ * the limit has passed, so a stopped turn ran for at least `limitMs` (a single turn: exactly `limitMs`).
+ */
+export function runTurns(context: vm.Context, turns: readonly Turn[], limitMs: number): Outcome[] {
+  if (pass) throw new Error("internal error: a workflow turn started inside another one");
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  try {
+    while (next < turns.length) {
+      const p: Pass = {
+        context,
+        turns,
+        first: next,
+        index: next,
+        phase: "idle",
+        startedAt: performance.now(),
+        cutoffMs: limitMs,
+        finished: false,
+      };
+      pass = p;
+      const asyncId = executionAsyncId();
+      if (limitMs === 0) runJob();
+      const finished = limitMs === 0 || evaluateBounded(p, turns.length - next > 1 ? 2 * limitMs : limitMs);
+      for (let i = next; i < p.index; i++) outcomes[i] = "done";
+      next = p.index;
+      if (finished) continue;
+      restoreAsyncContext(asyncId);
+      if (p.phase === "idle") continue;
+      const turn = turns[p.index]!;
+      outcomes[p.index] = "timed-out";
+      turn.end();
+      next = p.index + 1;
+      // Stopped before its microtasks ran: they are still queued, and must not run in another run's turn.
+      if (p.phase === "job") {
+        pass = undefined;
+        quarantine(context, turn);
+      }
+    }
+  } finally {
+    pass = undefined;
+  }
+  return outcomes;
+}
+
+/** Runs out, as `turn`'s run, microtasks it left queued when it was stopped (V8 drops them if this stops too). */
+function quarantine(context: vm.Context, turn: Turn): void {
+  runTurns(context, [{ begin: () => turn.begin(), run: () => {}, end: () => turn.end() }], QUARANTINE_MS);
+}
+
+/** One turn, now. */
+export function runTurn(context: vm.Context, turn: Turn, limitMs: number): Outcome {
+  return runTurns(context, [turn], limitMs)[0]!;
+}
+
+interface Queued {
+  context: vm.Context;
+  turn: Turn;
+  limitMs: number;
+  resolve(outcome: Outcome): void;
+}
+
+const queued: Queued[] = [];
+let flushScheduled = false;
+
+/**
+ * One turn at the next `setImmediate`, together with every other turn queued by then (the engine's runs apply
+ * their events concurrently): they share bounded evaluations.
+ */
+export function queueTurn(context: vm.Context, turn: Turn, limitMs: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    queued.push({ context, turn, limitMs, resolve });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushQueued);
+    }
+  });
+}
+
+function flushQueued(): void {
+  flushScheduled = false;
+  while (queued.length > 0) {
+    const { context, limitMs } = queued[0]!;
+    let n = 1;
+    while (n < queued.length && queued[n]!.limitMs === limitMs && queued[n]!.context === context) n++;
+    const batch = queued.splice(0, n);
+    const outcomes = runTurns(
+      context,
+      batch.map((q) => q.turn),
+      limitMs,
+    );
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outcomes[i]!);
   }
 }
 
