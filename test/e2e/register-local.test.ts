@@ -76,7 +76,7 @@ describe("workflow/register on the local world", () => {
     const result = resultOf(await runNode(project, ["src/run.ts", "hostIntact"]));
     expect(result).toEqual({
       ok: true,
-      keys: ["constructor", "toString", "__proto__", "valueOf"],
+      keys: ["constructor", "toString", "valueOf"],
       same: true,
       ownProto: true,
       assigned: "assigned by the app",

@@ -98,7 +98,7 @@ export class WorkflowInstance {
   private readonly sandbox: Sandbox;
   private readonly realm: SandboxGlobal;
   private readonly kit: RealmKit;
-  private readonly workflow: WorkflowFn;
+  private readonly script: Script;
   private now = 0;
   private startedAtMs = 0;
   /** How the workflow function settled, once it has. */
@@ -136,15 +136,8 @@ export class WorkflowInstance {
     this.realm = this.sandbox.global;
     this.kit = this.sandbox.kit;
     trackSandboxRealm(this.realm);
-    this.sandbox.run(opts.script);
-    const fn = this.sandbox.getWorkflow(opts.workflowName);
-    if (typeof fn !== "function") {
-      throw new Error(
-        `Workflow "${opts.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
-          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
-      );
-    }
-    this.workflow = fn;
+    // The bundle runs in the first turn (`run_created`), together with the workflow function: one turn fewer.
+    this.script = opts.script;
   }
 
   /**
@@ -281,12 +274,26 @@ export class WorkflowInstance {
     op.hook!.channel.fail(this.toSandboxError(new HookConflictError(op.hook!.token, holderRunId)));
   }
 
+  /** The workflow function, from the bundle run in this (the first) turn. */
+  private loadWorkflow(): WorkflowFn {
+    this.sandbox.run(this.script);
+    const fn = this.sandbox.getWorkflow(this.workflowName);
+    if (typeof fn !== "function") {
+      throw new Error(
+        `Workflow "${this.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
+          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
+      );
+    }
+    return fn;
+  }
+
   private begin(input: string): void {
+    const workflow = this.loadWorkflow();
     const args = deserialize(input, { realm: this.realm });
     const list = Array.isArray(args) ? args : [args];
     let result: unknown;
     try {
-      result = this.workflow.apply(undefined, list);
+      result = workflow.apply(undefined, list);
     } catch (error) {
       this.settle({ ok: false, error });
       return;

@@ -4,6 +4,7 @@
  * and code that never yields is stopped.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle } from "./bundle.js";

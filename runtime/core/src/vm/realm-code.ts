@@ -64,6 +64,8 @@ export interface WebCaps {
   /** Reads a body this realm can read without I/O: a string (text, json) or a realm Uint8Array (arrayBuffer). */
   consume(host: object, method: string): unknown;
   hasBody(host: object): boolean;
+  /** What `console.log` shows for the realm object (Node's `util.inspect` of the host object). */
+  inspect(host: object, depth: unknown, options: unknown): string;
 }
 
 /** Realm functions the host uses to make values for workflow code (engine objects, hooks, stream handles). */
@@ -626,6 +628,13 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       });
     }
     define(proto, Symbol.toStringTag, { value: kind, configurable: true });
+    setFunction(
+      proto,
+      Symbol.for("nodejs.util.inspect.custom"),
+      function inspect(this: unknown, depth: unknown, options: unknown) {
+        return W.inspect(hostOf(this, kind), depth, options);
+      },
+    );
     classes[kind] = Class;
     g[kind] = Class;
   }

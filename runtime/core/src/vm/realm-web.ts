@@ -9,7 +9,7 @@
  * web.ts `setKnownBody`): such a message serializes synchronously, and its `text()`/`json()`/`arrayBuffer()`
  * read those bytes without I/O. Messages revived in a run with a body reader read through it (as steps).
  */
-import { types } from "node:util";
+import { inspect, types } from "node:util";
 import {
   bodyReaderOf,
   copyBodyKnowledge,
@@ -242,5 +242,6 @@ export function webCaps(realmBytes: (bytes: Uint8Array) => Uint8Array): WebCaps 
       return realmBytes(bytes ?? new Uint8Array(0));
     },
     hasBody: (host) => (host as Request).body !== null,
+    inspect: (host, depth, options) => inspect(host, { ...(options as object), depth: depth as number }),
   };
 }

@@ -82,7 +82,7 @@ export interface Sandbox {
    */
   turn<T>(fn: () => T): Promise<T>;
   /** Runs a bundle made by `compileWorkflowBundle` in this run's scope (it registers workflows into
-   *  globalThis[Symbol.for("wfkit.workflows")]). */
+   *  globalThis[Symbol.for("wfkit.workflows")]): within the turn in progress, else in a turn of its own. */
   run(script: vm.Script): void;
   /** Evaluates source text (strict) in this run's scope and returns its completion value (tests, diagnostics). */
   evaluate(code: string): unknown;
@@ -276,13 +276,18 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     global,
   };
   let timedOut = false;
+  /** A turn of this run is in progress. */
+  let inTurn = false;
 
   /** A turn running `fn` as this run; `settle` reads how it went once it ran (or was stopped). */
   const prepare = <T>(fn: () => T): { turn: Turn; settle(outcome: string): T } => {
     let result: T | undefined;
     let failure: { error: unknown } | undefined;
     const turn: Turn = {
-      begin: () => setCurrentRun(state),
+      begin() {
+        setCurrentRun(state);
+        inTurn = true;
+      },
       run() {
         try {
           result = fn();
@@ -290,7 +295,10 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           failure = { error };
         }
       },
-      end: () => setCurrentRun(undefined),
+      end() {
+        inTurn = false;
+        setCurrentRun(undefined);
+      },
     };
     return {
       turn,
@@ -333,7 +341,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     enter,
     turn,
     run(script: vm.Script) {
-      enter(() => runFunctionOf(script, realm.context).call(undefined, global, process));
+      const runBundle = () => runFunctionOf(script, realm.context).call(undefined, global, process);
+      if (inTurn) runBundle();
+      else enter(runBundle);
     },
     evaluate(code: string) {
       evaluator ??= EVALUATOR.runInContext(realm.context) as (...args: unknown[]) => unknown;

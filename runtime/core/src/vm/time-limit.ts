@@ -109,6 +109,7 @@ interface Pass {
   phase: Phase;
   startedAt: number;
   cutoffMs: number;
+  running: boolean;
   finished: boolean;
 }
 
@@ -117,7 +118,9 @@ let pass: Pass | undefined;
 /** Runs the turns of the current pass; called from the bounded evaluation (either mechanism). */
 export function runJob(): void {
   const p = pass;
-  if (!p || p.finished) return;
+  // The realm's entry is a global: workflow code calling it finds no pass, or the one already running.
+  if (!p || p.finished || p.running) return;
+  p.running = true;
   while (p.index < p.turns.length) {
     if (p.index > p.first && performance.now() - p.startedAt >= p.cutoffMs) break;
     const turn = p.turns[p.index]!;
@@ -202,6 +205,7 @@ export function runTurns(context: vm.Context, turns: readonly Turn[], limitMs: n
         phase: "idle",
         startedAt: performance.now(),
         cutoffMs: limitMs,
+        running: false,
         finished: false,
       };
       pass = p;
