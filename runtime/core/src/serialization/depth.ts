@@ -38,7 +38,7 @@ export class Levels {
 
   /** Records `child`, met inside `parent`: NEW (first met), KNOWN (met before) or TOO_DEEP. */
   enter(parent: object, child: object): 0 | 1 | 2 {
-    if (this.levels.has(child)) return KNOWN;
+    if (this.levels.get(child) !== undefined) return KNOWN;
     let level: number;
     if (parent === this.lastParent) level = this.lastLevel;
     else {

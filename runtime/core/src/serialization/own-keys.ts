@@ -36,10 +36,18 @@ export function unescapeKey<K extends string | number>(key: K): K {
   return typeof key === "string" && key.charCodeAt(0) === TILDE && inFamily(key) ? (key.slice(1) as K) : key;
 }
 
-/** Sets an own, enumerable, writable property: assignment when that is equivalent (the fast path), else a
- *  definition (a key `target` inherits, such as `__proto__` or `toString`). */
+/**
+ * The keys a fresh object inherits (Object.prototype's, the same in every realm), kept as a set: looking one up
+ * is cheaper than `key in target`, which walks the prototype chain for every key of every revived object.
+ */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * Sets an own, enumerable, writable property of a fresh plain object or array: assignment when that is
+ * equivalent (the fast path), else a definition (a key the object inherits, such as `__proto__` or `toString`).
+ */
 export function setOwn(target: object, key: string | number, value: unknown): void {
-  if (typeof key === "string" && key in target) {
+  if (typeof key === "string" && INHERITED.has(key)) {
     Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   } else {
     (target as Record<string | number, unknown>)[key] = value;
