@@ -3,21 +3,13 @@
  * hands workflow code leads to the host realm, the host is left alone, a run that never yields fails alone, and
  * values nested too deep are refused where they enter.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resumeHook, resumeWebhook } from "../api/hooks.js";
 import { FatalError } from "../sandbox/errors.js";
 import { SerializationError } from "../serialization/index.js";
-import { harness, registerStep } from "./__tests__/harness.js";
-import type { Engine } from "./engine.js";
+import { closingEngines, harness, registerStep } from "./__tests__/harness.js";
 
-const engines: Engine[] = [];
-function track<T extends { engine: Engine }>(h: T): T {
-  engines.push(h.engine);
-  return h;
-}
-afterEach(() => {
-  for (const e of engines.splice(0)) e.close();
-});
+const track = closingEngines();
 
 async function waitFor(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -7,28 +7,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { deserialize, serialize } from "../serialization/index.js";
+import { settledIn } from "./__tests__/settled.js";
 import { compileWorkflowBundle } from "./bundle.js";
 import { createSandbox, type Sandbox, WorkflowTimeoutError } from "./sandbox.js";
 import { useTimeLimitMechanism } from "./time-limit.js";
-
-type Settled = { ok: true; value: any } | { ok: false; error: any } | undefined;
-
-/** How a promise of the realm settled (host code cannot await one: only turns drain the realm's queue). */
-function settledIn(sb: Sandbox, promise: unknown): Settled {
-  let outcome: Settled;
-  sb.enter(() =>
-    sb.kit.settle(
-      promise,
-      (value) => {
-        outcome = { ok: true, value };
-      },
-      (error) => {
-        outcome = { ok: false, error };
-      },
-    ),
-  );
-  return outcome;
-}
 
 /** Values workflow code can get hold of, beyond the globals: instances, iterators, results, errors. */
 const PRODUCED = `(() => {
@@ -260,6 +242,8 @@ describe("the web classes of workflow code", () => {
       2,
       "[object Headers]",
     ]);
+    // console.log in workflow code shows them as Node shows its own.
+    expect(inspect(sb.evaluate(`new URL("https://x.test/a")`))).toContain("href: 'https://x.test/a'");
     const used = settledIn(
       sb,
       sb.evaluate(`(() => { const r = new Response("x"); r.text(); return r.text(); })()`),

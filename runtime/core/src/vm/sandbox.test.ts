@@ -2,32 +2,11 @@ import { describe, expect, it, vi } from "vitest";
 import { USE_STEP_KEY, WORKFLOWS_KEY } from "../sandbox/abi.js";
 import { FatalError } from "../sandbox/errors.js";
 import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { settledIn } from "./__tests__/settled.js";
 import { compileWorkflowBundle } from "./bundle.js";
 import { createSandbox } from "./sandbox.js";
 
 const evalIn = (sb: ReturnType<typeof createSandbox>, code: string): any => sb.evaluate(code);
-
-type Settled = { ok: true; value: any } | { ok: false; error: any } | undefined;
-
-/**
- * How a promise of the realm settled. Host code cannot simply await one: its reactions (and a host `await` of a
- * thenable of the realm) are queued in the realm's microtask queue, which only turns drain.
- */
-function settledIn(sb: ReturnType<typeof createSandbox>, promise: unknown): Settled {
-  let outcome: Settled;
-  sb.enter(() =>
-    sb.kit.settle(
-      promise,
-      (value) => {
-        outcome = { ok: true, value };
-      },
-      (error) => {
-        outcome = { ok: false, error };
-      },
-    ),
-  );
-  return outcome;
-}
 
 describe("createSandbox", () => {
   it("seeds Math.random, getRandomValues and randomUUID from the seed", () => {
