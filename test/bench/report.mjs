@@ -22,7 +22,15 @@ export const WORKLOADS = [
   "return-latency",
   "peak-rss-mib",
 ];
-const COLUMNS = ["ours/memory", "ours/local", "ours/postgres", "wdk/local", "wdk/postgres", "dbos/postgres"];
+const COLUMNS = [
+  "ours/memory",
+  "ours/local",
+  "ours/postgres",
+  "ours/sqlite",
+  "wdk/local",
+  "wdk/postgres",
+  "dbos/postgres",
+];
 const MODES = ["workflow", "step", "client"];
 
 /** last-run.json → results.json's object. Step-gap series move out of the rows into `step_gaps`. */

@@ -5,6 +5,8 @@ export {
   HookNotFoundError,
   HookPayloadInvalidError,
   RetryableError,
+  RunAlreadyExistsError,
+  StepTimeoutError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,

@@ -14,6 +14,7 @@ export {
   RetryableError,
   type RetryableErrorOptions,
   type StepMetadata,
+  StepTimeoutError,
   type WorkflowMetadata,
   WorkflowRunCancelledError,
 } from "@wfkit/core/sandbox";

@@ -10,9 +10,10 @@
  * `CLAIM_GRACE_MS` whose hook is not in the log yet is being written right now and counts as held.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { HookTokenConflictError, type TokenHolder } from "@wfkit/world";
+import { isPermissionError, notWritableError } from "./file-io.js";
 
 export const CLAIM_GRACE_MS = 10_000;
 
@@ -63,7 +64,14 @@ export class HookClaims {
         }
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") {
+          // The hooks directory was removed (a data directory reset while running): make it again.
+          mkdirSync(this.dir, { recursive: true });
+          continue;
+        }
+        if (isPermissionError(e)) throw notWritableError(path, e);
+        if (code !== "EEXIST") throw e;
       }
       const existing = this.read(token);
       if (existing === undefined) continue; // released meanwhile

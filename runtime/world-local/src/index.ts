@@ -1,1 +1,5 @@
-export { createLocalWorld, type LocalWorldOptions } from "./local-world.js";
+export {
+  createLocalWorld,
+  type LocalRunRecord,
+  type LocalWorldOptions,
+} from "./local-world.js";

@@ -29,6 +29,7 @@ runWorldConformance("local", async () => {
   return {
     world: createLocalWorld({ dataDir }),
     reopen: async () => createLocalWorld({ dataDir }),
+    concurrent: async () => createLocalWorld({ dataDir }),
     cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
 });
@@ -148,6 +149,41 @@ describe("local world", () => {
     await a.append(run.runId, 2, [{ type: "hook_disposed", correlationId: "h" }]);
     await b.append(other.runId, 1, [{ type: "hook_created", correlationId: "h", data: { token: "tok" } }]);
     expect(await a.getHookByToken("tok")).toMatchObject({ runId: other.runId });
+  });
+
+  it("deliveries from another instance never conflict with the executor's appends, and stop at the run's end", async () => {
+    const dataDir = tempDir();
+    const executor = open(dataDir, { watch: false });
+    const other = open(dataDir, { watch: false });
+    const { run } = await executor.createRun({ workflowName: "wf", input: "[]" });
+    const lease = (await executor.acquireLease(run.runId, "executor", 60_000))!;
+    const payload = (id: string) => ({
+      deliveryId: id,
+      event: { type: "hook_received" as const, correlationId: "h", data: { payload: `"${id}"` } },
+    });
+    let seq = 1;
+    for (let i = 0; i < 3; i++) {
+      // The executor appends at the head it knows, without looking at the file the delivery just grew.
+      await other.deliver(run.runId, payload(`d${i}`));
+      seq = (
+        await executor.append(
+          run.runId,
+          seq,
+          [{ type: "hook_received", correlationId: "h", data: { payload: `"d${i}"`, deliveryId: `d${i}` } }],
+          { lease },
+        )
+      ).run.lastSeq;
+    }
+    expect(seq).toBe(4);
+    expect(await other.listDeliveries(run.runId)).toEqual([]);
+    await other.deliver(run.runId, payload("late"));
+    await executor.append(run.runId, seq, [{ type: "run_completed", data: { output: "1" } }], { lease });
+    expect(await other.listDeliveryRuns(Date.now() + 1_000)).toEqual([]);
+    // Nothing would consume it any more.
+    await expect(other.deliver(run.runId, payload("too-late"))).rejects.toMatchObject({
+      code: "RUN_FINISHED",
+    });
+    expect((await open(dataDir).readEvents(run.runId)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("a stale hook claim left by a crash does not block the token", async () => {

@@ -14,6 +14,10 @@
  * each record to disk before the append returns (about 0.3 ms per append here), and the runs directory
  * after creating a run's file, so the file itself survives a power loss too.
  *
+ * Damage: a log whose bytes changed after they were written (not merely a torn tail) quarantines its run: it
+ * stays readable up to the damage, but is never driven or written again, so no recorded step runs twice; a
+ * log deleted under this process is treated the same way (see `RunLog` and the README).
+ *
  * Freshness across processes: a run's own file is re-checked (one `fstat`) whenever that run is read or
  * written, so reads of one run are always current. Listing, wake-ups and cross-process notifications rely
  * on `fs.watch` of the runs directory, which delivers other processes' changes within milliseconds;
@@ -32,18 +36,25 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import {
+  type AbandonedRun,
   AppendConflictError,
   type AppendOptions,
   type AppendResult,
   type CreateRunInput,
+  checkAppendable,
   checkBatchShape,
+  checkDelivery,
   checkHookTokens,
+  type Delivery,
+  DeliveryBook,
+  type DeliveryRun,
   type DueRun,
   type HookRecord,
   isTerminalStatus,
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type NewDelivery,
   type NewEvent,
   Notifier,
   newRunId,
@@ -62,9 +73,10 @@ import {
   type World,
   WorldError,
 } from "@wfkit/world";
+import { isPermissionError, notWritableError } from "./file-io.js";
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
-import type { EventRecord, LeaseRecord, LeaseState } from "./records.js";
-import { FdCache, type LogChanges, RunLog, toStoredEvent } from "./run-log.js";
+import type { DeliveryRecord, EventRecord, LeaseRecord, LeaseState } from "./records.js";
+import { FdCache, type LogChanges, type LogFault, RunLog, toStoredEvent } from "./run-log.js";
 import { StreamFiles } from "./stream-files.js";
 
 export interface LocalWorldOptions {
@@ -77,6 +89,9 @@ export interface LocalWorldOptions {
   /** Most log files kept open at once (default 1024; Node raises the soft descriptor limit at start). */
   maxOpenFiles?: number;
 }
+
+/** Kept for callers of the first release: every `RunRecord` may now carry `quarantine`. */
+export type LocalRunRecord = RunRecord;
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,200}$/;
 const LOG_SUFFIX = ".log";
@@ -92,6 +107,11 @@ class LocalWorld implements World {
   private readonly runsDir: string;
   private readonly index = new RunIndex();
   private readonly logs = new Map<string, RunLog>();
+  private readonly deliveries = new DeliveryBook();
+  /** Entries of `runs/` that cannot be read (a directory named like a log, no permission), by run ID. */
+  private readonly unreadable = new Map<string, WorldError>();
+  /** Problems already reported on the console, so each is reported once. */
+  private readonly reported = new Set<string>();
   private readonly notifier = new Notifier();
   private readonly fds: FdCache;
   private readonly claims: HookClaims;
@@ -111,15 +131,17 @@ class LocalWorld implements World {
     );
     this.runsDir = join(this.dataDir, "runs");
     const hooksDir = join(this.dataDir, "hooks");
-    mkdirSync(this.runsDir, { recursive: true });
-    mkdirSync(hooksDir, { recursive: true });
+    // A data directory this process may only read (another user's) still opens: reads work, and each write
+    // reports the missing permission.
+    ensureDir(this.runsDir, true);
+    ensureDir(hooksDir, true);
     this.fds = new FdCache(options.maxOpenFiles ?? 1024);
     this.claims = new HookClaims(hooksDir);
     this.fsync = options.durability === "fsync";
     this.streams = new StreamFiles(join(this.dataDir, "streams"), this.fsync);
     if (options.watch !== false) this.startWatching();
-    for (const file of readdirSync(this.runsDir)) {
-      if (file.endsWith(LOG_SUFFIX)) this.open(file.slice(0, -LOG_SUFFIX.length), false);
+    for (const file of listDir(this.runsDir)) {
+      if (file.endsWith(LOG_SUFFIX)) this.openQuietly(file.slice(0, -LOG_SUFFIX.length), false);
     }
     this.lastRescan = Date.now();
   }
@@ -138,15 +160,18 @@ class LocalWorld implements World {
     }
     let log = this.logs.get(runId);
     if (!log) {
-      await this.fds.preopen(this.logPath(runId));
+      await this.preopen(runId);
       log = this.logs.get(runId);
     }
     if (!log) {
-      log = new RunLog(runId, this.logPath(runId), { fds: this.fds, fsync: this.fsync });
+      log = this.newLog(runId);
       this.logs.set(runId, log);
     } else {
       this.refresh(log);
+      const unreadable = this.unreadable.get(runId);
+      if (unreadable) throw unreadable;
     }
+    log.assertWritable();
     if (log.state) throw new AppendConflictError(runId, 0, log.state.run.lastSeq);
     const data: {
       workflowName: string;
@@ -164,6 +189,7 @@ class LocalWorld implements World {
     const { accepted, changes } = log.write(rec, true);
     if (this.fsync) syncDirectory(this.runsDir);
     this.commit(log, changes);
+    log.assertWritable();
     // Read through a function: TypeScript would keep `log.state` narrowed to undefined across the write.
     const run = runOf(log);
     if (!accepted || !run) throw new AppendConflictError(runId, 0, run?.lastSeq ?? 0);
@@ -186,12 +212,12 @@ class LocalWorld implements World {
     // caller may know a head this process has not read yet.
     // Hook tokens are checked against other runs' files, so a batch creating hooks first makes sure its
     // own run is current too (a stale head must be reported as such, not as a token conflict).
-    const createsHooks = events.some((e) => e.type === "hook_created");
+    const createsHooks = events.some((e) => e.type === "hook_created" || e.type === "run_retried");
     let log = this.logs.get(runId);
-    if (!log?.state || createsHooks || refusal(log, runId, expectedSeq, lease, now)) {
+    if (!log?.state || createsHooks || refusal(log, runId, expectedSeq, lease, now, events)) {
       log = this.mustOpen(runId);
     }
-    const refused = refusal(log, runId, expectedSeq, lease, now);
+    const refused = refusal(log, runId, expectedSeq, lease, now, events);
     if (refused) throw refused;
     const taken = checkHookTokens(runId, events, (token) => this.liveHolder(token, now));
     // A claim held by a hook of this run that the batch itself disposes is free for the batch to take.
@@ -201,16 +227,19 @@ class LocalWorld implements World {
     const liveness = (c: Claim) =>
       c.runId === runId && disposedHere.has(c.hookId) ? "stale" : this.claimLiveness(c, now);
     const claimed: { token: string; hookId: string }[] = [];
+    const releaseClaims = () => {
+      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+    };
     try {
       for (const t of taken) {
         this.claims.claim(t.token, { runId, hookId: t.hookId }, now, liveness);
         claimed.push(t);
       }
       // Looking up token holders may have read this run's file too: check the head again.
-      const moved = refusal(log, runId, expectedSeq, lease, now);
+      const moved = refusal(log, runId, expectedSeq, lease, now, events);
       if (moved) throw moved;
     } catch (e) {
-      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+      releaseClaims();
       throw e;
     }
 
@@ -220,13 +249,21 @@ class LocalWorld implements World {
       rec.lo = lease.owner;
       rec.lt = lease.token;
     }
-    const { accepted, changes } = log.write(rec);
+    let written: ReturnType<RunLog["write"]>;
+    try {
+      written = log.write(rec);
+    } catch (e) {
+      releaseClaims(); // the write failed (a full disk): its hooks do not exist
+      throw e;
+    }
+    const { accepted, changes } = written;
     this.commit(log, changes);
     if (!accepted) {
-      for (const t of claimed) this.claims.release(t.token, { runId, hookId: t.hookId });
+      releaseClaims();
+      log.assertWritable();
       // Another process wrote first; report why this write lost, as the in-process checks would have.
       const after = log.state!.run;
-      if (isTerminalStatus(after.status)) throw new RunFinishedError(runId, after.status);
+      checkAppendable(runId, after.status, events);
       if (lease && !holds(log.lease, runId, lease, now)) throw new LeaseLostError(runId, lease.owner);
       throw new AppendConflictError(runId, expectedSeq, after.lastSeq);
     }
@@ -290,6 +327,7 @@ class LocalWorld implements World {
     // A lost race means another acquirer's record came first; look again (it usually holds it now).
     for (let attempt = 0; attempt < 3; attempt++) {
       const log = this.mustOpen(runId);
+      log.assertWritable();
       const now = Date.now();
       const cur = log.lease;
       const held = cur && !cur.released && cur.expiresAt > now;
@@ -300,6 +338,7 @@ class LocalWorld implements World {
       const { accepted, changes } = log.write(rec);
       this.commit(log, changes);
       if (accepted) return { runId, owner, token: rec.k, expiresAt: rec.x };
+      log.assertWritable();
     }
     return undefined;
   }
@@ -308,7 +347,7 @@ class LocalWorld implements World {
     this.assertOpen();
     const log = this.open(lease.runId);
     const cur = log?.lease;
-    if (!log || !cur || cur.released || cur.owner !== lease.owner || cur.token !== lease.token)
+    if (!log || log.fault || !cur || cur.released || cur.owner !== lease.owner || cur.token !== lease.token)
       return undefined;
     const now = Date.now();
     const rec: LeaseRecord = {
@@ -330,7 +369,9 @@ class LocalWorld implements World {
     this.assertOpen();
     const log = this.open(lease.runId);
     const cur = log?.lease;
-    if (!log || !cur || cur.released || cur.owner !== lease.owner || cur.token !== lease.token) return;
+    // Nothing is written to a quarantined log; its lease no longer matters, since nobody may drive the run.
+    if (!log || log.fault || !cur || cur.released || cur.owner !== lease.owner || cur.token !== lease.token)
+      return;
     const now = Date.now();
     const rec: LeaseRecord = {
       n: this.nonce(),
@@ -362,10 +403,83 @@ class LocalWorld implements World {
     return this.index.nextWakeAt();
   }
 
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    this.catchUp();
+    const candidates = (): AbandonedRun[] => {
+      const out: AbandonedRun[] = [];
+      for (const [runId, log] of this.logs) {
+        const { lease, state } = log;
+        if (!lease || lease.released || lease.expiresAt > now || log.fault) continue;
+        if (state && !isTerminalStatus(state.run.status)) out.push({ runId, expiredAt: lease.expiresAt });
+      }
+      return out;
+    };
+    // Re-check the candidates' files: another process may have taken or released the lease meanwhile.
+    for (const { runId } of candidates()) {
+      const log = this.logs.get(runId);
+      if (log) this.refresh(log);
+    }
+    return candidates()
+      .sort((a, b) => a.expiredAt - b.expiredAt || (a.runId < b.runId ? -1 : 1))
+      .slice(0, Math.max(0, limit));
+  }
+
   async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
     this.assertOpen();
     this.catchUp();
-    return this.index.list({ status: ["pending", "running"], limit, cursor });
+    return this.index.list({ status: ["pending", "running"], limit, cursor }, { skipQuarantined: true });
+  }
+
+  // ------------------------------------------------------------------ deliveries
+
+  async deliver(runId: string, delivery: NewDelivery): Promise<{ delivery: Delivery; duplicate: boolean }> {
+    this.assertOpen();
+    checkDelivery(runId, delivery);
+    const log = this.mustOpen(runId);
+    const now = Date.now();
+    const { deliveryId } = delivery;
+    const { correlationId, data } = delivery.event;
+    const event = { type: "hook_received" as const, correlationId, data: { payload: data.payload } };
+    const candidate: Delivery = { runId, deliveryId, event, createdAt: now };
+    const refused = () => {
+      if (log.fault) return log.fault.error;
+      const { status } = log.state!.run;
+      return isTerminalStatus(status) ? new RunFinishedError(runId, status) : undefined;
+    };
+    const before = refused();
+    if (before) throw before;
+    // Known already (pending or consumed): the book answers with the stored one, recording nothing.
+    if (this.deliveries.has(runId, deliveryId)) return this.deliveries.record(candidate);
+    const rec: DeliveryRecord = { n: this.nonce(), d: deliveryId, e: event, t: now };
+    const { accepted, changes } = log.write(rec);
+    this.commit(log, changes);
+    if (accepted) return { delivery: candidate, duplicate: false };
+    // Our record came after the run's end, or after another process's record of the same ID.
+    const after = refused();
+    if (after) throw after;
+    if (this.deliveries.has(runId, deliveryId)) return this.deliveries.record(candidate);
+    throw new Error(
+      `Delivery ${deliveryId} to run ${runId} was written to ${log.path} but is not in it when read back; ` +
+        "was the file changed by hand? Retry the delivery.",
+    );
+  }
+
+  async listDeliveries(runId: string): Promise<Delivery[]> {
+    this.assertOpen();
+    this.mustOpen(runId);
+    return this.deliveries.pending(runId);
+  }
+
+  async listDeliveryRuns(before: number, limit?: number): Promise<DeliveryRun[]> {
+    this.assertOpen();
+    this.catchUp();
+    // Re-check the candidates' files: another process's executor may have consumed them meanwhile.
+    for (const { runId } of this.deliveries.dueRuns(before, Number.POSITIVE_INFINITY)) {
+      const log = this.logs.get(runId);
+      if (log) this.refreshQuietly(log);
+    }
+    return this.deliveries.dueRuns(before, limit);
   }
 
   subscribe(listener: (n: RunNotification) => void, runId?: string): () => void {
@@ -415,22 +529,60 @@ class LocalWorld implements World {
     return join(this.runsDir, runId + LOG_SUFFIX);
   }
 
+  private newLog(runId: string): RunLog {
+    return new RunLog(runId, this.logPath(runId), {
+      fds: this.fds,
+      fsync: this.fsync,
+      deliveries: this.deliveries,
+    });
+  }
+
+  /** Creates a new run's file off the main thread (see `FdCache.preopen`), and `runs/` if it was removed. */
+  private async preopen(runId: string): Promise<void> {
+    try {
+      await this.fds.preopen(this.logPath(runId));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      ensureDir(this.runsDir, false);
+      await this.fds.preopen(this.logPath(runId));
+    }
+  }
+
   /** The run's log, brought up to date with its file; undefined when there is no such run. */
   private open(runId: string, notify = true): RunLog | undefined {
     let log = this.logs.get(runId);
     if (!log) {
       if (!RUN_ID.test(runId) || !existsSync(this.logPath(runId))) return undefined;
-      log = new RunLog(runId, this.logPath(runId), { fds: this.fds, fsync: this.fsync });
+      log = this.newLog(runId);
       this.logs.set(runId, log);
     }
     this.refresh(log, notify);
     return log.state ? log : undefined;
   }
 
+  /** The run's log for reading (a quarantined run's too), or the error that says why there is none. */
   private mustOpen(runId: string): RunLog {
     const log = this.open(runId);
-    if (!log) throw new RunNotFoundError(runId);
-    return log;
+    if (log) return log;
+    const known = this.logs.get(runId);
+    throw known?.fault?.error ?? this.unreadable.get(runId) ?? new RunNotFoundError(runId);
+  }
+
+  /** `open` for the listing paths: one bad entry is reported and skipped, never breaks the others. */
+  private openQuietly(runId: string, notify = true): void {
+    try {
+      this.open(runId, notify);
+    } catch (e) {
+      this.report(`${runId}:open`, `could not read run ${runId} (${this.logPath(runId)}); skipped it.`, e);
+    }
+  }
+
+  private refreshQuietly(log: RunLog): void {
+    try {
+      this.refresh(log);
+    } catch (e) {
+      this.report(`${log.runId}:open`, `could not read run ${log.runId} (${log.path}); skipped it.`, e);
+    }
   }
 
   private refresh(log: RunLog, notify = true): void {
@@ -438,31 +590,74 @@ class LocalWorld implements World {
     try {
       changes = log.refresh();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // created lazily by createRun
-      throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && !log.state) return; // created lazily by createRun
+      if (log.state) throw e;
+      this.markUnreadable(log, e);
+      return;
     }
+    this.unreadable.delete(log.runId);
     this.commit(log, changes, notify);
+  }
+
+  /** An entry of `runs/` that cannot be read at all: it is skipped, and named when asked for. */
+  private markUnreadable(log: RunLog, e: unknown): void {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === "EISDIR" ? "it is a directory" : code ? `${code}` : String(e);
+    const error = new WorldError(
+      "RUN_LOG_UNREADABLE",
+      `The log of run ${log.runId} (${log.path}) cannot be read (${what}); this run is skipped, every other ` +
+        `run works. Only <runId>.log files belong in ${this.runsDir}: move this entry out of it${
+          isPermissionError(e) ? ", or let this process read it (chmod/chown)" : ""
+        }.`,
+    );
+    this.unreadable.set(log.runId, error);
+    this.report(`${log.runId}:unreadable`, error.message);
   }
 
   /** Follows what a read or write of `log` changed: indexes, claims, memory, subscribers. */
   private commit(log: RunLog, changes: LogChanges, notify = true): void {
     const state = log.state;
-    if (!state || (!changes.created && changes.appended === 0)) return;
-    if (changes.created) this.index.add(state);
-    else this.index.applied(state, changes.effects);
-    for (const hook of changes.effects.hooksReleased) {
-      this.claims.release(hook.token, { runId: hook.runId, hookId: hook.hookId });
+    const moved = changes.created || changes.appended > 0;
+    if (state && moved) {
+      if (changes.created) this.index.add(state);
+      else this.index.applied(state, changes.effects);
+      for (const hook of changes.effects.hooksReleased) {
+        this.claims.release(hook.token, { runId: hook.runId, hookId: hook.hookId });
+      }
+      if (changes.effects.finished) log.retire();
     }
-    if (changes.effects.finished) log.retire();
-    if (notify) {
+    if (changes.faulted) this.quarantine(log, log.fault!);
+    if (!notify || !state) return;
+    const { runId, lastSeq, status } = state.run;
+    if (moved) {
       const kind = changes.effects.finished ? "finished" : changes.created ? "created" : "appended";
-      this.notifier.notify({
-        runId: state.run.runId,
-        lastSeq: state.run.lastSeq,
-        status: state.run.status,
-        kind,
-      });
+      this.notifier.notify({ runId, lastSeq, status, kind });
     }
+    if (changes.delivered > 0 && !log.fault && !isTerminalStatus(status)) {
+      this.notifier.notify({ runId, lastSeq, status, kind: "delivered" });
+    }
+  }
+
+  /** The run keeps its row and readable prefix, but no engine is offered it again (see `RunRecord.quarantine`). */
+  private quarantine(log: RunLog, fault: LogFault): void {
+    const status = log.state?.run.status;
+    if (log.state) {
+      const row = log.state.run as LocalRunRecord;
+      row.quarantine = { code: fault.code, reason: fault.reason, atSeq: fault.atSeq };
+      this.index.quarantine(log.runId);
+    }
+    // Deleting finished runs' files (a data directory reset) loses nothing that would still run: not worth
+    // a report per run.
+    if (fault.code === "RUN_LOG_DELETED" && status !== undefined && isTerminalStatus(status)) return;
+    this.report(`${log.runId}:${fault.code}`, `${fault.code}: ${fault.error.message}`);
+  }
+
+  private report(key: string, message: string, cause?: unknown): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    const detail = cause === undefined ? [] : [cause];
+    console.error(`[wfkit/world-local] ${message}`, ...detail);
   }
 
   /** Who holds `token` now, across processes (see hook-claims.ts). */
@@ -527,13 +722,15 @@ class LocalWorld implements World {
     const now = Date.now();
     if (this.watcher || now - this.lastRescan < RESCAN_INTERVAL_MS) return;
     this.lastRescan = now;
-    for (const file of readdirSync(this.runsDir)) {
+    for (const file of listDir(this.runsDir)) {
       if (!file.endsWith(LOG_SUFFIX)) continue;
       const runId = file.slice(0, -LOG_SUFFIX.length);
-      const log = this.logs.get(runId);
-      // A finished run's events cannot change any more (only lease records may follow).
-      if (!log) this.open(runId);
-      else if (!log.state || !isTerminalStatus(log.state.run.status)) this.refresh(log);
+      if (!this.logs.get(runId)?.state) this.openQuietly(runId);
+    }
+    // Known runs are re-checked whether or not their file is still listed, so that a deleted file is noticed.
+    // A finished run's events cannot change any more (only lease records may follow).
+    for (const log of this.logs.values()) {
+      if (log.state && !log.fault && !isTerminalStatus(log.state.run.status)) this.refreshQuietly(log);
     }
   }
 
@@ -542,7 +739,7 @@ class LocalWorld implements World {
     if (this.dirty.size === 0) return;
     const ids = [...this.dirty];
     this.dirty.clear();
-    for (const runId of ids) this.open(runId);
+    for (const runId of ids) this.openQuietly(runId);
   }
 
   private assertOpen(): void {
@@ -558,12 +755,41 @@ function refusal(
   expectedSeq: number,
   lease: Lease | undefined,
   now: number,
+  events: readonly NewEvent[],
 ): Error | undefined {
+  if (log.fault) return log.fault.error;
   const run = log.state!.run;
   if (lease && !holds(log.lease, runId, lease, now)) return new LeaseLostError(runId, lease.owner);
-  if (isTerminalStatus(run.status)) return new RunFinishedError(runId, run.status);
+  try {
+    checkAppendable(runId, run.status, events);
+  } catch (error) {
+    return error as Error;
+  }
   if (expectedSeq !== run.lastSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
   return undefined;
+}
+
+/**
+ * Creates `dir` if missing. With `readOnlyOk`, a directory this process may not create is left missing (the
+ * world then lists nothing there, and writes report the permission).
+ */
+function ensureDir(dir: string, readOnlyOk: boolean): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if (!isPermissionError(e)) throw e;
+    if (!readOnlyOk) throw notWritableError(join(dir, "."), e);
+  }
+}
+
+/** The entries of `dir`; none when it does not exist (never created, or removed). */
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
 }
 
 /** Makes a new directory entry durable (a file's own fdatasync does not cover its name). */

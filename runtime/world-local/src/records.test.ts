@@ -57,6 +57,12 @@ describe("asLogRecord", () => {
   it("accepts well-formed records and rejects anything else", () => {
     expect(asLogRecord({ n: "x", s: 1, e: [{ type: "run_created", createdAt: 1 }] })).toBeDefined();
     expect(asLogRecord({ n: "x", L: "take", o: "A", k: 1, x: 2, t: 1 })).toBeDefined();
+    const delivered = { type: "hook_received", correlationId: "h", data: { payload: "1" } };
+    expect(asLogRecord({ n: "x", d: "d1", e: delivered, t: 1 })).toBeDefined();
+    expect(
+      asLogRecord({ n: "x", d: "d1", e: { ...delivered, type: "run_cancelled" }, t: 1 }),
+    ).toBeUndefined();
+    expect(asLogRecord({ n: "x", d: "d1", e: { ...delivered, data: {} }, t: 1 })).toBeUndefined();
     expect(asLogRecord({ n: "x", s: 1, e: [] })).toBeUndefined();
     expect(asLogRecord({ n: "x", s: 1, e: [{ type: "run_created" }] })).toBeUndefined();
     expect(asLogRecord({ n: "x", L: "steal", o: "A", k: 1, x: 2, t: 1 })).toBeUndefined();

@@ -8,10 +8,17 @@
  *   and fencing token) is still the current one at that point of the log.
  * - A lease record counts when it is a valid transition of the lease at that point of the log, judged at
  *   the writer's clock `t` that it carries (so the decision does not depend on when it is read).
+ * - A delivery record (an event from outside the run, `World.deliver`) takes no seq and no lease: it counts
+ *   when the run has not ended at that point of the log and its delivery ID is new to the run. An event
+ *   record that counts consumes the delivery IDs its `hook_received` events name.
  * A record that does not count is a loser of a race; it stays in the file and is skipped by everyone. Its
  * writer notices on its read-back and reports the conflict.
+ *
+ * One thing no race can produce: an event record whose first seq is beyond the next one. Writers only write
+ * head + 1 of a head they read from the same file, and the file only grows, so such a record proves that a
+ * record before it is missing: the log is damaged (see `RunLog`, which quarantines the run).
  */
-import type { EventType } from "@wfkit/world";
+import type { DeliveredEvent, EventType } from "@wfkit/world";
 
 /** An event as stored: `runId` and `seq` follow from the file and the record. */
 export interface StoredEvent {
@@ -44,7 +51,16 @@ export interface LeaseRecord {
   t: number;
 }
 
-export type LogRecord = EventRecord | LeaseRecord;
+export interface DeliveryRecord {
+  n: string;
+  /** Delivery ID, unique within the run. */
+  d: string;
+  e: DeliveredEvent;
+  /** Writer's clock when it recorded the delivery (its `createdAt`). */
+  t: number;
+}
+
+export type LogRecord = EventRecord | LeaseRecord | DeliveryRecord;
 
 export interface LeaseState {
   owner: string;
@@ -55,6 +71,10 @@ export interface LeaseState {
 
 export function isLeaseRecord(r: LogRecord): r is LeaseRecord {
   return (r as LeaseRecord).L !== undefined;
+}
+
+export function isDeliveryRecord(r: LogRecord): r is DeliveryRecord {
+  return (r as DeliveryRecord).d !== undefined;
 }
 
 /** Structural check of a parsed line: a valid CRC with an unexpected shape is skipped, not trusted. */
@@ -70,6 +90,19 @@ export function asLogRecord(v: unknown): LogRecord | undefined {
       typeof r.x === "number" &&
       typeof r.t === "number";
     return ok ? (r as unknown as LeaseRecord) : undefined;
+  }
+  if (r.d !== undefined) {
+    const e = r.e as Record<string, unknown> | null;
+    const data = e?.data as Record<string, unknown> | null | undefined;
+    const ok =
+      typeof r.d === "string" &&
+      typeof r.t === "number" &&
+      typeof e === "object" &&
+      e !== null &&
+      e.type === "hook_received" &&
+      typeof e.correlationId === "string" &&
+      typeof data?.payload === "string";
+    return ok ? (r as unknown as DeliveryRecord) : undefined;
   }
   if (typeof r.s !== "number" || !Array.isArray(r.e) || r.e.length === 0) return undefined;
   for (const e of r.e as unknown[]) {

@@ -1,40 +1,54 @@
 /**
  * Run output streams of the local world: one file per stream, `<dataDir>/streams/<runId>/<name>.chunks`
- * (the name base64url-encoded so any namespace is a safe file name). Each line is one record: a JSON string
- * is a chunk, `null` closes the stream. A batch of chunks is one `write` with O_APPEND, so a reader in another
- * process never sees half a batch except as a line without its newline, which is ignored until completed
- * (the same torn-tail rule as the run logs). Readers keep the parsed chunks and the bytes read per stream, so
- * catching up costs one `fstat` plus the new bytes.
+ * (the name base64url-encoded so any namespace is a safe file name). A batch of chunks is one record framed
+ * like the run logs' (`frame.ts`: `\n<crc32> <json>\n`, JSON `{"c":[chunks…]}`, with `"end":true` when the
+ * batch closes the stream), written with one O_APPEND `write`. So:
+ * - a batch is all or nothing: a write cut short (a full disk, a crash) leaves a torn record that every
+ *   reader skips, the writer gets the error, and a later write starts on its own line and lands whole;
+ * - a reader in another process never takes a record still being written (no closing newline yet), and
+ *   decodes only complete records from bytes, never half of a multi-byte character;
+ * - every reader numbers the chunks of the records it accepts in file order, so numbering is dense and the
+ *   same for all of them.
+ * Readers keep the parsed chunks and the bytes read per stream, so catching up costs one `stat` plus the
+ * new bytes.
  *
  * Cross-process tailing: `subscribe` watches the run's stream directory with `fs.watch` (unref'd) while
  * someone listens, besides in-process notifications after each write.
  */
 import {
-  appendFileSync,
   closeSync,
+  constants,
   type FSWatcher,
   fsyncSync,
   mkdirSync,
   openSync,
-  readSync,
   statSync,
   watch,
 } from "node:fs";
 import { join } from "node:path";
 import { StreamClosedError, StreamListeners, type StreamPage, WorldError } from "@wfkit/world";
+import { isPermissionError, notWritableError, readAt, writeAll } from "./file-io.js";
+import { decodeFrames, encodeFrame } from "./frame.js";
 
 interface CachedStream {
+  /** Bytes decoded (up to the end of the last record whose fate is decided, see `frame.ts`). */
   offset: number;
   chunks: string[];
   closed: boolean;
-  /** Bytes after the last newline: a record still being written. */
-  partial: string;
+}
+
+/** One batch: its chunks, and whether it closes the stream. */
+interface StreamRecord {
+  c: string[];
+  end?: true;
 }
 
 export class StreamFiles {
   private readonly cache = new Map<string, CachedStream>();
   private readonly listeners = new StreamListeners();
   private readonly watchers = new Map<string, { watcher: FSWatcher | undefined; users: number }>();
+  /** Stream files already reported as damaged, so each is reported once. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -44,7 +58,6 @@ export class StreamFiles {
   write(runId: string, name: string, chunks: readonly string[], close: boolean): { nextIndex: number } {
     const stream = this.catchUp(runId, name);
     if (stream.closed) throw new StreamClosedError(runId, name);
-    let text = "";
     for (const chunk of chunks) {
       if (typeof chunk !== "string") {
         throw new WorldError(
@@ -52,21 +65,10 @@ export class StreamFiles {
           `Stream chunks must be engine-serialized strings, got ${typeof chunk}.`,
         );
       }
-      text += `${JSON.stringify(chunk)}\n`;
     }
-    if (close) text += "null\n";
-    if (text.length > 0) {
-      const file = this.file(runId, name);
-      mkdirSync(join(this.dir, runId), { recursive: true });
-      if (this.fsync) {
-        const fd = openSync(file, "a");
-        try {
-          appendFileSync(fd, text);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } else appendFileSync(file, text);
+    if (chunks.length > 0 || close) {
+      const rec: StreamRecord = close ? { c: [...chunks], end: true } : { c: [...chunks] };
+      this.append(runId, this.file(runId, name), encodeFrame(rec));
     }
     const after = this.catchUp(runId, name);
     this.listeners.notify(runId, name);
@@ -128,40 +130,69 @@ export class StreamFiles {
     return join(this.dir, runId, `${Buffer.from(name).toString("base64url")}${SUFFIX}`);
   }
 
+  private append(runId: string, file: string, buf: Buffer): void {
+    let fd: number;
+    try {
+      mkdirSync(join(this.dir, runId), { recursive: true });
+      fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+    } catch (e) {
+      throw isPermissionError(e) ? notWritableError(file, e) : e;
+    }
+    try {
+      writeAll(fd, buf);
+      if (this.fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** Reads what other writers (this process or another) appended since the last look. */
   private catchUp(runId: string, name: string): CachedStream {
     const file = this.file(runId, name);
     let stream = this.cache.get(file);
     if (!stream) {
-      stream = { offset: 0, chunks: [], closed: false, partial: "" };
+      stream = { offset: 0, chunks: [], closed: false };
       this.cache.set(file, stream);
     }
     const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     if (size <= stream.offset) return stream;
-    const buffer = Buffer.alloc(size - stream.offset);
     const fd = openSync(file, "r");
+    let decoded: ReturnType<typeof decodeFrames>;
     try {
-      let read = 0;
-      while (read < buffer.length) {
-        const n = readSync(fd, buffer, read, buffer.length - read, stream.offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-      stream.offset += read;
-      const text = stream.partial + buffer.subarray(0, read).toString("utf8");
-      const lines = text.split("\n");
-      stream.partial = lines.pop() ?? "";
-      for (const line of lines) {
-        if (line === "") continue;
-        const record = JSON.parse(line) as string | null;
-        if (record === null) stream.closed = true;
-        else if (!stream.closed) stream.chunks.push(record);
-      }
+      decoded = decodeFrames(readAt(fd, size - stream.offset, stream.offset));
     } finally {
       closeSync(fd);
     }
+    let skipped = decoded.damaged.length + decoded.torn;
+    for (const value of decoded.values) {
+      const rec = asStreamRecord(value);
+      if (!rec) skipped++;
+      else if (!stream.closed) {
+        for (const chunk of rec.c) stream.chunks.push(chunk);
+        if (rec.end) stream.closed = true;
+      }
+    }
+    stream.offset += decoded.consumed;
+    if (skipped > 0 && !this.reported.has(file)) {
+      // A torn record is a write whose caller got the error; a damaged one lost chunks. Either way an
+      // operator reading the stream should know why chunks are missing.
+      this.reported.add(file);
+      console.error(
+        `[wfkit/world-local] stream "${name}" of run ${runId} (${file}) holds ${skipped} record(s) torn by ` +
+          "a failed write or damaged; they were skipped, and the chunks after them are numbered as if they " +
+          "did not exist.",
+      );
+    }
     return stream;
   }
+}
+
+function asStreamRecord(value: unknown): StreamRecord | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { c, end } = value as Record<string, unknown>;
+  if (!Array.isArray(c) || !c.every((chunk) => typeof chunk === "string")) return undefined;
+  if (end !== undefined && end !== true) return undefined;
+  return value as StreamRecord;
 }
 
 const SUFFIX = ".chunks";

@@ -56,14 +56,21 @@ describe("refusal", () => {
   const lease = { runId: "r", owner: "A", token: 3, expiresAt: 2_000 };
 
   it("checks the lease first, then the end of the run, then the head", () => {
-    expect(refusal("r", 1, loaded(), lease)).toBeUndefined();
-    expect(refusal("r", 1, loaded({ expiresAt: 900 }, "completed"), lease)).toMatchObject({
+    const batch: NewEvent[] = [{ type: "run_started" }];
+    expect(refusal("r", 1, loaded(), lease, batch)).toBeUndefined();
+    expect(refusal("r", 1, loaded({ expiresAt: 900 }, "completed"), lease, batch)).toMatchObject({
       code: "LEASE_LOST",
     });
-    expect(refusal("r", 1, loaded({ token: 4 }), lease)).toMatchObject({ code: "LEASE_LOST" });
-    expect(refusal("r", 1, loaded({ held: false }), lease)).toMatchObject({ code: "LEASE_LOST" });
-    expect(refusal("r", 5, loaded({}, "completed"), lease)).toMatchObject({ code: "RUN_FINISHED" });
-    expect(refusal("r", 5, loaded(), undefined)).toMatchObject({ code: "APPEND_CONFLICT", actualSeq: 1 });
+    expect(refusal("r", 1, loaded({ token: 4 }), lease, batch)).toMatchObject({ code: "LEASE_LOST" });
+    expect(refusal("r", 1, loaded({ held: false }), lease, batch)).toMatchObject({ code: "LEASE_LOST" });
+    expect(refusal("r", 5, loaded({}, "completed"), lease, batch)).toMatchObject({ code: "RUN_FINISHED" });
+    expect(refusal("r", 5, loaded(), undefined, batch)).toMatchObject({
+      code: "APPEND_CONFLICT",
+      actualSeq: 1,
+    });
+    const retry: NewEvent[] = [{ type: "run_retried", data: { rescinds: [], steps: [], hooks: [] } }];
+    expect(refusal("r", 1, loaded({}, "failed"), lease, retry)).toBeUndefined();
+    expect(refusal("r", 1, loaded({}, "failed"), lease, batch)).toMatchObject({ code: "RUN_FINISHED" });
   });
 });
 

@@ -4,14 +4,15 @@
  */
 import {
   AppendConflictError,
+  checkAppendable,
   type HookRecord,
-  isTerminalStatus,
   type Lease,
   LeaseLostError,
-  RunFinishedError,
+  type NewEvent,
   type RunState,
   type RunStatus,
   type StepRecord,
+  touchedIds,
   type WaitRecord,
   type WorkflowEvent,
 } from "@wfkit/world";
@@ -53,6 +54,7 @@ export function refusal(
   expectedSeq: number,
   loaded: LoadedRun,
   lease: Lease | undefined,
+  events: readonly NewEvent[],
 ): Error | undefined {
   const { run } = loaded.state;
   if (lease) {
@@ -61,13 +63,18 @@ export function refusal(
       return new LeaseLostError(runId, lease.owner);
     }
   }
-  if (isTerminalStatus(run.status)) return new RunFinishedError(runId, run.status);
+  try {
+    checkAppendable(runId, run.status, events);
+  } catch (error) {
+    return error as Error;
+  }
   if (run.lastSeq !== expectedSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
   return undefined;
 }
 
 /**
- * The rows an applied batch changed: the run row, the steps, waits and hooks its events name, and the
+ * The rows an applied batch changed: the run row, the steps, waits and hooks its events name (a retry names them
+ * in its data), and the
  * hooks the run's end released. Hooks are ordered released-first so that, when one batch frees a token
  * and takes it again, the unique index sees the release before the take.
  */
@@ -76,8 +83,7 @@ export function touchedRows(
   events: readonly WorkflowEvent[],
   released: readonly HookRecord[],
 ): Record<string, unknown> {
-  const ids = new Set<string>();
-  for (const e of events) if (e.correlationId !== undefined) ids.add(e.correlationId);
+  const ids = touchedIds(events);
   const steps: StepRecord[] = [];
   const waits: WaitRecord[] = [];
   const hooks = new Map<string, HookRecord>();

@@ -6,6 +6,7 @@ import type pg from "pg";
 import type { AppendOutcome, CreateOutcome } from "./append-batch.js";
 import { CallGroup } from "./group-commit.js";
 import type { Row } from "./rows.js";
+import { toJson } from "./text-codec.js";
 
 /** The parameters of one `append_events` call, in its argument order. */
 export type AppendParams = [
@@ -16,6 +17,8 @@ export type AppendParams = [
   rowsJson: string,
   eventsJson: string,
   notify: string,
+  /** Delivery IDs the append consumes (empty when it only ends the run), or null: it touches no deliveries. */
+  consumed: string[] | null,
 ];
 
 /** One `create_run` call: the run row and its events as JSON text, and the creator's lease if wanted. */
@@ -32,23 +35,31 @@ export function appendCalls(pool: pg.Pool, s: string, maxInFlight: number) {
     pool,
     maxInFlight,
     runIdOf: (p) => p[0],
-    one: (values) => ({
-      name: "append_events",
-      text: `SELECT code, actual_seq, run_status FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7)`,
-      values,
-    }),
+    one: (values) =>
+      values[7] === null
+        ? {
+            name: "append_events",
+            text: `SELECT code, actual_seq, run_status FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7)`,
+            values: values.slice(0, 7),
+          }
+        : {
+            name: "append_events_consuming",
+            text: `SELECT code, actual_seq, run_status FROM ${s}.append_events($1, $2, $3, $4, $5, $6, $7, $8)`,
+            values,
+          },
     answerOne: (res) => res.rows[0] as AppendOutcome | undefined,
     many: (items) => ({
       name: "append_events_batch",
       text: `SELECT i, code, actual_seq, run_status FROM ${s}.append_events_batch($1)`,
-      // The row and event parameters are JSON text already: spliced in, not parsed and re-serialized.
+      // The row and event parameters are JSON text already: spliced in, not parsed and re-serialized. This JSON
+      // is a parameter as a whole, so its other strings are put in their stored form here (text-codec.ts).
       values: [
         `[${items
           .map(
-            ([runId, expectedSeq, owner, token, rows, events, notify], i) =>
-              `{"i":${i},"run_id":${JSON.stringify(runId)},"expected_seq":${expectedSeq},` +
-              `"lease_owner":${JSON.stringify(owner)},"lease_token":${JSON.stringify(token)},` +
-              `"rows":${rows},"events":${events},"notify":${JSON.stringify(notify)}}`,
+            ([runId, expectedSeq, owner, token, rows, events, notify, consumed], i) =>
+              `{"i":${i},"run_id":${toJson(runId)},"expected_seq":${expectedSeq},` +
+              `"lease_owner":${toJson(owner)},"lease_token":${JSON.stringify(token)},` +
+              `"rows":${rows},"events":${events},"notify":${toJson(notify)},"consumed":${toJson(consumed)}}`,
           )
           .join(",")}]`,
       ],
@@ -82,8 +93,8 @@ export function createCalls(pool: pg.Pool, s: string, maxInFlight: number) {
         `[${items
           .map(
             (p, i) =>
-              `{"i":${i},"run_row":${p.rowJson},"events":${p.eventsJson},"notify":${JSON.stringify(p.notify)},` +
-              `"lease_owner":${JSON.stringify(p.lease?.owner ?? null)},` +
+              `{"i":${i},"run_row":${p.rowJson},"events":${p.eventsJson},"notify":${toJson(p.notify)},` +
+              `"lease_owner":${toJson(p.lease?.owner ?? null)},` +
               `"lease_ttl":${p.lease ? leaseTtl(p.lease.ttlMs) : null}}`,
           )
           .join(",")}]`,

@@ -7,7 +7,7 @@
  * Migrations are append-only: never edit one that has shipped, add the next version instead.
  */
 import pg from "pg";
-import { cannotConnect } from "./pg-errors.js";
+import { cannotConnect, isCutOff, retryWhenCutOff } from "./pg-errors.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 
 export interface Migration {
@@ -469,22 +469,218 @@ END $$;
 `;
     },
   },
+  {
+    version: 5,
+    name: "deliveries: events from outside a run, recorded without its lease until an append consumes them",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      return `
+-- One row per delivery (World.deliver). A consumed row stays (consumed = true) while its run is unfinished,
+-- so a retried deliver of its ID is still a duplicate; the append that ends the run deletes the run's rows.
+-- seq is the order recorded (created_at has ties). No foreign key to runs, as for events: deliver locks the
+-- run row itself.
+CREATE TABLE ${s}.deliveries (
+  run_id text COLLATE "C" NOT NULL,
+  delivery_id text COLLATE "C" NOT NULL,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  correlation_id text NOT NULL,
+  payload text NOT NULL,
+  created_at bigint NOT NULL,
+  consumed boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (run_id, delivery_id)
+);
+-- listDeliveryRuns: pending deliveries, oldest first.
+CREATE INDEX deliveries_pending ON ${s}.deliveries (created_at, run_id) WHERE NOT consumed;
+
+-- One delivery = one call. The run row is locked FOR SHARE: deliveries to one run do not wait for each
+-- other, an append (FOR UPDATE) waits at most for this short insert and vice versa, and a run that ends
+-- either sees the delivery (and deletes it) or is seen as ended (and the delivery is refused).
+CREATE FUNCTION ${s}.deliver(
+  p_run_id text, p_delivery_id text, p_correlation_id text, p_payload text, p_notify text,
+  OUT code text, OUT run_status text, OUT run_last_seq integer, OUT duplicate boolean,
+  OUT d_correlation_id text, OUT d_payload text, OUT d_created_at bigint
+) LANGUAGE plpgsql AS $$
+BEGIN
+  SELECT r.status, r.last_seq INTO run_status, run_last_seq FROM ${s}.runs r WHERE r.run_id = p_run_id FOR SHARE;
+  IF NOT FOUND THEN
+    code := 'not_found';
+    RETURN;
+  END IF;
+  IF run_status IN ${TERMINAL} THEN
+    code := 'finished';
+    RETURN;
+  END IF;
+  INSERT INTO ${s}.deliveries AS d (run_id, delivery_id, correlation_id, payload, created_at)
+  VALUES (p_run_id, p_delivery_id, p_correlation_id, p_payload, ${s}.now_ms())
+  ON CONFLICT (run_id, delivery_id) DO NOTHING
+  RETURNING d.correlation_id, d.payload, d.created_at INTO d_correlation_id, d_payload, d_created_at;
+  duplicate := NOT FOUND;
+  IF duplicate THEN
+    SELECT d.correlation_id, d.payload, d.created_at INTO d_correlation_id, d_payload, d_created_at
+    FROM ${s}.deliveries d WHERE d.run_id = p_run_id AND d.delivery_id = p_delivery_id;
+  ELSE
+    -- The caller's payload (its origin, the run ID as the caller wrote it) plus the run's head.
+    PERFORM pg_notify('${channel}',
+      (p_notify::jsonb || jsonb_build_object('lastSeq', run_last_seq, 'status', run_status))::text);
+  END IF;
+  code := 'ok';
+END $$;
+
+-- append_events for an append that consumes deliveries (the IDs its hook_received events name) or ends the
+-- run: in the append's transaction, the deliveries are marked consumed, or all of the run's are deleted. Every
+-- other append calls the 7-argument form and pays nothing for deliveries.
+CREATE FUNCTION ${s}.append_events(
+  p_run_id text, p_expected_seq integer, p_lease_owner text, p_lease_token bigint,
+  p_rows jsonb, p_events json, p_notify text, p_consumed text[],
+  OUT code text, OUT actual_seq integer, OUT run_status text
+) LANGUAGE plpgsql AS $$
+DECLARE
+  a record;
+BEGIN
+  SELECT * INTO a FROM ${s}.append_events(p_run_id, p_expected_seq, p_lease_owner, p_lease_token,
+    p_rows, p_events, p_notify);
+  code := a.code;
+  actual_seq := a.actual_seq;
+  run_status := a.run_status;
+  IF code <> 'ok' THEN
+    RETURN;
+  END IF;
+  IF run_status IN ${TERMINAL} THEN
+    DELETE FROM ${s}.deliveries d WHERE d.run_id = p_run_id;
+  ELSIF p_consumed IS NOT NULL THEN
+    UPDATE ${s}.deliveries d SET consumed = true
+    WHERE d.run_id = p_run_id AND d.delivery_id = ANY(p_consumed) AND NOT d.consumed;
+  END IF;
+END $$;
+
+-- The batch form: items with consumed IDs (an array, empty for an append that ends its run) take the form
+-- above; items without (and items from code older than this migration) the plain one.
+CREATE OR REPLACE FUNCTION ${s}.append_events_batch(p_batch json)
+RETURNS TABLE (i integer, code text, actual_seq integer, run_status text) LANGUAGE plpgsql AS $$
+DECLARE
+  x record;
+  a record;
+BEGIN
+  FOR x IN SELECT * FROM json_to_recordset(p_batch) AS t(
+    i integer, run_id text, expected_seq integer, lease_owner text, lease_token bigint,
+    rows jsonb, events json, notify text, consumed text[])
+  LOOP
+    IF x.consumed IS NULL THEN
+      SELECT * INTO a FROM ${s}.append_events(x.run_id, x.expected_seq, x.lease_owner, x.lease_token,
+        x.rows, x.events, x.notify);
+    ELSE
+      SELECT * INTO a FROM ${s}.append_events(x.run_id, x.expected_seq, x.lease_owner, x.lease_token,
+        x.rows, x.events, x.notify, x.consumed);
+    END IF;
+    i := x.i;
+    code := a.code;
+    actual_seq := a.actual_seq;
+    run_status := a.run_status;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+`;
+    },
+  },
+  {
+    version: 6,
+    name: "retries of failed runs (run_retried) and abandoned-lease listing",
+    sql: (schema) => {
+      const s = quoted(schema);
+      const channel = channelOf(schema);
+      return `
+-- listAbandoned: unfinished runs whose lease expired while held (their executor died with work in flight).
+CREATE INDEX runs_abandoned ON ${s}.runs (lease_expires_at) WHERE lease_held AND status IN ('pending', 'running');
+
+-- The 7-argument append_events of migration 1, accepting a retry of a failed run (checkAppendable).
+CREATE OR REPLACE FUNCTION ${s}.append_events(
+  p_run_id text, p_expected_seq integer, p_lease_owner text, p_lease_token bigint,
+  p_rows jsonb, p_events json, p_notify text,
+  OUT code text, OUT actual_seq integer, OUT run_status text
+) LANGUAGE plpgsql AS $$
+DECLARE
+  cur record;
+BEGIN
+  SELECT r.last_seq, r.status, r.lease_owner, r.lease_token, r.lease_expires_at, r.lease_held
+    INTO cur FROM ${s}.runs r WHERE r.run_id = p_run_id FOR UPDATE;
+  IF NOT FOUND THEN
+    code := 'not_found';
+    RETURN;
+  END IF;
+  actual_seq := cur.last_seq;
+  run_status := cur.status;
+  IF p_lease_owner IS NOT NULL AND NOT (cur.lease_held AND cur.lease_owner = p_lease_owner
+      AND cur.lease_token = p_lease_token AND cur.lease_expires_at > ${s}.now_ms()) THEN
+    code := 'lease_lost';
+    RETURN;
+  END IF;
+  -- Nothing follows a run's end, except a retry (run_retried first in the batch) of a failed run.
+  IF cur.status IN ${TERMINAL} AND NOT (cur.status = 'failed' AND (p_events->0->>'type') = 'run_retried') THEN
+    code := 'finished';
+    RETURN;
+  END IF;
+  IF cur.last_seq <> p_expected_seq THEN
+    code := 'conflict';
+    RETURN;
+  END IF;
+
+  INSERT INTO ${s}.events (run_id, seq, type, correlation_id, data, created_at)
+  SELECT p_run_id, e.seq, e.type, e.correlation_id, e.data, e.created_at
+  FROM json_to_recordset(p_events) AS e(seq integer, type text, correlation_id text, data json, created_at bigint);
+
+  IF p_rows ? 'steps' THEN
+    INSERT INTO ${s}.steps SELECT * FROM jsonb_populate_recordset(null::${s}.steps, p_rows->'steps')
+    ON CONFLICT (run_id, step_id) DO UPDATE SET ${updateSet(STEP_COLUMNS, ["run_id", "step_id"])};
+  END IF;
+  IF p_rows ? 'waits' THEN
+    INSERT INTO ${s}.waits SELECT * FROM jsonb_populate_recordset(null::${s}.waits, p_rows->'waits')
+    ON CONFLICT (run_id, wait_id) DO UPDATE SET ${updateSet(WAIT_COLUMNS, ["run_id", "wait_id"])};
+  END IF;
+  IF p_rows ? 'hooks' THEN
+    -- Rows arrive released-first, so a token freed earlier in the batch is free when it is taken again.
+    INSERT INTO ${s}.hooks SELECT * FROM jsonb_populate_recordset(null::${s}.hooks, p_rows->'hooks')
+    ON CONFLICT (run_id, hook_id) DO UPDATE SET ${updateSet(HOOK_COLUMNS, ["run_id", "hook_id"])};
+  END IF;
+
+  UPDATE ${s}.runs r SET ${RUN_ROW_COLUMNS.filter((c) => c !== "run_id")
+    .map((c) => `${c} = n.${c}`)
+    .join(", ")}
+  FROM jsonb_populate_record(null::${s}.runs, p_rows->'run') n
+  WHERE r.run_id = p_run_id;
+
+  PERFORM pg_notify('${channel}', p_notify);
+  code := 'ok';
+  actual_seq := (p_rows->'run'->>'last_seq')::integer;
+  run_status := p_rows->'run'->>'status';
+END $$;
+`;
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Brings `schema` to the latest version. Safe to run any number of times, concurrently. */
+/**
+ * Brings `schema` to the latest version. Safe to run any number of times, concurrently; started over when the
+ * server ends the session meanwhile (each migration is one transaction).
+ */
 export async function migrate(url: string, schema: string = DEFAULT_SCHEMA): Promise<MigrateResult> {
   checkSchemaName(schema);
-  const client = new pg.Client({ connectionString: url, application_name: "wfkit-migrate" });
-  await client.connect().catch((error: unknown) => {
-    throw cannotConnect(url, error);
+  return retryWhenCutOff(url, "migrating", async () => {
+    const client = new pg.Client({ connectionString: url, application_name: "wfkit-migrate" });
+    // A session the server ends between two queries is reported as an 'error' event, which would crash the
+    // process unheard; the query in flight (or the next) fails with it anyway.
+    client.on("error", () => {});
+    await client.connect().catch((error: unknown) => {
+      throw isCutOff(error) ? error : cannotConnect(url, error);
+    });
+    try {
+      return await migrateWith(client, schema);
+    } finally {
+      await client.end().catch(() => {});
+    }
   });
-  try {
-    return await migrateWith(client, schema);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** `migrate` on a connection the caller owns (it must not be inside a transaction). */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { cannotConnect, isConnectionError, isUniqueViolation } from "./pg-errors.js";
+import {
+  cannotConnect,
+  isConnectionError,
+  isCutOff,
+  isUniqueViolation,
+  retryWhenCutOff,
+} from "./pg-errors.js";
 
 describe("pg error classification", () => {
   it("treats terminated sessions and socket errors as connection errors", () => {
@@ -36,5 +42,50 @@ describe("cannotConnect", () => {
     expect(e.message).toContain("db.internal:6543/prod");
     expect(e.message).toContain("ECONNREFUSED");
     expect(e.message).not.toContain("hunter2");
+  });
+});
+
+describe("retryWhenCutOff", () => {
+  const killed = () =>
+    Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+  const url = "postgres://app:hunter2@db.internal:6543/prod";
+
+  it("starts over while the session is cut, and gives up with CONNECTION_LOST naming the server", async () => {
+    let calls = 0;
+    await expect(
+      retryWhenCutOff(url, "opening", async () => {
+        if (++calls < 3) throw killed();
+        return "open";
+      }),
+    ).resolves.toBe("open");
+    expect(calls).toBe(3);
+    calls = 0;
+    const always = retryWhenCutOff(url, "the world was opening", async () => {
+      calls++;
+      throw killed();
+    });
+    await expect(always).rejects.toMatchObject({
+      code: "CONNECTION_LOST",
+      message: expect.stringMatching(
+        /db\.internal:6543\/prod.*while the world was opening, 5 times.*administrator/,
+      ),
+    });
+    await expect(always).rejects.not.toMatchObject({ message: expect.stringContaining("hunter2") });
+    expect(calls).toBe(5);
+  });
+
+  it("does not retry a refused connection or an error of the work itself", async () => {
+    expect(isCutOff({ code: "ECONNREFUSED" })).toBe(false);
+    expect(isCutOff({ code: "57P01" })).toBe(true);
+    for (const error of [{ code: "ECONNREFUSED" }, { code: "42601", message: "syntax error" }]) {
+      let calls = 0;
+      await expect(
+        retryWhenCutOff(url, "opening", async () => {
+          calls++;
+          throw error;
+        }),
+      ).rejects.toBe(error);
+      expect(calls).toBe(1);
+    }
   });
 });

@@ -5,5 +5,6 @@ import { getTestDatabase } from "./testing/database.js";
 runWorldConformance("postgres", async () => {
   const db = await getTestDatabase();
   const open = () => createPostgresWorld({ url: db.url, schema: db.schema, poolSize: 4 });
-  return { world: await open(), reopen: open, cleanup: db.cleanup };
+  // `concurrent` is another instance (own pool and LISTEN connection) as another process would open it.
+  return { world: await open(), reopen: open, concurrent: open, cleanup: db.cleanup };
 });

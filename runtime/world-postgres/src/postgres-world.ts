@@ -10,18 +10,27 @@
  * - Wake-ups are the indexed `wake_at` column of the run row (`listDue`, `nextWakeAt`, `claimDue`).
  * - Notifications: appends through this instance reach its subscribers right after commit; other
  *   instances' appends arrive through one LISTEN connection per world.
+ * - Deliveries (hook payloads from outside a run) are rows of their own, recorded without the run's lease and
+ *   consumed by the executor's append in its transaction (migration 5).
+ * - Strings with NUL, which Postgres text cannot hold, are stored encoded (text-codec.ts).
  */
 
 import {
+  type AbandonedRun,
   AppendConflictError,
   type AppendOptions,
   type AppendResult,
   applyEvents,
   type ClaimedStepTask,
   type CreateRunInput,
+  canAppend,
   checkBatchShape,
+  checkDelivery,
   checkHookTokens,
+  consumedDeliveryIds,
   createRunState,
+  type Delivery,
+  type DeliveryRun,
   type DueRun,
   type HookRecord,
   HookTokenConflictError,
@@ -29,6 +38,7 @@ import {
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type NewDelivery,
   type NewEvent,
   newRunId,
   type Page,
@@ -64,9 +74,18 @@ import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
 import type { GroupStats } from "./group-commit.js";
 import { type AppendParams, appendCalls, type CreateParams, createCalls, runReads } from "./grouped-calls.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { checkKey } from "./keys.js";
 import { currentVersion, LATEST_VERSION, migrateWith } from "./migrations.js";
-import { cannotConnect, isConnectionError, isNulRefusal, isUniqueViolation } from "./pg-errors.js";
 import {
+  cannotConnect,
+  connectionLost,
+  isConnectionError,
+  isCutOff,
+  isUniqueViolation,
+  retryWhenCutOff,
+} from "./pg-errors.js";
+import {
+  deliveryFromRow,
   eventFromRow,
   eventToRow,
   hookFromRow,
@@ -81,6 +100,7 @@ import { RunStateCache, stateFromRows } from "./run-state-cache.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgStepTasks } from "./step-tasks.js";
 import { PgStreams } from "./streams.js";
+import { TextSafeClient, toJson, worldTypes } from "./text-codec.js";
 
 export interface PostgresWorldOptions {
   /** Connection string. Default: `$WORKFLOW_POSTGRES_URL`. */
@@ -127,15 +147,6 @@ export interface PostgresWorld extends World {
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_STATE_CACHE = 10_000;
-const INT8_OID = 20;
-
-/** Epoch milliseconds fit a double exactly; everything else is the driver's default parsing. */
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-};
 
 export async function createPostgresWorld(options: PostgresWorldOptions = {}): Promise<PostgresWorld> {
   const url = options.url ?? process.env.WORKFLOW_POSTGRES_URL;
@@ -149,50 +160,79 @@ export async function createPostgresWorld(options: PostgresWorldOptions = {}): P
   const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const clientConfig: pg.ClientConfig = {
     connectionString: url,
-    types,
+    types: worldTypes,
     application_name: options.applicationName ?? "wfkit-world",
   };
   if (options.synchronousCommit === "off") clientConfig.options = "-c synchronous_commit=off";
   const poolSize = Math.max(1, Math.floor(options.poolSize ?? DEFAULT_POOL_SIZE));
+  // A session the server ends while the world opens (a restart, a failover, pg_terminate_backend) leaves
+  // nothing half-done (migrations are transactional), so opening simply starts over.
+  return retryWhenCutOff(url, "the world was opening", () =>
+    openWorld(url, schema, poolSize, clientConfig, options),
+  );
+}
+
+async function openWorld(
+  url: string,
+  schema: string,
+  poolSize: number,
+  clientConfig: pg.ClientConfig,
+  options: PostgresWorldOptions,
+): Promise<PgWorld> {
   // Idle connections do not hold the process open (an app whose runs have ended exits, as on the local world).
-  const pool = new pg.Pool({ ...clientConfig, max: poolSize, allowExitOnIdle: true });
-  // An idle pooled connection that the server closes (restart, pg_terminate_backend) is reported here
-  // and dropped by the pool; the next query opens a new one. Without a handler it would crash the process.
+  const pool = new pg.Pool({ ...clientConfig, Client: TextSafeClient, max: poolSize, allowExitOnIdle: true });
+  // A connection the server closes (restart, failover, pg_terminate_backend) emits 'error', which crashes the
+  // process if nobody listens. The pool listens while a connection is idle (reported here; it drops the
+  // connection and the next query opens a new one) and `pool.query` while one runs a query; a connection checked
+  // out with `pool.connect()` has neither until its holder attaches one, and the server's message can arrive in
+  // the same read as the one that completes the connect, before any holder runs. So every connection listens
+  // from birth; the query in flight (or the next) fails with the same error, and the pool discards the
+  // connection when it comes back.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  let world: PgWorld | undefined;
   try {
-    const client = await pool.connect().catch((error: unknown) => {
-      throw cannotConnect(url, error);
-    });
-    try {
-      if (options.migrate === false) {
-        const version = await currentVersion(client, schema);
-        if (version < LATEST_VERSION) {
-          throw new WorldError(
-            "SCHEMA_OUTDATED",
-            `Postgres schema "${schema}" is at version ${version}, this world needs ${LATEST_VERSION}. ` +
-              `Run \`wf postgres migrate --schema ${schema}\` or create the world with migrate: true.`,
-          );
-        }
-      } else {
+    await withClient(pool, url, async (client) => {
+      if (options.migrate !== false) {
         await migrateWith(client, schema);
+        return;
       }
-    } finally {
-      client.release();
-    }
+      const version = await currentVersion(client, schema);
+      if (version < LATEST_VERSION) {
+        throw new WorldError(
+          "SCHEMA_OUTDATED",
+          `Postgres schema "${schema}" is at version ${version}, this world needs ${LATEST_VERSION}. ` +
+            `Run \`wf postgres migrate --schema ${schema}\` or create the world with migrate: true.`,
+        );
+      }
+    });
+    world = new PgWorld(pool, schema, poolSize, options.stateCacheSize ?? DEFAULT_STATE_CACHE);
+    if (options.listen !== false) await world.startListening(clientConfig);
+    return world;
   } catch (error) {
-    await pool.end().catch(() => {});
+    await (world ? world.close() : pool.end()).catch(() => {});
     throw error;
   }
-  const world = new PgWorld(pool, schema, poolSize, options.stateCacheSize ?? DEFAULT_STATE_CACHE);
-  if (options.listen !== false) {
-    try {
-      await world.startListening(clientConfig);
-    } catch (error) {
-      await world.close();
-      throw error;
-    }
+}
+
+/** Runs `fn` on a connection checked out of the pool (which must outlive one query: migrations). */
+async function withClient<T>(
+  pool: pg.Pool,
+  url: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect().catch((error: unknown) => {
+    throw isCutOff(error) ? error : cannotConnect(url, error);
+  });
+  let broken: unknown;
+  try {
+    return await fn(client);
+  } catch (error) {
+    if (isConnectionError(error)) broken = error;
+    throw error;
+  } finally {
+    client.release(broken as Error | undefined);
   }
-  return world;
 }
 
 type Row = Record<string, unknown>;
@@ -236,11 +276,11 @@ class PgWorld implements PostgresWorld {
       isClosed: () => this.closed,
     });
     this.stepTasks = new PgStepTasks({
-      pool,
       s: this.s,
       channel: channelOf(schema),
       origin: this.notifications.origin,
       read: (q) => this.read(q),
+      claim: (q) => this.claimQuery(q),
     });
   }
 
@@ -265,6 +305,7 @@ class PgWorld implements PostgresWorld {
     this.assertOpen();
     const now = Date.now();
     const runId = input.runId ?? newRunId(now);
+    checkKey("INVALID_RUN_ID", "Run ID", runId, "(createRun)");
     const data: {
       workflowName: string;
       input: string;
@@ -279,8 +320,8 @@ class PgWorld implements PostgresWorld {
     const outcome = await this.sendCreate(
       {
         runId,
-        rowJson: JSON.stringify(runToRow(state.run)),
-        eventsJson: JSON.stringify(events.map(eventToRow)),
+        rowJson: toJson(runToRow(state.run)),
+        eventsJson: toJson(events.map(eventToRow)),
         notify: this.notifications.payload(state.run, "created"),
         ...(leased ? { lease: leased } : {}),
       },
@@ -309,6 +350,11 @@ class PgWorld implements PostgresWorld {
   ): Promise<AppendResult> {
     this.assertOpen();
     checkBatchShape(runId, events, false);
+    for (const e of events) {
+      if (e.type === "hook_created" && typeof e.data?.token === "string") {
+        checkKey("INVALID_TOKEN", "Hook token", e.data.token, `(hook ${e.correlationId} of run ${runId})`);
+      }
+    }
     const lease = opts?.lease;
     if (lease && lease.runId !== runId) throw new LeaseLostError(lease.runId, lease.owner);
     return this.mutex.run(runId, () => this.appendLocked(runId, expectedSeq, events, lease));
@@ -326,10 +372,10 @@ class PgWorld implements PostgresWorld {
       // the run's length).
       state = await this.catchUp(state);
     }
-    if (!state || state.run.lastSeq !== expectedSeq || isTerminalStatus(state.run.status)) {
+    if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append will be refused: read the run (and its lease) once to say why.
       const loaded = await this.loadState(runId);
-      const refused = refusal(runId, expectedSeq, loaded, lease);
+      const refused = refusal(runId, expectedSeq, loaded, lease, events);
       if (refused) throw refused;
       state = loaded.state;
     }
@@ -342,6 +388,7 @@ class PgWorld implements PostgresWorld {
     });
 
     const stamped = stampEvents(runId, expectedSeq, events, Date.now());
+    const consumed = consumedDeliveryIds(stamped);
     // From here the cached state is ahead of the database until the call succeeds; any failure drops it.
     this.cache.delete(runId);
     const effects = applyEvents(state, stamped);
@@ -351,9 +398,10 @@ class PgWorld implements PostgresWorld {
       expectedSeq,
       lease?.owner ?? null,
       lease?.token ?? null,
-      JSON.stringify(touchedRows(state, stamped, effects.hooksReleased)),
-      JSON.stringify(stamped.map(eventToRow)),
+      toJson(touchedRows(state, stamped, effects.hooksReleased)),
+      toJson(stamped.map(eventToRow)),
       this.notifications.payload(state.run, kind),
+      consumed.length > 0 || effects.finished ? consumed : null,
     ];
     let outcome: AppendOutcome | undefined;
     try {
@@ -395,13 +443,6 @@ class PgWorld implements PostgresWorld {
       try {
         return await this.creates.send(params);
       } catch (error) {
-        if (isNulRefusal(error)) {
-          throw new WorldError(
-            "INVALID_EVENT",
-            `The input of run ${created.runId} carries a string with a NUL character (\\u0000), which ` +
-              "Postgres text cannot store. Serialize values so that control characters are escaped.",
-          );
-        }
         if (!isConnectionError(error) || this.closed || attempt > this.poolSize) {
           throw isConnectionError(error)
             ? new WorldError(
@@ -470,13 +511,6 @@ class PgWorld implements PostgresWorld {
     if (isUniqueViolation(error, "events_pkey")) {
       const run = await this.getRun(runId).catch(() => undefined);
       return new AppendConflictError(runId, expectedSeq, run?.lastSeq ?? expectedSeq + 1);
-    }
-    if (isNulRefusal(error)) {
-      return new WorldError(
-        "INVALID_EVENT",
-        `The append to run ${runId} carries a string with a NUL character (\\u0000), which Postgres text ` +
-          "cannot store. Serialize values so that control characters are escaped (devalue does).",
-      );
     }
     if (isConnectionError(error)) {
       return new WorldError(
@@ -557,15 +591,8 @@ class PgWorld implements PostgresWorld {
     this.assertOpen();
     const finished = this.cache.finished(runId);
     if (finished) return { ...finished };
-    // Idempotent, so retried on another connection like `read` does.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const row = await this.runReads.send(runId);
-        return row && runFromRow(row);
-      } catch (error) {
-        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
-      }
-    }
+    const row = await this.idempotent(() => this.runReads.send(runId));
+    return row && runFromRow(row);
   }
 
   async listRuns(query: ListRunsQuery = {}): Promise<Page<RunRecord>> {
@@ -718,7 +745,7 @@ class PgWorld implements PostgresWorld {
     // This is the job-queue claim pattern (what queue libraries on Postgres do), written out because it
     // is one statement over our own run rows: rows another worker is claiming right now are skipped
     // rather than waited for, so concurrent workers split the due runs between them.
-    const res = await this.pool.query<Row>({
+    const res = await this.claimQuery<Row>({
       name: "claim_due",
       text: `WITH clock AS (SELECT ${s}.now_ms() AS t),
         due AS (
@@ -754,6 +781,20 @@ class PgWorld implements PostgresWorld {
     return res.rows.map((r) => ({ runId: r.run_id as string, wakeAt: Number(r.wake_at) }));
   }
 
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    // `now` is the caller's clock; leases expire by the database's (now_ms), which the caller's may lag. Both
+    // bounds must hold, so a lease that only the caller thinks expired is not handed out.
+    const res = await this.read<Row>({
+      name: "list_abandoned",
+      text: `SELECT run_id, lease_expires_at FROM ${this.s}.runs
+        WHERE lease_held AND lease_expires_at <= least($1, ${this.s}.now_ms()) AND status IN ('pending', 'running')
+        ORDER BY lease_expires_at, run_id LIMIT $2`,
+      values: [now, Math.max(0, Math.floor(limit))],
+    });
+    return res.rows.map((r) => ({ runId: r.run_id as string, expiredAt: Number(r.lease_expires_at) }));
+  }
+
   async nextWakeAt(): Promise<number | undefined> {
     this.assertOpen();
     const res = await this.read<{ t: number | null }>({
@@ -768,6 +809,83 @@ class PgWorld implements PostgresWorld {
 
   async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
     return this.listRuns({ status: ["pending", "running"], limit, cursor });
+  }
+
+  // ------------------------------------------------------------------ deliveries (see migration 5)
+
+  async deliver(runId: string, delivery: NewDelivery): Promise<{ delivery: Delivery; duplicate: boolean }> {
+    this.assertOpen();
+    checkDelivery(runId, delivery);
+    const { deliveryId, event } = delivery;
+    // Idempotent by its ID, so a call whose connection broke is simply sent again (`read` does). The resend
+    // then finds it recorded, and the notification of the first attempt came back through LISTEN as this
+    // instance's own echo, which is skipped: local subscribers are told after a resend in any case.
+    let resent = false;
+    const res = await this.read<Row>(
+      {
+        name: "deliver",
+        text: `SELECT * FROM ${this.s}.deliver($1, $2, $3, $4, $5)`,
+        values: [
+          runId,
+          deliveryId,
+          event.correlationId,
+          event.data.payload,
+          this.notifications.headlessPayload(runId, "delivered"),
+        ],
+      },
+      () => {
+        resent = true;
+      },
+    );
+    const row = res.rows[0]!;
+    if (row.code === "not_found") throw new RunNotFoundError(runId);
+    if (row.code === "finished") throw new RunFinishedError(runId, row.run_status as RunStatus);
+    const duplicate = row.duplicate === true;
+    if (!duplicate || resent) {
+      this.notifications.deliverLocal(
+        { runId, lastSeq: Number(row.run_last_seq), status: row.run_status as RunStatus },
+        "delivered",
+      );
+    }
+    return {
+      delivery: deliveryFromRow(runId, {
+        delivery_id: deliveryId,
+        correlation_id: row.d_correlation_id,
+        payload: row.d_payload,
+        created_at: row.d_created_at,
+      }),
+      duplicate,
+    };
+  }
+
+  async listDeliveries(runId: string): Promise<Delivery[]> {
+    this.assertOpen();
+    const res = await this.read<Row>({
+      name: "list_deliveries",
+      text: `SELECT d.delivery_id, d.correlation_id, d.payload, d.created_at
+        FROM ${this.s}.runs r
+        LEFT JOIN ${this.s}.deliveries d ON d.run_id = r.run_id AND NOT d.consumed
+          AND r.status IN ('pending', 'running')
+        WHERE r.run_id = $1 ORDER BY d.seq`,
+      values: [runId],
+    });
+    if (res.rows.length === 0) throw new RunNotFoundError(runId);
+    return res.rows.filter((r) => r.delivery_id !== null).map((r) => deliveryFromRow(runId, r));
+  }
+
+  async listDeliveryRuns(before: number, limit = 100): Promise<DeliveryRun[]> {
+    this.assertOpen();
+    // A range scan of the partial index of pending deliveries; the join skips runs that ended while code
+    // older than migration 5 appended (which leaves their deliveries behind).
+    const res = await this.read<Row>({
+      name: "list_delivery_runs",
+      text: `SELECT d.run_id, min(d.created_at) AS since
+        FROM ${this.s}.deliveries d JOIN ${this.s}.runs r ON r.run_id = d.run_id
+        WHERE NOT d.consumed AND d.created_at <= $1 AND r.status IN ('pending', 'running')
+        GROUP BY d.run_id ORDER BY since, d.run_id LIMIT $2`,
+      values: [Math.floor(before), Math.max(0, Math.floor(limit))],
+    });
+    return res.rows.map((r) => ({ runId: r.run_id as string, since: Number(r.since) }));
   }
 
   // ------------------------------------------------------------------ notifications
@@ -874,15 +992,39 @@ class PgWorld implements PostgresWorld {
    * A query that changes nothing or is safe to repeat: retried on another connection when the one it
    * got turns out to be dead (a pooled connection the server closed since its last use).
    */
-  private async read<T extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<T>> {
+  private read<T extends pg.QueryResultRow>(
+    q: pg.QueryConfig,
+    onResend?: () => void,
+  ): Promise<pg.QueryResult<T>> {
+    return this.idempotent(() => this.pool.query<T>(q), onResend);
+  }
+
+  /** Sends a call that is safe to repeat, again on another connection while the one it got is broken. */
+  private async idempotent<T>(send: () => Promise<T>, onResend?: () => void): Promise<T> {
     // Each failed attempt makes the pool drop one dead connection, so poolSize + 1 attempts always
     // reach a live one if the server is up.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pool.query<T>(q);
+        return await send();
       } catch (error) {
-        if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
+        if (!isConnectionError(error) || this.closed) throw error;
+        if (attempt > this.poolSize) throw connectionLost(error, "The call is safe to repeat.");
+        onResend?.();
       }
+    }
+  }
+
+  /**
+   * A claim (`claimDue`, `claimStepTasks`): not resent after a broken connection, since one that committed unseen
+   * would be taken twice; its leases or claims then expire by themselves.
+   */
+  private async claimQuery<T extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<T>> {
+    try {
+      return await this.pool.query<T>(q);
+    } catch (error) {
+      throw isConnectionError(error)
+        ? connectionLost(error, "What this claim took (if it committed) is freed when its TTL runs out.")
+        : error;
     }
   }
 

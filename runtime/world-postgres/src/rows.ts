@@ -4,6 +4,7 @@
  * are the column names, so the server-side append can `jsonb_populate_recordset` them in one step.
  */
 import type {
+  Delivery,
   HookRecord,
   Lease,
   RunRecord,
@@ -171,6 +172,19 @@ export function eventFromRow(runId: string, row: Row): WorkflowEvent {
   opt(event, "correlationId", row.correlation_id);
   opt(event as { data?: unknown }, "data", row.data);
   return event;
+}
+
+export function deliveryFromRow(runId: string, row: Row): Delivery {
+  return {
+    runId,
+    deliveryId: row.delivery_id as string,
+    event: {
+      type: "hook_received",
+      correlationId: row.correlation_id as string,
+      data: { payload: row.payload as string },
+    },
+    createdAt: Number(row.created_at),
+  };
 }
 
 export function leaseFromRow(runId: string, row: Row): Lease {

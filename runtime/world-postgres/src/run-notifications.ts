@@ -47,6 +47,11 @@ export class RunNotifications {
     return JSON.stringify(p);
   }
 
+  /** The payload of a change whose head (`lastSeq`, `status`) the database adds, as `deliver` does. */
+  headlessPayload(runId: string, kind: Kind): string {
+    return JSON.stringify({ origin: this.origin, runId, kind });
+  }
+
   deliverLocal(run: Pick<RunRecord, "runId" | "lastSeq" | "status">, kind: Kind): void {
     this.notifier.notify({ runId: run.runId, lastSeq: run.lastSeq, status: run.status, kind });
   }

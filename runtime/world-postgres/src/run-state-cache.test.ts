@@ -93,16 +93,20 @@ describe("RunStateCache", () => {
     expect(cache.size).toBe(0);
   });
 
-  it("remembers the records of finished runs, bounded like the states, as copies", () => {
+  it("remembers the records of completed and cancelled runs, bounded like the states, as copies", () => {
     const cache = new RunStateCache(2);
     const a = stateOf("a", "completed");
     cache.set(a);
     a.run.status = "running"; // a later change to the caller's object must not reach the cache
     expect(cache.finished("a")?.status).toBe("completed");
     expect(cache.finished("b")).toBeUndefined();
-    cache.set(stateOf("b", "failed"));
+    cache.set(stateOf("b", "cancelled"));
     cache.set(stateOf("c", "cancelled"));
     expect(cache.finished("a")).toBeUndefined();
+    // A failed run may still be retried: its record is not final.
+    cache.set(stateOf("f", "failed"));
+    expect(cache.finished("f")).toBeUndefined();
+    expect(cache.get("f")).toBeUndefined();
     expect(cache.finished("c")?.status).toBe("cancelled");
     cache.clear();
     expect(cache.finished("c")).toBeUndefined();

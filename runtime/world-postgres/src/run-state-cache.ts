@@ -69,6 +69,8 @@ export class RunStateCache {
     this.map.delete(runId);
     if (this.capacity <= 0) return;
     if (isTerminalStatus(state.run.status)) {
+      // A failed run may still be retried (run_retried), so only completed and cancelled records are final.
+      if (state.run.status === "failed") return;
       this.finishedRuns.set(runId, { ...state.run });
       evictOldest(this.finishedRuns, this.capacity);
       return;

@@ -24,6 +24,7 @@ import {
   type StepTaskRecord,
 } from "@wfkit/world";
 import type pg from "pg";
+import { toJson } from "./text-codec.js";
 
 /** Marks a step task notification on the shared channel (run notifications are bare JSON objects). */
 const PREFIX = "task:";
@@ -31,7 +32,6 @@ const PREFIX = "task:";
 const MAX_NOTIFY_BYTES = 7_900;
 
 export interface PgStepTasksOptions {
-  pool: pg.Pool;
   /** The quoted schema. */
   s: string;
   /** The schema's notification channel. */
@@ -40,6 +40,8 @@ export interface PgStepTasksOptions {
   origin: string;
   /** A query safe to repeat, retried on another connection when the one it got was dead. */
   read<T extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<T>>;
+  /** A claim: sent once (see `claim`). */
+  claim<T extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<T>>;
 }
 
 type Row = Record<string, unknown>;
@@ -92,7 +94,7 @@ export class PgStepTasks {
         SELECT (SELECT run_id FROM missing) AS missing, count(*) AS changed,
           CASE WHEN count(*) > 0 THEN pg_notify('${this.o.channel}', $2) END AS notified
         FROM changed`,
-      values: [JSON.stringify(rows), this.payload(["offered"])],
+      values: [toJson(rows), this.payload(["offered"])],
     });
     const row = res.rows[0];
     if (typeof row?.missing === "string") throw new RunNotFoundError(row.missing);
@@ -104,7 +106,7 @@ export class PgStepTasks {
     if (limit <= 0) return [];
     // Not resent after a broken connection: a claim that committed unseen only delays its tasks until the claim
     // expires, when any worker takes them again.
-    const res = await this.o.pool.query<Row>({
+    const res = await this.o.claim<Row>({
       name: "claim_step_tasks",
       text: `WITH clock AS (SELECT ${s}.now_ms() AS now),
         picked AS (
@@ -164,7 +166,7 @@ export class PgStepTasks {
         task.correlationId,
         task.attempt,
         task.claim.token,
-        JSON.stringify(outcome),
+        toJson(outcome),
         this.payload(["completed", task.runId, task.correlationId, task.attempt], outcome),
       ],
     });

@@ -21,7 +21,8 @@ import {
   WorldError,
 } from "@wfkit/world";
 import type pg from "pg";
-import { isConnectionError, isNulRefusal } from "./pg-errors.js";
+import { checkKey } from "./keys.js";
+import { isConnectionError } from "./pg-errors.js";
 
 /** Marks a stream notification on the shared channel (run notifications are bare JSON objects). */
 const PREFIX = "stream:";
@@ -56,6 +57,7 @@ export class PgStreams {
     chunks: readonly string[],
     close: boolean,
   ): Promise<{ nextIndex: number }> {
+    checkKey("INVALID_STREAM_NAME", "Stream name", name, `(run ${runId})`);
     for (const chunk of chunks) {
       if (typeof chunk !== "string") {
         throw new WorldError(
@@ -104,13 +106,6 @@ export class PgStreams {
         });
         return res.rows[0];
       } catch (error) {
-        if (isNulRefusal(error)) {
-          throw new WorldError(
-            "INVALID_EVENT",
-            `A chunk written to stream "${name}" of run ${runId} carries a NUL character (\\u0000), which ` +
-              "Postgres text cannot store. Serialize chunks so that control characters are escaped (devalue does).",
-          );
-        }
         if (!isConnectionError(error) || this.o.isClosed()) throw error;
         if (attempt > this.o.retries) {
           throw new WorldError(

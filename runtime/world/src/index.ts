@@ -1,9 +1,12 @@
+export { checkDelivery, consumedDeliveryIds, DeliveryBook } from "./deliveries.js";
 export * from "./errors.js";
 export { newRunId } from "./ids.js";
 export {
   type ApplyEffects,
   applyEvent,
   applyEvents,
+  canAppend,
+  checkAppendable,
   checkBatchShape,
   checkHookTokens,
   createRunState,
@@ -13,6 +16,7 @@ export {
   stampEvents,
   TERMINAL_EVENT_TYPES,
   type TokenHolder,
+  touchedIds,
 } from "./materialize.js";
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";

@@ -16,7 +16,7 @@
  *   wake-ups are dropped; waits and steps keep the status they had.
  * - Events naming a step, wait or hook that was never created are kept in the log but change no row.
  */
-import { HookTokenConflictError, WorldError } from "./errors.js";
+import { HookTokenConflictError, RunFinishedError, WorldError } from "./errors.js";
 import type {
   EventDataMap,
   EventType,
@@ -53,10 +53,34 @@ export interface ApplyEffects {
   hooksReleased: HookRecord[];
   /** The batch ended the run. */
   finished: boolean;
+  /** The batch retried a failed run (`run_retried`): it is unfinished again. */
+  reopened?: boolean;
 }
+
+/** The wake-up key that makes a retried run due until an executor records `run_started` (never a correlation ID). */
+const RETRY_WAKEUP = "run";
 
 export function isTerminalStatus(status: RunStatus): boolean {
   return status === "completed" || status === "failed" || status === "cancelled";
+}
+
+/**
+ * Whether a batch may be appended to a run in `status`: nothing follows a run's end, except a retry
+ * (`run_retried` first in the batch) of a failed run. A retry of anything else is refused too.
+ */
+export function checkAppendable(runId: string, status: RunStatus, events: readonly NewEvent[]): void {
+  if (!canAppend(status, events)) {
+    const retry = events[0]?.type === "run_retried";
+    if (retry && !isTerminalStatus(status)) {
+      throw new WorldError("INVALID_EVENT", `Run ${runId} is ${status}; only a failed run can be retried.`);
+    }
+    throw new RunFinishedError(runId, status);
+  }
+}
+
+/** `checkAppendable` as a predicate, for worlds that decide by reading (the local world's log records). */
+export function canAppend(status: RunStatus, events: readonly Pick<NewEvent, "type">[]): boolean {
+  return events[0]?.type === "run_retried" ? status === "failed" : !isTerminalStatus(status);
 }
 
 /** Gives new events their run, sequence numbers (dense after `lastSeq`) and timestamps. */
@@ -108,6 +132,12 @@ export function checkBatchShape(runId: string, events: NewEvent[], creating: boo
           "step, wait and hook events must name the step, wait or hook they belong to.",
       );
     }
+    if (e.type === "run_retried" && i !== 0) {
+      throw new WorldError(
+        "INVALID_EVENT",
+        `Event #${i} of the append to run ${runId} is "run_retried", which must be the first event of its batch.`,
+      );
+    }
     if (TERMINAL_EVENT_TYPES.has(e.type) && i !== events.length - 1) {
       throw new WorldError(
         "INVALID_EVENT",
@@ -136,6 +166,15 @@ export function checkHookTokens(
   const disposed = new Set<string>();
   const taken = new Map<string, string>();
   for (const e of events) {
+    if (e.type === "run_retried" && e.data) {
+      // Hooks a retry brings back take their tokens again: each must still be free (or this run's own).
+      for (const { hookId, token } of e.data.hooks) {
+        const holder = liveHolder(token);
+        if (holder && holder.runId !== runId) throw new HookTokenConflictError(token, holder.runId);
+        taken.set(token, hookId);
+      }
+      continue;
+    }
     if (e.type === "hook_disposed" && e.correlationId) {
       disposed.add(e.correlationId);
       for (const [token, hookId] of taken) if (hookId === e.correlationId) taken.delete(token);
@@ -150,6 +189,22 @@ export function checkHookTokens(
     }
   }
   return [...taken].map(([token, hookId]) => ({ token, hookId }));
+}
+
+/**
+ * The step, wait and hook IDs whose rows a batch may change: the correlation IDs of its events, and the steps
+ * and hooks a retry names in its data. Worlds that store rows apart from the log write exactly these.
+ */
+export function touchedIds(events: readonly NewEvent[]): Set<string> {
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.correlationId !== undefined) ids.add(e.correlationId);
+    if (e.type === "run_retried" && e.data) {
+      for (const id of e.data.steps) ids.add(id);
+      for (const h of e.data.hooks) ids.add(h.hookId);
+    }
+  }
+  return ids;
 }
 
 /** Builds a run's state from its `run_created` event (seq 1). */
@@ -197,7 +252,41 @@ export function applyEvent(state: RunState, e: WorkflowEvent, effects?: ApplyEff
     case "run_started":
       if (!isTerminalStatus(run.status)) run.status = "running";
       run.startedAt ??= at;
+      // An executor took up a retried run: it is no longer due for pickup.
+      wakeupsChanged = state.wakeups.delete(RETRY_WAKEUP);
       break;
+    case "run_retried": {
+      if (run.status !== "failed" || !e.data) break; // worlds refuse it (checkAppendable)
+      run.status = "running";
+      delete run.error;
+      delete run.completedAt;
+      for (const stepId of e.data.steps) {
+        const step = state.steps.get(stepId);
+        if (step?.status !== "failed") continue;
+        step.status = "pending";
+        step.updatedAt = at;
+        delete step.completedAt;
+      }
+      for (const { hookId } of e.data.hooks) {
+        const hook = state.hooks.get(hookId);
+        if (hook?.status !== "disposed") continue;
+        hook.status = "active";
+        delete hook.disposedAt;
+        effects?.hooksCreated.push(hook);
+      }
+      // The end dropped the run's pending wake-ups; its sleeps and back-offs are pending again.
+      for (const wait of state.waits.values())
+        if (wait.status === "waiting") state.wakeups.set(wait.waitId, wait.resumeAt);
+      for (const step of state.steps.values()) {
+        if (step.status === "retrying" && step.retryAt !== undefined)
+          state.wakeups.set(step.stepId, step.retryAt);
+      }
+      // Due at once: whichever process sweeps for due runs drives it, even when the retrying one cannot.
+      state.wakeups.set(RETRY_WAKEUP, at);
+      wakeupsChanged = true;
+      if (effects) effects.reopened = true;
+      break;
+    }
     case "run_completed":
     case "run_failed":
     case "run_cancelled": {

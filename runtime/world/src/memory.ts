@@ -6,10 +6,12 @@
  * Every method does its work synchronously before its promise settles, so an append is atomic by
  * construction (JavaScript runs one call at a time) and subscribers hear about it before `append` returns.
  */
+import { checkDelivery, DeliveryBook } from "./deliveries.js";
 import { AppendConflictError, LeaseLostError, RunFinishedError, RunNotFoundError } from "./errors.js";
 import { newRunId } from "./ids.js";
 import {
   applyEvents,
+  checkAppendable,
   checkBatchShape,
   checkHookTokens,
   createRunState,
@@ -22,14 +24,18 @@ import { RunIndex } from "./run-index.js";
 import { MemoryStepTasks } from "./step-tasks.js";
 import { MemoryStreams } from "./streams.js";
 import type {
+  AbandonedRun,
   AppendOptions,
   AppendResult,
   ClaimedStepTask,
   CreateRunInput,
+  Delivery,
+  DeliveryRun,
   DueRun,
   HookRecord,
   Lease,
   ListRunsQuery,
+  NewDelivery,
   NewEvent,
   Page,
   RunNotification,
@@ -80,6 +86,7 @@ class MemoryWorld implements World {
   private readonly leases = new Map<string, LeaseSlot>();
   private readonly notifier = new Notifier();
   private readonly streams = new MemoryStreams();
+  private readonly deliveries = new DeliveryBook();
   /** Used by `MemoryWorldWithStepTasks` only; the plain memory world has no step tasks. */
   protected readonly stepTasks: MemoryStepTasks;
   private closed = false;
@@ -128,7 +135,7 @@ class MemoryWorld implements World {
     const { state } = run;
     checkBatchShape(runId, events, false);
     if (opts?.lease) this.assertLeaseHeld(runId, opts.lease);
-    if (isTerminalStatus(state.run.status)) throw new RunFinishedError(runId, state.run.status);
+    checkAppendable(runId, state.run.status, events);
     if (expectedSeq !== state.run.lastSeq)
       throw new AppendConflictError(runId, expectedSeq, state.run.lastSeq);
     checkHookTokens(runId, events, (token) => this.index.tokenHolder(token));
@@ -137,6 +144,8 @@ class MemoryWorld implements World {
     for (const e of stamped) run.events.push(e);
     const effects = applyEvents(state, stamped);
     this.index.applied(state, effects);
+    if (effects.finished) this.deliveries.forget(runId);
+    else this.deliveries.consume(runId, stamped);
     const result = { events: stamped, run: { ...state.run } };
     this.notify(state, effects.finished ? "finished" : "appended");
     return result;
@@ -235,9 +244,51 @@ class MemoryWorld implements World {
     return this.index.nextWakeAt();
   }
 
+  async listAbandoned(now: number, limit = 100): Promise<AbandonedRun[]> {
+    this.assertOpen();
+    const out: AbandonedRun[] = [];
+    for (const [runId, slot] of this.leases) {
+      if (!slot.held || slot.expiresAt > now) continue;
+      const state = this.index.get(runId);
+      if (state && !isTerminalStatus(state.run.status)) out.push({ runId, expiredAt: slot.expiresAt });
+    }
+    out.sort((a, b) => a.expiredAt - b.expiredAt || (a.runId < b.runId ? -1 : 1));
+    return out.slice(0, Math.max(0, limit));
+  }
+
   async listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>> {
     this.assertOpen();
     return this.index.list({ status: ["pending", "running"], limit, cursor });
+  }
+
+  async deliver(runId: string, delivery: NewDelivery): Promise<{ delivery: Delivery; duplicate: boolean }> {
+    this.assertOpen();
+    checkDelivery(runId, delivery);
+    const { state } = this.run(runId);
+    if (isTerminalStatus(state.run.status)) throw new RunFinishedError(runId, state.run.status);
+    const recorded = this.deliveries.record({
+      runId,
+      deliveryId: delivery.deliveryId,
+      event: {
+        type: "hook_received",
+        correlationId: delivery.event.correlationId,
+        data: { payload: delivery.event.data.payload },
+      },
+      createdAt: this.now(),
+    });
+    if (!recorded.duplicate) this.notify(state, "delivered");
+    return recorded;
+  }
+
+  async listDeliveries(runId: string): Promise<Delivery[]> {
+    this.assertOpen();
+    this.run(runId);
+    return this.deliveries.pending(runId);
+  }
+
+  async listDeliveryRuns(before: number, limit?: number): Promise<DeliveryRun[]> {
+    this.assertOpen();
+    return this.deliveries.dueRuns(before, limit);
   }
 
   subscribe(listener: (n: RunNotification) => void, runId?: string): () => void {

@@ -24,6 +24,22 @@ describe("RunIndex", () => {
     expect(index.list({ limit: 2, cursor: first.nextCursor }).items.map((r) => r.runId)).toEqual(["b", "a"]);
   });
 
+  it("keeps a quarantined run listed but never offers it as work: no wake-up, skipped when asked", () => {
+    const wait: NewEvent = { type: "wait_created", correlationId: "w", data: { resumeAt: 5 } };
+    const index = new RunIndex();
+    index.add(run("a", 1, [wait]));
+    index.add(run("b", 2, [wait]));
+    index.quarantine("a");
+    expect(index.list().items.map((r) => r.runId)).toEqual(["b", "a"]);
+    expect(index.list({ limit: 1 }, { skipQuarantined: true })).toEqual({
+      items: [expect.objectContaining({ runId: "b" })],
+    });
+    expect(index.listDue(10)).toEqual([{ runId: "b", wakeAt: 5 }]);
+    index.applied(index.get("a")!, { hooksCreated: [], hooksReleased: [], finished: false });
+    expect(index.nextWakeAt()).toBe(5);
+    expect(index.listDue(10).map((d) => d.runId)).toEqual(["b"]);
+  });
+
   it("returns copies, so callers cannot change the index", () => {
     const index = new RunIndex();
     index.add(run("a", 1));

@@ -17,6 +17,8 @@ export class RunIndex {
   /** Unfinished runs with a pending wake-up. */
   private readonly wake = new Map<string, number>();
   private readonly tokens = new Map<string, TokenHolder>();
+  /** Runs no executor may drive any more (a world found their stored log damaged or gone). */
+  private readonly quarantined = new Set<string>();
 
   get(runId: string): RunState | undefined {
     return this.states.get(runId);
@@ -50,17 +52,27 @@ export class RunIndex {
     this.updateWake(state);
   }
 
+  /**
+   * Keeps the run's row (listed, with its hook tokens still taken) but never offers it as work again: it leaves
+   * the wake-ups, and listings that ask to skip quarantined runs (`listUnfinished`).
+   */
+  quarantine(runId: string): void {
+    this.quarantined.add(runId);
+    this.wake.delete(runId);
+  }
+
   tokenHolder(token: string): TokenHolder | undefined {
     return this.tokens.get(token);
   }
 
   private updateWake(state: RunState): void {
     const { run } = state;
-    if (run.wakeAt !== undefined && !isTerminalStatus(run.status)) this.wake.set(run.runId, run.wakeAt);
+    if (run.wakeAt !== undefined && !isTerminalStatus(run.status) && !this.quarantined.has(run.runId))
+      this.wake.set(run.runId, run.wakeAt);
     else this.wake.delete(run.runId);
   }
 
-  list(query: ListRunsQuery = {}): Page<RunRecord> {
+  list(query: ListRunsQuery = {}, opts: { skipQuarantined?: boolean } = {}): Page<RunRecord> {
     const limit = pageSize(query.limit);
     const statuses =
       query.status === undefined
@@ -77,6 +89,7 @@ export class RunIndex {
       const { run } = this.order[i]!;
       if (statuses && !statuses.has(run.status)) continue;
       if (query.workflowName !== undefined && run.workflowName !== query.workflowName) continue;
+      if (opts.skipQuarantined && this.quarantined.has(run.runId)) continue;
       if (items.length === limit) {
         const last = items[items.length - 1]!;
         return { items, nextCursor: encodeCursor(last) };

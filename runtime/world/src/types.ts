@@ -20,6 +20,7 @@ export type EventType =
   | "run_completed"
   | "run_failed"
   | "run_cancelled"
+  | "run_retried"
   | "step_created"
   | "step_started"
   | "step_retrying"
@@ -43,6 +44,21 @@ export interface EventDataMap {
   run_completed: { output: string };
   run_failed: { error: string };
   run_cancelled: { reason?: string };
+  /**
+   * [addition] An operator retried a failed run (`run.retry()`, `wf retry`): the only event a world accepts after
+   * `run_failed`. It takes back the events listed in `rescinds` (the `run_failed` and the step failures the run
+   * did not survive): replays skip them, so those steps run again with a fresh retry budget while every completed
+   * step keeps its result. `steps` are the correlation IDs of the steps re-driven (their rows become `pending`),
+   * `hooks` the hooks the failure disposed that become live again (their tokens must still be free, else the append
+   * is refused with HookTokenConflictError). The run is `running` again and due at once (`wakeAt`) until an
+   * executor records `run_started`.
+   */
+  run_retried: {
+    rescinds: number[];
+    steps: string[];
+    hooks: { hookId: string; token: string }[];
+    reason?: string;
+  };
   step_created: { stepName: string; input: string };
   step_started: { attempt: number };
   /** `retryAt` is the durable wake-up for the next attempt (epoch ms). */
@@ -53,7 +69,11 @@ export interface EventDataMap {
   wait_created: { resumeAt: number };
   wait_completed: Record<string, never> | undefined;
   hook_created: { token: string; metadata?: string; kind?: "hook" | "webhook"; options?: string };
-  hook_received: { payload: string };
+  /**
+   * [addition] `deliveryId`: the delivery (see `World.deliver`) this event consumes. Events the engine appends for
+   * payloads handed to the run's executor directly carry one too, so every payload can be traced.
+   */
+  hook_received: { payload: string; deliveryId?: string };
   /**
    * [addition] `conflictRunId` set: the engine could not create the hook because a live hook of that run holds
    * its token; this event then records the refusal (no `hook_created` precedes it; rows do not change).
@@ -105,6 +125,22 @@ export interface RunRecord {
   lastSeq: number;
   /** Earliest pending durable wake-up of the run (sleep or retry back-off), if any. */
   wakeAt?: number;
+  /**
+   * [addition] Set when the world quarantined the run: its stored log was found damaged or deleted. The row and
+   * `readEvents` hold the readable prefix; leases, appends and deliveries are refused with a `WorldError` of
+   * `quarantine.code`; the run is left out of `listUnfinished`, `listDue`, `listAbandoned` and
+   * `listDeliveryRuns`, so no engine drives it (re-running recorded work is worse than stopping).
+   */
+  quarantine?: RunQuarantine;
+}
+
+export interface RunQuarantine {
+  /** `RUN_LOG_CORRUPT` (damaged), `RUN_LOG_DELETED` (removed under the process), or a world's own code. */
+  code: string;
+  /** What is wrong and where (file, byte offset), and how to recover. */
+  reason: string;
+  /** The first seq the readable prefix does not hold. */
+  atSeq: number;
 }
 
 export type StepStatus = "pending" | "running" | "retrying" | "completed" | "failed";
@@ -225,8 +261,51 @@ export interface RunNotification {
   /** Sequence number of the newest event known when the notification was sent. */
   lastSeq: number;
   status: RunStatus;
-  /** The run now has work to do (a new run, an outside event such as a hook payload, a due wake-up). */
-  kind: "created" | "appended" | "finished";
+  /**
+   * `created`, `appended`, `finished`: the run's log changed. `delivered` [addition]: an event from outside was
+   * recorded for the run (`World.deliver`) and waits for an executor to consume it.
+   */
+  kind: "created" | "appended" | "finished" | "delivered";
+}
+
+/**
+ * [addition, deliveries] The events that reach a run from outside it and that its executor consumes: today hook
+ * and webhook payloads. (Cancellation ends the run, so it is appended directly and needs no executor.)
+ */
+export type DeliveredEvent = {
+  type: "hook_received";
+  /** The hook the payload is for. */
+  correlationId: string;
+  data: { payload: string };
+};
+
+export interface NewDelivery {
+  /**
+   * Unique within the run, chosen by the caller (the engine makes random ones): recording the same ID again records
+   * nothing new, so a caller that lost the answer to `deliver` may simply retry.
+   */
+  deliveryId: string;
+  event: DeliveredEvent;
+}
+
+export interface Delivery extends NewDelivery {
+  runId: string;
+  /** Epoch ms when the world recorded it. */
+  createdAt: number;
+}
+
+/** A run whose executor died or froze with work in flight: its lease expired without being released. */
+export interface AbandonedRun {
+  runId: string;
+  /** When the lease expired (epoch ms). */
+  expiredAt: number;
+}
+
+/** A run with pending deliveries, for the sweep that makes sure some executor consumes them. */
+export interface DeliveryRun {
+  runId: string;
+  /** When its oldest pending delivery was recorded (epoch ms). */
+  since: number;
 }
 
 export interface DueRun {
@@ -304,7 +383,8 @@ export interface World {
    * `RunNotFoundError` for an unknown run, with `LeaseLostError` when `opts.lease` is no longer held, and
    * with `HookTokenConflictError` when a `hook_created` names a token that a live hook already holds.
    * Nothing may follow `run_completed`/`run_failed`/`run_cancelled`: such an append is refused with
-   * `RunFinishedError`.
+   * `RunFinishedError`, except one that starts with `run_retried` after `run_failed` (`checkAppendable` decides
+   * this for every world).
    */
   append(runId: string, expectedSeq: number, events: NewEvent[], opts?: AppendOptions): Promise<AppendResult>;
 
@@ -345,6 +425,39 @@ export interface World {
   nextWakeAt(): Promise<number | undefined>;
   /** Runs in status pending or running (to resume after a restart). */
   listUnfinished(limit?: number, cursor?: string): Promise<Page<RunRecord>>;
+  /**
+   * [addition] Unfinished runs whose lease expired at or before `now` while still held (neither released nor
+   * taken since): their executor died or froze with work in flight, and nothing else (no wake-up, no delivery)
+   * may bring them back. Longest expired first, at most `limit` (default 100). A run suspended while waiting
+   * releases its lease and a finished run frees it, so neither is listed.
+   */
+  listAbandoned(now: number, limit?: number): Promise<AbandonedRun[]>;
+
+  /**
+   * [addition, deliveries] Records an event from outside the run (a hook payload) WITHOUT the run's lease and
+   * without giving it a place in the log. The run's executor consumes it by appending the same event with
+   * `data.deliveryId` set, and that append marks the delivery consumed in the same atomic write. So an outside
+   * event never races the executor's appends (a refused append would make it drop its live instance and run steps
+   * again), and a process that cannot execute the run records it without taking anything.
+   *
+   * Idempotent by `deliveryId`: recording an ID the run already has (pending or consumed) stores nothing and
+   * answers the stored delivery with `duplicate: true`. Refused with `RunNotFoundError` for an unknown run,
+   * `RunFinishedError` once the run has ended (nothing would consume it; a delivery racing the end may be
+   * recorded and then never consumed), and `WorldError` `INVALID_EVENT` for anything but a `hook_received` with a
+   * `correlationId`, or an empty `deliveryId`. Subscribers are notified (`kind: "delivered"`), in other processes
+   * too for worlds shared between processes.
+   */
+  deliver(runId: string, delivery: NewDelivery): Promise<{ delivery: Delivery; duplicate: boolean }>;
+  /**
+   * [addition, deliveries] The run's pending deliveries (recorded, not consumed by an append), in the order they
+   * were recorded. Refused with `RunNotFoundError` for an unknown run; empty for a finished run.
+   */
+  listDeliveries(runId: string): Promise<Delivery[]>;
+  /**
+   * [addition, deliveries] Unfinished runs whose oldest pending delivery was recorded at or before `before`, oldest
+   * first, at most `limit` (default 100): the safety net for a notification nobody acted on.
+   */
+  listDeliveryRuns(before: number, limit?: number): Promise<DeliveryRun[]>;
 
   /**
    * Subscribes to notifications for every run (`runId` undefined) or one run. Notifications for appends

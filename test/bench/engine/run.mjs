@@ -4,14 +4,15 @@
  * JSON document to stdout: { machine, results: [{ system: "ours", world, workload, runs, median_ms, min_ms,
  * max_ms }], peak_rss_by_group }. Not a timed test.
  *
- *   node test/bench/engine/run.mjs [--world memory|local|postgres] [--runs 3] [--max-run-s 120]
+ *   node test/bench/engine/run.mjs [--world memory|local|postgres|sqlite] [--runs 3] [--max-run-s 120]
  *                                  [--groups sequential,burst-100x3,burst-1000x3]
  *
  * The workloads and how they are timed are the peers' (../peers/workloads.mjs): the same loop, the same warm-up
  * and the same number of measured runs for every system. Each workload group runs in its own child process so
  * that peak RSS belongs to that group alone. Workflow and step code are written by hand following the ABI
  * (runtime/core/src/sandbox/abi.ts), so the figures measure the engine and the world, not the compiler.
- * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group.
+ * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group; SQLite in a fresh database file per
+ * group (in the bench's data folder, like the local world's).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -65,6 +66,10 @@ async function openWorld(kind, dir) {
     const { createPostgresWorld } = await import("@wfkit/world-postgres");
     return createPostgresWorld({ url: process.env.WORKFLOW_POSTGRES_URL, schema: dir });
   }
+  if (kind === "sqlite") {
+    const { createSqliteWorld } = await import("@wfkit/world-sqlite");
+    return createSqliteWorld({ path: join(dir, "workflow.db") });
+  }
   const { createLocalWorld } = await import("@wfkit/world-local");
   return createLocalWorld({ dataDir: dir });
 }
@@ -98,8 +103,8 @@ async function child(kind, group) {
   // The data directory lives beside the project, as `.workflow-data/` does in an app: on this machine `/tmp`
   // creates files ~20× slower than the project's disk, which would measure the temp folder, not the world.
   const dir =
-    kind === "local"
-      ? mkdtempSync(join(BENCH_DATA_ROOT, "local-"))
+    kind === "local" || kind === "sqlite"
+      ? mkdtempSync(join(BENCH_DATA_ROOT, `${kind}-`))
       : kind === "postgres"
         ? `wf_bench_${process.pid}`
         : undefined;
@@ -172,10 +177,10 @@ async function child(kind, group) {
   }
 }
 
-async function localWorldAvailable() {
+async function worldAvailable(pkg, factory) {
   try {
-    const mod = await import("@wfkit/world-local");
-    return typeof mod.createLocalWorld === "function";
+    const mod = await import(pkg);
+    return typeof mod[factory] === "function";
   } catch {
     return false;
   }
@@ -187,8 +192,9 @@ async function main() {
     ? [opts.world]
     : [
         "memory",
-        ...((await localWorldAvailable()) ? ["local"] : []),
+        ...((await worldAvailable("@wfkit/world-local", "createLocalWorld")) ? ["local"] : []),
         ...(process.env.WORKFLOW_POSTGRES_URL ? ["postgres"] : []),
+        ...((await worldAvailable("@wfkit/world-sqlite", "createSqliteWorld")) ? ["sqlite"] : []),
       ];
   let commit;
   try {

@@ -20,7 +20,7 @@ export function flags(argv = process.argv.slice(2)) {
   if (unknown.length) {
     console.error(
       `unknown flag ${unknown.join(", ")}; the flags are --runs N, --max-run-s S, --groups ${GROUPS.join(",")}, ` +
-        "--world local|postgres (and --world memory for the engine); see the comment at the top of the script",
+        "--world local|postgres (and --world memory|sqlite for the engine); see the comment at the top of the script",
     );
     process.exit(2);
   }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
+import { createSqliteWorld } from "@wfkit/world-sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/process.js";
 import { type Fixture, type NodeServer, startPlainNode } from "./support.js";
@@ -79,6 +80,22 @@ describe("examples/vite-app in production", () => {
       await db.cleanup();
     }
   }, 120_000);
+
+  it("runs unchanged on the SQLite world (WORKFLOW_TARGET_WORLD=sqlite)", async () => {
+    const db = path.join(dataDir, "sqlite", "workflow.db");
+    const { server, base } = await serve({ WORKFLOW_TARGET_WORLD: "sqlite", WORKFLOW_SQLITE_PATH: db });
+    try {
+      await expectOrderStreams(base);
+      const world = await createSqliteWorld({ path: db });
+      try {
+        expect((await world.listRuns({ limit: 10 })).items.map((r) => r.status)).toEqual(["completed"]);
+      } finally {
+        await world.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describe("examples/vite-app in dev", () => {

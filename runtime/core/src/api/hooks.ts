@@ -1,6 +1,7 @@
 /** `resumeHook` and `getHookByToken` of `workflow/api`: application code talking to waiting runs. */
 import type { HookRecord } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
+import { checkHookToken } from "../engine/hook-token.js";
 import { type ResumeWebhookOptions, resumeWebhookWith } from "../engine/webhooks.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import type { HookInfo } from "../sandbox/metadata.js";
@@ -47,6 +48,8 @@ export function resumeWebhook(
 
 /** The live hook holding `token`; rejects with `HookNotFoundError` when there is none. */
 export async function getHookByToken(token: string, engine: Engine = getEngine()): Promise<HookInfo> {
+  // A token no hook can have (empty, NUL, too long) is not looked up: some worlds cannot even store it.
+  if (!checkHookToken(token)) throw new HookNotFoundError(String(token));
   const record = await (await engine.world()).getHookByToken(token);
   if (!record) throw new HookNotFoundError(token);
   return hookInfo(record);

@@ -64,11 +64,35 @@ export class Run<R = unknown> {
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */
   async cancel(opts: { reason?: string } = {}): Promise<void> {
-    const found = await this.engine.cancel(this.runId, opts.reason);
+    const found = isPossibleRunId(this.runId) && (await this.engine.cancel(this.runId, opts.reason));
     if (!found) throw new WorkflowRunNotFoundError(this.runId);
   }
 
+  /**
+   * Re-drives a failed run from the step failures it did not survive; every completed step keeps its result and
+   * the re-driven steps get their full retry budget. Rejects with `RunNotRetryableError` unless the run failed.
+   * Resolves once the retry is recorded (await `returnValue` for the outcome).
+   */
+  async retry(opts: { reason?: string } = {}): Promise<void> {
+    await this.engine.retryRun(this.runId, opts);
+  }
+
+  /**
+   * A new run of the same workflow and input that reuses this run's recorded results up to `fromStep` (a step's
+   * correlation ID such as `step_0003`, or a step ID for its first call) and executes from there; without
+   * `fromStep`, from where this run stopped. This run is left as it is.
+   */
+  async fork(opts: { fromStep?: string } = {}): Promise<Run<R>> {
+    return new Run<R>(await this.engine.forkRun(this.runId, opts), this.engine);
+  }
+
+  /** `fork({ fromStep: toStep })` after cancelling this run with the new run's ID as the reason. */
+  async rewind(opts: { toStep: string }): Promise<Run<R>> {
+    return new Run<R>(await this.engine.rewindRun(this.runId, opts), this.engine);
+  }
+
   private async record(): Promise<RunRecord> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
     const world = await this.engine.world();
     const record = await world.getRun(this.runId);
     if (!record) throw new WorkflowRunNotFoundError(this.runId);
@@ -76,6 +100,7 @@ export class Run<R = unknown> {
   }
 
   private async waitForEnd(): Promise<RunRecord> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
     const world = await this.engine.world();
     const release = this.engine.retain(this.runId);
     // Awaiting a run's end keeps this process alive until it ends, even while another process drives it.
@@ -128,4 +153,9 @@ function outcomeOf<R>(record: RunRecord, engine: Engine): R {
   }
   if (record.status === "cancelled") throw new WorkflowRunCancelledError(record.runId, record.cancelReason);
   throw new WorkflowRunFailedError(record.runId, deserializeError(record.error ?? ""));
+}
+
+/** Run IDs are 1-200 characters without NUL; anything else names no run (and some worlds cannot store it). */
+export function isPossibleRunId(runId: unknown): runId is string {
+  return typeof runId === "string" && runId.length > 0 && runId.length <= 200 && !runId.includes("\u0000");
 }

@@ -2,6 +2,7 @@ import { createMemoryWorld } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
 import { registerStep, TestCode } from "../engine/__tests__/harness.js";
 import { WorkflowRunNotFoundError } from "../sandbox/run-errors.js";
+import { getHookByToken, resumeHook } from "./hooks.js";
 import { configureRuntime, getEngine } from "./runtime-config.js";
 import { getRun, start } from "./start.js";
 
@@ -46,15 +47,59 @@ describe("start()", () => {
     getEngine().close();
   });
 
-  it("fails a run whose workflow code is unavailable instead of leaving it pending", async () => {
-    const errors: unknown[] = [];
-    configureRuntime({ world: createMemoryWorld(), codeProvider: undefined, onError: (e) => errors.push(e) });
-    const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//nocode" });
-    const engine = getEngine();
-    const run = await start(wf);
-    const error = await run.returnValue.catch((e) => e);
-    expect(error.cause.code).toBe("NO_CODE_PROVIDER");
-    expect(errors).toHaveLength(1);
-    engine.close();
+  it("leaves a run it has no workflow code for to a process that has it, and says so once", async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    try {
+      const world = createMemoryWorld();
+      configureRuntime({ world, codeProvider: undefined, onError: () => {} });
+      const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//nocode" });
+      const engine = getEngine();
+      const run = await start(wf);
+      await start(wf);
+      // Nothing recorded a failure and nobody took the run: it waits for an executor.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await run.status).toBe("pending");
+      expect((await world.readEvents(run.runId)).map((e) => e.type)).toEqual(["run_created"]);
+      expect(await world.acquireLease(run.runId, "someone-else", 1_000)).toBeDefined();
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0])).toMatch(
+        /no workflow code, so the runs it starts wait for a process that has it/,
+      );
+      engine.close();
+    } finally {
+      console.warn = warn;
+    }
+  });
+});
+
+describe("IDs that cannot exist", () => {
+  it("a run ID or hook token with a NUL character is not found (and never reaches the world)", async () => {
+    const world = createMemoryWorld();
+    const touched: string[] = [];
+    const spy = new Proxy(world, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (args.some((a) => typeof a === "string" && a.includes("\u0000"))) touched.push(String(key));
+          return value.apply(target, args);
+        };
+      },
+    });
+    configureRuntime({ world: spy });
+    const run = getRun("wrun_\u0000");
+    await expect(run.status).rejects.toBeInstanceOf(WorkflowRunNotFoundError);
+    await expect(run.returnValue).rejects.toBeInstanceOf(WorkflowRunNotFoundError);
+    await expect(run.cancel()).rejects.toBeInstanceOf(WorkflowRunNotFoundError);
+    await expect(getHookByToken("tok\u0000")).rejects.toMatchObject({ name: "HookNotFoundError" });
+    await expect(resumeHook("tok\u0000", 1)).rejects.toMatchObject({ name: "HookNotFoundError" });
+    const wf = Object.assign(async () => 1, { workflowId: "workflow//./a//wf" });
+    await expect(start(wf, [], { runId: "a\u0000b" })).rejects.toThrow(
+      /runId must be a string of 1-200 characters/,
+    );
+    expect(touched).toEqual([]);
+    getEngine().close();
   });
 });

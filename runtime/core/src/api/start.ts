@@ -1,13 +1,21 @@
 /** `start`, `getRun` and `resumePendingRuns` of `workflow/api`. */
 import type { World } from "@wfkit/world";
-import { Run } from "./run.js";
+import { isPossibleRunId, Run } from "./run.js";
 import { engineForWorld, getEngine } from "./runtime-config.js";
 
 export interface StartOptions {
   /** Start the run on this world instead of the configured one. */
   world?: World;
-  /** Caller-chosen run ID (must be unique). */
+  /**
+   * Caller-chosen run ID: starting twice with the same ID makes one run (idempotent start, e.g. a webhook's
+   * delivery ID), atomically across processes: the world refuses a second run with an existing ID.
+   */
   runId?: string;
+  /**
+   * With `runId`, when a run with that ID exists: `"use-existing"` (default) returns it, `"fail"` rejects with
+   * `RunAlreadyExistsError`. A run of another workflow under that ID is always refused.
+   */
+  onConflict?: "use-existing" | "fail";
 }
 
 /** Starts a run of a workflow function (or of a workflow ID) and returns its handle once it is stored. */
@@ -22,8 +30,16 @@ export async function start<A extends unknown[], R>(
       `start(${workflowId}, args): args must be an array of the workflow's arguments, e.g. start(fn, [a, b]); got ${typeof args}.`,
     );
   }
+  if (opts.runId !== undefined && !isPossibleRunId(opts.runId)) {
+    throw new TypeError(
+      `start(${workflowId}, args, { runId }): runId must be a string of 1-200 characters without NUL characters, got ${JSON.stringify(opts.runId)}.`,
+    );
+  }
   const engine = opts.world ? engineForWorld(opts.world) : getEngine();
-  const runId = await engine.start(workflowId, args ?? [], { runId: opts.runId });
+  const runId = await engine.start(workflowId, args ?? [], {
+    runId: opts.runId,
+    onConflict: opts.onConflict,
+  });
   return new Run<R>(runId, engine);
 }
 

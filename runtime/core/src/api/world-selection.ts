@@ -1,8 +1,8 @@
 /**
  * Which world the process-wide engine uses when none is configured in code:
  * `WORKFLOW_TARGET_WORLD` = `local` (default; files under `WORKFLOW_LOCAL_DATA_DIR`, default
- * `.workflow-data`), `memory`, `postgres` / `vercel` (their packages' `createWorld()`), or a module path or
- * package name that exports `createWorld()`.
+ * `.workflow-data`), `memory`, `postgres` / `sqlite` / `vercel` (their packages' `createWorld(env)`), or a module
+ * path or package name that exports `createWorld()`.
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -10,6 +10,7 @@ import { createMemoryWorld, type World } from "@wfkit/world";
 
 const PACKAGES: Record<string, string> = {
   postgres: "@wfkit/world-postgres",
+  sqlite: "@wfkit/world-sqlite",
   vercel: "@wfkit/world-vercel",
 };
 
@@ -37,15 +38,16 @@ export async function worldFromEnv(env: Record<string, string | undefined> = pro
   } catch (error) {
     throw new Error(
       `WORKFLOW_TARGET_WORLD="${target}" could not be loaded (${(error as Error).message}). Use "local", ` +
-        '"memory", "postgres", "vercel", or a module path that exports createWorld().',
+        '"memory", "postgres", "sqlite", "vercel", or a module path that exports createWorld().',
       { cause: error },
     );
   }
   const create = (mod.createWorld ?? (mod.default as Record<string, unknown> | undefined)?.createWorld) as
-    | (() => World | Promise<World>)
+    | ((env: Record<string, string | undefined>) => World | Promise<World>)
     | undefined;
   if (typeof create !== "function") {
     throw new Error(`WORKFLOW_TARGET_WORLD="${target}" names a module that does not export createWorld().`);
   }
-  return await create();
+  // The environment this selection was made from, so that a world configures itself from the same variables.
+  return await create(env);
 }

@@ -45,5 +45,20 @@ export class StepNotFoundError extends Error {
   }
 }
 
+/** `retry()` of a run that is not failed. */
+export class RunNotRetryableError extends Error {
+  readonly code = "RUN_NOT_RETRYABLE";
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(
+      `Run ${runId} is ${status}; only a failed run can be retried. Use fork (a new run reusing its results) for a ` +
+        "run that completed or was cancelled.",
+    );
+    this.name = "RunNotRetryableError";
+  }
+}
+
 /** Workflow code ran longer than the limit without yielding (`WORKFLOW_TIMEOUT`); made by the sandbox. */
 export { WorkflowTimeoutError } from "../vm/index.js";

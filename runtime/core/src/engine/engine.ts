@@ -15,7 +15,6 @@ import {
   type HookRecord,
   isWorldError,
   type Lease,
-  type NewEvent,
   newRunId,
   type RunRecord,
   type StepTask,
@@ -26,14 +25,23 @@ import {
   type World,
 } from "@wfkit/world";
 import { STEPS_KEY } from "../sandbox/abi.js";
+import { parseDuration } from "../sandbox/duration.js";
+import { StepTimeoutError } from "../sandbox/errors.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
-import { WorkflowRunCancelledError } from "../sandbox/run-errors.js";
+import {
+  RunAlreadyExistsError,
+  WorkflowRunCancelledError,
+  WorkflowRunNotFoundError,
+} from "../sandbox/run-errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
-import { StepNotFoundError } from "./engine-errors.js";
+import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
+import { forkPrefix, retryPlan } from "./history.js";
+import { checkHookToken } from "./hook-token.js";
+import { newDeliveryId } from "./ids.js";
 import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
-import { type EngineContext, LiveRun, recordError, type StepResult } from "./live-run.js";
+import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
@@ -88,6 +96,27 @@ export interface EngineOptions {
    * loop would otherwise freeze every run of the process). Default `WORKFLOW_CODE_TIMEOUT_MS`, else 5000.
    */
   workflowCodeTimeoutMs?: number;
+  /**
+   * How often an engine that executes runs looks for runs that need an executor and that no notification brought
+   * here: pending deliveries (hook payloads recorded by any process) and due wake-ups, whoever armed them. The
+   * safety net for a notification that was lost or an executor that died. Default `WORKFLOW_SWEEP_INTERVAL_MS`,
+   * else half the lease TTL (at least 1 s); `false` turns it off.
+   */
+  sweepIntervalMs?: number | false;
+}
+
+/** How a run came to be driven: decides what happens when another process holds its lease. */
+interface DriveOptions {
+  /** The run's log as the caller already has it (`start()`). */
+  events?: WorkflowEvent[];
+  /** A lease the caller took for this process (with the run). */
+  lease?: Lease;
+  /**
+   * Try again once the holder's lease would have expired (default true): the holder may have died. False for
+   * drives a notification or the sweep asked for: the holder consumes what is new itself, and the next sweep
+   * tries again if it died.
+   */
+  retryIfHeld?: boolean;
 }
 
 export interface EngineStats {
@@ -135,7 +164,13 @@ export class Engine implements EngineContext {
   /** Runs `start()` is creating right now (their "created" notification is not news). */
   private readonly creating = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
-  private unwatchEnds: (() => void) | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepIntervalMs: number | false;
+  private sweeping = false;
+  /** Runs whose code this process could not load, with how long to wait before trying again. */
+  private readonly codeBackoff = new Map<string, number>();
+  private warnedNoCode = false;
+  private unwatchWorld: (() => void) | undefined;
   private closed = false;
   /** Runs at most this many of one run's step bodies here before offering the rest (undefined: never offer). */
   private readonly inlineStepsPerRun: number | undefined;
@@ -164,6 +199,8 @@ export class Engine implements EngineContext {
       maxMs: opts.retryMaxMs ?? DEFAULT_RETRY.maxMs,
     };
     this.leaseTtlMs = opts.leaseTtlMs ?? leaseTtlFromEnv();
+    this.sweepIntervalMs =
+      opts.sweepIntervalMs ?? sweepIntervalFromEnv() ?? Math.max(1_000, Math.floor(this.leaseTtlMs / 2));
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
     this.workflowCodeTimeoutMs = opts.workflowCodeTimeoutMs ?? timeLimitFromEnv();
     if (!Number.isInteger(this.workflowCodeTimeoutMs) || this.workflowCodeTimeoutMs < 0) {
@@ -191,8 +228,16 @@ export class Engine implements EngineContext {
   }
 
   world(): Promise<World> {
-    const source = this.worldSource;
-    this.worldPromise ??= typeof source === "function" ? source() : Promise.resolve(source);
+    if (!this.worldPromise) {
+      const source = this.worldSource;
+      this.worldPromise = (typeof source === "function" ? source() : Promise.resolve(source)).then(
+        (world) => {
+          // From the moment the world is open this engine hears what other processes record for runs.
+          this.watchWorld(world);
+          return world;
+        },
+      );
+    }
     return this.worldPromise;
   }
 
@@ -200,8 +245,23 @@ export class Engine implements EngineContext {
     return Date.now();
   }
 
-  /** Creates a run and starts driving it in this process. Resolves once the run is stored. */
-  async start(workflowName: string, args: unknown[], opts: { runId?: string } = {}): Promise<string> {
+  /**
+   * Creates a run and starts driving it in this process. Resolves once the run is stored. With a caller-chosen
+   * `runId` that already exists, `onConflict` decides: `"use-existing"` (the default) resolves with it (the
+   * world's unique run ID is the arbiter, so concurrent starts in any processes agree on one run), `"fail"`
+   * rejects with `RunAlreadyExistsError`. A run of another workflow under that ID is always refused.
+   */
+  async start(
+    workflowName: string,
+    args: unknown[],
+    opts: { runId?: string; onConflict?: "use-existing" | "fail" } = {},
+  ): Promise<string> {
+    const onConflict = opts.onConflict ?? "use-existing";
+    if (onConflict !== "use-existing" && onConflict !== "fail") {
+      throw new TypeError(
+        `start(): onConflict must be "use-existing" or "fail", got ${JSON.stringify(onConflict)}.`,
+      );
+    }
     const runId = opts.runId ?? newRunId();
     // A ReadableStream among the arguments is copied into a stream of the new run, once the run exists.
     let stored: (ok: boolean) => void = () => {};
@@ -224,22 +284,48 @@ export class Engine implements EngineContext {
       throw error;
     }
     const world = await this.world();
+    const executes = this.executes;
+    if (this.executeRuns && !executes) this.warnNoCode();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
     try {
       // This process executes the run next, so the lease is taken in the same write as the run.
-      const lease = this.executeRuns ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
+      const lease = executes ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
       created = await world.createRun({ runId, workflowName, input, ...(lease ? { lease } : {}) });
       stored(true);
     } catch (error) {
       stored(false);
+      if (opts.runId !== undefined && isWorldError(error, "APPEND_CONFLICT")) {
+        const existing = await world.getRun(runId);
+        if (existing && existing.workflowName === workflowName && onConflict === "use-existing") return runId;
+        throw new RunAlreadyExistsError(runId, workflowName, existing?.workflowName);
+      }
       throw error;
     } finally {
       this.creating.delete(runId);
     }
-    if (this.executeRuns) void this.drive(runId, created.events, created.lease);
+    if (executes) void this.drive(runId, { events: created.events, lease: created.lease });
     return runId;
+  }
+
+  /**
+   * Whether this process executes runs: not with `executeRuns: false` (`WORKFLOW_EXECUTE_RUNS=0`), and not without
+   * workflow code (no code provider). Only such a process ever takes a run's lease; any other records what it has
+   * (a new run, a hook payload, a cancellation) and leaves the run to the processes that execute it.
+   */
+  get executes(): boolean {
+    return this.executeRuns && this.codeProvider !== undefined && !this.closed;
+  }
+
+  private warnNoCode(): void {
+    if (this.warnedNoCode) return;
+    this.warnedNoCode = true;
+    console.warn(
+      "[workflow] this process has no workflow code, so the runs it starts wait for a process that has it (a worker, " +
+        "`wf worker`, or the app started with `node --import workflow/register` or a bundler plugin). Set " +
+        "WORKFLOW_EXECUTE_RUNS=0 to say that this is intended.",
+    );
   }
 
   /**
@@ -257,6 +343,7 @@ export class Engine implements EngineContext {
         if (this.closed || this.creating.has(n.runId) || this.driving.has(n.runId)) return;
         const live = this.live.get(n.runId);
         if (live?.active) return;
+        if (n.kind === "delivered") return; // watchWorld drives it, in every engine that executes runs
         if (n.kind === "created" || (live && n.kind !== "finished")) void this.drive(n.runId);
         else if (live && n.kind === "finished") this.evict(n.runId);
       });
@@ -271,8 +358,9 @@ export class Engine implements EngineContext {
    * Takes the run's lease and continues it: from the cached live instance when it is at the log head,
    * otherwise by replaying the log into a fresh sandbox. Resolves true when this process now drives it.
    */
-  async drive(runId: string, knownEvents?: WorkflowEvent[], heldLease?: Lease): Promise<boolean> {
-    if (this.closed) return false;
+  async drive(runId: string, opts: DriveOptions = {}): Promise<boolean> {
+    if (!this.executes) return false;
+    const { events: knownEvents, lease: heldLease, retryIfHeld = true } = opts;
     const cached = this.live.get(runId);
     if (cached?.active) {
       cached.enqueue(() => cached.processDue());
@@ -292,14 +380,14 @@ export class Engine implements EngineContext {
       admitted = true;
       if (cached?.releasing) await cached.releasing;
       const world = await this.world();
-      this.watchEnds(world);
+      this.ensureSweep();
       this.useStepTasks(world);
       // A lease taken with the run is used as is unless admission made us wait (it may have expired since).
       lease = heldLease && !turn ? heldLease : await world.acquireLease(runId, this.ownerId, this.leaseTtlMs);
       if (!lease) {
         // Another executor holds it. If that executor died, its lease expires: try again then, so a run
         // interrupted by a crash is taken over without waiting for the next process start.
-        this.retryAfterLease(runId);
+        if (retryIfHeld) this.retryAfterLease(runId);
         return false;
       }
       let live = this.live.get(runId);
@@ -311,6 +399,10 @@ export class Engine implements EngineContext {
       } else {
         live = undefined;
         events = knownEvents ?? (await world.readEvents(runId));
+      }
+      if (!live && events.length === 1 && forkSource(events[0]!)) {
+        // A fork's first executor copies the reused history in, under its lease (whoever drives it first).
+        events = await this.copyForkHistory(world, runId, events[0]!, lease);
       }
       const last = events.at(-1);
       if (!live) {
@@ -327,16 +419,14 @@ export class Engine implements EngineContext {
             script: await this.load(first.data!.workflowName),
             timeLimitMs: this.workflowCodeTimeoutMs,
           });
+          this.codeBackoff.delete(runId);
         } catch (error) {
-          // No code for this run here: record it as the run's failure rather than leaving callers waiting.
-          this.onError(error, runId);
-          await world.append(
-            runId,
-            last!.seq,
-            [{ type: "run_failed", data: { error: recordError(error) } }],
-            { lease },
-          );
+          // This process cannot load the run's code (a worker of another version, a build in progress, a
+          // workflow renamed since the run started). That says nothing about the run, so nothing is recorded:
+          // the run stays for a process that has its code, and this one tries again later (backing off).
           await world.releaseLease(lease);
+          lease = undefined;
+          this.codeUnavailable(runId, error);
           return false;
         }
         live = new LiveRun(this, instance, 0);
@@ -363,8 +453,26 @@ export class Engine implements EngineContext {
       if (admitted) this.admission.release();
       const retrigger = this.driving.get(runId);
       this.driving.delete(runId);
-      if (retrigger) queueMicrotask(() => void this.drive(runId));
+      if (retrigger) queueMicrotask(() => void this.drive(runId, { retryIfHeld }));
     }
+  }
+
+  /** Reports that this process has no usable code for a run, once per back-off step, and tries again later. */
+  private codeUnavailable(runId: string, error: unknown): void {
+    const wait = this.codeBackoff.get(runId) ?? 1_000;
+    this.codeBackoff.set(runId, Math.min(wait * 2, 60_000));
+    this.onError(
+      Object.assign(
+        new Error(
+          `Run ${runId} was left for another process: this one cannot load its workflow code (trying again in ${wait} ms). ` +
+            `${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        ),
+        { code: "WORKFLOW_CODE_UNAVAILABLE" },
+      ),
+      runId,
+    );
+    this.wakeTimers.after(runId, wait, () => void this.drive(runId, { retryIfHeld: false }));
   }
 
   private async load(workflowName: string): Promise<Script> {
@@ -409,7 +517,14 @@ export class Engine implements EngineContext {
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
       this.stats.stepAttempts++;
       const body = fn as (...a: unknown[]) => unknown;
-      const value = await stepContext.run(
+      const timeoutMs = timeoutOf(fn, step.stepName);
+      const timeout = timeoutMs === undefined ? undefined : new AbortController();
+      const attemptSignal = timeout
+        ? signal
+          ? AbortSignal.any([signal, timeout.signal])
+          : timeout.signal
+        : signal;
+      const running = stepContext.run(
         {
           stepId: `${step.runId}/${step.correlationId}`,
           stepStartedAt: new Date(),
@@ -417,11 +532,14 @@ export class Engine implements EngineContext {
           closure: input.closure,
           workflowRunId: step.runId,
           workflowStartedAt: new Date(step.runStartedAt),
-          signal,
+          signal: attemptSignal,
           world: () => this.world(),
         },
         () => body.apply(undefined, input.args),
       );
+      const value = timeout
+        ? await withTimeout(Promise.resolve(running), timeout, timeoutMs!, step)
+        : await running;
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, maxRetries: maxRetriesOf(fn) };
@@ -575,13 +693,112 @@ export class Engine implements EngineContext {
   }
 
   /**
-   * Runs cancelled by another process (or another engine on this world) while their step bodies run here:
-   * their AbortSignals fire at once instead of when the next append is refused. One subscription per engine,
-   * made when the first run is driven.
+   * Re-drives a failed run from the step failures it did not survive, keeping every completed step: appends
+   * `run_retried` (see `retryPlan`), then the run is due, and any executing process (this one first) takes it up.
+   * Refused for a run that is not failed; two operators retrying at once retry it once.
    */
-  private watchEnds(world: World): void {
-    if (this.unwatchEnds) return;
-    this.unwatchEnds = world.subscribe((n) => {
+  async retryRun(runId: string, opts: { reason?: string } = {}): Promise<void> {
+    const world = await this.world();
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) throw new WorkflowRunNotFoundError(runId);
+      if (run.status !== "failed") throw new RunNotRetryableError(runId, run.status);
+      const plan = retryPlan(await world.readEvents(runId));
+      const data = opts.reason === undefined ? plan : { ...plan, reason: opts.reason };
+      try {
+        await world.append(runId, run.lastSeq, [{ type: "run_retried", data }]);
+        break;
+      } catch (error) {
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        throw error;
+      }
+    }
+    if (this.executes) void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /**
+   * Starts a new run of the same workflow and input that reuses the original's recorded results up to `fromStep`
+   * (its correlation ID, or a step ID for its first call) and executes from there; without `fromStep`, from where
+   * the original stopped. The new run's `run_created` names its source (`metadata.forkedFrom`); its first
+   * executor copies the history in (`forkPrefix`). Returns the new run's ID.
+   */
+  async forkRun(runId: string, opts: { fromStep?: string; runId?: string } = {}): Promise<string> {
+    const world = await this.world();
+    const source = await world.getRun(runId);
+    if (!source) throw new WorkflowRunNotFoundError(runId);
+    // Checked now, so that a bad step is the caller's error rather than the new run's.
+    const prefix = forkPrefix(await world.readEvents(runId), { fromStep: opts.fromStep });
+    const forkedFrom: ForkOrigin = { runId, atSeq: source.lastSeq, copied: prefix.length };
+    if (opts.fromStep !== undefined) forkedFrom.fromStep = opts.fromStep;
+    const newRunIdValue = opts.runId ?? newRunId();
+    const executes = this.executes;
+    this.creating.add(newRunIdValue);
+    let created: Awaited<ReturnType<World["createRun"]>>;
+    try {
+      created = await world.createRun({
+        runId: newRunIdValue,
+        workflowName: source.workflowName,
+        input: source.input,
+        metadata: { ...(source.metadata ?? {}), forkedFrom },
+        ...(executes ? { lease: { owner: this.ownerId, ttlMs: this.leaseTtlMs } } : {}),
+      });
+    } finally {
+      this.creating.delete(newRunIdValue);
+    }
+    if (executes) void this.drive(newRunIdValue, { events: created.events, lease: created.lease });
+    return newRunIdValue;
+  }
+
+  /**
+   * `fork` from `toStep`, after cancelling the original with the new run's ID as the reason (so hooks with
+   * chosen tokens are free for the new run). Returns the new run's ID.
+   */
+  async rewindRun(runId: string, opts: { toStep: string }): Promise<string> {
+    const world = await this.world();
+    // Validates the step before anything changes.
+    forkPrefix(await world.readEvents(runId), { fromStep: opts.toStep });
+    const newId = newRunId();
+    const run = await world.getRun(runId);
+    if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) await this.cancel(runId, `rewound to ${newId}`);
+    return this.forkRun(runId, { fromStep: opts.toStep, runId: newId });
+  }
+
+  /** The history a fork reuses, appended as the new run's first batch (or read back if another executor did). */
+  private async copyForkHistory(
+    world: World,
+    runId: string,
+    created: WorkflowEvent,
+    lease: Lease,
+  ): Promise<WorkflowEvent[]> {
+    const origin = forkSource(created)!;
+    const prefix = forkPrefix(
+      (await world.readEvents(origin.runId)).filter((e) => e.seq <= origin.atSeq),
+      { fromStep: origin.fromStep },
+    );
+    if (prefix.length === 0) return [created];
+    try {
+      const appended = await world.append(runId, 1, prefix, { lease });
+      return [created, ...appended.events];
+    } catch (error) {
+      if (!isWorldError(error, "APPEND_CONFLICT")) throw error;
+      return world.readEvents(runId);
+    }
+  }
+
+  /**
+   * One subscription per engine, made when it first drives a run or sweeps: runs cancelled by another process (or
+   * another engine on this world) while their step bodies run here have their AbortSignals fired at once instead of
+   * when the next append is refused; and a delivery recorded for a run (a hook payload, by any process) is
+   * consumed: by the live instance when this process drives the run, otherwise by whichever executing process
+   * takes the lease first. The sweep (`sweepIntervalMs`) covers what no notification announces.
+   */
+  private watchWorld(world: World): void {
+    if (this.unwatchWorld || this.closed) return;
+    this.unwatchWorld = world.subscribe((n) => {
+      if (n.kind === "delivered") {
+        if (!this.creating.has(n.runId)) void this.drive(n.runId, { retryIfHeld: false });
+        return;
+      }
       if (n.kind !== "finished" && !TERMINAL_RUN_STATUSES.includes(n.status)) return;
       const live = this.live.get(n.runId);
       if (!live || live.detached) return;
@@ -591,37 +808,87 @@ export class Engine implements EngineContext {
         (error) => this.onError(error, n.runId),
       );
     });
+    this.ensureSweep();
+  }
+
+  private ensureSweep(): void {
+    if (this.sweepTimer || this.closed || this.sweepIntervalMs === false || !this.executes) return;
+    this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);
+    this.sweepTimer.unref();
   }
 
   /**
-   * Delivers a payload to the live hook holding `token` (`hook_received`), and makes sure some process drives
-   * the run on. Refused with `HookNotFoundError` when no live hook holds the token. `kind` restricts which
-   * hooks may be resumed this way (a plain hook is not resumable through the webhook URL).
+   * Drives runs that need an executor and that nothing brought to this process: pending deliveries older than
+   * a moment (a notified executor normally consumes them at once), wake-ups due a moment ago (their owner's
+   * timer normally fires first), and runs whose executor died with work in flight (lease expired while held).
+   * The lease decides who drives each; losers do no work.
    */
-  async resumeHook(token: string, payload: unknown, kind?: "hook" | "webhook"): Promise<HookRecord> {
+  async sweep(): Promise<void> {
+    if (this.sweeping || !this.executes) return;
+    this.sweeping = true;
+    try {
+      const world = await this.world();
+      const now = this.now();
+      const grace = Math.min(1_000, this.sweepIntervalMs === false ? 1_000 : this.sweepIntervalMs);
+      const runs = new Set<string>();
+      for (const r of await world.listDeliveryRuns(now - grace, SWEEP_BATCH)) runs.add(r.runId);
+      for (const r of await world.listDue(now - grace, SWEEP_BATCH)) runs.add(r.runId);
+      for (const r of await world.listAbandoned(now, SWEEP_BATCH)) runs.add(r.runId);
+      for (const runId of runs) {
+        if (this.live.get(runId)?.active || this.driving.has(runId) || this.codeBackoff.has(runId)) continue;
+        void this.drive(runId, { retryIfHeld: false });
+      }
+    } catch (error) {
+      this.onError(error, "(sweep)");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Delivers a payload to the live hook holding `token` and resolves once it is durable. Refused with
+   * `HookNotFoundError` when no live hook holds the token. `kind` restricts which hooks may be resumed this way (a
+   * plain hook is not resumable through the webhook URL).
+   *
+   * When this process drives the run at this moment, the payload goes through the live run's own group commit, so
+   * the running instance sees it exactly where the log records it. Otherwise it is recorded as a delivery: no
+   * lease, no append to the log, so it never disturbs the executor (wherever it runs) and needs no workflow code
+   * here. The executor, notified by the world, consumes it; the sweep of every executing process is the safety net.
+   * `deliveryId` makes a retried call idempotent (the same ID is delivered once).
+   */
+  async resumeHook(
+    token: string,
+    payload: unknown,
+    kind?: "hook" | "webhook",
+    deliveryId: string = newDeliveryId(),
+  ): Promise<HookRecord> {
+    if (!checkHookToken(token)) throw new HookNotFoundError(String(token));
     const world = await this.world();
     const hook = await world.getHookByToken(token);
     if (!hook || (kind !== undefined && hook.kind !== kind)) throw new HookNotFoundError(token);
-    const event: NewEvent = {
-      type: "hook_received",
-      correlationId: hook.hookId,
-      data: { payload: serialize(payload, { path: "hook payload" }) },
-    };
+    const data = { payload: serialize(payload, { path: "hook payload" }) };
     const live = this.live.get(hook.runId);
-    if (live?.active && !live.detached && (await live.deliver(event))) return hook;
-    for (;;) {
-      const run = await world.getRun(hook.runId);
-      if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) throw new HookNotFoundError(token);
+    if (live?.active && !live.detached) {
+      const delivered = await live.deliver({
+        type: "hook_received",
+        correlationId: hook.hookId,
+        data: { ...data, deliveryId },
+      });
+      if (delivered) return hook;
+    }
+    await retryTransient(async () => {
       try {
-        await world.append(hook.runId, run.lastSeq, [{ ...event, createdAt: this.now() }]);
-        break;
+        await world.deliver(hook.runId, {
+          deliveryId,
+          event: { type: "hook_received", correlationId: hook.hookId, data },
+        });
       } catch (error) {
-        if (isWorldError(error, "APPEND_CONFLICT")) continue;
-        if (isWorldError(error, "RUN_FINISHED")) throw new HookNotFoundError(token);
+        if (isWorldError(error, "RUN_FINISHED") || isWorldError(error, "RUN_NOT_FOUND")) {
+          throw new HookNotFoundError(token);
+        }
         throw error;
       }
-    }
-    void this.drive(hook.runId);
+    });
     return hook;
   }
 
@@ -630,7 +897,9 @@ export class Engine implements EngineContext {
    * interrupted steps, arming their wake-ups). Returns how many runs this process now drives.
    */
   async resumePendingRuns(): Promise<number> {
+    if (!this.executes) return 0;
     const world = await this.world();
+    this.ensureSweep();
     let taken = 0;
     let cursor: string | undefined;
     do {
@@ -663,7 +932,8 @@ export class Engine implements EngineContext {
   /** Stops timers and lease renewal; leases of active runs expire on their own. The world stays open. */
   close(): void {
     this.closed = true;
-    this.unwatchEnds?.();
+    this.unwatchWorld?.();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.unwatchTasks?.();
     this.taskRunner?.stop();
     this.wakeTimers.close();
@@ -721,8 +991,88 @@ export class Engine implements EngineContext {
 /** How long the evidence that no other worker takes this process's offered steps keeps steps inline. */
 const ALONE_PROBE_MS = 10_000;
 
+/** `myStep.timeout` ("30s", ms) in ms, or undefined when the step has none. */
+function timeoutOf(fn: unknown, stepName: string): number | undefined {
+  const raw = (fn as { timeout?: unknown } | undefined)?.timeout;
+  if (raw === undefined || raw === null) return undefined;
+  const ms = parseDuration(raw as string | number, `${stepName}.timeout`);
+  if (!(ms > 0))
+    throw new TypeError(`${stepName}.timeout must be a positive duration ("30s", 5000), got ${String(raw)}.`);
+  return ms;
+}
+
+/**
+ * The body's result, or `StepTimeoutError` once `ms` pass: the attempt's signal fires with that error and whatever
+ * the body returns later is dropped (its attempt has already been decided).
+ */
+function withTimeout<T>(
+  running: Promise<T>,
+  controller: AbortController,
+  ms: number,
+  step: { stepName: string; attempt: number },
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new StepTimeoutError(step.stepName, ms, step.attempt);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Runs a sweep hands to the lease race at most, per kind of work. */
+const SWEEP_BATCH = 200;
+
+/**
+ * Calls `fn` again after a failure that is not the world's verdict (a dropped connection, a full disk that
+ * recovers): the call must be idempotent. A `WorldError` or an error `fn` raised itself is final.
+ */
+async function retryTransient<T>(
+  fn: () => Promise<T>,
+  delays: readonly number[] = [50, 250, 1_000],
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const final =
+        attempt >= delays.length ||
+        isWorldError(error) ||
+        (error as { name?: string })?.name === "HookNotFoundError";
+      if (final) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
 function cancelledError(runId: string, record: RunRecord | undefined): WorkflowRunCancelledError {
   return new WorkflowRunCancelledError(runId, record?.cancelReason);
+}
+
+/** Where a fork came from: `run_created.data.metadata.forkedFrom`. */
+export interface ForkOrigin {
+  runId: string;
+  /** The source's last seq when the fork was made: the copy never reads beyond it. */
+  atSeq: number;
+  fromStep?: string;
+  /** Events the fork reuses (for operators; the copy recomputes them). */
+  copied: number;
+}
+
+function forkSource(event: WorkflowEvent): ForkOrigin | undefined {
+  if (event.type !== "run_created") return undefined;
+  const origin = (event.data?.metadata as { forkedFrom?: ForkOrigin } | undefined)?.forkedFrom;
+  return origin && typeof origin.runId === "string" && typeof origin.atSeq === "number" ? origin : undefined;
 }
 
 function isTerminal(event: WorkflowEvent): boolean {
@@ -740,6 +1090,19 @@ function stepRegistry(): Map<string, unknown> {
  * (renewal costs one small write every third of it per run with steps in flight); `WORKFLOW_LEASE_TTL_MS`
  * overrides it.
  */
+function sweepIntervalFromEnv(): number | false | undefined {
+  const raw = process.env.WORKFLOW_SWEEP_INTERVAL_MS;
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "0") return false;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 50) {
+    throw new Error(
+      `WORKFLOW_SWEEP_INTERVAL_MS must be a number of milliseconds ≥ 50 (or 0 for none), got "${raw}".`,
+    );
+  }
+  return ms;
+}
+
 function leaseTtlFromEnv(): number {
   const raw = process.env.WORKFLOW_LEASE_TTL_MS;
   if (raw === undefined || raw === "") return 10_000;

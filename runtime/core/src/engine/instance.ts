@@ -20,8 +20,9 @@ import {
 import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
 import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
+import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
-import { newHookToken } from "./hook-token.js";
+import { hookTokenProblem, newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
 import { recordError } from "./step-outcome.js";
@@ -56,6 +57,8 @@ export interface Operation {
   started: boolean;
   /** Wake-up of the next attempt after a `step_retrying`. */
   retryAt?: number;
+  /** The attempt an operator's retry (`run_retried`) re-drove the step after: the retry budget counts from it. */
+  attemptBase?: number;
   /** Hooks: what `hook_created` records. */
   hook?: HookRequest;
   resolve(value: unknown): void;
@@ -98,7 +101,7 @@ export class WorkflowInstance {
   private readonly sandbox: Sandbox;
   private readonly realm: SandboxGlobal;
   private readonly kit: RealmKit;
-  private readonly script: Script;
+  private readonly workflow: WorkflowFn;
   private now = 0;
   private startedAtMs = 0;
   /** How the workflow function settled, once it has. */
@@ -115,6 +118,12 @@ export class WorkflowInstance {
   private readonly recordedTokens = new Map<string, string>();
   /** Tokens of this run's hooks that are live (created, not disposed), for conflicts within the run. */
   private readonly liveTokens = new Map<string, string>();
+  /** The log has a `hook_created`: deliveries (payloads recorded by other processes) may be waiting for the run. */
+  hadHooks = false;
+  /** Deliveries the log (or the outbox) already holds, by `hook_received.data.deliveryId`: each is applied once. */
+  private readonly deliveries = new Set<string>();
+  /** Seqs an operator's retry took back (`run_retried.data.rescinds`): replays skip them. */
+  private rescinded: Set<number> | undefined;
 
   constructor(opts: InstanceOptions) {
     this.runId = opts.runId;
@@ -136,8 +145,16 @@ export class WorkflowInstance {
     this.realm = this.sandbox.global;
     this.kit = this.sandbox.kit;
     trackSandboxRealm(this.realm);
-    // The bundle runs in the first turn (`run_created`), together with the workflow function: one turn fewer.
-    this.script = opts.script;
+    // Run now, in a turn of its own, so that code lacking this workflow is known before the run is driven.
+    this.sandbox.run(opts.script);
+    const fn = this.sandbox.getWorkflow(opts.workflowName);
+    if (typeof fn !== "function") {
+      throw new Error(
+        `Workflow "${opts.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
+          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
+      );
+    }
+    this.workflow = fn;
   }
 
   /**
@@ -167,6 +184,7 @@ export class WorkflowInstance {
    * the time limit, and the turn throws `WorkflowTimeoutError` when the code did not yield in time.
    */
   async apply(event: AppliedEvent): Promise<void> {
+    if (this.rescinded && event.seq !== undefined && this.rescinded.has(event.seq)) return;
     this.now = event.createdAt;
     this.sandbox.setTime(event.createdAt);
     switch (event.type) {
@@ -177,9 +195,12 @@ export class WorkflowInstance {
       case "run_started":
         this.runStartedLogged = true;
         return;
+      case "hook_created":
+        this.hadHooks = true;
+        this.match(event);
+        return;
       case "step_created":
       case "wait_created":
-      case "hook_created":
         this.match(event);
         return;
       case "hook_disposed":
@@ -189,6 +210,7 @@ export class WorkflowInstance {
         } else this.match(event);
         return;
       case "hook_received": {
+        if (event.data?.deliveryId !== undefined) this.deliveries.add(event.data.deliveryId);
         const op = this.ops.get(event.correlationId!);
         if (op?.kind !== "hook" || !op.hook) return;
         const { channel } = op.hook;
@@ -236,7 +258,21 @@ export class WorkflowInstance {
       case "run_cancelled":
         this.terminal = event.type;
         return;
+      case "run_retried": {
+        // The failure this retry took back was skipped; the next executor records that it took the run up.
+        this.runStartedLogged = false;
+        for (const cid of event.data!.steps) {
+          const op = this.ops.get(cid);
+          if (op) op.attemptBase = op.attempt;
+        }
+        return;
+      }
     }
+  }
+
+  /** Whether the log (including what is about to be appended) already holds this delivery. */
+  hasDelivery(deliveryId: string): boolean {
+    return this.deliveries.has(deliveryId);
   }
 
   /**
@@ -244,6 +280,8 @@ export class WorkflowInstance {
    * `createHook()` must hand out the token its first execution recorded.
    */
   preload(events: readonly AppliedEvent[]): void {
+    const rescinded = rescindedSeqs(events);
+    if (rescinded.size > 0) this.rescinded = rescinded;
     for (const event of events) {
       if (event.type === "hook_created" && event.correlationId && event.data) {
         this.recordedTokens.set(event.correlationId, event.data.token);
@@ -274,26 +312,12 @@ export class WorkflowInstance {
     op.hook!.channel.fail(this.toSandboxError(new HookConflictError(op.hook!.token, holderRunId)));
   }
 
-  /** The workflow function, from the bundle run in this (the first) turn. */
-  private loadWorkflow(): WorkflowFn {
-    this.sandbox.run(this.script);
-    const fn = this.sandbox.getWorkflow(this.workflowName);
-    if (typeof fn !== "function") {
-      throw new Error(
-        `Workflow "${this.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
-          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
-      );
-    }
-    return fn;
-  }
-
   private begin(input: string): void {
-    const workflow = this.loadWorkflow();
     const args = deserialize(input, { realm: this.realm });
     const list = Array.isArray(args) ? args : [args];
     let result: unknown;
     try {
-      result = workflow.apply(undefined, list);
+      result = this.workflow.apply(undefined, list);
     } catch (error) {
       this.settle({ ok: false, error });
       return;
@@ -361,8 +385,9 @@ export class WorkflowInstance {
     url?: (token: string) => string,
   ): Record<string | symbol, unknown> {
     const api = kind === "hook" ? "createHook()" : "createWebhook()";
-    if (opts?.token !== undefined && (typeof opts.token !== "string" || opts.token.length === 0)) {
-      throw this.toSandboxError(new TypeError(`${api}: token must be a non-empty string.`));
+    const tokenProblem = opts?.token === undefined ? undefined : hookTokenProblem(opts.token);
+    if (tokenProblem) {
+      throw this.toSandboxError(new TypeError(`${api}: the token cannot be used: ${tokenProblem}.`));
     }
     let metadata: string | undefined;
     try {

@@ -7,6 +7,7 @@
  * therefore the order a replay applies them in.
  */
 import {
+  type Delivery,
   type EventDataMap,
   isWorldError,
   type Lease,
@@ -209,8 +210,36 @@ export class LiveRun {
     await this.processDue();
   }
 
-  /** Completes due sleeps and starts due retries. */
+  /**
+   * Appends the deliveries other processes recorded for this run (hook payloads, `World.deliver`), each once and in
+   * the order recorded: the append consumes them. Only a run that has created a hook can have any, so runs without
+   * hooks pay no read.
+   */
+  async consumeDeliveries(): Promise<void> {
+    if (!this.instance.hadHooks || this.instance.terminal || this.terminalEmitted) return;
+    let pending: Delivery[];
+    try {
+      pending = await (await this.ctx.world()).listDeliveries(this.runId);
+    } catch (error) {
+      // The next drive or sweep reads them again; a passing storage error must not fail the run.
+      this.ctx.reportError(this.runId, error);
+      return;
+    }
+    for (const delivery of pending) {
+      if (this.instance.terminal || this.terminalEmitted) return;
+      if (this.instance.hasDelivery(delivery.deliveryId)) continue;
+      const { correlationId, data } = delivery.event;
+      await this.emit({
+        type: "hook_received",
+        correlationId,
+        data: { payload: data.payload, deliveryId: delivery.deliveryId },
+      });
+    }
+  }
+
+  /** Consumes pending deliveries, completes due sleeps and starts due retries. */
   async processDue(): Promise<void> {
+    await this.consumeDeliveries();
     const now = this.ctx.now();
     const due = [...this.instance.ops.values()]
       .filter(
@@ -234,7 +263,11 @@ export class LiveRun {
     this.controllers.delete(op.cid);
     // The run ended meanwhile, or the result is a duplicate: the first recorded result wins.
     if (this.instance.terminal || this.instance.ops.get(op.cid) !== op || op.attempt !== attempt) return;
-    const outcome = await stepOutcome(this.ctx, { runId: this.runId, stepName: op.name, attempt }, result);
+    const outcome = await stepOutcome(
+      this.ctx,
+      { runId: this.runId, stepName: op.name, attempt, attemptBase: op.attemptBase },
+      result,
+    );
     await this.emit({ ...outcome, correlationId: op.cid } as NewEvent);
   }
 
@@ -470,8 +503,10 @@ export class LiveRun {
         const op = this.instance.ops.get(cid);
         if (!op || op.attempt !== event.data!.attempt || this.running.has(cid) || this.remote.has(cid))
           continue;
-        // The policy keeps a sequential run inline (no round trip); parallel steps beyond it go to any worker.
-        if (this.ctx.shouldOffer(this)) {
+        // The policy keeps a sequential run inline (no round trip); parallel steps beyond it go to any worker. A
+        // step re-driven by an operator's retry stays here: its retry budget counts from the retry (attemptBase),
+        // which a step task does not carry.
+        if (op.attemptBase === undefined && this.ctx.shouldOffer(this)) {
           this.remote.set(cid, op.attempt);
           offers.push(this.taskOf(op));
         } else this.startStep(cid, op.attempt);

@@ -21,7 +21,7 @@ export interface OutcomeContext {
 
 export async function stepOutcome(
   ctx: OutcomeContext,
-  step: { runId: string; stepName: string; attempt: number },
+  step: { runId: string; stepName: string; attempt: number; attemptBase?: number },
   result: StepResult,
 ): Promise<StepTaskOutcome> {
   if (result.ok) {
@@ -42,7 +42,9 @@ export async function stepOutcome(
       return { type: "step_failed", data: { error: recordError(error) } };
     }
   }
-  const decision = decideRetry(result.error, step.attempt, result.maxRetries, ctx.now(), ctx.retry);
+  // After an operator's retry the step gets its whole retry budget again.
+  const budgetAttempt = step.attempt - (step.attemptBase ?? 0);
+  const decision = decideRetry(result.error, budgetAttempt, result.maxRetries, ctx.now(), ctx.retry);
   const error = recordError(result.error);
   if (!decision.retry) return { type: "step_failed", data: { error } };
   return { type: "step_retrying", data: { attempt: step.attempt, error, retryAt: decision.retryAt } };

@@ -7,12 +7,13 @@
  * `request.respondWith(response)`, which stores the response in a world stream of the run named after the
  * request; `resumeWebhook`, possibly in another process, reads it from there and answers the HTTP caller.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { World } from "@wfkit/world";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { adoptBody, deserialize, registerReducer, serializeAsync } from "../serialization/index.js";
 import { realmKitOf } from "../vm/index.js";
 import type { Engine } from "./engine.js";
+import { maxBodyBytesFromEnv, PayloadTooLargeError, readBodyLimited } from "./http-body.js";
 import { stepContext } from "./step-context.js";
 import { workflowBaseUrl } from "./workflow-url.js";
 
@@ -102,6 +103,8 @@ export interface ResumeWebhookOptions {
   /** How long a "manual" webhook waits for `respondWith` before answering 504. Default
    *  `WORKFLOW_WEBHOOK_TIMEOUT_MS`, else 30 000 ms. */
   timeoutMs?: number;
+  /** Largest request body delivered; a larger one is answered 413. Default `WORKFLOW_MAX_BODY_BYTES`, else 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -127,10 +130,20 @@ export async function resumeWebhookWith(
     url: request.url,
     headers: [...(request.headers as unknown as Iterable<[string, string]>)],
   };
-  if (request.body !== null) data.body = new Uint8Array(await request.arrayBuffer());
+  try {
+    const body = await readBodyLimited(
+      request,
+      opts.maxBodyBytes ?? maxBodyBytesFromEnv(),
+      "webhook request body",
+    );
+    if (body) data.body = body;
+  } catch (error) {
+    if (PayloadTooLargeError.is(error)) return error.toResponse();
+    throw error;
+  }
   if (manual) data.replyTo = randomBytes(12).toString("base64url");
   try {
-    await engine.resumeHook(token, webhookRequest(data, globalThis), "webhook");
+    await engine.resumeHook(token, webhookRequest(data, globalThis), "webhook", deliveryIdOf(token, request));
   } catch (error) {
     if (HookNotFoundError.is(error)) return new Response(null, { status: 404 });
     throw error;
@@ -176,6 +189,17 @@ async function firstChunk(
       off = world.subscribeStream?.(runId, name, done);
     });
   }
+}
+
+/**
+ * A sender that retries a webhook (after a timeout or a 5xx) can mark the retries with the same
+ * `Idempotency-Key` header: they then make one delivery, not one per attempt. Without the header every request
+ * is a delivery of its own.
+ */
+function deliveryIdOf(token: string, request: Request): string | undefined {
+  const key = request.headers.get("idempotency-key");
+  if (!key) return undefined;
+  return `idem_${createHash("sha256").update(token).update("\u0000").update(key).digest("base64url")}`;
 }
 
 function timeoutFromEnv(): number {

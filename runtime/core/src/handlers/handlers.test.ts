@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createMemoryWorld } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
@@ -154,5 +154,87 @@ describe("createRouter + toNodeHandler", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("body limits", () => {
+  /** Sends `total` bytes in 64 KiB chunks (chunked, no Content-Length unless `declare`); resolves with the status. */
+  function upload(base: string, path: string, total: number, declare = false): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(path, base);
+      const req = request(
+        url,
+        { method: "POST", headers: declare ? { "content-length": String(total) } : {} },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+  }
+
+  it("answers 413 past the limit, declared or streamed, without buffering the upload; smaller bodies pass", async () => {
+    const world = createMemoryWorld();
+    const server = createServer(
+      toNodeHandler(createRouter(createHandlers({ world, maxBodyBytes: 256 * 1024 }))),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const runId = `wrun_test_${Math.random().toString(36).slice(2)}`;
+    await world.createRun({ runId, workflowName: HOOK_WF, input: serialize([], { path: "args" }) });
+    await engineForWorld(world).drive(runId);
+    let token: string | undefined;
+    for (let i = 0; i < 200 && !token; i++) {
+      token = (await world.listHooks(runId))[0]?.token;
+      if (!token) await new Promise((r) => setTimeout(r, 5));
+    }
+    const hookPath = `/.well-known/workflow/v1/webhook/${encodeURIComponent(token!)}`;
+    try {
+      const rss = process.memoryUsage().rss;
+      expect(await upload(base, "/.well-known/workflow/v1/flow", 64 * 1024 * 1024)).toBe(413);
+      expect(await upload(base, "/.well-known/workflow/v1/flow", 64 * 1024 * 1024, true)).toBe(413);
+      expect(await upload(base, hookPath, 64 * 1024 * 1024)).toBe(413);
+      expect(await upload(base, hookPath, 1024 * 1024, true)).toBe(413);
+      // 64 MiB were offered three times; far less than that was held.
+      expect(process.memoryUsage().rss - rss).toBeLessThan(48 * 1024 * 1024);
+      const small = await fetch(`${base}/.well-known/workflow/v1/webhook/nobody`, {
+        method: "POST",
+        body: "x",
+      });
+      expect(small.status).toBe(404);
+      const tooLarge = await fetch(`${base}/.well-known/workflow/v1/flow`, {
+        method: "POST",
+        body: "x".repeat(70 * 1024),
+      });
+      expect(tooLarge.status).toBe(413);
+      expect(await tooLarge.text()).toMatch(/larger than 65536 bytes.*WORKFLOW_MAX_BODY_BYTES/);
+      // Nothing reached the run; a body under the limit does.
+      expect(await world.listDeliveries(runId)).toEqual([]);
+      const fits = await fetch(`${base}${hookPath}`, { method: "POST", body: "y".repeat(200 * 1024) });
+      expect(fits.status).toBe(202);
+      expect(await new Run(runId, engineForWorld(world)).returnValue).toBe(`POST ${"y".repeat(200 * 1024)}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("a token or run ID with a NUL character is simply not found", async () => {
+    const { flow, webhook } = createHandlers({ world: createMemoryWorld() });
+    expect((await flow(post("flow", { runId: "wrun_\u0000x" }))).status).toBe(400);
+    const res = await webhook(
+      new Request("http://app.test/.well-known/workflow/v1/webhook/a%00b", { method: "POST", body: "x" }),
+    );
+    expect(res.status).toBe(404);
   });
 });

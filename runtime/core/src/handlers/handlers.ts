@@ -11,6 +11,7 @@ import type { World } from "@wfkit/world";
 import { resumeWebhook } from "../api/hooks.js";
 import { engineForWorld, getEngine } from "../api/runtime-config.js";
 import type { Engine } from "../engine/engine.js";
+import { PayloadTooLargeError, readBodyLimited } from "../engine/http-body.js";
 
 export type WebHandler = (request: Request) => Promise<Response>;
 
@@ -31,7 +32,15 @@ export interface HandlersOptions {
    * answers 404 with an empty body for a token no live webhook holds.
    */
   resumeWebhook?: (token: string, request: Request) => Promise<Response>;
+  /**
+   * Largest webhook request body delivered to a run; larger ones are answered 413 without being read further.
+   * Default `WORKFLOW_MAX_BODY_BYTES`, else 4 MiB. (`flow` and `step` bodies are `{ runId }`: at most 64 KiB.)
+   */
+  maxBodyBytes?: number;
 }
+
+/** `flow` and `step` take `{ "runId": … }` and nothing else. */
+const MAX_DRIVE_BODY_BYTES = 64 * 1024;
 
 /** Where the handlers are mounted; the router and the Vite dev server use the same paths. */
 export const WORKFLOW_BASE_PATH = "/.well-known/workflow/v1";
@@ -41,9 +50,15 @@ export function createHandlers(options: HandlersOptions = {}): WorkflowHandlers 
   const drive: WebHandler = async (request) => {
     if (request.method !== "POST")
       return json(405, { error: `use POST with a JSON body { "runId": "..." }, not ${request.method}` });
-    const body = await readJson(request);
+    let body: unknown;
+    try {
+      body = await readJson(request, MAX_DRIVE_BODY_BYTES);
+    } catch (error) {
+      if (PayloadTooLargeError.is(error)) return error.toResponse();
+      throw error;
+    }
     const runId = (body as { runId?: unknown } | undefined)?.runId;
-    if (typeof runId !== "string" || runId.length === 0)
+    if (typeof runId !== "string" || runId.length === 0 || runId.includes("\u0000"))
       return json(400, {
         error: 'the body must be JSON with a non-empty string "runId", e.g. {"runId":"wrun_..."}',
       });
@@ -61,7 +76,10 @@ export function createHandlers(options: HandlersOptions = {}): WorkflowHandlers 
       const token = webhookToken(new URL(request.url).pathname);
       if (!token) return new Response(null, { status: 404 });
       if (options.resumeWebhook) return options.resumeWebhook(token, request);
-      return resumeWebhook(token, request, { engine: engine() });
+      return resumeWebhook(token, request, {
+        engine: engine(),
+        ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      });
     },
   };
 }
@@ -80,9 +98,10 @@ export function webhookToken(pathname: string): string | undefined {
   }
 }
 
-async function readJson(request: Request): Promise<unknown> {
+async function readJson(request: Request, limit: number): Promise<unknown> {
+  const bytes = await readBodyLimited(request, limit, "request body");
   try {
-    return await request.json();
+    return bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
   } catch {
     return undefined;
   }

@@ -50,8 +50,48 @@ export function toWebRequest(req: IncomingMessage): Request {
   return new Request(url, {
     method,
     headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: "half" } : {}),
+    ...(hasBody ? { body: bodyStream(req), duplex: "half" } : {}),
   } as RequestInit);
+}
+
+/**
+ * The request body as a Web stream that reads from the socket only as fast as it is consumed. Not
+ * `Readable.toWeb`: on Node 20 cancelling its stream while data still arrives throws "Controller is already
+ * closed" as an uncaught exception, and a handler that refuses a large upload (413) cancels exactly then. After a
+ * cancel the rest of the upload is read and dropped (the 413 answer closes the connection).
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on("data", (chunk: Buffer) => {
+          if (done) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once("end", () => {
+          if (done) return;
+          done = true;
+          controller.close();
+        });
+        req.once("error", (error) => {
+          if (done) return;
+          done = true;
+          controller.error(error);
+        });
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        done = true;
+        req.resume();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /** Writes status, headers and the (streamed) body; resolves when the body is fully sent. */

@@ -54,3 +54,27 @@ export class RetryableError extends Error {
 }
 
 export const ERROR_BRAND = BRAND;
+
+/**
+ * A step attempt ran longer than its `timeout` (`myStep.timeout = "30s"`). It is retried per `maxRetries` like any
+ * error; the attempt's `getStepMetadata().signal` fires with it and a late result of that attempt is discarded.
+ */
+export class StepTimeoutError extends Error {
+  readonly code = "STEP_TIMEOUT";
+  constructor(
+    readonly stepName: string,
+    readonly timeoutMs: number,
+    readonly attempt: number,
+  ) {
+    super(
+      `Step ${stepName} (attempt ${attempt}) did not finish within its timeout of ${timeoutMs} ms; the attempt's ` +
+        "AbortSignal was fired and its result, if it still comes, is discarded.",
+    );
+    this.name = "StepTimeoutError";
+  }
+  static is(value: unknown): value is StepTimeoutError {
+    return (
+      typeof value === "object" && value !== null && (value as { code?: unknown }).code === "STEP_TIMEOUT"
+    );
+  }
+}

@@ -53,3 +53,23 @@ export class WorkflowRunNotFoundError extends Error {
 function hasCode(value: unknown, code: string): boolean {
   return typeof value === "object" && value !== null && (value as { code?: unknown }).code === code;
 }
+
+/** `start(wf, args, { runId, onConflict: "fail" })` found a run with that ID (or one of another workflow). */
+export class RunAlreadyExistsError extends Error {
+  readonly code = "RUN_ALREADY_EXISTS";
+  constructor(
+    readonly runId: string,
+    readonly workflowName: string,
+    readonly existingWorkflowName?: string,
+  ) {
+    super(
+      existingWorkflowName !== undefined && existingWorkflowName !== workflowName
+        ? `A run with ID "${runId}" already exists, of another workflow (${existingWorkflowName}, not ${workflowName}). Choose another runId.`
+        : `A run with ID "${runId}" already exists. Pass onConflict: "use-existing" (the default with a runId) to get it instead.`,
+    );
+    this.name = "RunAlreadyExistsError";
+  }
+  static is(value: unknown): value is RunAlreadyExistsError {
+    return hasCode(value, "RUN_ALREADY_EXISTS");
+  }
+}

@@ -28,6 +28,11 @@ export interface WorldUnderTest {
   world: World;
   /** Closes nothing itself: returns a second world over the same storage (after `world.close()`). */
   reopen?: () => Promise<World>;
+  /**
+   * A second world over the same storage, open at the same time as `world` (as another process would open it).
+   * Worlds shared between processes give it; the cases that need it are skipped for the others.
+   */
+  concurrent?: () => Promise<World>;
   cleanup?: () => Promise<void>;
 }
 
@@ -39,6 +44,14 @@ export interface ConformanceOptions {
 /** Short enough to keep the suite quick, long enough that a busy machine does not expire it early. */
 const LEASE_TTL_MS = 500;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   let error: unknown;
@@ -275,6 +288,90 @@ export function runWorldConformance(
       ]);
       expect(cancelled.run).toMatchObject({ status: "cancelled", cancelReason: "by op" });
       expect(await world.getRun(c.runId)).toEqual(cancelled.run);
+    });
+
+    test("run_retried reopens a failed run: failed steps pending, hooks live, sleeps due, the run due until run_started", async () => {
+      const now = Date.now();
+      const run = await newRun();
+      await push(
+        run.runId,
+        { type: "run_started" },
+        step("ok"),
+        { type: "step_started", correlationId: "ok", data: { attempt: 1 } },
+        { type: "step_completed", correlationId: "ok", data: { output: "1" } },
+        { type: "hook_created", correlationId: "h", data: { token: `retry-${run.runId}` } },
+        { type: "wait_created", correlationId: "w", data: { resumeAt: now + 60_000 } },
+        step("bad"),
+        { type: "step_started", correlationId: "bad", data: { attempt: 1 } },
+        { type: "step_failed", correlationId: "bad", data: { error: "boom" } },
+      );
+      const failed = await push(run.runId, { type: "run_failed", data: { error: "boom" } });
+      expect(failed.run.status).toBe("failed");
+      expect(await world.getHookByToken(`retry-${run.runId}`)).toBeUndefined();
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).not.toContain(run.runId);
+
+      const retried = await world.append(run.runId, failed.run.lastSeq, [
+        {
+          type: "run_retried",
+          data: {
+            rescinds: [failed.run.lastSeq - 1, failed.run.lastSeq],
+            steps: ["bad"],
+            hooks: [{ hookId: "h", token: `retry-${run.runId}` }],
+          },
+        },
+      ]);
+      expect(retried.run.status).toBe("running");
+      expect(retried.run.error).toBeUndefined();
+      expect(retried.run.completedAt).toBeUndefined();
+      expect(await world.getStep(run.runId, "bad")).toMatchObject({ status: "pending" });
+      expect(await world.getStep(run.runId, "ok")).toMatchObject({ status: "completed", output: "1" });
+      expect(await world.getHookByToken(`retry-${run.runId}`)).toMatchObject({
+        runId: run.runId,
+        status: "active",
+      });
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).toContain(run.runId);
+      // Due at once (someone must pick it up), and no longer once an executor records run_started.
+      expect((await world.listDue(Date.now())).map((d) => d.runId)).toContain(run.runId);
+      const started = await world.append(run.runId, retried.run.lastSeq, [{ type: "run_started" }]);
+      expect((await world.listDue(Date.now())).map((d) => d.runId)).not.toContain(run.runId);
+      expect(started.run.wakeAt).toBe(now + 60_000);
+    });
+
+    test("run_retried is refused unless the run failed, and must come first in its batch", async () => {
+      const running = await newRun();
+      await push(running.runId, { type: "run_started" });
+      const retry = (): NewEvent => ({ type: "run_retried", data: { rescinds: [], steps: [], hooks: [] } });
+      await expectCode(push(running.runId, retry()), "INVALID_EVENT");
+      const done = await newRun();
+      await push(done.runId, { type: "run_completed", data: { output: "" } });
+      await expectCode(push(done.runId, retry()), "RUN_FINISHED");
+      const cancelled = await newRun();
+      await push(cancelled.runId, { type: "run_cancelled", data: {} });
+      await expectCode(push(cancelled.runId, retry()), "RUN_FINISHED");
+      const failed = await newRun();
+      await push(failed.runId, { type: "run_failed", data: { error: "x" } });
+      await expectCode(push(failed.runId, { type: "run_started" }, retry()), "INVALID_EVENT");
+      await expectCode(push(failed.runId, { type: "run_started" }), "RUN_FINISHED");
+      expect((await push(failed.runId, retry(), { type: "run_started" })).run.status).toBe("running");
+    });
+
+    test("run_retried is refused when a hook it brings back lost its token to another run", async () => {
+      const token = `lost-${Math.random().toString(36).slice(2)}`;
+      const first = await newRun();
+      await push(first.runId, { type: "hook_created", correlationId: "h", data: { token } });
+      const failed = await push(first.runId, { type: "run_failed", data: { error: "x" } });
+      const second = await newRun();
+      await push(second.runId, { type: "hook_created", correlationId: "h", data: { token } });
+      await expectCode(
+        world.append(first.runId, failed.run.lastSeq, [
+          {
+            type: "run_retried",
+            data: { rescinds: [failed.run.lastSeq], steps: [], hooks: [{ hookId: "h", token }] },
+          },
+        ]),
+        "HOOK_TOKEN_CONFLICT",
+      );
+      expect((await world.getRun(first.runId))!.status).toBe("failed");
     });
 
     test("step rows follow created, started, retrying, completed and failed", async () => {
@@ -527,6 +624,28 @@ export function runWorldConformance(
 
     // ---------------------------------------------------------------- wake-ups
 
+    test("listAbandoned lists unfinished runs whose lease expired while held, not released, finished or live ones", async () => {
+      const abandoned = await newRun();
+      const released = await newRun();
+      const live = await newRun();
+      const finished = await newRun();
+      const retaken = await newRun();
+      await world.acquireLease(abandoned.runId, "dead", LEASE_TTL_MS);
+      const rel = (await world.acquireLease(released.runId, "A", LEASE_TTL_MS))!;
+      await world.releaseLease(rel);
+      await world.acquireLease(finished.runId, "dead", LEASE_TTL_MS);
+      await push(finished.runId, { type: "run_completed", data: { output: "" } });
+      await world.acquireLease(retaken.runId, "dead", LEASE_TTL_MS);
+      expect(await world.listAbandoned(Date.now())).toEqual([]);
+      await sleep(LEASE_TTL_MS + 100);
+      await world.acquireLease(live.runId, "alive", 60_000);
+      await world.acquireLease(retaken.runId, "B", 60_000);
+      const listed = await world.listAbandoned(Date.now());
+      expect(listed.map((r) => r.runId)).toEqual([abandoned.runId]);
+      expect(listed[0]!.expiredAt).toBeLessThanOrEqual(Date.now());
+      expect(await world.listAbandoned(listed[0]!.expiredAt - 1)).toEqual([]);
+    });
+
     test("listDue returns due runs earliest first, not future or finished ones", async () => {
       const now = Date.now();
       const r1 = await newRun();
@@ -709,6 +828,179 @@ export function runWorldConformance(
       } finally {
         console.error = originalError;
       }
+    });
+
+    // ---------------------------------------------------------------- deliveries (events from outside a run)
+
+    /** A run waiting on hook `h1`, as the engine leaves it before a payload arrives. */
+    const runWithHook = async (token = `tok-${Math.random().toString(36).slice(2)}`) => {
+      const run = await newRun();
+      await push(
+        run.runId,
+        { type: "run_started" },
+        { type: "hook_created", correlationId: "h1", data: { token } },
+      );
+      return (await world.getRun(run.runId))!;
+    };
+    const payload = (deliveryId: string, correlationId = "h1") => ({
+      deliveryId,
+      event: { type: "hook_received" as const, correlationId, data: { payload: `"${deliveryId}"` } },
+    });
+
+    test("deliveries: deliver records a pending delivery outside the log; the append naming it consumes it", async () => {
+      const run = await runWithHook();
+      const heard: RunNotification[] = [];
+      world.subscribe((n) => heard.push(n), run.runId);
+      const before = Date.now();
+      const { delivery, duplicate } = await world.deliver(run.runId, payload("d1"));
+      expect(duplicate).toBe(false);
+      expect(delivery).toMatchObject({ runId: run.runId, ...payload("d1") });
+      expect(delivery.createdAt).toBeGreaterThanOrEqual(before - 1000);
+      // The log and the run row are untouched: the lease holder's next append still fits.
+      expect((await world.getRun(run.runId))!.lastSeq).toBe(run.lastSeq);
+      expect(await world.readEvents(run.runId, { afterSeq: run.lastSeq })).toEqual([]);
+      expect(await world.listDeliveries(run.runId)).toEqual([delivery]);
+      await until(() => heard.some((n) => n.kind === "delivered"));
+      expect(heard.find((n) => n.kind === "delivered")).toMatchObject({
+        runId: run.runId,
+        lastSeq: run.lastSeq,
+      });
+
+      await world.append(run.runId, run.lastSeq, [
+        { type: "hook_received", correlationId: "h1", data: { payload: '"d1"', deliveryId: "d1" } },
+      ]);
+      expect(await world.listDeliveries(run.runId)).toEqual([]);
+    });
+
+    test("deliveries: pending ones are listed in the order recorded; an append consumes only those it names", async () => {
+      const run = await runWithHook();
+      for (const id of ["a", "b", "c"]) await world.deliver(run.runId, payload(id));
+      expect((await world.listDeliveries(run.runId)).map((d) => d.deliveryId)).toEqual(["a", "b", "c"]);
+      await world.append(run.runId, run.lastSeq, [
+        { type: "hook_received", correlationId: "h1", data: { payload: '"b"', deliveryId: "b" } },
+        { type: "hook_received", correlationId: "h1", data: { payload: '"direct"' } },
+      ]);
+      expect((await world.listDeliveries(run.runId)).map((d) => d.deliveryId)).toEqual(["a", "c"]);
+    });
+
+    test("deliveries: recording an ID again, pending or consumed, stores nothing new", async () => {
+      const run = await runWithHook();
+      const first = await world.deliver(run.runId, payload("same"));
+      const again = await world.deliver(run.runId, payload("same"));
+      expect(again.duplicate).toBe(true);
+      expect(again.delivery).toEqual(first.delivery);
+      expect(await world.listDeliveries(run.runId)).toHaveLength(1);
+      await world.append(run.runId, run.lastSeq, [
+        { type: "hook_received", correlationId: "h1", data: { payload: '"same"', deliveryId: "same" } },
+      ]);
+      expect((await world.deliver(run.runId, payload("same"))).duplicate).toBe(true);
+      expect(await world.listDeliveries(run.runId)).toEqual([]);
+    });
+
+    test("deliveries: concurrent deliveries are each recorded once", async () => {
+      const run = await runWithHook();
+      const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
+      const results = await Promise.all(
+        [...ids, ...ids.slice(0, 5)].map((id) => world.deliver(run.runId, payload(id))),
+      );
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(20);
+      const pending = await world.listDeliveries(run.runId);
+      expect(pending.map((d) => d.deliveryId).sort()).toEqual([...ids].sort());
+    });
+
+    test("deliveries: need no lease and never refuse or conflict with the lease holder's appends", async () => {
+      const run = await runWithHook();
+      const lease = (await world.acquireLease(run.runId, "executor", 60_000))!;
+      let seq = run.lastSeq;
+      for (let i = 0; i < 5; i++) {
+        const [, appended] = await Promise.all([
+          world.deliver(run.runId, payload(`x${i}`)),
+          world.append(run.runId, seq, [step(`s${i}`)], { lease }),
+        ]);
+        seq = appended.run.lastSeq;
+      }
+      expect((await world.getRun(run.runId))!.lastSeq).toBe(run.lastSeq + 5);
+      expect(await world.listDeliveries(run.runId)).toHaveLength(5);
+      // Still the holder's: a delivery takes nothing.
+      expect(await world.acquireLease(run.runId, "other", 60_000)).toBeUndefined();
+    });
+
+    test("deliveries: refused for an unknown or finished run, and when malformed", async () => {
+      await expectCode(world.deliver("wrun_missing", payload("d")), "RUN_NOT_FOUND");
+      await expectCode(world.listDeliveries("wrun_missing"), "RUN_NOT_FOUND");
+      const run = await runWithHook();
+      await expectCode(world.deliver(run.runId, { ...payload("d"), deliveryId: "" }), "INVALID_EVENT");
+      await expectCode(
+        world.deliver(run.runId, { deliveryId: "d", event: { type: "run_cancelled" } as never }),
+        "INVALID_EVENT",
+      );
+      await expectCode(world.deliver(run.runId, payload("d", "")), "INVALID_EVENT");
+      await world.deliver(run.runId, payload("left"));
+      await push(run.runId, { type: "run_cancelled", data: {} });
+      await expectCode(world.deliver(run.runId, payload("late")), "RUN_FINISHED");
+      // Nothing will consume what a finished run had pending.
+      expect(await world.listDeliveries(run.runId)).toEqual([]);
+      expect((await world.listDeliveryRuns(Date.now() + 60_000)).map((r) => r.runId)).not.toContain(
+        run.runId,
+      );
+    });
+
+    test("deliveries: listDeliveryRuns lists unfinished runs with old enough pending deliveries, oldest first", async () => {
+      const a = await runWithHook();
+      const b = await runWithHook();
+      const c = await runWithHook();
+      await world.deliver(b.runId, payload("b1"));
+      await sleep(5);
+      await world.deliver(a.runId, payload("a1"));
+      await world.deliver(c.runId, payload("c1"));
+      await world.append(c.runId, c.lastSeq, [
+        { type: "hook_received", correlationId: "h1", data: { payload: '"c1"', deliveryId: "c1" } },
+      ]);
+      const later = Date.now() + 60_000;
+      const listed = await world.listDeliveryRuns(later);
+      expect(listed.map((r) => r.runId)).toEqual([b.runId, a.runId]);
+      expect(listed[0]!.since).toBeLessThanOrEqual(listed[1]!.since);
+      expect(await world.listDeliveryRuns(later, 1)).toHaveLength(1);
+      expect(await world.listDeliveryRuns(listed[0]!.since - 1)).toEqual([]);
+    });
+
+    test("deliveries: another instance over the same storage records one the first hears and consumes", async (ctx) => {
+      if (!subject.concurrent)
+        return ctx.skip("this world is not shared between instances (no concurrent given)");
+      const other = await subject.concurrent();
+      extraWorlds.push(other);
+      const run = await runWithHook();
+      const lease = (await world.acquireLease(run.runId, "executor", 60_000))!;
+      const heard: RunNotification[] = [];
+      world.subscribe((n) => heard.push(n), run.runId);
+      await other.deliver(run.runId, payload("remote"));
+      await until(() => heard.some((n) => n.kind === "delivered"), 5_000);
+      const [pending] = await world.listDeliveries(run.runId);
+      expect(pending).toMatchObject(payload("remote"));
+      await world.append(
+        run.runId,
+        run.lastSeq,
+        [{ type: "hook_received", correlationId: "h1", data: { payload: '"remote"', deliveryId: "remote" } }],
+        { lease },
+      );
+      expect(await other.listDeliveries(run.runId)).toEqual([]);
+      expect((await other.deliver(run.runId, payload("remote"))).duplicate).toBe(true);
+    });
+
+    test("deliveries: pending ones survive close and reopen", async (ctx) => {
+      if (!subject.reopen) return ctx.skip("this world keeps nothing across instances (no reopen given)");
+      const run = await runWithHook();
+      await world.deliver(run.runId, payload("kept"));
+      await world.deliver(run.runId, payload("used"));
+      await world.append(run.runId, run.lastSeq, [
+        { type: "hook_received", correlationId: "h1", data: { payload: '"used"', deliveryId: "used" } },
+      ]);
+      await world.close();
+      const again = await subject.reopen();
+      extraWorlds.push(again);
+      expect((await again.listDeliveries(run.runId)).map((d) => d.deliveryId)).toEqual(["kept"]);
+      expect((await again.deliver(run.runId, payload("used"))).duplicate).toBe(true);
+      expect((await again.listDeliveryRuns(Date.now() + 60_000)).map((r) => r.runId)).toEqual([run.runId]);
     });
 
     // ---------------------------------------------------------------- streams (optional World methods)
