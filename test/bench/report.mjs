@@ -27,6 +27,7 @@ const COLUMNS = [
   "ours/local",
   "ours/postgres",
   "ours/sqlite",
+  "ours/redis",
   "wdk/local",
   "wdk/postgres",
   "dbos/postgres",

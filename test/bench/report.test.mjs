@@ -132,3 +132,14 @@ test("the chart has one line per series, a larger gap drawn higher, and is stabl
   assert.ok(ours.at(-1)[0] > wdk.at(-1)[0], "ours reaches further along the step axis");
   assert.match(svg, /wdk\/local, 100 steps/);
 });
+
+test("the Redis world gets its own column beside the other worlds of ours", () => {
+  const withRedis = structuredClone(run);
+  withRedis.suites.engine.results.push(row("ours", "redis", "sequential-100", 60));
+  const md = renderMarkdown(buildResults(withRedis));
+  assert.match(md, /\| workload \| ours\/local \| ours\/postgres \| ours\/redis \| wdk\/local \|/);
+  assert.match(
+    md,
+    /\| sequential-100 \| 20 ms \(18–24\) \| 150 ms \(135–180\) \| 60 ms \(54–72\) \| 4,000 ms/,
+  );
+});

@@ -11,6 +11,7 @@
  * `--runs`: measured runs per workload for every system (after one warm-up), and fresh processes per cold
  * compile. `--out-dir` elsewhere keeps a trial run from overwriting the committed results.
  * Postgres: WORKFLOW_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres, for ours and the peers alike.
+ * Redis (ours only): WORKFLOW_REDIS_URL, else redis://127.0.0.1:6379.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -54,7 +55,11 @@ function runSuite([script, ...args]) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--expose-gc", path.join(here, script), ...args], {
       stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WORKFLOW_POSTGRES_URL: POSTGRES_URL },
+      env: {
+        ...process.env,
+        WORKFLOW_POSTGRES_URL: POSTGRES_URL,
+        WORKFLOW_REDIS_URL: process.env.WORKFLOW_REDIS_URL ?? "redis://127.0.0.1:6379",
+      },
     });
     let stdout = "";
     child.stdout.on("data", (d) => {

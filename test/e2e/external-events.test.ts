@@ -1,5 +1,5 @@
 /**
- * Events from outside a run arriving from OTHER processes, on the local, Postgres and SQLite worlds: hook payloads
+ * Events from outside a run arriving from OTHER processes, on the local, Postgres, SQLite and Redis worlds: hook payloads
  * recorded by processes that cannot execute runs, by processes killed mid-delivery, and while the run's executor
  * is running a step. A payload must never fail, repeat or strand a run.
  */
@@ -9,6 +9,8 @@ import type { World } from "@wfkit/world";
 import { createLocalWorld } from "@wfkit/world-local";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
+import { createRedisWorld } from "@wfkit/world-redis";
+import { getTestRedis } from "@wfkit/world-redis/testing";
 import { createSqliteWorld } from "@wfkit/world-sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -81,6 +83,29 @@ const WORLDS: Record<string, () => Promise<Setup>> = {
       },
       cleanup: async () => {
         await world.close();
+        project.cleanup();
+      },
+    };
+  },
+  redis: async () => {
+    const project = copyProject("external-events");
+    const redis = await getTestRedis();
+    const world = await createRedisWorld({ url: redis.url, prefix: redis.prefix, warn: () => {} });
+    return {
+      project,
+      world,
+      env: {
+        WORKFLOW_TARGET_WORLD: "redis",
+        WORKFLOW_REDIS_URL: redis.url,
+        WORKFLOW_REDIS_PREFIX: redis.prefix,
+        // The test server keeps nothing on disk on purpose: no durability warning on stderr.
+        WORKFLOW_REDIS_REQUIRE_AOF: "0",
+        LEDGER: project.file("ledger.txt"),
+        WORKFLOW_LEASE_TTL_MS: "2000",
+      },
+      cleanup: async () => {
+        await world.close();
+        await redis.cleanup();
         project.cleanup();
       },
     };

@@ -16,6 +16,7 @@ export {
   stampEvents,
   TERMINAL_EVENT_TYPES,
   type TokenHolder,
+  TRANSPARENT_EVENT_TYPES,
   touchedIds,
 } from "./materialize.js";
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";

@@ -29,6 +29,12 @@ import type {
   WorkflowEvent,
 } from "./types.js";
 
+/**
+ * Events an operator appends without the lease that change nothing workflow code sees (pause, resume): an executor
+ * whose append they beat simply appends its batch after them, instead of dropping its live instance.
+ */
+export const TRANSPARENT_EVENT_TYPES: ReadonlySet<EventType> = new Set(["run_paused", "run_resumed"]);
+
 export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([
   "run_completed",
   "run_failed",
@@ -57,8 +63,11 @@ export interface ApplyEffects {
   reopened?: boolean;
 }
 
-/** The wake-up key that makes a retried run due until an executor records `run_started` (never a correlation ID). */
-const RETRY_WAKEUP = "run";
+/**
+ * The wake-up key that makes a retried or resumed run due until an executor records `run_started` (never a
+ * correlation ID), so a sweep picks it up even when the process that retried or resumed it executes nothing.
+ */
+const PICKUP_WAKEUP = "run";
 
 export function isTerminalStatus(status: RunStatus): boolean {
   return status === "completed" || status === "failed" || status === "cancelled";
@@ -250,10 +259,24 @@ export function applyEvent(state: RunState, e: WorkflowEvent, effects?: ApplyEff
     case "run_created":
       break; // only ever seq 1, handled by createRunState
     case "run_started":
-      if (!isTerminalStatus(run.status)) run.status = "running";
+      if (run.status === "pending") run.status = "running";
       run.startedAt ??= at;
       // An executor took up a retried run: it is no longer due for pickup.
-      wakeupsChanged = state.wakeups.delete(RETRY_WAKEUP);
+      wakeupsChanged = state.wakeups.delete(PICKUP_WAKEUP);
+      break;
+    case "run_paused":
+      if (run.status === "pending" || run.status === "running") {
+        run.status = "paused";
+        wakeupsChanged = true;
+      }
+      break;
+    case "run_resumed":
+      if (run.status === "paused") {
+        run.status = run.startedAt === undefined ? "pending" : "running";
+        // Due at once, like a retried run, until an executor records run_started.
+        state.wakeups.set(PICKUP_WAKEUP, at);
+        wakeupsChanged = true;
+      }
       break;
     case "run_retried": {
       if (run.status !== "failed" || !e.data) break; // worlds refuse it (checkAppendable)
@@ -282,7 +305,7 @@ export function applyEvent(state: RunState, e: WorkflowEvent, effects?: ApplyEff
           state.wakeups.set(step.stepId, step.retryAt);
       }
       // Due at once: whichever process sweeps for due runs drives it, even when the retrying one cannot.
-      state.wakeups.set(RETRY_WAKEUP, at);
+      state.wakeups.set(PICKUP_WAKEUP, at);
       wakeupsChanged = true;
       if (effects) effects.reopened = true;
       break;
@@ -437,6 +460,11 @@ function openStep(state: RunState, id: string, at: number): StepRecord | undefin
 }
 
 function recomputeWakeAt(state: RunState): void {
+  // A paused run is due for nothing; its wake-ups count again once it is resumed.
+  if (state.run.status === "paused") {
+    delete state.run.wakeAt;
+    return;
+  }
   let min: number | undefined;
   for (const t of state.wakeups.values()) if (min === undefined || t < min) min = t;
   if (min === undefined) delete state.run.wakeAt;

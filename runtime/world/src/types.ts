@@ -11,7 +11,8 @@
  * already serialized by the engine into strings before they reach a world; a world never interprets them.
  */
 
-export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+/** `paused` [addition]: an operator paused the run (`run_paused`): it starts no step and fires no wake-up. */
+export type RunStatus = "pending" | "running" | "paused" | "completed" | "failed" | "cancelled";
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
 export type EventType =
@@ -21,6 +22,8 @@ export type EventType =
   | "run_failed"
   | "run_cancelled"
   | "run_retried"
+  | "run_paused"
+  | "run_resumed"
   | "step_created"
   | "step_started"
   | "step_retrying"
@@ -53,6 +56,14 @@ export interface EventDataMap {
    * is refused with HookTokenConflictError). The run is `running` again and due at once (`wakeAt`) until an
    * executor records `run_started`.
    */
+  /**
+   * [addition] An operator paused the run (`run.pause()`): status `paused`, no wake-up is due (`wakeAt` unset, the
+   * pending ones kept); steps already running finish and are recorded. Appended by anyone without the lease: it
+   * changes nothing workflow code sees, so the executor appends its own batch after it.
+   */
+  run_paused: { reason?: string };
+  /** [addition] The paused run continues (status back to `running`, or `pending` if it never started); due at once. */
+  run_resumed: Record<string, never> | undefined;
   run_retried: {
     rescinds: number[];
     steps: string[];

@@ -4,7 +4,7 @@
  * JSON document to stdout: { machine, results: [{ system: "ours", world, workload, runs, median_ms, min_ms,
  * max_ms }], peak_rss_by_group }. Not a timed test.
  *
- *   node test/bench/engine/run.mjs [--world memory|local|postgres|sqlite] [--runs 3] [--max-run-s 120]
+ *   node test/bench/engine/run.mjs [--world memory|local|postgres|sqlite|redis] [--runs 3] [--max-run-s 120]
  *                                  [--groups sequential,burst-100x3,burst-1000x3]
  *
  * The workloads and how they are timed are the peers' (../peers/workloads.mjs): the same loop, the same warm-up
@@ -12,7 +12,8 @@
  * that peak RSS belongs to that group alone. Workflow and step code are written by hand following the ABI
  * (runtime/core/src/sandbox/abi.ts), so the figures measure the engine and the world, not the compiler.
  * Postgres runs when WORKFLOW_POSTGRES_URL is set, in a fresh schema per group; SQLite in a fresh database file per
- * group (in the bench's data folder, like the local world's).
+ * group (in the bench's data folder, like the local world's); Redis when WORKFLOW_REDIS_URL is set, under a fresh
+ * key prefix per group.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -70,6 +71,11 @@ async function openWorld(kind, dir) {
     const { createSqliteWorld } = await import("@wfkit/world-sqlite");
     return createSqliteWorld({ path: join(dir, "workflow.db") });
   }
+  if (kind === "redis") {
+    // A fresh key prefix per workload group, deleted afterwards (see child()).
+    const { createRedisWorld } = await import("@wfkit/world-redis");
+    return createRedisWorld({ url: process.env.WORKFLOW_REDIS_URL, prefix: dir, warn: () => {} });
+  }
   const { createLocalWorld } = await import("@wfkit/world-local");
   return createLocalWorld({ dataDir: dir });
 }
@@ -107,7 +113,9 @@ async function child(kind, group) {
       ? mkdtempSync(join(BENCH_DATA_ROOT, `${kind}-`))
       : kind === "postgres"
         ? `wf_bench_${process.pid}`
-        : undefined;
+        : kind === "redis"
+          ? `wfbench:${process.pid}:`
+          : undefined;
   try {
     const core = await import("@wfkit/core");
     const world = await openWorld(kind, dir);
@@ -173,6 +181,11 @@ async function child(kind, group) {
       const disarmDrop = watchdog(`${kind}/${group} DROP SCHEMA ${dir}`, 30_000, () => ({}));
       await dropSchema(dir);
       disarmDrop();
+    } else if (kind === "redis") {
+      const disarmDelete = watchdog(`${kind}/${group} deleting keys ${dir}*`, 30_000, () => ({}));
+      const { deletePrefix } = await import("@wfkit/world-redis/testing");
+      await deletePrefix(process.env.WORKFLOW_REDIS_URL, dir);
+      disarmDelete();
     } else if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -195,6 +208,8 @@ async function main() {
         ...((await worldAvailable("@wfkit/world-local", "createLocalWorld")) ? ["local"] : []),
         ...(process.env.WORKFLOW_POSTGRES_URL ? ["postgres"] : []),
         ...((await worldAvailable("@wfkit/world-sqlite", "createSqliteWorld")) ? ["sqlite"] : []),
+        // Redis runs when WORKFLOW_REDIS_URL names a server (e.g. redis://127.0.0.1:6379).
+        ...(process.env.WORKFLOW_REDIS_URL ? ["redis"] : []),
       ];
   let commit;
   try {

@@ -86,6 +86,21 @@ export class Run<R = unknown> {
     return new Run<R>(await this.engine.forkRun(this.runId, opts), this.engine);
   }
 
+  /**
+   * Pauses the run: it starts no step and fires no wake-up (sleeps that come due wait) until `resume()`; steps
+   * already running finish and are recorded. `status` is then `"paused"`.
+   */
+  async pause(opts: { reason?: string } = {}): Promise<void> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    await this.engine.pauseRun(this.runId, opts);
+  }
+
+  /** Continues a paused run exactly where it stopped. */
+  async resume(): Promise<void> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    await this.engine.resumeRun(this.runId);
+  }
+
   /** `fork({ fromStep: toStep })` after cancelling this run with the new run's ID as the reason. */
   async rewind(opts: { toStep: string }): Promise<Run<R>> {
     return new Run<R>(await this.engine.rewindRun(this.runId, opts), this.engine);

@@ -1,8 +1,8 @@
 /**
  * Which world the process-wide engine uses when none is configured in code:
  * `WORKFLOW_TARGET_WORLD` = `local` (default; files under `WORKFLOW_LOCAL_DATA_DIR`, default
- * `.workflow-data`), `memory`, `postgres` / `sqlite` / `vercel` (their packages' `createWorld(env)`), or a module
- * path or package name that exports `createWorld()`.
+ * `.workflow-data`), `memory`, `postgres` / `sqlite` / `redis` / `vercel` (their packages' `createWorld(env)`,
+ * configured from their environment variables), or a module path or package name that exports `createWorld()`.
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,6 +11,7 @@ import { createMemoryWorld, type World } from "@wfkit/world";
 const PACKAGES: Record<string, string> = {
   postgres: "@wfkit/world-postgres",
   sqlite: "@wfkit/world-sqlite",
+  redis: "@wfkit/world-redis",
   vercel: "@wfkit/world-vercel",
 };
 

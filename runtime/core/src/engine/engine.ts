@@ -15,7 +15,9 @@ import {
   type HookRecord,
   isWorldError,
   type Lease,
+  type NewEvent,
   newRunId,
+  RunFinishedError,
   type RunRecord,
   type StepTask,
   type StepTaskWorld,
@@ -717,6 +719,52 @@ export class Engine implements EngineContext {
   }
 
   /**
+   * Pauses a run: appends `run_paused` (no lease needed; the executor, wherever it is, appends its own batch after
+   * it). From then on the run starts no step and fires no wake-up; steps already running finish and are recorded.
+   * Pausing a paused run does nothing; an ended run is refused with `RunFinishedError`.
+   */
+  async pauseRun(runId: string, opts: { reason?: string } = {}): Promise<void> {
+    await this.appendControl(runId, (status) => {
+      if (status === "paused") return undefined;
+      return { type: "run_paused", data: opts.reason === undefined ? {} : { reason: opts.reason } };
+    });
+  }
+
+  /**
+   * Resumes a paused run where it stopped: appends `run_resumed`; the run is then due at once, so this process
+   * (when it executes runs) or any executing process's sweep continues it. Resuming a run that is not paused does
+   * nothing; an ended run is refused with `RunFinishedError`.
+   */
+  async resumeRun(runId: string): Promise<void> {
+    const appended = await this.appendControl(runId, (status) =>
+      status === "paused" ? { type: "run_resumed" } : undefined,
+    );
+    if (appended && this.executes) void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /** Appends the control event `make` decides on for the run's current status (retrying on conflicts). */
+  private async appendControl(
+    runId: string,
+    make: (status: RunRecord["status"]) => NewEvent | undefined,
+  ): Promise<boolean> {
+    const world = await this.world();
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) throw new WorkflowRunNotFoundError(runId);
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) throw new RunFinishedError(runId, run.status);
+      const event = make(run.status);
+      if (!event) return false;
+      try {
+        await world.append(runId, run.lastSeq, [event]);
+        return true;
+      } catch (error) {
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
    * Starts a new run of the same workflow and input that reuses the original's recorded results up to `fromStep`
    * (its correlation ID, or a step ID for its first call) and executes from there; without `fromStep`, from where
    * the original stopped. The new run's `run_created` names its source (`metadata.forkedFrom`); its first
@@ -797,6 +845,12 @@ export class Engine implements EngineContext {
     this.unwatchWorld = world.subscribe((n) => {
       if (n.kind === "delivered") {
         if (!this.creating.has(n.runId)) void this.drive(n.runId, { retryIfHeld: false });
+        return;
+      }
+      // Someone else appended to a run this process holds idle (a resume, a retry): continue it from the cache.
+      const idle = this.live.get(n.runId);
+      if (n.kind === "appended" && idle && !idle.active && !idle.detached && !this.driving.has(n.runId)) {
+        void this.drive(n.runId, { retryIfHeld: false });
         return;
       }
       if (n.kind !== "finished" && !TERMINAL_RUN_STATUSES.includes(n.status)) return;

@@ -122,6 +122,8 @@ export class WorkflowInstance {
   hadHooks = false;
   /** Deliveries the log (or the outbox) already holds, by `hook_received.data.deliveryId`: each is applied once. */
   private readonly deliveries = new Set<string>();
+  /** An operator paused the run (`run_paused`, until `run_resumed`): no step starts, no wake-up fires. */
+  paused = false;
   /** Seqs an operator's retry took back (`run_retried.data.rescinds`): replays skip them. */
   private rescinded: Set<number> | undefined;
 
@@ -258,6 +260,14 @@ export class WorkflowInstance {
       case "run_cancelled":
         this.terminal = event.type;
         return;
+      case "run_paused":
+        this.paused = true;
+        return;
+      case "run_resumed":
+        // The next executor records that it took the run up again (which clears the run's pickup wake-up).
+        this.paused = false;
+        this.runStartedLogged = false;
+        return;
       case "run_retried": {
         // The failure this retry took back was skipped; the next executor records that it took the run up.
         this.runStartedLogged = false;
@@ -268,6 +278,17 @@ export class WorkflowInstance {
         return;
       }
     }
+  }
+
+  /**
+   * Takes back a `step_started` the live driver applied but never stored (a pause came first): the step is as it
+   * was before, logged and not started, so it starts when the run is resumed.
+   */
+  revertStart(cid: string, attempt: number): void {
+    const op = this.ops.get(cid);
+    if (!op || op.attempt !== attempt) return;
+    op.attempt = attempt - 1;
+    op.started = false;
   }
 
   /** Whether the log (including what is about to be appended) already holds this delivery. */

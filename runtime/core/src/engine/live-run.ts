@@ -16,6 +16,7 @@ import {
   type StepTaskOutcome,
   type StepTaskRecord,
   type StepTaskWorld,
+  TRANSPARENT_EVENT_TYPES,
   type World,
 } from "@wfkit/world";
 import { serializeAsync } from "../serialization/index.js";
@@ -102,6 +103,11 @@ export class LiveRun {
     return this.lease !== undefined;
   }
 
+  /** No step may start: the run is being cancelled, or an operator paused it. */
+  private get halted(): boolean {
+    return this.stopping || this.instance.paused;
+  }
+
   activate(lease: Lease): void {
     this.lease = lease;
     this.releasing = undefined;
@@ -175,7 +181,7 @@ export class LiveRun {
       return;
     }
     if (!this.instance.runStartedLogged) await this.emit({ type: "run_started" });
-    if (!this.stopping && !this.instance.outcome) {
+    if (!this.halted && !this.instance.outcome) {
       // Logged, not running here, not waiting for a back-off: its body was interrupted (crash, lost lease)
       // before its result was recorded, or it was offered as a step task.
       const interrupted = [...this.instance.ops.values()].filter(
@@ -237,9 +243,10 @@ export class LiveRun {
     }
   }
 
-  /** Consumes pending deliveries, completes due sleeps and starts due retries. */
+  /** Consumes pending deliveries, completes due sleeps and starts due retries (none of that while paused). */
   async processDue(): Promise<void> {
     await this.consumeDeliveries();
+    if (this.instance.paused) return;
     const now = this.ctx.now();
     const due = [...this.instance.ops.values()]
       .filter(
@@ -388,8 +395,9 @@ export class LiveRun {
           correlationId: op.cid,
           data: { stepName: op.name, input: op.input! },
         });
-        // A workflow that has already returned will never read this step's result: record it, don't run it.
-        if (!this.stopping && !instance.outcome) {
+        // A workflow that has already returned will never read this step's result: record it, don't run it. A
+        // paused run records the step and starts it once resumed (as an interrupted step).
+        if (!this.halted && !instance.outcome) {
           await this.emit({ type: "step_started", correlationId: op.cid, data: { attempt: 1 } });
         }
       } else if (op.kind === "wait") {
@@ -466,7 +474,8 @@ export class LiveRun {
         const batch = this.outbox;
         this.outbox = [];
         const world = await this.ctx.world();
-        const result = await world.append(this.runId, this.committedSeq, batch, { lease: this.lease });
+        const result = await this.appendAfterTransparent(world, batch);
+        if (!result) continue; // a pause left nothing of the batch to write
         this.committedSeq = result.run.lastSeq;
         this.ctx.onAppended(batch.length);
         this.afterCommit(batch);
@@ -482,6 +491,37 @@ export class LiveRun {
     this.maybeSuspend();
   }
 
+  /**
+   * Appends `batch` at the head this run knows. When an operator appended transparent events first (pause,
+   * resume: nothing workflow code sees), the batch goes after them: they are applied here, and a resume restarts
+   * what the pause held back. Any other conflict is a real one (the caller drops the instance).
+   */
+  private async appendAfterTransparent(world: World, batch: AppliedEvent[]) {
+    for (;;) {
+      if (batch.length === 0) return undefined;
+      try {
+        return await world.append(this.runId, this.committedSeq, batch, { lease: this.lease });
+      } catch (error) {
+        if (!isWorldError(error, "APPEND_CONFLICT")) throw error;
+        const newer = await world.readEvents(this.runId, { afterSeq: this.committedSeq });
+        if (newer.length === 0 || !newer.every((e) => TRANSPARENT_EVENT_TYPES.has(e.type))) throw error;
+        const wasPaused = this.instance.paused;
+        for (const event of newer) await this.instance.apply(event);
+        this.committedSeq = newer.at(-1)!.seq;
+        if (this.instance.paused) {
+          // Paused first: the batch's step starts are taken back (a body starts only after its start is stored,
+          // so none has begun); the steps start when the run is resumed.
+          for (let i = batch.length - 1; i >= 0; i--) {
+            const event = batch[i]!;
+            if (event.type !== "step_started") continue;
+            batch.splice(i, 1);
+            this.instance.revertStart(event.correlationId!, event.data!.attempt);
+          }
+        } else if (wasPaused) this.enqueue(() => this.resume());
+      }
+    }
+  }
+
   private afterCommit(batch: readonly AppliedEvent[]): void {
     if (this.deliveries.length > 0) this.settleDeliveries(batch);
     const ended = batch.some((e) => TERMINAL.has(e.type));
@@ -495,7 +535,7 @@ export class LiveRun {
       this.finish();
       return;
     }
-    if (!this.stopping) {
+    if (!this.halted) {
       const offers: StepTask[] = [];
       for (const event of batch) {
         if (event.type !== "step_started") continue;
@@ -539,6 +579,7 @@ export class LiveRun {
   }
 
   nextWakeAt(): number | undefined {
+    if (this.instance.paused) return undefined;
     let at: number | undefined;
     for (const op of this.instance.ops.values()) {
       if (!op.logged) continue;

@@ -337,6 +337,42 @@ export function runWorldConformance(
       expect(started.run.wakeAt).toBe(now + 60_000);
     });
 
+    test("run_paused: paused, listed as neither unfinished nor due, appends still accepted; run_resumed: due until run_started", async () => {
+      const now = Date.now();
+      const run = await newRun();
+      await push(
+        run.runId,
+        { type: "run_started" },
+        { type: "wait_created", correlationId: "w", data: { resumeAt: now - 1000 } },
+        step("s"),
+        { type: "step_started", correlationId: "s", data: { attempt: 1 } },
+      );
+      expect((await world.listDue(now)).map((d) => d.runId)).toContain(run.runId);
+      const paused = await push(run.runId, { type: "run_paused", data: { reason: "maintenance" } });
+      expect(paused.run.status).toBe("paused");
+      expect(paused.run.wakeAt).toBeUndefined();
+      expect((await world.listDue(now + 60_000)).map((d) => d.runId)).not.toContain(run.runId);
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).not.toContain(run.runId);
+      expect((await world.listRuns({ status: "paused" })).items.map((r) => r.runId)).toEqual([run.runId]);
+      // The step that was running finishes and is recorded; the run stays paused.
+      const recorded = await push(run.runId, {
+        type: "step_completed",
+        correlationId: "s",
+        data: { output: "1" },
+      });
+      expect(recorded.run.status).toBe("paused");
+      const resumed = await push(run.runId, { type: "run_resumed" });
+      expect(resumed.run.status).toBe("running");
+      expect((await world.listDue(Date.now())).map((d) => d.runId)).toContain(run.runId);
+      expect((await world.listUnfinished()).items.map((r) => r.runId)).toContain(run.runId);
+      const started = await push(run.runId, { type: "run_started" });
+      expect(started.run.wakeAt).toBe(now - 1000);
+      // A run paused before it started goes back to pending.
+      const fresh = await newRun();
+      await push(fresh.runId, { type: "run_paused", data: {} });
+      expect((await push(fresh.runId, { type: "run_resumed" })).run.status).toBe("pending");
+    });
+
     test("run_retried is refused unless the run failed, and must come first in its batch", async () => {
       const running = await newRun();
       await push(running.runId, { type: "run_started" });
