@@ -72,6 +72,18 @@ describe("workflow/register on the local world", () => {
     expect(Object.keys(same).length).toBeGreaterThanOrEqual(15);
   });
 
+  it("leaves the app's own intrinsics writable, and round-trips keys such as constructor and toString", async () => {
+    const result = resultOf(await runNode(project, ["src/run.ts", "hostIntact"]));
+    expect(result).toEqual({
+      ok: true,
+      keys: ["constructor", "toString", "valueOf"],
+      same: true,
+      ownProto: true,
+      assigned: "assigned by the app",
+      frozen: false,
+    });
+  });
+
   it("rejects a value that cannot be serialized, naming its path", async () => {
     const result = resultOf(await runNode(project, ["src/run.ts", "unserializable"]));
     expect(result.ok).toBe(false);

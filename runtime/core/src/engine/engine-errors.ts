@@ -59,3 +59,6 @@ export class RunNotRetryableError extends Error {
     this.name = "RunNotRetryableError";
   }
 }
+
+/** Workflow code ran longer than the limit without yielding (`WORKFLOW_TIMEOUT`); made by the sandbox. */
+export { WorkflowTimeoutError } from "../vm/index.js";

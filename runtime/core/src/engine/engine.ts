@@ -47,7 +47,7 @@ import {
   WorkflowRunNotFoundError,
 } from "../sandbox/run-errors.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
-import { compileWorkflowBundle } from "../vm/index.js";
+import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
@@ -107,6 +107,12 @@ export interface EngineOptions {
    */
   stepFanOut?: false | { inlineStepsPerRun?: number; ownOfferDelayMs?: number };
   /**
+   * How long workflow code may run without yielding (one turn: from a step's result to the code's next await), in
+   * ms; 0 for no limit. A run that exceeds it fails with `WORKFLOW_TIMEOUT` while other runs carry on (an endless
+   * loop would otherwise freeze every run of the process). Default `WORKFLOW_CODE_TIMEOUT_MS`, else 5000.
+   */
+  workflowCodeTimeoutMs?: number;
+  /**
    * How often an engine that executes runs looks for runs that need an executor and that no notification brought
    * here: pending deliveries (hook payloads recorded by any process) and due wake-ups, whoever armed them. The
    * safety net for a notification that was lost or an executor that died. Default `WORKFLOW_SWEEP_INTERVAL_MS`,
@@ -163,6 +169,7 @@ export class Engine implements EngineContext {
   private readonly admission: Semaphore;
   private readonly leaseTtlMs: number;
   private readonly executeRuns: boolean;
+  private readonly workflowCodeTimeoutMs: number;
   private readonly cacheSize: number;
   private readonly onError: (error: unknown, runId: string) => void;
   /** Live instances, least recently used first. Active ones are never evicted. */
@@ -213,6 +220,12 @@ export class Engine implements EngineContext {
     this.sweepIntervalMs =
       opts.sweepIntervalMs ?? sweepIntervalFromEnv() ?? Math.max(1_000, Math.floor(this.leaseTtlMs / 2));
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
+    this.workflowCodeTimeoutMs = opts.workflowCodeTimeoutMs ?? timeLimitFromEnv();
+    if (!Number.isInteger(this.workflowCodeTimeoutMs) || this.workflowCodeTimeoutMs < 0) {
+      throw new TypeError(
+        `EngineOptions.workflowCodeTimeoutMs must be a whole number of ms (0: no limit), got ${opts.workflowCodeTimeoutMs}`,
+      );
+    }
     this.cacheSize = opts.cacheSize ?? 256;
     const fanOut = opts.stepFanOut ?? (process.env.WORKFLOW_STEP_FAN_OUT === "0" ? false : {});
     this.inlineStepsPerRun = fanOut === false ? undefined : (fanOut.inlineStepsPerRun ?? 1);
@@ -435,6 +448,7 @@ export class Engine implements EngineContext {
             runId,
             workflowName: first.data!.workflowName,
             script: await this.load(first.data!.workflowName),
+            timeLimitMs: this.workflowCodeTimeoutMs,
           });
           this.codeBackoff.delete(runId);
         } catch (error) {

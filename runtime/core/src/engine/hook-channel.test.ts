@@ -8,7 +8,7 @@ describe("HookChannel", () => {
     const c = channel();
     c.deliver("a");
     c.deliver("b");
-    await expect(c.take("await")).resolves.toEqual({ value: "a", done: false });
+    await expect(c.take("await")).resolves.toBe("a");
     await expect(c.take("iterate")).resolves.toEqual({ value: "b", done: false });
     const waiting = c.take("iterate");
     c.deliver("c");

@@ -9,7 +9,7 @@ type Take = "await" | "iterate";
 
 interface Waiter {
   mode: Take;
-  resolve(result: IteratorResult<unknown>): void;
+  resolve(result: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -23,31 +23,36 @@ export class HookChannel {
     private readonly SandboxPromise: PromiseConstructor,
     /** The error `await hook` gets once the hook is disposed and its queue is empty. */
     private readonly disposedError: () => unknown,
+    /** An iterator result of the sandbox realm. */
+    private readonly result: (value: unknown, done: boolean) => IteratorResult<unknown> = (value, done) =>
+      ({ value, done }) as IteratorResult<unknown>,
   ) {}
 
   /** The next payload (`await hook`, mode "await") or iterator result (`for await`, mode "iterate"). */
-  take(mode: Take): Promise<IteratorResult<unknown>> {
+  take(mode: Take): Promise<unknown> {
     const P = this.SandboxPromise;
     if (this.failure) return P.reject(this.failure.error);
-    if (this.queue.length > 0) return P.resolve({ value: this.queue.shift(), done: false });
+    if (this.queue.length > 0) return P.resolve(this.shape(mode, this.queue.shift()));
     if (this.disposed) {
-      return mode === "iterate"
-        ? P.resolve({ value: undefined, done: true })
-        : P.reject(this.disposedError());
+      return mode === "iterate" ? P.resolve(this.result(undefined, true)) : P.reject(this.disposedError());
     }
     return new P((resolve, reject) => this.waiters.push({ mode, resolve, reject }));
   }
 
-  /** An already-settled sandbox promise (the iterator's `return()`). */
-  settled(result: IteratorResult<unknown>): Promise<IteratorResult<unknown>> {
-    return this.SandboxPromise.resolve(result);
+  /** An already-settled sandbox promise of a finished iteration (the iterator's `return(value)`). */
+  finished(value: unknown): Promise<IteratorResult<unknown>> {
+    return this.SandboxPromise.resolve(this.result(value, true));
   }
 
   deliver(payload: unknown): void {
     if (this.disposed || this.failure) return;
     const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve({ value: payload, done: false });
+    if (waiter) waiter.resolve(this.shape(waiter.mode, payload));
     else this.queue.push(payload);
+  }
+
+  private shape(mode: Take, payload: unknown): unknown {
+    return mode === "await" ? payload : this.result(payload, false);
   }
 
   /** The hook could not be created (token conflict): every await, now and later, rejects with `error`. */
@@ -62,7 +67,7 @@ export class HookChannel {
     this.disposed = true;
     if (this.queue.length > 0) return;
     for (const waiter of this.waiters.splice(0)) {
-      if (waiter.mode === "iterate") waiter.resolve({ value: undefined, done: true });
+      if (waiter.mode === "iterate") waiter.resolve(this.result(undefined, true));
       else waiter.reject(this.disposedError());
     }
   }

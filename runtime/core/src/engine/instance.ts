@@ -17,15 +17,15 @@ import {
   serialize,
   serializeError,
 } from "../serialization/index.js";
-import { createSandbox, type Sandbox } from "../vm/index.js";
+import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
 import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
-import { drainMicrotasks } from "./drain.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
 import { hookTokenProblem, newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
+import { recordError } from "./step-outcome.js";
 import { DEFAULT_STREAM, streamHandle } from "./streams.js";
 import { checkRespondWith, webhookUrl } from "./webhooks.js";
 import { workflowBaseUrl } from "./workflow-url.js";
@@ -86,6 +86,8 @@ export interface InstanceOptions {
   workflowName: string;
   script: Script;
   env?: Record<string, string | undefined>;
+  /** Bound of one turn of workflow code, in ms (0: none); default `WORKFLOW_CODE_TIMEOUT_MS`, else 5000. */
+  timeLimitMs?: number;
 }
 
 export class WorkflowInstance {
@@ -98,11 +100,17 @@ export class WorkflowInstance {
   private counter = 0;
   private readonly sandbox: Sandbox;
   private readonly realm: SandboxGlobal;
+  private readonly kit: RealmKit;
   private readonly workflow: WorkflowFn;
   private now = 0;
   private startedAtMs = 0;
   /** How the workflow function settled, once it has. */
   outcome: Outcome | undefined;
+  /**
+   * What the log records for that outcome (`run_completed` with the serialized value, or `run_failed`), made in
+   * the turn that settled it: reading the value (getters, class serializers, an error's stack) runs workflow code.
+   */
+  outcomeEvent: NewEvent | undefined;
   /** The terminal event applied, if any: after it nothing more happens. */
   terminal: "run_completed" | "run_failed" | "run_cancelled" | undefined;
   runStartedLogged = false;
@@ -122,6 +130,8 @@ export class WorkflowInstance {
   constructor(opts: InstanceOptions) {
     this.runId = opts.runId;
     this.workflowName = opts.workflowName;
+    // Host functions and a record of them: the sandbox installs realm functions calling them (sandbox.ts), and
+    // whatever they hand workflow code is a primitive or a value of the realm (built with `this.sandbox.kit`).
     this.sandbox = createSandbox({
       seed: opts.runId,
       env: opts.env ?? process.env,
@@ -132,9 +142,12 @@ export class WorkflowInstance {
           this.requestStep(READ_BODY_STEP, [message, method]),
       },
       console: this.replayAwareConsole(),
+      timeLimitMs: opts.timeLimitMs,
     });
     this.realm = this.sandbox.global;
+    this.kit = this.sandbox.kit;
     trackSandboxRealm(this.realm);
+    // Run now, in a turn of its own, so that code lacking this workflow is known before the run is driven.
     this.sandbox.run(opts.script);
     const fn = this.sandbox.getWorkflow(opts.workflowName);
     if (typeof fn !== "function") {
@@ -167,7 +180,11 @@ export class WorkflowInstance {
     return this.outcome === undefined && this.terminal === undefined && this.ops.size === 0;
   }
 
-  /** Applies one event; resolving events also let the workflow code run until it waits again. */
+  /**
+   * Applies one event; resolving events also let the workflow code run until it waits again. Whatever settles a
+   * promise of workflow code runs inside a turn of the sandbox (`enter`): the code it wakes up runs there, within
+   * the time limit, and the turn throws `WorkflowTimeoutError` when the code did not yield in time.
+   */
   async apply(event: AppliedEvent): Promise<void> {
     if (this.rescinded && event.seq !== undefined && this.rescinded.has(event.seq)) return;
     this.now = event.createdAt;
@@ -175,8 +192,7 @@ export class WorkflowInstance {
     switch (event.type) {
       case "run_created":
         this.startedAtMs = event.createdAt;
-        this.begin(event.data!.input);
-        await drainMicrotasks();
+        await this.sandbox.turn(() => this.begin(event.data!.input));
         return;
       case "run_started":
         this.runStartedLogged = true;
@@ -191,16 +207,18 @@ export class WorkflowInstance {
         return;
       case "hook_disposed":
         if (event.data && "conflictRunId" in event.data && event.data.conflictRunId !== undefined) {
-          this.refuseHook(event, event.data.conflictRunId);
-          await drainMicrotasks();
+          const holder = event.data.conflictRunId;
+          await this.sandbox.turn(() => this.refuseHook(event, holder));
         } else this.match(event);
         return;
       case "hook_received": {
         if (event.data?.deliveryId !== undefined) this.deliveries.add(event.data.deliveryId);
         const op = this.ops.get(event.correlationId!);
         if (op?.kind !== "hook" || !op.hook) return;
-        op.hook.channel.deliver(deserialize(event.data!.payload, { realm: this.realm }));
-        await drainMicrotasks();
+        const { channel } = op.hook;
+        await this.sandbox.turn(() =>
+          channel.deliver(deserialize(event.data!.payload, { realm: this.realm })),
+        );
         return;
       }
       case "step_started": {
@@ -228,12 +246,13 @@ export class WorkflowInstance {
         const op = this.ops.get(event.correlationId!);
         if (!op?.logged) return;
         this.ops.delete(op.cid);
-        if (event.type === "step_completed")
-          op.resolve(deserialize(event.data!.output, { realm: this.realm }));
-        else if (event.type === "step_failed")
-          op.reject(deserializeError(event.data!.error, { realm: this.realm }));
-        else op.resolve(undefined);
-        await drainMicrotasks();
+        await this.sandbox.turn(() => {
+          if (event.type === "step_completed")
+            op.resolve(deserialize(event.data!.output, { realm: this.realm }));
+          else if (event.type === "step_failed")
+            op.reject(deserializeError(event.data!.error, { realm: this.realm }));
+          else op.resolve(undefined);
+        });
         return;
       }
       case "run_completed":
@@ -321,17 +340,30 @@ export class WorkflowInstance {
     try {
       result = this.workflow.apply(undefined, list);
     } catch (error) {
-      this.outcome = { ok: false, error };
+      this.settle({ ok: false, error });
       return;
     }
-    Promise.resolve(result).then(
-      (value) => {
-        this.outcome ??= { ok: true, value };
-      },
-      (error) => {
-        this.outcome ??= { ok: false, error };
-      },
+    // Observed by reactions of the realm, so that the outcome is known at the end of the turn that settles it.
+    this.kit.settle(
+      result,
+      (value) => this.settle({ ok: true, value }),
+      (error) => this.settle({ ok: false, error }),
     );
+  }
+
+  private settle(outcome: Outcome): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    if (!outcome.ok) {
+      this.outcomeEvent = { type: "run_failed", data: { error: recordError(outcome.error) } };
+      return;
+    }
+    try {
+      const output = serialize(outcome.value, { path: "workflow return value" });
+      this.outcomeEvent = { type: "run_completed", data: { output } };
+    } catch (error) {
+      this.outcomeEvent = { type: "run_failed", data: { error: recordError(error) } };
+    }
   }
 
   private match(
@@ -371,6 +403,7 @@ export class WorkflowInstance {
     opts: { token?: unknown; metadata?: unknown } | undefined,
     kind: "hook" | "webhook",
     options?: unknown,
+    url?: (token: string) => string,
   ): Record<string | symbol, unknown> {
     const api = kind === "hook" ? "createHook()" : "createWebhook()";
     const tokenProblem = opts?.token === undefined ? undefined : hookTokenProblem(opts.token);
@@ -387,9 +420,11 @@ export class WorkflowInstance {
     const custom = typeof opts?.token === "string";
     const token = custom ? (opts!.token as string) : (this.recordedTokens.get(cid) ?? newHookToken());
     const SandboxError = this.realm.Error as ErrorConstructor;
+    const kit = this.kit;
     const channel = new HookChannel(
       this.realm.Promise as PromiseConstructor,
       () => new SandboxError(`The hook "${token}" was disposed; no further payload will arrive.`),
+      (value, done) => kit.object({ value, done }),
     );
     const op: Operation = {
       cid,
@@ -415,36 +450,31 @@ export class WorkflowInstance {
       if (this.terminal) return;
       this.requested.push({ ...op, kind: "dispose", name: "dispose", hook: undefined, logged: false });
     };
-    const take = (mode: "await" | "iterate") => channel.take(mode);
-    const hook: Record<string | symbol, unknown> = {
+    // Realm objects with realm functions (kit.object): what workflow code holds must lead nowhere in the host.
+    const iterator = kit.object({
+      next: () => channel.take("iterate"),
+      return: (value?: unknown) => channel.finished(value),
+      [Symbol.asyncIterator](this: unknown) {
+        return this;
+      },
+    });
+    return kit.object({
       token,
+      ...(url ? { url: url(token) } : {}),
       // biome-ignore lint/suspicious/noThenProperty: a hook is a thenable by design (`await hook` gives the next payload).
-      then(onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) {
-        return take("await")
-          .then((r) => r.value)
-          .then(onFulfilled, onRejected);
-      },
+      then: (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
+        channel.take("await").then(onFulfilled, onRejected),
       dispose,
-      [Symbol.asyncIterator]() {
-        return {
-          next: () => take("iterate"),
-          return: (value?: unknown) => channel.settled({ value, done: true }),
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        };
-      },
-    };
-    return hook;
+      [Symbol.asyncIterator]: () => iterator,
+    });
   }
 
-  /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox. */
-  private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) => {
-    const instance = this;
-    return function stepProxy(this: unknown, ...args: unknown[]): Promise<unknown> {
-      return instance.requestStep(stepId, args, closure);
-    };
-  };
+  /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox: it returns a realm function. */
+  private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) =>
+    this.kit.guard(
+      (...args: unknown[]): Promise<unknown> => this.requestStep(stepId, args, closure),
+      "stepProxy",
+    );
 
   private requestStep(
     stepId: string,
@@ -530,9 +560,7 @@ export class WorkflowInstance {
         } catch (error) {
           throw this.toSandboxError(error);
         }
-        const hook = this.createHook(opts, "webhook", { respondWith: opts?.respondWith });
-        hook.url = webhookUrl(hook.token as string);
-        return hook;
+        return this.createHook(opts, "webhook", { respondWith: opts?.respondWith }, webhookUrl);
       },
       fetch: (...args: unknown[]) => this.requestStep(FETCH_STEP, args),
       getWritable: (opts?: { namespace?: unknown }) => {
@@ -540,7 +568,7 @@ export class WorkflowInstance {
         if (typeof name !== "string" || name.length === 0) {
           throw this.toSandboxError(new TypeError("getWritable(): namespace must be a non-empty string."));
         }
-        return streamHandle({ runId: this.runId, name, kind: "writable" });
+        return streamHandle({ runId: this.runId, name, kind: "writable" }, this.realm);
       },
       resumeHook: () => {
         throw new (this.realm.Error as ErrorConstructor)(
@@ -553,11 +581,12 @@ export class WorkflowInstance {
           'getStepMetadata() can only be called inside a "use step" function; workflow code has no step metadata.',
         );
       },
-      getWorkflowMetadata: () => ({
-        workflowRunId: this.runId,
-        workflowStartedAt: new (this.realm.Date as DateConstructor)(this.startedAtMs),
-        url: workflowBaseUrl(),
-      }),
+      getWorkflowMetadata: () =>
+        this.kit.object({
+          workflowRunId: this.runId,
+          workflowStartedAt: new (this.realm.Date as DateConstructor)(this.startedAtMs),
+          url: workflowBaseUrl(),
+        }),
     };
   }
 }

@@ -21,7 +21,7 @@ import {
   TRANSPARENT_EVENT_TYPES,
   type World,
 } from "@wfkit/world";
-import { serialize, serializeAsync } from "../serialization/index.js";
+import { serializeAsync } from "../serialization/index.js";
 import { WorkflowStalledError } from "./engine-errors.js";
 import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
 import type { RetryOptions } from "./retry-policy.js";
@@ -427,18 +427,8 @@ export class LiveRun {
         await this.emit({ type: "hook_disposed", correlationId: op.cid });
       }
     }
-    const outcome = instance.outcome;
-    if (outcome?.ok) {
-      let output: string;
-      try {
-        output = serialize(outcome.value, { path: "workflow return value" });
-      } catch (error) {
-        await this.emitTerminal({ type: "run_failed", data: { error: recordError(error) } });
-        return;
-      }
-      await this.emitTerminal({ type: "run_completed", data: { output } });
-    } else if (outcome) {
-      await this.emitTerminal({ type: "run_failed", data: { error: recordError(outcome.error) } });
+    if (instance.outcomeEvent) {
+      await this.emitTerminal(instance.outcomeEvent);
     } else if (instance.stalled) {
       await this.emitTerminal({
         type: "run_failed",

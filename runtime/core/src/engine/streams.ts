@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { TERMINAL_RUN_STATUSES, type World } from "@wfkit/world";
 import { log } from "../observability/logger.js";
 import { deserialize, type Reducer, registerReducer, serialize } from "../serialization/index.js";
+import { realmKitOf } from "../vm/index.js";
 
 export const DEFAULT_STREAM = "default";
 const HANDLE = Symbol.for("wfkit.streamHandle");
@@ -29,23 +30,30 @@ type WorldSource = () => Promise<World>;
 /** Streams this process made from a ref: passing one on reuses its ref instead of copying it. */
 const refs = new WeakMap<object, StreamRef>();
 
-/** What workflow code holds for a stream: a reference it can pass to steps or return, nothing more. */
-export function streamHandle(ref: StreamRef): Record<string | symbol, unknown> {
+/**
+ * What workflow code holds for a stream: a reference it can pass to steps or return, nothing more. Made of the
+ * workflow realm's objects and functions when `realm` is a run's globalThis.
+ */
+export function streamHandle(ref: StreamRef, realm?: object): Record<string | symbol, unknown> {
   const refuse = () => {
     throw new Error(
       `Workflow code cannot ${ref.kind === "writable" ? "write to" : "read from"} a stream: that is I/O. ` +
         'Pass the stream to a "use step" function and use it there (or return it from the workflow).',
     );
   };
-  return Object.freeze({
-    [HANDLE]: { ...ref },
-    kind: ref.kind,
-    name: ref.name,
-    getWriter: refuse,
-    getReader: refuse,
-    pipeTo: refuse,
-    pipeThrough: refuse,
-  });
+  const kit = realm ? realmKitOf(realm) : undefined;
+  const make = <T extends object>(record: T): T => (kit ? kit.object(record) : record);
+  return Object.freeze(
+    make({
+      [HANDLE]: Object.freeze(make({ ...ref })),
+      kind: ref.kind,
+      name: ref.name,
+      getWriter: refuse,
+      getReader: refuse,
+      pipeTo: refuse,
+      pipeThrough: refuse,
+    }),
+  );
 }
 
 function worldOf(world: World): Required<Pick<World, "writeStream" | "readStream">> & World {
@@ -208,7 +216,7 @@ export function streamReducer(fixed?: StreamScope): Reducer {
     revive(data, realm) {
       const ref = data as StreamRef;
       const scope = fixed ?? activeScope;
-      if (realm !== globalThis || !scope) return streamHandle(ref);
+      if (realm !== globalThis || !scope) return streamHandle(ref, realm);
       return ref.kind === "writable"
         ? worldWritable(scope.world, ref.runId, ref.name)
         : worldReadable(scope.world, ref.runId, ref.name);

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { World } from "@wfkit/world";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { adoptBody, deserialize, registerReducer, serializeAsync } from "../serialization/index.js";
+import { realmKitOf } from "../vm/index.js";
 import type { Engine } from "./engine.js";
 import { maxBodyBytesFromEnv, PayloadTooLargeError, readBodyLimited } from "./http-body.js";
 import { stepContext } from "./step-context.js";
@@ -39,23 +40,31 @@ function replyStream(replyTo: string): string {
   return `wfkit.webhook-response.${replyTo}`;
 }
 
-/** A `Request` carrying `data`, with `respondWith` (host code only; workflow code cannot answer HTTP). */
+/**
+ * A `Request` carrying `data`, with `respondWith` (host code only; workflow code cannot answer HTTP). In a run of
+ * the workflow realm it is that realm's Request, and its `respondWith` a realm function.
+ */
 function webhookRequest(data: WebhookRequestData, realm: typeof globalThis): Request {
   const inSandbox = realm !== globalThis;
+  const kit = realmKitOf(realm);
   const body =
     data.body && data.method !== "GET" && data.method !== "HEAD" ? Uint8Array.from(data.body) : null;
-  const request = new Request(data.url, { method: data.method, headers: data.headers, body });
+  const RequestOfRealm = (kit ? (realm as { Request: typeof Request }).Request : Request) as typeof Request;
+  const request = new RequestOfRealm(data.url, { method: data.method, headers: data.headers, body });
   requests.set(request, data);
   // In workflow code, .json()/.text()/.arrayBuffer() run as steps.
   adoptBody(request, body, realm);
+  const refuse = () => {
+    throw new Error(
+      'request.respondWith() sends the HTTP answer, which is I/O: pass the request to a "use step" function ' +
+        "and call it there.",
+    );
+  };
   Object.defineProperty(request, "respondWith", {
     value: inSandbox
-      ? () => {
-          throw new Error(
-            'request.respondWith() sends the HTTP answer, which is I/O: pass the request to a "use step" function ' +
-              "and call it there.",
-          );
-        }
+      ? kit
+        ? kit.guard(refuse, "respondWith")
+        : refuse
       : (response: Response) => respond(data, response),
   });
   return request;

@@ -42,6 +42,7 @@ export {
   RunNotRetryableError,
   StepNotFoundError,
   WorkflowStalledError,
+  WorkflowTimeoutError,
 } from "../engine/engine-errors.js";
 export {
   hostRuntime,

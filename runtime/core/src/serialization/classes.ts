@@ -14,8 +14,9 @@
  *
  * The ID (not the JS class name, which minifiers rename) goes on the wire next to the serializer's data, which
  * may itself hold any serializable value (Dates, Maps, other such classes …). To revive, the ID is looked up in
- * the TARGET realm's registry (`globalThis[Symbol.for("wfkit.serializableClasses")]`, so a class registered by
- * the workflow bundle inside the sandbox is found there), then in the host's. A class known only through
+ * the TARGET realm's registry only (`globalThis[Symbol.for("wfkit.serializableClasses")]`, so a class registered
+ * by the workflow bundle inside the sandbox is found there): an instance of a host class handed to workflow code
+ * would give it the host's constructors and prototypes. A class known only through
  * `static classId` is registered on first serialization in this process; a process that only deserializes
  * must register it (or load the module that does).
  *
@@ -95,10 +96,7 @@ export function hasSerializer(cls: unknown): cls is SerializableClass {
   );
 }
 
-/** The class registered under `id`, looked up in `realm` first, then in this (host) realm. */
+/** The class registered under `id` in `realm`. */
 export function findSerializableClass(id: string, realm: object): SerializableClass | undefined {
-  return (
-    registryOf(realm, false)?.get(id) ??
-    (realm === globalThis ? undefined : registryOf(globalThis, false)?.get(id))
-  );
+  return registryOf(realm, false)?.get(id);
 }

@@ -7,6 +7,7 @@
  */
 import { types } from "node:util";
 import { hasSerializer } from "./classes.js";
+import { hostOf } from "./web.js";
 
 export type Kind =
   | "primitive"
@@ -86,6 +87,9 @@ export function classify(value: unknown): Classification {
 
 function classifyObject(value: object): Classification {
   if (Array.isArray(value)) return ARRAY;
+  // A workflow realm's web object is what it stands for (the reducers read that host object).
+  const host = hostOf(value);
+  if (host !== value) return classifyObject(host);
   const proto = Object.getPrototypeOf(value);
   // Plain objects of any realm: Object.prototype's own prototype is null.
   if (proto === null || Object.getPrototypeOf(proto) === null) return PLAIN;

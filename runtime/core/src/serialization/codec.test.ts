@@ -2,6 +2,7 @@ import * as vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import { FatalError, RetryableError } from "../sandbox/errors.js";
 import { registerSerializableClass, WORKFLOW_DESERIALIZE, WORKFLOW_SERIALIZE } from "./classes.js";
+import { MAX_DEPTH } from "./depth.js";
 import {
   deserialize,
   deserializeError,
@@ -384,5 +385,131 @@ describe("extension reducers", () => {
 describe("corrupt input", () => {
   it("fails with a SerializationError", () => {
     expect(() => deserialize("not json")).toThrow(SerializationError);
+  });
+});
+
+/** A realm hardened like the workflow realm: every built-in prototype frozen. */
+function frozenRealm(): typeof globalThis & Record<string, any> {
+  const realm = makeRealm();
+  vm.runInContext(
+    `for (const C of [Object, Array, Function, Error, Map, Set, Date, RegExp]) {
+       Object.freeze(C.prototype); Object.freeze(C);
+     }`,
+    vm.createContext(realm),
+  );
+  return realm;
+}
+
+describe("own keys", () => {
+  // JSON.parse defines `__proto__` as an own key, as webhook bodies and API payloads do.
+  const tricky = () =>
+    JSON.parse(
+      `{"constructor": 1, "toString": "x", "valueOf": [1], "hasOwnProperty": {"a": 1}, "isPrototypeOf": null,
+        "__proto__": {"polluted": true}, "~__proto__": "tilde", "~~__proto__": "two",
+        "nested": {"__proto__": [1], "__defineGetter__": 2}, "list": [{"propertyIsEnumerable": 3}]}`,
+    );
+  const sameKeys = (back: any, original: any) => {
+    expect(Reflect.ownKeys(back)).toEqual(Reflect.ownKeys(original));
+    expect(Object.getOwnPropertyDescriptor(back, "__proto__")?.value).toEqual({ polluted: true });
+    expect(back["~__proto__"]).toBe("tilde");
+    expect(back["~~__proto__"]).toBe("two");
+    expect(back.toString).toBe("x");
+    expect(Object.hasOwn(back.nested, "__proto__")).toBe(true);
+    expect(back.list[0].propertyIsEnumerable).toBe(3);
+  };
+
+  it("round-trip exactly in the host realm, without touching any prototype", () => {
+    const original = tricky();
+    const back = roundTrip(original) as any;
+    sameKeys(back, original);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(back.nested)).toBe(Object.prototype);
+    expect(({} as any).polluted).toBeUndefined();
+  });
+
+  it("round-trip into a realm whose prototypes are frozen (no override mistake)", () => {
+    const realm = frozenRealm();
+    const original = tricky();
+    const back = deserialize(serialize(original), { realm }) as any;
+    sameKeys(back, original);
+    expect(Object.getPrototypeOf(back)).toBe(realm.Object.prototype);
+    // And back out of that realm, as a step argument or a return value would go.
+    sameKeys(deserialize(serialize(back)), original);
+  });
+
+  it("stay own keys of null-prototype objects, Map values and error properties", () => {
+    const nullProto = Object.assign(Object.create(null), tricky());
+    const error = Object.assign(new Error("e"), { toString: "own", constructor: 5 });
+    const realm = frozenRealm();
+    for (const target of [undefined, realm]) {
+      const back = deserialize(serialize({ nullProto, map: new Map([["k", tricky()]]), error }), {
+        realm: target,
+      }) as any;
+      expect(Object.getPrototypeOf(back.nullProto)).toBeNull();
+      expect(Reflect.ownKeys(back.nullProto)).toEqual(Reflect.ownKeys(nullProto));
+      sameKeys(back.map.get("k"), tricky());
+      expect(Object.hasOwn(back.error, "toString") && back.error.toString).toBe("own");
+      expect(back.error.constructor).toBe(5);
+    }
+  });
+});
+
+describe("nesting depth", () => {
+  const nested = (depth: number): any => {
+    let value: any = { leaf: true };
+    for (let i = 1; i < depth; i++) value = { a: value };
+    return value;
+  };
+
+  it(`accepts ${MAX_DEPTH} levels, in the host and in another realm`, () => {
+    const text = serialize(nested(MAX_DEPTH));
+    let back = deserialize(text) as any;
+    for (let i = 1; i < MAX_DEPTH; i++) back = back.a;
+    expect(back).toEqual({ leaf: true });
+    expect(deserialize(text, { realm: makeRealm() })).toBeTruthy();
+    // Arrays, Maps and Sets count like objects.
+    let mixed: any = 1;
+    for (let i = 0; i < MAX_DEPTH; i++)
+      mixed = i % 3 === 0 ? [mixed] : i % 3 === 1 ? new Map([[i, mixed]]) : new Set([mixed]);
+    expect(deserialize(serialize(mixed))).toBeTruthy();
+  });
+
+  it("refuses one level more at serialize time, naming the path and the limit", () => {
+    for (const depth of [MAX_DEPTH + 1, 5_000, 20_000]) {
+      let error: SerializationError | undefined;
+      try {
+        serialize([nested(depth)], { path: "args" });
+      } catch (e) {
+        error = e as SerializationError;
+      }
+      expect(error).toBeInstanceOf(SerializationError);
+      expect(error!.path).toBe(`args[0]${".a".repeat(MAX_DEPTH - 1)}`);
+      expect(error!.message).toMatch(/nested more than 1000 levels deep/);
+      expect(error!.message.length).toBeLessThan(800);
+    }
+  });
+
+  it("refuses deep values inside Sets, Map keys, errors and class data as well", () => {
+    const deep = nested(MAX_DEPTH);
+    expect(() => serialize(new Set([deep]))).toThrow(/nested more than 1000 levels/);
+    expect(() => serialize(new Map([[deep, 1]]))).toThrow(/nested more than 1000 levels/);
+    expect(() => serialize(Object.assign(new Error("e"), { data: deep }))).toThrow(
+      /nested more than 1000 levels/,
+    );
+    // serializeError never throws: it keeps what it can.
+    expect(deserializeError(serializeError(Object.assign(new Error("kept"), { data: deep }))).message).toBe(
+      "kept",
+    );
+  });
+
+  it("refuses data nested deeper than the limit when reviving, without overflowing the stack", () => {
+    // What serialize would write for 20,000 levels, built by hand.
+    const entries = Array.from({ length: 20_000 }, (_, i) => `{"a":${i + 1}}`);
+    const text = `[${entries.join(",")},1]`;
+    for (const realm of [undefined, makeRealm()]) {
+      expect(() => deserialize(text, { realm })).toThrow(
+        /nested more than 1000 levels deep.*so it was not revived/,
+      );
+    }
   });
 });

@@ -3,10 +3,10 @@
  * URL, URLSearchParams, typed arrays, ArrayBuffer) plus reducers for errors, Headers, Request, Response, classes
  * that declare serializers, and an extension registry (streams and step functions are added by the engine).
  *
- * Cross-realm correctness: devalue 6 classifies by `Object.prototype.toString`, iterates Maps/Sets and reads
- * typed-array buffers generically, so values from a sandbox realm serialize correctly (checked in the tests);
- * we still replace its `tagOf` with internal-slot checks (see classify.ts). On the way back, values are built
- * from the target realm's constructors (realm.ts).
+ * Cross-realm correctness: values are classified by internal slots (classify.ts), which works for values of any
+ * realm, and inspected through our stringify operations (stringify-operations.ts); on the way back, values are
+ * built from the target realm's constructors (realm.ts). Both directions keep own keys exactly (own-keys.ts) and
+ * bound nesting to `MAX_DEPTH` (depth.ts).
  */
 import { DevalueError, parse, stringify, stringifyAsync } from "devalue";
 import {
@@ -17,9 +17,11 @@ import {
   WORKFLOW_SERIALIZE,
 } from "./classes.js";
 import { classify, describe, resetClassifyCache } from "./classify.js";
+import { DEPTH_HINT, DepthExceeded, depthProblem, Levels } from "./depth.js";
 import { dataToError, ErrorCycles, type ErrorData, errorToData } from "./error-data.js";
 import { SerializationError, UNKNOWN_CLASS_SLUG } from "./errors.js";
-import { type ParseOperations, realmOperations } from "./realm.js";
+import { closeContainer, realmOperations, withOpenContainers } from "./realm.js";
+import { stringifyOperations } from "./stringify-operations.js";
 import {
   bodyOf,
   dataToHeaders,
@@ -27,6 +29,7 @@ import {
   dataToResponse,
   type HeadersData,
   headersToData,
+  hostOf,
   type RequestData,
   type ResponseData,
 } from "./web.js";
@@ -148,7 +151,6 @@ const HINTS = {
   symbol: "Use a string instead",
   promise: "Await it and pass the result",
   symbolKeys: "Remove the symbol-keyed properties or use string keys",
-  protoKey: "Rename the __proto__ key",
   body: "Use serializeAsync(), which reads the body, or pass the fields you need",
 };
 
@@ -160,12 +162,16 @@ interface Problem {
 interface Context {
   async: boolean;
   lossy: boolean;
+  /** How deep each object met so far lies. */
+  levels: Levels;
   /** Created on the first error met (most values hold none). */
   cycles?: ErrorCycles;
   /** Promises we created ourselves (bodies being read), which serializeAsync may await. */
   internal?: WeakSet<object>;
   /** Why the last value handed to devalue as SENTINEL was rejected. */
   stash?: Problem;
+  /** Rejects a value met by the stringify operations (too deep): what to hand devalue instead. */
+  reject(problem: string, hint: string): unknown;
 }
 
 /** Returned by a reducer for a value it rejects: devalue then fails on it and reports the path to it. */
@@ -205,6 +211,14 @@ function reject(ctx: Context, problem: Problem): typeof SENTINEL {
   return SENTINEL;
 }
 
+/** A reducer's data takes the place of the value on the wire: it lies at the value's depth. */
+function claimed<T>(ctx: Context, value: unknown, data: T): T {
+  if (typeof data === "object" && data !== null && typeof value === "object" && value !== null) {
+    ctx.levels.replace(value, data);
+  }
+  return data;
+}
+
 type DevalueReducers = Record<string, (value: any) => unknown>;
 
 /** devalue reducers reading the current call's context through `ctxOf` (see `syncReducers`). */
@@ -228,23 +242,24 @@ function buildReducers(
     reducers[reducer.tag] = (value) => {
       const data = reducer.reduce(value);
       // Wrapped so falsy data (null, 0, "") still counts as claimed: devalue only checks truthiness.
-      return data === undefined ? undefined : [data];
+      return data === undefined ? undefined : claimed(ctxOf(), value, [data]);
     };
   }
   reducers.Error = (value) => {
     if (classify(value).kind !== "error") return undefined;
     const ctx = ctxOf();
     ctx.cycles ??= new ErrorCycles();
-    return errorToData(value, ctx.cycles);
+    return claimed(ctx, value, errorToData(value, ctx.cycles));
   };
   reducers.Class = (value) => {
     if (classify(value).kind !== "class") return undefined;
     const problem = problemOf(value, ctxOf());
     if (problem) return reject(ctxOf(), problem);
     const cls = ctorOf(value) as unknown as Record<symbol, (v: unknown) => unknown>;
-    return [classIdOf(cls), cls[WORKFLOW_SERIALIZE]!(value)];
+    return claimed(ctxOf(), value, [classIdOf(cls), cls[WORKFLOW_SERIALIZE]!(value)]);
   };
-  reducers.Headers = (value) => (classify(value).kind === "headers" ? headersToData(value) : undefined);
+  reducers.Headers = (value) =>
+    classify(value).kind === "headers" ? claimed(ctxOf(), value, headersToData(value)) : undefined;
   const message = (value: Request | Response, kind: "request" | "response"): unknown => {
     if (classify(value).kind !== kind) return undefined;
     const ctx = ctxOf();
@@ -255,11 +270,13 @@ function buildReducers(
       ctx.internal ??= new WeakSet();
       ctx.internal.add(body);
     }
+    const host = hostOf(value);
     const head =
       kind === "request"
-        ? { method: (value as Request).method, url: (value as Request).url }
-        : { status: (value as Response).status, statusText: (value as Response).statusText };
-    return body ? { ...head, headers: value.headers, body } : { ...head, headers: value.headers };
+        ? { method: (host as Request).method, url: (host as Request).url }
+        : { status: (host as Response).status, statusText: (host as Response).statusText };
+    const data = body ? { ...head, headers: host.headers, body } : { ...head, headers: host.headers };
+    return claimed(ctx, value, data);
   };
   reducers.Request = (value) => message(value, "request");
   reducers.Response = (value) => message(value, "response");
@@ -274,12 +291,24 @@ function buildReducers(
   return reducers;
 }
 
-// Synchronous calls share prebuilt reducers that read the context of the call in progress (building ~8
-// closures per call was a third of the cost of serializing a small object). Nested calls (a class serializer
-// that serializes) save and restore it.
+// Synchronous calls share prebuilt reducers and operations that read the context of the call in progress
+// (building ~8 closures per call was a third of the cost of serializing a small object). Nested calls (a class
+// serializer that serializes) save and restore it.
 let active: Context | undefined;
 const activeContext = (): Context => active!;
 let syncCache: { version: number; strict: DevalueReducers; lossy: DevalueReducers } | undefined;
+
+function newContext(async: boolean, lossy: boolean): Context {
+  const ctx: Context = {
+    async,
+    lossy,
+    levels: new Levels(),
+    reject: (problem: string, hint: string) => reject(ctx, { problem, hint }),
+  };
+  return ctx;
+}
+
+const syncOperations = { operations: stringifyOperations(activeContext) };
 
 function syncReducers(lossy: boolean): DevalueReducers {
   if (!syncCache || syncCache.version !== registryVersion) {
@@ -308,13 +337,6 @@ function toSerializationError(error: unknown, root: string, ctx: Context): unkno
   if (msg.includes("symbolic keys")) {
     return new SerializationError(path, "an object with symbol keys cannot be serialized", HINTS.symbolKeys);
   }
-  if (msg.includes("__proto__")) {
-    return new SerializationError(
-      path,
-      "an object with a __proto__ key cannot be serialized",
-      HINTS.protoKey,
-    );
-  }
   return new SerializationError(path, `${what} cannot be serialized`, HINTS.instance);
 }
 
@@ -324,14 +346,14 @@ export function serialize(value: unknown, opts?: SerializeOptions): string {
 }
 
 function serializeWith(value: unknown, opts: SerializeOptions | undefined, lossy: boolean): string {
-  const ctx: Context = { async: false, lossy };
+  const ctx = newContext(false, lossy);
   const outer = active;
   active = ctx;
   try {
     const reducers = opts?.reducers?.length
       ? buildReducers(activeContext, lossy, opts.reducers)
       : syncReducers(lossy);
-    return stringify(value, reducers);
+    return stringify(value, reducers, syncOperations);
   } catch (error) {
     throw toSerializationError(error, opts?.path ?? "value", ctx);
   } finally {
@@ -342,12 +364,12 @@ function serializeWith(value: unknown, opts: SerializeOptions | undefined, lossy
 
 /** Like `serialize`, and also reads the bodies of Request and Response objects (from clones). */
 export async function serializeAsync(value: unknown, opts?: SerializeOptions): Promise<string> {
-  const ctx: Context = { async: true, lossy: false };
+  const ctx = newContext(true, false);
+  const ctxOf = () => ctx;
   try {
-    return await stringifyAsync(
-      value,
-      buildReducers(() => ctx, false, opts?.reducers),
-    );
+    return await stringifyAsync(value, buildReducers(ctxOf, false, opts?.reducers), {
+      operations: stringifyOperations(ctxOf),
+    });
   } catch (error) {
     throw toSerializationError(error, opts?.path ?? "value", ctx);
   } finally {
@@ -384,6 +406,14 @@ function buildRevivers(realm: typeof globalThis, extra: readonly Reducer[] | und
   revivers.Request = (data: RequestData) => dataToRequest(data, realm);
   revivers.Response = (data: ResponseData) => dataToResponse(data, realm);
   revivers.Unserializable = (what: string) => `[unserializable: ${what}]`;
+  // A reviver is handed its data once that is complete: the data's level is closed (depth.ts).
+  for (const tag of Object.keys(revivers)) {
+    const revive = revivers[tag]!;
+    revivers[tag] = (data: unknown) => {
+      closeContainer(data);
+      return revive(data);
+    };
+  }
   return revivers;
 }
 
@@ -399,11 +429,18 @@ function revivers(realm: typeof globalThis, extra: readonly Reducer[] | undefine
 /** Revives a serialized value, building it from `opts.realm`'s constructors (default: this realm). */
 export function deserialize(text: string, opts?: DeserializeOptions): unknown {
   const realm = opts?.realm ?? globalThis;
-  const operations: ParseOperations | undefined = realm === globalThis ? undefined : realmOperations(realm);
+  const options = { operations: realmOperations(realm) };
   try {
-    return parse(text, revivers(realm, opts?.reducers), operations ? { operations } : undefined);
+    return withOpenContainers(() => parse(text, revivers(realm, opts?.reducers), options));
   } catch (error) {
     if (error instanceof SerializationError) throw error;
+    if (error instanceof DepthExceeded) {
+      throw new SerializationError(
+        "value",
+        `${depthProblem()}, so it was not revived`,
+        `It was not produced by serialize(), which refuses such values; check where it was stored. ${DEPTH_HINT}`,
+      );
+    }
     throw new SerializationError(
       "value",
       `the serialized data could not be revived (${(error as Error)?.message ?? String(error)})`,

@@ -6,6 +6,8 @@
  */
 import { ERROR_BRAND, FatalError, RetryableError } from "../sandbox/errors.js";
 import { classify } from "./classify.js";
+import { MAX_DEPTH } from "./depth.js";
+import { setOwn } from "./own-keys.js";
 
 export interface ErrorData {
   name: string;
@@ -64,6 +66,7 @@ export class ErrorCycles {
     if (this.scanned.has(root)) return;
     const ancestors: object[] = [];
     const seen = new WeakSet<object>();
+    let depth = 0;
     const visitError = (error: object) => {
       this.scanned.add(error);
       ancestors.push(error);
@@ -72,6 +75,16 @@ export class ErrorCycles {
     };
     const walk = (value: unknown, owner: object, key: string): void => {
       if (typeof value !== "object" || value === null) return;
+      // Deeper than serialize accepts: serialization fails there anyway (with the path), so stop recursing.
+      if (depth >= MAX_DEPTH) return;
+      depth++;
+      try {
+        walkInto(value, owner, key);
+      } finally {
+        depth--;
+      }
+    };
+    const walkInto = (value: object, owner: object, key: string): void => {
       const kind = classify(value).kind;
       if (kind === "error") {
         if (ancestors.includes(value)) {
@@ -169,6 +182,7 @@ export function dataToError(data: ErrorData, realm: typeof globalThis): Error {
   define(error, "stack", data.stack ?? `${name}: ${message}`);
   if ("cause" in data) define(error, "cause", data.cause);
   if ("errors" in data && name !== "AggregateError") define(error, "errors", data.errors);
-  if (data.props) Object.assign(error, data.props);
+  // Defined, not assigned: a property named like an inherited one (`toString`, `__proto__`) stays an own one.
+  if (data.props) for (const key of Object.keys(data.props)) setOwn(error, key, data.props[key]);
   return error;
 }

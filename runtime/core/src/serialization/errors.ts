@@ -14,10 +14,19 @@ export class SerializationError extends Error {
   /** How to fix it, also included in the message. */
   readonly hint: string;
   constructor(path: string, problem: string, hint: string, slug: string = UNSUPPORTED_VALUE_SLUG) {
-    super(`${path}: ${problem}. ${hint} (see docs: ${slug})`);
+    super(`${shorten(path)}: ${problem}. ${hint} (see docs: ${slug})`);
     this.name = "SerializationError";
     this.path = path;
     this.slug = slug;
     this.hint = hint;
   }
+}
+
+const PATH_SHOWN = 120;
+
+/** A path of a deeply nested value is thousands of characters: the message keeps its two ends (`path` has all). */
+function shorten(path: string): string {
+  if (path.length <= PATH_SHOWN * 2 + 20) return path;
+  const omitted = path.length - PATH_SHOWN * 2;
+  return `${path.slice(0, PATH_SHOWN)}…(${omitted} characters)…${path.slice(-PATH_SHOWN)}`;
 }

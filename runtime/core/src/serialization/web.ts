@@ -21,10 +21,42 @@ export interface ResponseData {
 }
 
 /**
- * Bodies of Request/Response objects this module revived: they are already bytes in memory, so serializing such
- * an object again (workflow code passing a fetched Response to a step) needs no asynchronous read.
+ * Web objects of another realm that stand for a host object: the workflow realm's URL, URLSearchParams, Headers,
+ * Request and Response keep a host object of the same class privately and forward to it (vm/realm-web.ts), and
+ * register the pair here so that this module reads the host object (its body, its headers) directly.
  */
-const revivedBodies = new WeakMap<object, Uint8Array>();
+const hostObjects = new WeakMap<object, object>();
+
+export function linkHostObject(wrapper: object, host: object): void {
+  hostObjects.set(wrapper, host);
+}
+
+/** The host object a realm wrapper stands for, or `value` itself. */
+export function hostOf<T>(value: T): T {
+  return (typeof value === "object" && value !== null ? (hostObjects.get(value) as T) : undefined) ?? value;
+}
+
+/**
+ * Body bytes known without reading a stream, by host Request/Response: those this module revived, and those built
+ * by workflow code from a string or bytes. Serializing such an object (workflow code passing a fetched Response to
+ * a step) then needs no asynchronous read.
+ */
+const knownBodies = new WeakMap<object, Uint8Array>();
+
+export function setKnownBody(message: object, body: Uint8Array): void {
+  knownBodies.set(message, body);
+}
+
+export function knownBodyOf(message: object): Uint8Array | undefined {
+  return knownBodies.get(hostOf(message));
+}
+
+/** Body readers of messages revived in a realm with one (the reader of the run they were revived for). */
+const readers = new WeakMap<object, BodyReader>();
+
+export function bodyReaderOf(message: object): BodyReader | undefined {
+  return readers.get(hostOf(message));
+}
 
 /**
  * Set on a realm (the engine does it for each workflow sandbox) to make `.json()`, `.text()` and `.arrayBuffer()`
@@ -37,22 +69,39 @@ export type BodyReader = (
   method: "json" | "text" | "arrayBuffer",
 ) => Promise<unknown>;
 
-/** Remembers `message`'s body bytes and, in a realm with a body reader, routes its body methods through it. */
+/**
+ * Remembers `message`'s body bytes and, in a realm with a body reader, routes its body methods through it: the
+ * workflow realm's Request and Response consult `bodyReaderOf`; a message of another realm (one with host
+ * classes) gets own methods calling the reader.
+ */
 export function adoptBody(
   message: Request | Response,
   body: Uint8Array | null,
   realm: typeof globalThis,
 ): void {
-  if (body) revivedBodies.set(message, body);
+  const host = hostOf(message);
+  if (body) knownBodies.set(host, body);
   const reader = (realm as unknown as Record<symbol, BodyReader | undefined>)[BODY_READER_KEY];
   if (typeof reader !== "function") return;
+  if (host !== message) {
+    readers.set(host, reader);
+    return;
+  }
   for (const method of ["json", "text", "arrayBuffer"] as const) {
     Object.defineProperty(message, method, { value: () => reader(message, method), configurable: true });
   }
 }
 
+/** Copies what this module knows about `from`'s body to its clone `to` (both host objects). */
+export function copyBodyKnowledge(from: object, to: object): void {
+  const body = knownBodies.get(from);
+  if (body) knownBodies.set(to, body);
+  const reader = readers.get(from);
+  if (reader) readers.set(to, reader);
+}
+
 export function headersToData(headers: Headers): HeadersData {
-  return { pairs: [...(headers as unknown as Iterable<[string, string]>)] };
+  return { pairs: [...(hostOf(headers) as unknown as Iterable<[string, string]>)] };
 }
 
 /** A body to put in the data: undefined when there is none, a promise of its bytes when reading asynchronously,
@@ -61,8 +110,9 @@ export function bodyOf(
   message: Request | Response,
   async: boolean,
 ): { body?: Promise<Uint8Array> | Uint8Array; problem?: string } {
+  message = hostOf(message);
   if (message.body === null) return {};
-  const known = revivedBodies.get(message);
+  const known = knownBodies.get(message);
   if (known) return { body: known };
   if (message.bodyUsed) return { problem: "its body was already read" };
   if (!async) return { problem: "its body can only be read asynchronously" };

@@ -1,16 +1,24 @@
 /**
  * Compiling the workflow bundle to a `vm.Script`, once per process.
  *
- * The bundle is compiled as a strict function of the per-run bindings (`RUN_SCOPE_NAMES`: `globalThis`, `Math`,
- * `Date`, …); the shared realm evaluates it once into that function, and each run calls it with its own values
- * (sandbox.ts), which gives the run a fresh copy of every module-level binding of the bundle. The cache is keyed by a content hash so a rebuilt
+ * The bundle is compiled as a strict function of the per-run bindings (`RUN_SCOPE_NAMES`: `globalThis` and
+ * `process`); the shared realm evaluates it once into that function, and each run calls it with its own values
+ * (sandbox.ts), which gives the run a fresh copy of every module-level binding of the bundle. Every dynamic
+ * `import(` of the bundle is rewritten first (dynamic-import.ts). The cache is keyed by a content hash so a rebuilt
  * bundle (dev server, hot reload) gets a new Script while an unchanged one is never recompiled; it is bounded so
  * a long dev session does not keep every old bundle alive.
  */
 import { createHash } from "node:crypto";
 import * as vm from "node:vm";
-import { RUN_SCOPE_NAMES } from "./realm-install.js";
+import { withoutDynamicImport } from "./dynamic-import.js";
 import { findSourceMap, registerSourceMap, unregisterSourceMap } from "./source-maps.js";
+
+/**
+ * The names a workflow bundle's code sees as per-run bindings, in the order `Sandbox.run` passes their values.
+ * Everything else that depends on the run (Date, Math.random, crypto, console …) is a global of the shared realm
+ * that reads the current run (realm-install.ts).
+ */
+export const RUN_SCOPE_NAMES = ["globalThis", "process"] as const;
 
 /** Scripts made here: the only ones `Sandbox.run` accepts, since only they evaluate to a run function. */
 export const bundleScripts = new WeakSet<vm.Script>();
@@ -20,10 +28,13 @@ export const bundleScripts = new WeakSet<vm.Script>();
  * `lineOffset: -1`, so stack lines (and the source map) keep the bundle's own line numbers.
  */
 export function compileRunFunction(code: string, filename: string): vm.Script {
-  const script = new vm.Script(`(function (${RUN_SCOPE_NAMES.join(", ")}) {"use strict";\n${code}\n})`, {
-    filename,
-    lineOffset: -1,
-  });
+  const script = new vm.Script(
+    `(function (${RUN_SCOPE_NAMES.join(", ")}) {"use strict";\n${withoutDynamicImport(code)}\n})`,
+    {
+      filename,
+      lineOffset: -1,
+    },
+  );
   bundleScripts.add(script);
   return script;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { USE_STEP_KEY, WORKFLOWS_KEY } from "../sandbox/abi.js";
 import { FatalError } from "../sandbox/errors.js";
 import { deserialize, deserializeError, serialize, serializeError } from "../serialization/index.js";
+import { settledIn } from "./__tests__/settled.js";
 import { compileWorkflowBundle } from "./bundle.js";
 import { createSandbox } from "./sandbox.js";
 
@@ -133,8 +134,11 @@ describe("createSandbox", () => {
   });
 
   it("installs extra globals (string and symbol keys) before code runs and finds registered workflows", () => {
-    const useStep = () => async () => 42;
+    const holder: { sb?: ReturnType<typeof createSandbox> } = {};
+    // A host function becomes a realm function; what it returns must be a value of the realm.
+    const useStep = () => holder.sb!.kit.guard(() => holder.sb!.global.Promise.resolve(42));
     const sb = createSandbox({ seed: "g", globals: { [USE_STEP_KEY]: useStep, answer: 42 } });
+    holder.sb = sb;
     sb.run(
       compileWorkflowBundle(
         `
@@ -148,21 +152,30 @@ describe("createSandbox", () => {
     expect(sb.getWorkflow("workflow//./a//wf")).toBeTypeOf("function");
     expect(sb.getWorkflow("workflow//./a//missing")).toBeUndefined();
     expect(sb.global[WORKFLOWS_KEY]).toBeDefined();
+    expect(evalIn(sb, `globalThis[Symbol.for("wfkit.useStep")].constructor === Function`)).toBe(true);
+    // A host function that hands workflow code a host object is an internal error, reported as such.
+    const leaky = createSandbox({ seed: "g2", globals: { leak: () => ({}) } });
+    expect(() => evalIn(leaky, "globalThis.leak()")).toThrow(/returned an object of the host realm/);
   });
 
-  it("lets host-resolved promises drive sandbox continuations", async () => {
+  it("runs workflow code only in turns: a promise settled in a turn drives its continuations there", () => {
+    const sb = createSandbox({ seed: "p" });
     let resolveStep!: (v: number) => void;
-    const sb = createSandbox({
-      seed: "p",
-      globals: { hostStep: () => new Promise<number>((r) => (resolveStep = r)) },
-    });
+    sb.global.step = sb.enter(
+      () =>
+        new sb.global.Promise<number>((r) => {
+          resolveStep = r;
+        }),
+    );
     const result = evalIn(
       sb,
-      "(async () => { const a = await globalThis.hostStep(); const b = await Promise.resolve(a + 1); return b * 2 })()",
+      "globalThis.seen = []; (async () => { const a = await globalThis.step; globalThis.seen.push(a); const b = await Promise.resolve(a + 1); globalThis.seen.push(b); return b * 2 })()",
     );
-    await new Promise((r) => setImmediate(r));
-    resolveStep(5);
-    await expect(result).resolves.toBe(12);
+    expect(evalIn(sb, "globalThis.seen")).toEqual([]);
+    sb.enter(() => resolveStep(5));
+    // The whole continuation ran within that turn.
+    expect(evalIn(sb, "globalThis.seen")).toEqual([5, 6]);
+    expect(settledIn(sb, result)).toEqual({ ok: true, value: 12 });
   });
 
   it("isolates runs from each other", () => {
@@ -175,8 +188,11 @@ describe("createSandbox", () => {
     expect(() => evalIn(a, "Array.prototype.polluted = true")).toThrow(/not extensible/);
     expect(() => evalIn(a, "Object.prototype.toString = () => 'x'")).toThrow(/read only/);
     expect(evalIn(b, "[].polluted")).toBeUndefined();
-    expect(a.global.Date).not.toBe(b.global.Date);
-    expect(a.global.Math).not.toBe(b.global.Math);
+    // One Date and one Math serve every run, each reading the clock and randomness of the run whose code runs.
+    a.setTime(1000);
+    b.setTime(2000);
+    expect([evalIn(a, "Date.now()"), evalIn(b, "Date.now()")]).toEqual([1000, 2000]);
+    expect(evalIn(a, "Math.random()")).toBe(evalIn(b, "Math.random()"));
   });
 
   it("receives deserialized values built from its own realm, and they serialize back", () => {

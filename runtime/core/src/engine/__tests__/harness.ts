@@ -4,6 +4,7 @@
  * memory world.
  */
 import { createMemoryWorld, type World } from "@wfkit/world";
+import { afterEach } from "vitest";
 import { Run } from "../../api/run.js";
 import { STEPS_KEY } from "../../sandbox/abi.js";
 import type { CodeProvider } from "../code-provider.js";
@@ -95,4 +96,16 @@ export async function eventTypes(world: World, runId: string): Promise<string[]>
   return (await world.readEvents(runId)).map((e) =>
     e.correlationId ? `${e.type}:${e.correlationId}` : e.type,
   );
+}
+
+/** For a test file: returns `track`, whose harnesses' engines are closed after each test. */
+export function closingEngines(): <T extends { engine: Engine }>(h: T) => T {
+  const engines: Engine[] = [];
+  afterEach(() => {
+    for (const e of engines.splice(0)) e.close();
+  });
+  return (h) => {
+    engines.push(h.engine);
+    return h;
+  };
 }

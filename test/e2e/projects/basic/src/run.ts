@@ -13,6 +13,8 @@ if (name === "await") {
   await report(getRun(argsJson!));
 } else if (name === "types") {
   await roundTripEveryType();
+} else if (name === "hostIntact") {
+  await hostIntact();
 } else if (name === "unserializable") {
   try {
     await start(workflows.roundTrip, [{ user: { name: "ada", socket: new Socket() } }]);
@@ -97,4 +99,39 @@ async function roundTripEveryType(): Promise<void> {
     (back.error.cause as Error).name === "TypeError" &&
     (back.error.cause as Error).message === "inner";
   console.log(`RESULT ${JSON.stringify({ ok: true, same })}`);
+}
+
+/**
+ * A start argument whose keys are inherited names round-trips, and afterwards the application's own code still
+ * assigns such members (the sandbox must not have frozen this process's intrinsics).
+ */
+async function hostIntact(): Promise<void> {
+  const input = { constructor: 1, toString: "x", valueOf: [2] };
+  const run = await start(workflows.roundTrip, [input]);
+  let back: unknown;
+  let failure: string | undefined;
+  try {
+    back = await run.returnValue;
+  } catch (error) {
+    failure = String(error);
+  }
+  const own: Record<string, unknown> = {};
+  let assigned: string;
+  try {
+    own.toString = () => "assigned by the app";
+    assigned = String(own);
+  } catch (error) {
+    assigned = `threw ${String(error)}`;
+  }
+  console.log(
+    `RESULT ${JSON.stringify({
+      ok: failure === undefined,
+      failure,
+      keys: back === undefined ? null : Reflect.ownKeys(back as object),
+      same: isDeepStrictEqual(back, input),
+      ownProto: back !== undefined && Object.getPrototypeOf(back) === Object.prototype,
+      assigned,
+      frozen: Object.isFrozen(Object.prototype) || Object.isFrozen(Function.prototype),
+    })}`,
+  );
 }
