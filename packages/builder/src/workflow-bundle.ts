@@ -52,7 +52,9 @@ export async function buildWorkflowBundle(options: WorkflowBundleOptions): Promi
     target: "es2022",
     // `neutral` reads no main fields by default; packages without an `exports` map need these.
     mainFields: ["module", "main"],
-    conditions: options.conditions ?? [],
+    // "workflow": packages may export a sandbox-safe variant for workflow code (`workflow/api`'s `start` starts a
+    // child run there, instead of the host engine's `start`).
+    conditions: ["workflow", ...(options.conditions ?? [])],
     plugins: [
       entryPlugin(projectRoot, options.entries),
       builtinsAsExternal(),

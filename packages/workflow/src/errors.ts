@@ -4,6 +4,7 @@ export {
   HookConflictError,
   HookNotFoundError,
   HookPayloadInvalidError,
+  QueryNotFoundError,
   RetryableError,
   RunAlreadyExistsError,
   StepTimeoutError,

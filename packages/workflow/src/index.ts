@@ -100,6 +100,7 @@ interface RuntimeBinding {
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   getStepMetadata(): StepMetadata;
   getWorkflowMetadata(): WorkflowMetadata;
+  setQueryHandler?(name: string, handler: (...args: never[]) => unknown): void;
 }
 
 function runtime(fn: string): RuntimeBinding {
@@ -126,6 +127,19 @@ export function getStepMetadata(): StepMetadata {
 /** Metadata of the current run. Workflow and step code. */
 export function getWorkflowMetadata(): WorkflowMetadata {
   return runtime("getWorkflowMetadata()").getWorkflowMetadata();
+}
+
+/**
+ * Answers `run.query(name, ...args)` from outside the run with what `handler` returns. Workflow code only. The
+ * handler reads the workflow's state and must not change it, and answers synchronously: a query is answered from
+ * the run's recorded state (a live instance or a replay), so whatever it changed would not be in the log.
+ */
+export function setQueryHandler<A extends unknown[], R>(name: string, handler: (...args: A) => R): void {
+  const rt = runtime("setQueryHandler()");
+  if (!rt.setQueryHandler) {
+    throw new Error('setQueryHandler() can only be called in a "use workflow" function.');
+  }
+  rt.setQueryHandler(name, handler as (...args: never[]) => unknown);
 }
 
 /** A hook the run waits on; see `Hook`. Workflow code only. */

@@ -129,6 +129,17 @@ export class Run<R = unknown> {
     await this.engine.resumeRun(this.runId);
   }
 
+  /**
+   * Asks the run's workflow code a question (`setQueryHandler(name, handler)` in workflow code) and returns the
+   * answer, read from the run's recorded state: this process's live instance at the log head, or a replay of the
+   * log (nothing is recorded or executed). Needs the workflow's code in this process. A name the code never
+   * registered rejects with `QueryNotFoundError`.
+   */
+  async query<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    return (await this.engine.queryRun(this.runId, name, args)) as T;
+  }
+
   /** `fork({ fromStep: toStep })` after cancelling this run with the new run's ID as the reason. */
   async rewind(opts: { toStep: string }): Promise<Run<R>> {
     return new Run<R>(await this.engine.rewindRun(this.runId, opts), this.engine);

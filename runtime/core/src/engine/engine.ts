@@ -53,7 +53,13 @@ import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
-import { type Operation, type StepInput, WorkflowInstance } from "./instance.js";
+import {
+  CHILD_TOKEN_PREFIX,
+  type Operation,
+  type ParentLink,
+  type StepInput,
+  WorkflowInstance,
+} from "./instance.js";
 import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
@@ -277,7 +283,7 @@ export class Engine implements EngineContext {
   async start(
     workflowName: string,
     args: unknown[],
-    opts: { runId?: string; onConflict?: "use-existing" | "fail" } = {},
+    opts: { runId?: string; onConflict?: "use-existing" | "fail"; metadata?: Record<string, unknown> } = {},
   ): Promise<string> {
     const onConflict = opts.onConflict ?? "use-existing";
     if (onConflict !== "use-existing" && onConflict !== "fail") {
@@ -317,11 +323,12 @@ export class Engine implements EngineContext {
       const lease = executes ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
       // Whichever process executes the run continues the trace active here (see observability/tracing.ts).
       const traceparent = currentTraceparent();
+      const metadata = { ...opts.metadata, ...(traceparent ? { traceparent } : {}) };
       created = await world.createRun({
         runId,
         workflowName,
         input,
-        ...(traceparent ? { metadata: { traceparent } } : {}),
+        ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
         ...(lease ? { lease } : {}),
       });
       stored(true);
@@ -617,6 +624,7 @@ export class Engine implements EngineContext {
           workflowStartedAt: new Date(step.runStartedAt),
           signal: attemptSignal,
           world: () => this.world(),
+          startRun: (workflowId, args, opts) => this.start(workflowId, args, opts),
         },
         () => body.apply(undefined, input.args),
       );
@@ -800,7 +808,83 @@ export class Engine implements EngineContext {
     const record = await world.getRun(runId);
     this.live.get(runId)?.finish(cancelledError(runId, record));
     this.scheduleWake(runId, undefined);
+    if (record) await this.runEndedElsewhere(record);
     return true;
+  }
+
+  /**
+   * A run ended (its executor committed the end, or it was cancelled from outside): its parent, if it is a child,
+   * hears its outcome (through the parent's child hook, idempotently); its children whose close policy is `cancel`
+   * are cancelled, down the tree. Best effort: a parent also checks its children whenever it is driven.
+   */
+  async runEndedElsewhere(record: RunRecord): Promise<void> {
+    try {
+      const parent = (record.metadata as { parent?: ParentLink } | undefined)?.parent;
+      if (parent?.token) await this.notifyParent(record, parent.token);
+      await this.closeChildren(record.runId, `parent run ${record.runId} ended (${record.status})`);
+    } catch (error) {
+      this.onError(error, record.runId);
+    }
+  }
+
+  /** Delivers a child's outcome to its parent's child hook; nothing when the parent is gone or no longer waits. */
+  private async notifyParent(child: RunRecord, token: string): Promise<void> {
+    const payload = childOutcome(child);
+    try {
+      await this.resumeHook(token, payload, "hook", `child_end_${child.runId}`);
+    } catch (error) {
+      if (!HookNotFoundError.is(error)) throw error;
+    }
+  }
+
+  /** EngineContext: a run's end was committed here (or a child of a run held here was seen to end). */
+  runEnded(runId: string): void {
+    void this.world()
+      .then((world) => world.getRun(runId))
+      .then((record) => (record ? this.runEndedElsewhere(record) : undefined))
+      .catch((error) => this.onError(error, runId));
+  }
+
+  /** Cancels the unfinished children of `runId` that were started with `parentClosePolicy: "cancel"`. */
+  private async closeChildren(runId: string, reason: string): Promise<void> {
+    const world = await this.world();
+    const hooks = await world.listHooks(runId).catch(() => []);
+    for (const hook of hooks) {
+      if (!hook.token.startsWith(CHILD_TOKEN_PREFIX)) continue;
+      const childId = hook.token.slice(CHILD_TOKEN_PREFIX.length);
+      const child = await world.getRun(childId);
+      if (!child || TERMINAL_RUN_STATUSES.includes(child.status)) continue;
+      const policy = (child.metadata as { parent?: ParentLink } | undefined)?.parent?.parentClosePolicy;
+      if (policy === "abandon") continue;
+      await this.cancel(childId, reason);
+    }
+  }
+
+  /**
+   * Answers `run.query(name, ...args)`: from this process's live instance of the run when it is at the log head,
+   * otherwise from a replay of the log into a fresh sandbox (which records and executes nothing). Needs the run's
+   * workflow code in this process.
+   */
+  async queryRun(runId: string, name: string, args: unknown[]): Promise<unknown> {
+    const world = await this.world();
+    const record = await world.getRun(runId);
+    if (!record) throw new WorkflowRunNotFoundError(runId);
+    const input = serialize(args, { path: `query "${name}" arguments` });
+    const live = this.live.get(runId);
+    if (live && !live.detached && live.committedSeq === record.lastSeq && live.idleAtHead) {
+      return deserialize(live.instance.query(name, input));
+    }
+    const events = await world.readEvents(runId);
+    const instance = new WorkflowInstance({
+      runId,
+      workflowName: record.workflowName,
+      script: await this.load(record.workflowName),
+      timeLimitMs: this.workflowCodeTimeoutMs,
+    });
+    instance.replaying = true;
+    instance.preload(events);
+    for (const event of events) await instance.apply(event);
+    return deserialize(instance.query(name, input));
   }
 
   /**
@@ -963,6 +1047,10 @@ export class Engine implements EngineContext {
         return;
       }
       if (n.kind !== "finished" && !TERMINAL_RUN_STATUSES.includes(n.status)) return;
+      // A child of a run held here ended: make sure the parent hears it (its executor normally reports it).
+      for (const parent of this.live.values()) {
+        if (parent.instance.pendingChildren().some((c) => c.runId === n.runId)) this.runEnded(n.runId);
+      }
       const live = this.live.get(n.runId);
       if (!live || live.detached) return;
       if (n.status !== "cancelled") return;
@@ -1246,6 +1334,14 @@ function forkSource(event: WorkflowEvent): ForkOrigin | undefined {
   if (event.type !== "run_created") return undefined;
   const origin = (event.data?.metadata as { forkedFrom?: ForkOrigin } | undefined)?.forkedFrom;
   return origin && typeof origin.runId === "string" && typeof origin.atSeq === "number" ? origin : undefined;
+}
+
+/** What a child's parent hook receives when the child ends (values stay serialized until the parent's realm). */
+function childOutcome(run: RunRecord): { status: string; output?: string; error?: string; reason?: string } {
+  if (run.status === "completed") return { status: "completed", output: run.output ?? "" };
+  if (run.status === "cancelled")
+    return { status: "cancelled", ...(run.cancelReason ? { reason: run.cancelReason } : {}) };
+  return { status: "failed", error: run.error ?? "" };
 }
 
 function isTerminal(event: WorkflowEvent): boolean {

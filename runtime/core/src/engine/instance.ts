@@ -11,6 +11,11 @@ import { RUNTIME_KEY, USE_STEP_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
 import { HookConflictError } from "../sandbox/hook-errors.js";
 import {
+  QueryNotFoundError,
+  WorkflowRunCancelledError,
+  WorkflowRunFailedError,
+} from "../sandbox/run-errors.js";
+import {
   BODY_READER_KEY,
   deserialize,
   deserializeError,
@@ -18,7 +23,7 @@ import {
   serializeError,
 } from "../serialization/index.js";
 import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
-import { FETCH_STEP, READ_BODY_STEP } from "./builtin-steps.js";
+import { FETCH_STEP, READ_BODY_STEP, START_CHILD_STEP } from "./builtin-steps.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
@@ -120,6 +125,14 @@ export class WorkflowInstance {
   private readonly liveTokens = new Map<string, string>();
   /** The log has a `hook_created`: deliveries (payloads recorded by other processes) may be waiting for the run. */
   hadHooks = false;
+  /** Child runs this run started (`start()` in workflow code) whose outcome has not arrived yet, by child run ID. */
+  private readonly children = new Map<string, ChildRecord>();
+  private childCounter = 0;
+  private lastHookCid = "";
+  /** Set when this run is a child: where its outcome goes (`run_created.data.metadata.parent`). */
+  parent: ParentLink | undefined;
+  /** Query handlers the code registered (`setQueryHandler`), realm functions by name. */
+  private readonly queries = new Map<string, (...args: unknown[]) => unknown>();
   /** Deliveries the log (or the outbox) already holds, by `hook_received.data.deliveryId`: each is applied once. */
   private readonly deliveries = new Set<string>();
   /** An operator paused the run (`run_paused`, until `run_resumed`): no step starts, no wake-up fires. */
@@ -192,6 +205,7 @@ export class WorkflowInstance {
     switch (event.type) {
       case "run_created":
         this.startedAtMs = event.createdAt;
+        this.parent = parentLinkOf(event.data?.metadata);
         await this.sandbox.turn(() => this.begin(event.data!.input));
         return;
       case "run_started":
@@ -212,7 +226,16 @@ export class WorkflowInstance {
         } else this.match(event);
         return;
       case "hook_received": {
-        if (event.data?.deliveryId !== undefined) this.deliveries.add(event.data.deliveryId);
+        const deliveryId = event.data?.deliveryId;
+        if (deliveryId !== undefined) {
+          // The same delivery recorded twice (two processes reported one child's end, a fast-path payload later
+          // recorded through the world): applied once, in the position of its first record.
+          if (this.deliveries.has(deliveryId)) return;
+          this.deliveries.add(deliveryId);
+        }
+        for (const [childRunId, child] of this.children) {
+          if (child.cid === event.correlationId) this.children.delete(childRunId);
+        }
         const op = this.ops.get(event.correlationId!);
         if (op?.kind !== "hook" || !op.hook) return;
         const { channel } = op.hook;
@@ -417,6 +440,7 @@ export class WorkflowInstance {
       throw this.toSandboxError(error);
     }
     const cid = correlationId("hook", ++this.counter);
+    this.lastHookCid = cid;
     const custom = typeof opts?.token === "string";
     const token = custom ? (opts!.token as string) : (this.recordedTokens.get(cid) ?? newHookToken());
     const SandboxError = this.realm.Error as ErrorConstructor;
@@ -532,6 +556,81 @@ export class WorkflowInstance {
     return promise;
   }
 
+  /**
+   * `start()` in workflow code: a child run, recorded in this run's log as a hook that receives the child's outcome
+   * (token `wfchild_<child run ID>`) and the built-in step that creates the child (idempotently: a replay or a
+   * retry of the step after a crash finds the child and goes on). The child's ID derives from this run's, so every
+   * replay starts the same child.
+   */
+  private startChild(workflowId: unknown, args: unknown, opts: unknown): Promise<unknown> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    const options = (opts ?? {}) as { runId?: unknown; parentClosePolicy?: unknown };
+    const policy = options.parentClosePolicy ?? "cancel";
+    const problem =
+      typeof workflowId !== "string" || workflowId.length === 0
+        ? "the workflow must be a workflow function or its ID"
+        : !Array.isArray(args)
+          ? "args must be an array of the child's arguments"
+          : policy !== "cancel" && policy !== "abandon"
+            ? `parentClosePolicy must be "cancel" or "abandon", got ${String(policy)}`
+            : options.runId !== undefined &&
+                (typeof options.runId !== "string" || !/^[A-Za-z0-9_-]{1,160}$/.test(options.runId))
+              ? "runId must be 1-160 characters of A-Z a-z 0-9 _ -"
+              : undefined;
+    if (problem) return SandboxPromise.reject(this.toSandboxError(new TypeError(`start(): ${problem}.`)));
+    const childRunId = (options.runId as string | undefined) ?? `${this.runId}_c${++this.childCounter}`;
+    const token = `${CHILD_TOKEN_PREFIX}${childRunId}`;
+    const hook = this.createHook({ token }, "hook");
+    const cid = this.lastHookCid;
+    this.children.set(childRunId, { cid, policy: policy as "cancel" | "abandon" });
+    const started = this.requestStep(START_CHILD_STEP, [
+      { workflowId, args, runId: childRunId, token, parentClosePolicy: policy },
+    ]);
+    const outcome = (payload: unknown) => {
+      const p = payload as { status?: string; output?: string; error?: string; reason?: string };
+      if (p.status === "completed") return deserialize(p.output ?? "", { realm: this.realm });
+      const error =
+        p.status === "cancelled"
+          ? new WorkflowRunCancelledError(childRunId, p.reason)
+          : new WorkflowRunFailedError(childRunId, deserializeError(p.error ?? "", {}));
+      throw this.toSandboxError(error);
+    };
+    // Reactions are realm functions (kit.guard), so they run in the realm's microtask queue, within the turn that
+    // settles the hook; a host function there would run in the host's queue, after the turn has ended.
+    const kit = this.kit;
+    const returnValue = (hook.then as (f: (v: unknown) => unknown) => Promise<unknown>)(
+      kit.guard(outcome, "childOutcome"),
+    );
+    returnValue.then(undefined, kit.guard(ignore, "ignore"));
+    const handle = kit.object({ runId: childRunId, returnValue });
+    return started.then(kit.guard(() => handle, "childHandle"));
+  }
+
+  /** The child runs whose outcome this run still waits for, with the hook that receives it. */
+  pendingChildren(): { runId: string; cid: string; policy: "cancel" | "abandon" }[] {
+    return [...this.children].map(([runId, child]) => ({ runId, ...child }));
+  }
+
+  /**
+   * Answers a query (`setQueryHandler`) from the state the code is in now, in a turn of its own: arguments come in
+   * serialized and the answer goes out serialized, so nothing of the host reaches the handler and nothing of the
+   * realm leaves it. Throws `QueryNotFoundError` for a name the code never registered.
+   */
+  query(name: string, args: string): string {
+    const handler = this.queries.get(name);
+    if (!handler) throw new QueryNotFoundError(this.runId, name, [...this.queries.keys()]);
+    return this.sandbox.enter(() => {
+      const list = deserialize(args, { realm: this.realm }) as unknown[];
+      const value = handler.apply(undefined, list);
+      if (typeof (value as { then?: unknown } | null)?.then === "function") {
+        throw new TypeError(
+          `The query handler "${name}" returned a promise; query handlers answer synchronously.`,
+        );
+      }
+      return serialize(value, { path: `query "${name}" result` });
+    });
+  }
+
   private toSandboxError(error: unknown): Error {
     return deserializeError(serializeError(error), { realm: this.realm });
   }
@@ -581,6 +680,18 @@ export class WorkflowInstance {
           'getStepMetadata() can only be called inside a "use step" function; workflow code has no step metadata.',
         );
       },
+      startChild: (workflowId: unknown, args: unknown, opts: unknown) =>
+        this.startChild(workflowId, args, opts),
+      setQueryHandler: (name: unknown, handler: unknown) => {
+        if (typeof name !== "string" || name.length === 0 || typeof handler !== "function") {
+          throw this.toSandboxError(
+            new TypeError(
+              "setQueryHandler(name, handler): name must be a non-empty string and handler a function.",
+            ),
+          );
+        }
+        this.queries.set(name, handler as (...args: unknown[]) => unknown);
+      },
       getWorkflowMetadata: () =>
         this.kit.object({
           workflowRunId: this.runId,
@@ -606,6 +717,28 @@ function describe(kind: Operation["kind"], name: string, cid: string): string {
 }
 
 function ignore(): void {}
+
+/** Hook tokens of the hooks through which child runs report their outcome to their parent. */
+export const CHILD_TOKEN_PREFIX = "wfchild_";
+
+interface ChildRecord {
+  cid: string;
+  policy: "cancel" | "abandon";
+}
+
+/** Where a child run reports its end: `run_created.data.metadata.parent`. */
+export interface ParentLink {
+  runId: string;
+  token: string;
+  parentClosePolicy: "cancel" | "abandon";
+}
+
+function parentLinkOf(metadata: unknown): ParentLink | undefined {
+  const parent = (metadata as { parent?: Partial<ParentLink> } | undefined)?.parent;
+  return parent && typeof parent.runId === "string" && typeof parent.token === "string"
+    ? { runId: parent.runId, token: parent.token, parentClosePolicy: parent.parentClosePolicy ?? "cancel" }
+    : undefined;
+}
 
 function isDate(value: unknown): value is Date {
   return Object.prototype.toString.call(value) === "[object Date]";

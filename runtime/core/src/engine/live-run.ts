@@ -51,9 +51,12 @@ export interface EngineContext {
   /** Whether the step about to start should be offered to any worker rather than run in this process. */
   shouldOffer(live: LiveRun): boolean;
   onOffered(count: number): void;
+  /** The run's end is committed: a child tells its parent, a parent closes its children (engine.ts). */
+  runEnded(runId: string): void;
 }
 
 const TERMINAL = new Set(["run_completed", "run_failed", "run_cancelled"]);
+const TERMINAL_STATUSES = new Set(["completed", "failed", "cancelled"]);
 
 export class LiveRun {
   readonly runId: string;
@@ -95,6 +98,8 @@ export class LiveRun {
   private pollQueued = false;
   /** Outside events (hook payloads) handed to this run, until the append holding them commits (or fails). */
   private deliveries: { event: AppliedEvent | undefined; done(stored: boolean): void }[] = [];
+  /** Delivery IDs of `hook_received` events emitted here and not yet committed. */
+  private readonly unstoredDeliveries = new Set<string>();
   /** The abort controller behind each running body's `getStepMetadata().signal`. */
   private readonly controllers = new Map<string, AbortController>();
 
@@ -109,6 +114,11 @@ export class LiveRun {
 
   get active(): boolean {
     return this.lease !== undefined;
+  }
+
+  /** Nothing is waiting to be written: the instance is exactly what the log holds (queries read it then). */
+  get idleAtHead(): boolean {
+    return this.outbox.length === 0 && !this.appending && this.pendingTasks === 0;
   }
 
   /** No step may start: the run is being cancelled, or an operator paused it. */
@@ -225,6 +235,26 @@ export class LiveRun {
   }
 
   /**
+   * The safety net behind a child's own report of its end (which a crash right after the child's last append can
+   * lose): children that ended while this run waits for them have their outcome delivered here, under the same
+   * delivery ID the child uses, so it is applied once whoever delivers first.
+   */
+  private async collectEndedChildren(): Promise<void> {
+    const pending = this.instance.pendingChildren();
+    if (pending.length === 0 || this.instance.terminal) return;
+    const world = await this.ctx.world();
+    for (const child of pending) {
+      try {
+        const run = await world.getRun(child.runId);
+        if (!run || !TERMINAL_STATUSES.has(run.status)) continue;
+        this.ctx.runEnded(child.runId);
+      } catch (error) {
+        this.ctx.reportError(this.runId, error);
+      }
+    }
+  }
+
+  /**
    * Appends the deliveries other processes recorded for this run (hook payloads, `World.deliver`), each once and in
    * the order recorded: the append consumes them. Only a run that has created a hook can have any, so runs without
    * hooks pay no read.
@@ -241,7 +271,10 @@ export class LiveRun {
     }
     for (const delivery of pending) {
       if (this.instance.terminal || this.terminalEmitted) return;
-      if (this.instance.hasDelivery(delivery.deliveryId)) continue;
+      // Being written by this run already. One the log holds already (recorded through this process's fast path,
+      // or twice by two reporters) is appended again all the same: that consumes it, and the instance ignores the
+      // repeat.
+      if (this.unstoredDeliveries.has(delivery.deliveryId)) continue;
       const { correlationId, data } = delivery.event;
       await this.emit({
         type: "hook_received",
@@ -253,6 +286,7 @@ export class LiveRun {
 
   /** Consumes pending deliveries, completes due sleeps and starts due retries (none of that while paused). */
   async processDue(): Promise<void> {
+    await this.collectEndedChildren();
     await this.consumeDeliveries();
     if (this.instance.paused) return;
     const now = this.ctx.now();
@@ -458,6 +492,9 @@ export class LiveRun {
   /** Stamps `event` with the time the sandbox sees, queues it for the next append and applies it. */
   private async emit(event: NewEvent): Promise<AppliedEvent> {
     const stamped = { ...event, createdAt: this.ctx.now() } as AppliedEvent;
+    if (stamped.type === "hook_received" && stamped.data?.deliveryId !== undefined) {
+      this.unstoredDeliveries.add(stamped.data.deliveryId);
+    }
     this.outbox.push(stamped);
     await this.instance.apply(stamped);
     return stamped;
@@ -532,6 +569,13 @@ export class LiveRun {
 
   private afterCommit(batch: readonly AppliedEvent[]): void {
     if (this.deliveries.length > 0) this.settleDeliveries(batch);
+    if (this.unstoredDeliveries.size > 0) {
+      for (const event of batch) {
+        if (event.type === "hook_received" && event.data?.deliveryId !== undefined) {
+          this.unstoredDeliveries.delete(event.data.deliveryId);
+        }
+      }
+    }
     const ended = batch.some((e) => TERMINAL.has(e.type));
     // Cancelled or lost while this append was in flight: start nothing. (A lease renewal that raced with the
     // run's last append finds the lease freed by the end and detaches the run; its tasks must still go.)
@@ -541,6 +585,7 @@ export class LiveRun {
     }
     if (ended) {
       this.endedWith = batch.find((e) => TERMINAL.has(e.type));
+      if (this.instance.parent || this.instance.pendingChildren().length > 0) this.ctx.runEnded(this.runId);
       this.finish();
       return;
     }

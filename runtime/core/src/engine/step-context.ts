@@ -19,6 +19,12 @@ export interface StepContext {
   signal?: AbortSignal;
   /** The world of the run, for `getWritable()` inside the step. */
   world?: () => Promise<World>;
+  /** Starts a run on the engine that runs this step (the built-in step behind `start()` in workflow code). */
+  startRun?: (
+    workflowId: string,
+    args: unknown[],
+    opts: { runId: string; onConflict: "use-existing"; metadata: Record<string, unknown> },
+  ) => Promise<string>;
 }
 
 const STORAGE_KEY = Symbol.for("wfkit.stepContext");

@@ -50,6 +50,26 @@ export class WorkflowRunNotFoundError extends Error {
   }
 }
 
+/** `run.query(name)` of a query the workflow code never registered with `setQueryHandler`. */
+export class QueryNotFoundError extends Error {
+  readonly code = "QUERY_NOT_FOUND";
+  constructor(
+    readonly runId: string,
+    readonly queryName: string,
+    readonly available: string[] = [],
+  ) {
+    super(
+      `Run ${runId} has no query "${queryName}": its workflow code registers ${
+        available.length > 0 ? available.map((n) => `"${n}"`).join(", ") : "none"
+      } with setQueryHandler(name, handler) (at the point its log has reached).`,
+    );
+    this.name = "QueryNotFoundError";
+  }
+  static is(value: unknown): value is QueryNotFoundError {
+    return hasCode(value, "QUERY_NOT_FOUND");
+  }
+}
+
 function hasCode(value: unknown, code: string): boolean {
   return typeof value === "object" && value !== null && (value as { code?: unknown }).code === code;
 }
