@@ -46,4 +46,21 @@ describe("RebuildQueue", () => {
     await queue.settled();
     expect(log).toEqual(["failed: syntax error in steps.ts", "built ok"]);
   });
+
+  it("waits for a quiet period before building, so a truncate-then-write save builds once, from the written file", async () => {
+    let file = "";
+    const seen: string[] = [];
+    const queue = new RebuildQueue(
+      async () => seen.push(file),
+      { built: () => {}, failed: () => {} },
+      undefined,
+      30,
+    );
+    queue.request(); // the truncation
+    await new Promise((r) => setTimeout(r, 10));
+    file = "export async function greet() {}";
+    queue.request(); // the write, inside the quiet period
+    await queue.settled();
+    expect(seen).toEqual(["export async function greet() {}"]);
+  });
 });

@@ -146,6 +146,22 @@ export function runWorldConformance(
       );
     });
 
+    test("concurrent createRun calls with one runId, from this and another instance: exactly one wins", async (ctx) => {
+      const others = subject.concurrent ? [await subject.concurrent()] : [];
+      extraWorlds.push(...others);
+      const writers = [world, ...others];
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          writers[i % writers.length]!.createRun({ runId: "wrun_once", workflowName: "wf", input: `[${i}]` }),
+        ),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results)
+        if (r.status === "rejected") expect(isWorldError(r.reason, "APPEND_CONFLICT")).toBe(true);
+      expect(await world.readEvents("wrun_once")).toHaveLength(1);
+      if (others.length === 0) ctx.annotate?.("no concurrent instance: one instance only");
+    });
+
     test("append numbers events densely and returns them with the run row", async () => {
       const run = await newRun();
       const res = await world.append(run.runId, 1, [{ type: "run_started" }, step("s1")]);
