@@ -12,7 +12,7 @@ import { defineHook, HookPayloadInvalidError, type StandardSchemaV1 } from "work
 import { z } from "zod";
 import { TestCode } from "../../runtime/core/src/engine/__tests__/harness.js";
 
-const WF = "workflow//./e2e//typed";
+const WF = "workflow//e2e.ts//typed";
 let world: World;
 
 beforeAll(() => {

@@ -33,8 +33,8 @@ describe("buildProject", () => {
       expect(existsSync(file)).toBe(true);
     }
     expect(path.dirname(first.manifestFile)).toBe(path.join(root, "build", "wf"));
-    expect(Object.keys(first.manifest.workflows)).toEqual(["workflow//./src/flow//onboard"]);
-    expect(Object.keys(first.manifest.steps)).toEqual(["step//./src/flow//fetchUser"]);
+    expect(Object.keys(first.manifest.workflows)).toEqual(["workflow//src/flow.ts//onboard"]);
+    expect(Object.keys(first.manifest.steps)).toEqual(["step//src/flow.ts//fetchUser"]);
     expect(JSON.parse(readFileSync(first.manifestFile, "utf8"))).toEqual(first.manifest);
     // the written bundles (which mention the directives) must not be discovered on the next build
     const second = await buildProject({ projectRoot: root, outDir: "build/wf" });

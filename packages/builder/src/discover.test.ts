@@ -133,3 +133,21 @@ describe("discoverDirectiveFiles", () => {
     ]);
   });
 });
+
+describe("files outside the root reached by relative imports", () => {
+  it("are discovered, transitively, while unrelated sibling files stay out", async () => {
+    const base = makeProject({
+      "app/package.json": pkg({ name: "app" }),
+      "app/src/main.ts": 'import { flow } from "../../lib/entry.js";\nexport const run = flow;\n',
+      "lib/entry.ts": 'export { flow } from "./flows";\nexport * from "./more/index.js";\n',
+      "lib/flows.ts": WORKFLOW,
+      "lib/more/index.ts": STEP,
+      "lib/unimported.ts": STEP,
+    });
+    const files = await discoverDirectiveFiles({ projectRoot: path.join(base, "app") });
+    expect(files.map((f) => path.relative(base, f).split(path.sep).join("/"))).toEqual([
+      "lib/flows.ts",
+      "lib/more/index.ts",
+    ]);
+  });
+});

@@ -1,13 +1,14 @@
 /**
- * Finds the files that declare `"use workflow"` / `"use step"`: the project's own sources, workspace packages
- * it depends on, dependencies in `node_modules` that ship workflow code, and folders reached through tsconfig
- * `paths` aliases. Runs on every dev rebuild, so each file is first tested with `includes` on its text and
+ * Finds the files that declare `"use workflow"` / `"use step"`: the project's own sources, files outside the
+ * root that they import by relative path, workspace packages it depends on, dependencies in `node_modules`
+ * that ship workflow code, and folders reached through tsconfig `paths` aliases. Runs on every dev rebuild, so each file is first tested with `includes` on its text and
  * only candidates are parsed; verdicts are cached per file (by mtime and size) for the life of the process.
  */
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { transform } from "@wfkit/compiler";
 import { globMatcher, globToRegExp } from "./glob.js";
+import { reachableOutside } from "./outside-imports.js";
 import { isSourceFile, mentionsDirective, relativePosix } from "./source-files.js";
 import { pathAliasTargets } from "./tsconfig.js";
 
@@ -100,11 +101,14 @@ export async function discoverDirectiveFiles(options: DiscoverOptions): Promise<
   const covered = (abs: string) =>
     isInside(abs, realRoot) && !relativePosix(realRoot, abs).split("/").some(skipSourceDir);
 
+  /** Project files, whose relative imports may reach files outside the root. */
+  const projectFiles: string[] = [];
   const scan = (root: string, skipDir: (name: string) => boolean, origin: "project" | "package") => {
     const real = safeRealpath(root);
     if (!real || walked.has(real)) return;
     walked.add(real);
     walk(root, skipDir, excluded, (file) => {
+      if (origin === "project") projectFiles.push(file);
       if (origin === "project" && include && !include(relativePosix(projectRoot, file))) return;
       if (declaresDirectives(file, projectRoot, origin === "project")) found.add(file);
     });
@@ -119,6 +123,11 @@ export async function discoverDirectiveFiles(options: DiscoverOptions): Promise<
     else if (stat?.isFile() && isSourceFile(target) && !excluded(target)) {
       if (declaresDirectives(target, projectRoot, true)) found.add(target);
     }
+  }
+
+  const outsideRoot = (file: string) => !isInside(file, projectRoot) && !isInside(file, realRoot);
+  for (const file of reachableOutside(projectFiles, (f) => !outsideRoot(f) || excluded(f))) {
+    if (isSourceFile(file) && declaresDirectives(file, projectRoot, true)) found.add(file);
   }
 
   if (options.dependencies !== false) {

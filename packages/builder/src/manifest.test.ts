@@ -48,16 +48,16 @@ describe("createManifest", () => {
       modules: [compiled("src/order.ts", source("return amount;"))],
     });
     expect(manifest.version).toBe(1);
-    expect(Object.keys(manifest.workflows)).toEqual(["workflow//./src/order//checkout"]);
-    expect(Object.keys(manifest.steps)).toEqual(["step//./src/order//charge", "step//./src/order//refund"]);
-    expect(manifest.steps["step//./src/order//charge"]).toEqual({
+    expect(Object.keys(manifest.workflows)).toEqual(["workflow//src/order.ts//checkout"]);
+    expect(Object.keys(manifest.steps)).toEqual(["step//src/order.ts//charge", "step//src/order.ts//refund"]);
+    expect(manifest.steps["step//src/order.ts//charge"]).toEqual({
       name: "charge",
       file: "src/order.ts",
       line: 2,
       column: 7,
       hash: contentHash('async function charge(amount: number) {\n  "use step";\n  return amount;\n}'),
     });
-    expect(manifest.steps["step//./src/order//refund"]!.hash).toBe(
+    expect(manifest.steps["step//src/order.ts//refund"]!.hash).toBe(
       contentHash('async (amount: number) => {\n  "use step";\n  return 0;\n}'),
     );
   });
@@ -71,10 +71,10 @@ describe("createManifest", () => {
       projectRoot: ROOT,
       modules: [compiled("src/order.ts", source("return amount * 2;"))],
     });
-    expect(after.steps["step//./src/order//charge"]!.hash).not.toBe(
-      before.steps["step//./src/order//charge"]!.hash,
+    expect(after.steps["step//src/order.ts//charge"]!.hash).not.toBe(
+      before.steps["step//src/order.ts//charge"]!.hash,
     );
-    expect(after.steps["step//./src/order//refund"]).toEqual(before.steps["step//./src/order//refund"]);
+    expect(after.steps["step//src/order.ts//refund"]).toEqual(before.steps["step//src/order.ts//refund"]);
     expect(after.workflows).toEqual(before.workflows);
   });
 

@@ -75,17 +75,17 @@ describe("buildStepBundle", () => {
     expect(written).not.toContain("hello ${who}");
     expect(written).toContain("n * 1.5");
     expect(bundle.modules.flatMap((m) => m.steps.map((s) => s.id))).toEqual([
-      "step//wf-lib/steps//notify",
-      "step//./src/order//charge",
+      "step//wf-lib/steps.js//notify",
+      "step//src/order.ts//charge",
     ]);
 
     await import(pathToFileURL(outfile).href);
     expect([...registry().keys()].sort()).toEqual([
-      "step//./src/order//charge",
-      "step//wf-lib/steps//notify",
+      "step//src/order.ts//charge",
+      "step//wf-lib/steps.js//notify",
     ]);
-    await expect(registry().get("step//./src/order//charge")!(2)).resolves.toBe("hello shop true 3");
-    await expect(registry().get("step//wf-lib/steps//notify")!("ops")).resolves.toBe("notified ops");
+    await expect(registry().get("step//src/order.ts//charge")!(2)).resolves.toBe("hello shop true 3");
+    await expect(registry().get("step//wf-lib/steps.js//notify")!("ops")).resolves.toBe("notified ops");
   });
 
   it("keeps only the listed packages external when given a list, and bundled CommonJS can require", async () => {
@@ -114,7 +114,7 @@ describe("buildStepBundle", () => {
     expect(bundle.code).toContain("hello ${who}");
     expect(bundle.code).toMatch(/from "node:fs"/);
     await import(pathToFileURL(outfile).href);
-    await expect(registry().get("step//./src/files//fileName")!("/a/b.txt")).resolves.toBe("b.txt");
+    await expect(registry().get("step//src/files.ts//fileName")!("/a/b.txt")).resolves.toBe("b.txt");
   });
 
   it("fails with the compiler's message for a broken directive", async () => {

@@ -73,14 +73,14 @@ describe("buildWorkflowBundle", () => {
     });
     const { workflows, calls } = runInSandbox(bundle.code);
     expect([...workflows.keys()].sort()).toEqual([
-      "workflow//./src/order//checkout",
-      "workflow//./src/signup//signup",
+      "workflow//src/order.ts//checkout",
+      "workflow//src/signup.ts//signup",
     ]);
     // `@lib/math` is a tsconfig alias: resolved and bundled, and the step-only `node:fs` import is gone.
-    await expect(workflows.get("workflow//./src/order//checkout")!(21)).resolves.toBe(
-      "done: step//./src/order//charge(42)",
+    await expect(workflows.get("workflow//src/order.ts//checkout")!(21)).resolves.toBe(
+      "done: step//src/order.ts//charge(42)",
     );
-    expect(calls).toEqual([{ id: "step//./src/order//charge", args: [42] }]);
+    expect(calls).toEqual([{ id: "step//src/order.ts//charge", args: [42] }]);
     expect(bundle.code).not.toContain("node:fs");
     expect(bundle.inputs.map((f) => path.relative(root, f)).sort()).toEqual([
       path.join("src", "lib", "math.ts"),
@@ -171,10 +171,10 @@ describe("buildWorkflowBundle", () => {
       path.join("src", "steps.ts"),
     ]);
     const { workflows, calls } = runInSandbox(bundle.code);
-    await expect(workflows.get("workflow//./src/flow//flow")!("a")).resolves.toBe(
-      "step//./src/steps//saveFile(step//./src/flow//load(a))",
+    await expect(workflows.get("workflow//src/flow.ts//flow")!("a")).resolves.toBe(
+      "step//src/steps.ts//saveFile(step//src/flow.ts//load(a))",
     );
-    expect(calls.map((c) => c.id)).toEqual(["step//./src/flow//load", "step//./src/steps//saveFile"]);
+    expect(calls.map((c) => c.id)).toEqual(["step//src/flow.ts//load", "step//src/steps.ts//saveFile"]);
   });
 
   it("reports a built-in imported deeper in a dependency chain, by its own name", async () => {
@@ -227,7 +227,7 @@ describe("buildWorkflowBundle", () => {
       tsconfig: "tsconfig.build.json",
     });
     const { workflows } = runInSandbox(bundle.code);
-    await expect(workflows.get("workflow//./src/hi//hi")!()).resolves.toBe("alias");
+    await expect(workflows.get("workflow//src/hi.ts//hi")!()).resolves.toBe("alias");
   });
 
   it("returns warnings instead of dropping them", async () => {
@@ -275,7 +275,7 @@ describe("buildWorkflowBundle", () => {
     global[Symbol.for("wfkit.runtime")] = { sleep: async (d: unknown) => void slept.push(d) };
     new vm.Script(bundle.code).runInContext(context);
     const workflows = global[WORKFLOWS] as Map<string, () => Promise<unknown>>;
-    await expect(workflows.get("workflow//./src/wait//wait")!()).resolves.toBe("woke");
+    await expect(workflows.get("workflow//src/wait.ts//wait")!()).resolves.toBe("woke");
     expect(slept).toEqual(["1s"]);
   });
 });

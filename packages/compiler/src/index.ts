@@ -1,4 +1,12 @@
-export { moduleSpecifier } from "./module-id.js";
+export {
+  findProjectRoot,
+  locatePackage,
+  moduleSpecifier,
+  parseFunctionId,
+  resolveModuleSpecifier,
+  stepId,
+  workflowId,
+} from "./module-id.js";
 export { checkNesting, NESTING_LIMIT, nestingLimit } from "./nesting.js";
 export { transform } from "./transform.js";
 export type {

@@ -48,7 +48,7 @@ describe("transform", () => {
     expect(workflows).toEqual([
       {
         name: "w",
-        id: "workflow//./src/flow//w",
+        id: "workflow//src/flow.ts//w",
         loc: { line: 1, column: source.indexOf("async function w") },
       },
     ]);
@@ -59,7 +59,7 @@ describe("transform", () => {
       'export async function w(id: string): Promise<string> {\n  "use workflow";\n  return id as string;\n}\n';
     const { code } = transform(source, { ...opts, mode: "workflow" });
     expect(code.startsWith(source.trimEnd())).toBe(true);
-    expect(code).toContain('w.workflowId = "workflow//./src/flow//w";');
+    expect(code).toContain('w.workflowId = "workflow//src/flow.ts//w";');
   });
 
   it("produces a v3 source map whose lines point at the original lines, and none when disabled", () => {
@@ -98,7 +98,7 @@ describe("transform", () => {
       "}",
     ].join("\n");
     const { code } = transform(source, { ...opts, mode: "workflow" });
-    expect(code).toContain('useStep")]("step//./src/flow//w/s", () => ({ b }))(...args)');
+    expect(code).toContain('useStep")]("step//src/flow.ts//w/s", () => ({ b }))(...args)');
     expect(code).not.toContain("import { helper }");
   });
 
@@ -112,7 +112,7 @@ describe("transform", () => {
       "}",
     ].join("\n");
     const { steps } = transform(source, { ...opts, mode: "step" });
-    expect(steps.map((s) => s.id)).toEqual(["step//./src/flow//w/run", "step//./src/flow//w/run$2"]);
+    expect(steps.map((s) => s.id)).toEqual(["step//src/flow.ts//w/run", "step//src/flow.ts//w/run$2"]);
   });
 });
 
@@ -189,7 +189,7 @@ describe("deeply nested code", () => {
     await load("step");
     const g = globalThis as Record<symbol, unknown>;
     const registered = (g[Symbol.for("wfkit.steps")] as Map<string, (v: number) => Promise<unknown>>).get(
-      "step//./src/deep//wrap",
+      "step//src/deep.js//wrap",
     )!;
     expect(innermost(await registered(7))).toEqual({ levels: depth, value: 7 });
 

@@ -6,7 +6,7 @@ import { mayContainDirective } from "./directives.js";
 import { emitClient } from "./emit-client.js";
 import { emitStep } from "./emit-step.js";
 import { emitWorkflow } from "./emit-workflow.js";
-import { moduleSpecifier } from "./module-id.js";
+import { findProjectRoot, moduleSpecifier } from "./module-id.js";
 import { checkNesting } from "./nesting.js";
 import { parse } from "./parse.js";
 import { computePruning } from "./prune.js";
@@ -66,7 +66,7 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
   const unchanged: TransformResult = { code: source, map: null, workflows: [], steps: [], diagnostics: [] };
   const file = options.filename;
   const text = new SourceText(source);
-  const projectRoot = options.projectRoot ?? process.cwd();
+  const projectRoot = options.projectRoot ?? findProjectRoot();
   const analysis = analyze(module, text, file, moduleSpecifier(file, projectRoot));
   const pruning = computePruning(analysis, text, file);
   const diagnostics = [...analysis.diagnostics, ...pruning.diagnostics].sort(

@@ -4,7 +4,7 @@ export type TransformMode = "workflow" | "step" | "client";
 export interface TransformOptions {
   /** Path of the file, absolute or relative to `projectRoot`; decides the module part of every ID. */
   filename: string;
-  /** Directory IDs are relative to. Defaults to `process.cwd()`. */
+  /** Directory IDs are relative to. Defaults to the nearest folder above `process.cwd()` with a package.json. */
   projectRoot?: string;
   mode: TransformMode;
   /** Generate a source map (default true). `false` skips the work and returns `map: null`. */
@@ -21,7 +21,7 @@ export interface SourceLocation {
 export interface FunctionEntry {
   /** Local name: `charge`, `Order.load`, `Order#save`, `checkout/notify` (nested step), `default`. */
   name: string;
-  /** Stable ID: `workflow//./src/order//checkout`, `step//./src/order//charge`. */
+  /** Stable ID: `workflow//src/order.ts//checkout`, `step//src/order.ts//charge`. */
   id: string;
   loc: SourceLocation;
 }

@@ -16,7 +16,7 @@ async function greet(name: string) {
 describe("the loader's client shape", () => {
   it("gives workflows their ID and, in the server bundle, configures the runtime", () => {
     const out = clientShape(source, "/app/workflows/welcome.ts", options(true))!;
-    expect(out.code).toContain("workflow//./workflows/welcome//welcome");
+    expect(out.code).toContain("workflow//workflows/welcome.ts//welcome");
     expect(out.code).not.toContain("return await greet(name)");
     expect(out.code).toContain("cannot be called directly");
     expect(out.code).toContain('from "workflow/next"');

@@ -84,7 +84,7 @@ describe("withWorkflow at build time", () => {
       expect(userConfig).toHaveBeenCalledWith("phase-production-build", { defaultConfig: {} });
       expect(config.basePath).toBe("/base");
       const manifest = JSON.parse(readFileSync(path.join(project, ".workflow/manifest.json"), "utf8"));
-      expect(Object.keys(manifest.workflows)).toEqual(["workflow//./workflows/hello//hello"]);
+      expect(Object.keys(manifest.workflows)).toEqual(["workflow//workflows/hello.ts//hello"]);
       const flow = readFileSync(path.join(project, "app/.well-known/workflow/v1/flow/route.js"), "utf8");
       expect(flow).toContain('"basePath":"/base"');
       expect(process.env.WORKFLOW_NEXT_BUILT).toBe(path.join(project, ".workflow"));

@@ -10,12 +10,13 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { findProjectRoot } from "@wfkit/compiler";
 import type { NextConfig } from "next";
 import type { WorkflowLoaderOptions } from "./loader-options.js";
 import { configureNextRuntime, type NextRuntimeOptions } from "./next-runtime.js";
 
 export interface WithWorkflowOptions {
-  /** IDs are relative to it and discovery starts here; default `process.cwd()` (where `next` runs). */
+  /** IDs are relative to it and discovery starts here; default the folder with a package.json at or above `process.cwd()`. */
   projectRoot?: string;
   /** The build output folder (bundles and manifest); default `.workflow` in the project root. */
   outDir?: string;
@@ -46,7 +47,7 @@ export function withWorkflow(
 ): NextConfigFunction {
   return async function workflowNextConfig(phase, context) {
     const config = typeof nextConfig === "function" ? await nextConfig(phase, context) : nextConfig;
-    const projectRoot = path.resolve(options.projectRoot ?? process.cwd());
+    const projectRoot = options.projectRoot ? path.resolve(options.projectRoot) : findProjectRoot();
     const outDir = path.resolve(projectRoot, options.outDir ?? ".workflow");
     const runtime: NextRuntimeOptions = {
       root: projectRoot,

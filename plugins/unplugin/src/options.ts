@@ -1,8 +1,9 @@
 /** What the bundler plugins and `wf build` accept. */
 import path from "node:path";
+import { findProjectRoot } from "@wfkit/compiler";
 
 export interface WorkflowPluginOptions {
-  /** IDs are relative to it and discovery starts here; default the bundler's root, else `process.cwd()`. */
+  /** IDs are relative to it and discovery starts here; default the folder with a package.json at or above the bundler's root (else `process.cwd()`). */
   projectRoot?: string;
   /** Where the build output goes (bundles, handlers, manifest); default `.workflow` in the project root. */
   outDir?: string;
@@ -27,6 +28,8 @@ export interface ResolvedOptions extends WorkflowPluginOptions {
 }
 
 export function resolveOptions(options: WorkflowPluginOptions, root?: string): ResolvedOptions {
-  const projectRoot = path.resolve(options.projectRoot ?? root ?? process.cwd());
+  const projectRoot = options.projectRoot
+    ? path.resolve(options.projectRoot)
+    : findProjectRoot(root ?? process.cwd());
   return { ...options, projectRoot, outDir: path.resolve(projectRoot, options.outDir ?? ".workflow") };
 }

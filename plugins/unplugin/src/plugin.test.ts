@@ -41,7 +41,7 @@ describe("the workflow plugin", () => {
     const p = plugin();
     await p.buildStart.call(ctx);
     const out = await p.transform.call(ctx, source, path.join(root, "src/add.ts"));
-    expect(out?.code).toContain('.set("step//./src/add//add", add)');
+    expect(out?.code).toContain('.set("step//src/add.ts//add", add)');
     expect(out?.code).toContain(`import ${JSON.stringify(path.join(root, ".workflow/server-entry.mjs"))};`);
   });
 
@@ -52,7 +52,7 @@ describe("the workflow plugin", () => {
     ] as const) {
       await p.buildStart.call(ctx);
       const out = await p.transform.call(ctx, source, path.join(root, "src/add.ts"), opts);
-      expect(out?.code).toContain('add.stepId = "step//./src/add//add"');
+      expect(out?.code).toContain('add.stepId = "step//src/add.ts//add"');
       expect(out?.code).not.toContain("wfkit.steps");
       expect(out?.code).not.toContain("server-entry");
     }

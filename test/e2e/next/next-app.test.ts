@@ -95,7 +95,7 @@ describe.sequential("examples/next-app", () => {
         expect(output.includes("(Turbopack)")).toBe(bundler === "turbopack");
         expect(output).toMatch(/\/\.well-known\/workflow\/v1\/webhook\/\[token\]/);
         const manifest = JSON.parse(readFileSync(app.file(".workflow/manifest.json"), "utf8"));
-        expect(Object.keys(manifest.workflows)).toEqual(["workflow//./workflows/signup//signup"]);
+        expect(Object.keys(manifest.workflows)).toEqual(["workflow//workflows/signup.ts//signup"]);
         expect(readFileSync(app.file("app/.well-known/workflow/.gitignore"), "utf8")).toContain("*");
       });
 

@@ -16,7 +16,7 @@ import { nodeHandler } from "./.workflow/handlers.mjs";
 const server = createServer(nodeHandler);
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const base = "http://127.0.0.1:" + server.address().port;
-const run = await start("workflow//./src/workflows//order", [[["melon", 1]]]);
+const run = await start("workflow//src/workflows.ts//order", [[["melon", 1]]]);
 const result = await run.returnValue;
 const flow = await fetch(base + "/.well-known/workflow/v1/flow", { method: "POST", body: JSON.stringify({ runId: run.runId }) });
 const missing = await fetch(base + "/.well-known/workflow/v1/webhook/nope", { method: "POST" });

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { findProjectRoot } from "@wfkit/compiler";
 import { buildWorkflowOutput } from "@wfkit/unplugin";
 import type { Command } from "commander";
 import type { CliIo } from "./io.js";
@@ -28,7 +29,9 @@ export function addBuildCommand(program: Command, io: CliIo): void {
     .option("--tsconfig <file>", "tsconfig for every file (default: the nearest one of each file)")
     .option("--exclude <glob...>", "globs of files that are not searched for directives")
     .action(async (options: BuildCommandOptions) => {
-      const projectRoot = path.resolve(io.cwd(), options.projectRoot ?? ".");
+      const projectRoot = options.projectRoot
+        ? path.resolve(io.cwd(), options.projectRoot)
+        : findProjectRoot(io.cwd());
       const outDir = path.resolve(projectRoot, options.outDir);
       const started = performance.now();
       try {

@@ -31,12 +31,12 @@ describe("wf transform", () => {
     'export async function w() {\n  "use workflow";\n  setTimeout(() => {}, 1);\n}\n',
   );
 
-  it("prints the workflow shape by default, with IDs relative to the current directory", () => {
+  it("prints the workflow shape by default, with IDs relative to the project root (here: the current directory)", () => {
     const { stdout, stderr, exitCode } = run(["transform", "flow.ts"], dir);
     expect(exitCode).toBe(0);
     expect(stderr).toBe("");
-    expect(stdout).toContain('globalThis[Symbol.for("wfkit.useStep")]("step//./flow//s")');
-    expect(stdout).toContain('.set("workflow//./flow//w", w)');
+    expect(stdout).toContain('globalThis[Symbol.for("wfkit.useStep")]("step//flow.ts//s")');
+    expect(stdout).toContain('.set("workflow//flow.ts//w", w)');
   });
 
   it("honours --mode and --project-root", () => {
@@ -44,7 +44,7 @@ describe("wf transform", () => {
       ["transform", path.join(dir, "flow.ts"), "--mode", "step", "--project-root", tmpdir()],
       "/",
     );
-    const moduleId = `./${path.basename(dir)}/flow`;
+    const moduleId = `${path.basename(dir)}/flow.ts`;
     expect(stdout).toContain(`.set("step//${moduleId}//s", s)`);
     expect(stdout).toContain("w is a workflow");
   });

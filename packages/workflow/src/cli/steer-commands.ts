@@ -3,6 +3,7 @@
  * `wf rewind`, `wf pause`, `wf resume`, `wf resume-hook`. Each records what it asks for in the world (the CLI executes nothing): the app's
  * processes and workers that execute runs carry it out (see world-options.ts).
  */
+import { findProjectRoot } from "@wfkit/compiler";
 import { Run, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/core";
 import type { Command } from "commander";
 import { json } from "./format.js";
@@ -49,7 +50,7 @@ export function addSteerCommands(program: Command, io: CliIo): void {
           throw new UsageError(
             `argsJson must be a JSON array of arguments, e.g. '["order-1"]'; got ${argsJson}.`,
           );
-        const { workflowId, via } = await resolveWorkflow(workflow, io.cwd());
+        const { workflowId, via } = await resolveWorkflow(workflow, findProjectRoot(io.cwd()));
         const runId = await engine.start(workflowId, args, flags.runId ? { runId: flags.runId } : {});
         if (flags.json) return io.out(json({ runId, workflowId }));
         const from =

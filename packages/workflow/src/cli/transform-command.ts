@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { type Diagnostic, type TransformMode, transform } from "@wfkit/compiler";
+import { type Diagnostic, findProjectRoot, type TransformMode, transform } from "@wfkit/compiler";
 import { type Command, Option } from "commander";
 import type { CliIo } from "./io.js";
 
@@ -26,7 +26,9 @@ export function addTransformCommand(program: Command, io: CliIo): void {
       "directory workflow and step IDs are relative to (default: current directory)",
     )
     .action((file: string, options: { mode: TransformMode; projectRoot?: string }) => {
-      const projectRoot = path.resolve(io.cwd(), options.projectRoot ?? ".");
+      const projectRoot = options.projectRoot
+        ? path.resolve(io.cwd(), options.projectRoot)
+        : findProjectRoot(io.cwd());
       const filename = path.resolve(io.cwd(), file);
       let source: string;
       try {

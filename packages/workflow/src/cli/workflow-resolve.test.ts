@@ -28,14 +28,14 @@ describe("resolveWorkflow (wf start)", () => {
       ".workflow/manifest.json": JSON.stringify({
         version: 1,
         workflows: {
-          "workflow//./src/order//order": { name: "order" },
-          "workflow//./src/ship//ship": { name: "ship" },
+          "workflow//src/order.ts//order": { name: "order" },
+          "workflow//src/ship.ts//ship": { name: "ship" },
         },
         steps: {},
       }),
     });
     expect(await resolveWorkflow("order", dir)).toEqual({
-      workflowId: "workflow//./src/order//order",
+      workflowId: "workflow//src/order.ts//order",
       via: "manifest",
     });
   });
@@ -48,7 +48,7 @@ describe("resolveWorkflow (wf start)", () => {
     });
     const found = await resolveWorkflow("signup", dir);
     expect(found.via).toBe("sources");
-    expect(found.workflowId).toMatch(/^workflow\/\/.*src\/a.*\/\/signup$/);
+    expect(found.workflowId).toBe("workflow//src/a.ts//signup");
     await expect(resolveWorkflow("order", dir)).rejects.toThrow(
       /"order" names 2 workflows .*pass the ID instead/s,
     );
