@@ -1,4 +1,5 @@
 import path from "node:path";
+import { mayContainDirective } from "@wfkit/compiler";
 import type { Loader } from "esbuild";
 
 /** Extensions of files that may declare directives and that discovery reads. */
@@ -8,11 +9,12 @@ export const SOURCE_EXTENSIONS: ReadonlySet<string> = new Set([".ts", ".tsx", ".
 export const SCRIPT_FILTER = /\.[cm]?[jt]sx?$/;
 
 /**
- * The cheap test that runs before any parse: a file without either string cannot declare a directive, and
- * `includes` on the raw text is far cheaper than parsing it. The compiler confirms the rest.
+ * The cheap test that runs before any parse: a file with neither directive nor a quoted near miss of one
+ * (`"use workfow"`) cannot declare a directive or a typo the compiler must report, and a text scan is far
+ * cheaper than parsing. The compiler confirms the rest.
  */
 export function mentionsDirective(source: string): boolean {
-  return source.includes("use workflow") || source.includes("use step");
+  return mayContainDirective(source);
 }
 
 export function isSourceFile(file: string): boolean {

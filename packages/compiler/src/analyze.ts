@@ -79,6 +79,8 @@ export interface TopStatement {
   uses: Set<string>;
   /** Module-scope names referenced from inside workflow functions (for the built-in diagnostic). */
   workflowUses: Set<string>;
+  /** Text index of its first top-level `await` (or `for await`), outside every function. */
+  awaitAt?: number;
 }
 
 export interface Analysis {
@@ -837,6 +839,10 @@ class Analyzer {
       return;
     }
     const type: string | undefined = node.type;
+    if (ctx.fnDepth === 0 && (type === "AwaitExpression" || (type === "ForOfStatement" && node.await))) {
+      const entry = this.top[ctx.top]!;
+      entry.awaitAt ??= this.ix(node.span.start);
+    }
     switch (type) {
       case "Identifier":
         this.reference(node, ctx);

@@ -1,3 +1,4 @@
+export { mayContainDirective } from "./directives.js";
 export {
   findProjectRoot,
   locatePackage,

@@ -24,7 +24,7 @@ function write(rel: string, text: string): string {
 write("repo/package.json", JSON.stringify({ name: "mono", version: "0.0.0", private: true }));
 write("repo/app/package.json", JSON.stringify({ name: "app" }));
 const order = write("repo/app/src/order.ts", "");
-const vendored = write(
+write(
   "repo/app/node_modules/@acme/tools/package.json",
   JSON.stringify({ name: "@acme/tools", version: "1.2.3" }),
 );

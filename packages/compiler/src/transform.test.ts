@@ -209,3 +209,63 @@ describe("deeply nested code", () => {
     await expect(client.deep(1)).rejects.toThrow(/start\(deep/);
   });
 });
+
+describe("top-level await in a directive file", () => {
+  const modes: TransformMode[] = ["workflow", "step", "client"];
+  it("is a compile-time error with the fix, in every mode, when the statement stays in the workflow bundle", () => {
+    const source = [
+      'import { setup } from "./setup.js";',
+      "const config = await setup();",
+      "export async function w() {",
+      '  "use workflow";',
+      "  return config.name;",
+      "}",
+      "",
+    ].join("\n");
+    for (const mode of modes) {
+      const { diagnostics } = transform(source, { ...opts, mode });
+      expect(diagnostics, mode).toMatchObject([
+        {
+          code: "TOP_LEVEL_AWAIT_IN_WORKFLOW_BUNDLE",
+          severity: "error",
+          line: 2,
+          column: 15,
+          hint: expect.stringContaining('"use step"'),
+        },
+      ]);
+    }
+  });
+
+  it("is fine when only step bodies read the awaited value (pruned from the workflow shape)", () => {
+    const source = [
+      'import { connect } from "./db.js";',
+      "const db = await connect();",
+      "for await (const _ of []) {}",
+      "export async function load(id: string) {",
+      '  "use step";',
+      "  return db.get(id);",
+      "}",
+      "export async function w(id: string) {",
+      '  "use workflow";',
+      "  const inner = async () => { await 1; };",
+      "  await inner();",
+      "  return load(id);",
+      "}",
+    ].join("\n");
+    const result = transform(source, { ...opts, mode: "workflow" });
+    // `for await` at top level stays (it declares nothing), so only it is reported
+    expect(result.diagnostics.map((d) => [d.code, d.line])).toEqual([
+      ["TOP_LEVEL_AWAIT_IN_WORKFLOW_BUNDLE", 3],
+    ]);
+    const withoutLoop = source.replace("for await (const _ of []) {}", "");
+    const clean = transform(withoutLoop, { ...opts, mode: "workflow" });
+    expect(clean.diagnostics).toEqual([]);
+    expect(clean.code).not.toContain("await connect()");
+  });
+
+  it("is not reported in a file without directives", () => {
+    expect(
+      transform("export const x = await fetch('x');", { ...opts, mode: "workflow" }).diagnostics,
+    ).toEqual([]);
+  });
+});

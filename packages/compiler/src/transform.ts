@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Module } from "@swc/core";
 import MagicString from "magic-string";
-import { analyze } from "./analyze.js";
+import { type Analysis, analyze } from "./analyze.js";
 import { mayContainDirective } from "./directives.js";
 import { emitClient } from "./emit-client.js";
 import { emitStep } from "./emit-step.js";
@@ -9,7 +9,7 @@ import { emitWorkflow } from "./emit-workflow.js";
 import { findProjectRoot, moduleSpecifier } from "./module-id.js";
 import { checkNesting } from "./nesting.js";
 import { parse } from "./parse.js";
-import { computePruning } from "./prune.js";
+import { computePruning, type Pruning } from "./prune.js";
 import { SourceText } from "./source-text.js";
 import type { Diagnostic, FunctionEntry, SourceMapV3, TransformOptions, TransformResult } from "./types.js";
 
@@ -69,9 +69,11 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
   const projectRoot = options.projectRoot ?? findProjectRoot();
   const analysis = analyze(module, text, file, moduleSpecifier(file, projectRoot));
   const pruning = computePruning(analysis, text, file);
-  const diagnostics = [...analysis.diagnostics, ...pruning.diagnostics].sort(
-    (a, b) => a.line - b.line || a.column - b.column,
-  );
+  const diagnostics = [
+    ...analysis.diagnostics,
+    ...pruning.diagnostics,
+    ...topLevelAwaitDiagnostics(analysis, pruning, text, file),
+  ].sort((a, b) => a.line - b.line || a.column - b.column);
   const workflows: FunctionEntry[] = [];
   const steps: FunctionEntry[] = [];
   for (const u of analysis.units)
@@ -101,4 +103,38 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
     };
   }
   return { code: s.toString(), map, workflows, steps, diagnostics };
+}
+
+/**
+ * The workflow bundle runs as one script in the sandbox, where a module cannot wait while it loads: a
+ * top-level `await` that stays in the workflow shape of a directive file would fail when the bundle is built
+ * (at run time under `workflow/register`). A statement that only steps use is pruned from that shape, so it
+ * may await; any other is reported here, in every mode, so each tool shows it before anything runs.
+ */
+function topLevelAwaitDiagnostics(
+  analysis: Analysis,
+  pruning: Pruning,
+  text: SourceText,
+  file: string,
+): Diagnostic[] {
+  if (analysis.units.length === 0) return [];
+  const out: Diagnostic[] = [];
+  analysis.top.forEach((stmt, i) => {
+    if (stmt.awaitAt === undefined || pruning.removedStatements.has(i)) return;
+    const { line, column } = text.location(stmt.awaitAt);
+    out.push({
+      code: "TOP_LEVEL_AWAIT_IN_WORKFLOW_BUNDLE",
+      severity: "error",
+      message:
+        "Top-level await in a file with workflows or steps: this statement stays in the workflow bundle, which " +
+        "runs as a script in the sandbox and cannot wait while it loads.",
+      file,
+      line,
+      column,
+      hint:
+        'Move the awaited call into a "use step" function and call it from the workflow, or into a module that ' +
+        "only step code imports; a top-level `const x = await …` that only step bodies read is fine.",
+    });
+  });
+  return out;
 }

@@ -39,6 +39,7 @@ export type DiagnosticCode =
   | "MODULE_DIRECTIVE_NON_FUNCTION_EXPORT"
   | "SYNTAX_ERROR"
   | "NESTING_TOO_DEEP"
+  | "TOP_LEVEL_AWAIT_IN_WORKFLOW_BUNDLE"
   | "INTERNAL_ERROR";
 
 export interface Diagnostic {

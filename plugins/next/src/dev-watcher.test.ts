@@ -52,5 +52,9 @@ describe("the next dev rebuild watcher", () => {
 
     writeFileSync(path.join(root, "workflows/b.ts"), 'export async function b() {\n  "use workflow";\n}\n');
     await expect.poll(() => builds.length, { timeout: 10_000 }).toBe(2);
+
+    // An existing file that is not an input and gains a misspelled directive is built, so it is reported.
+    writeFileSync(path.join(root, "notes.ts"), 'export async function n() {\n  "use workfow";\n}\n');
+    await expect.poll(() => builds.length, { timeout: 10_000 }).toBe(3);
   });
 });

@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { RebuildQueue } from "@wfkit/builder";
+import { mayContainDirective } from "@wfkit/compiler";
 import { watch } from "chokidar";
 import { nextRuntimeState } from "./next-runtime.js";
 
@@ -49,18 +50,19 @@ export function watchForRebuilds(options: RebuildWatchOptions): RebuildWatcher {
     if (isInside(options.outDir, file)) return true;
     return rel.split(path.sep).some((part) => SKIP_DIRS.has(part) || part === ".well-known");
   };
-  const onFile = (file: string, added: boolean) => {
+  const onFile = (file: string) => {
     const abs = path.resolve(options.projectRoot, file);
-    if (inputs.has(abs) || (added && mentionsDirective(abs))) rebuild();
+    // A file that is not an input yet joins the build when it gains a directive (or a typo of one).
+    if (inputs.has(abs) || mentionsDirective(abs)) rebuild();
   };
   // Inputs outside the project (a workspace package) are watched one by one.
   const outside = options.inputs.filter(
     (f) => !isInside(options.projectRoot, f) && !f.includes("node_modules"),
   );
   const watcher = watch([options.projectRoot, ...outside], { ignored, ignoreInitial: true });
-  watcher.on("change", (file) => onFile(file, false));
-  watcher.on("add", (file) => onFile(file, true));
-  watcher.on("unlink", (file) => onFile(file, false));
+  watcher.on("change", (file) => onFile(file));
+  watcher.on("add", (file) => onFile(file));
+  watcher.on("unlink", (file) => onFile(file));
   watcher.on("error", (error) => console.error("[workflow] file watcher:", error));
   const ready = new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   return { ready, close: () => watcher.close() };
@@ -75,7 +77,7 @@ function mentionsDirective(file: string): boolean {
   if (!SCRIPT.test(file) || file.endsWith(".d.ts")) return false;
   try {
     const text = readFileSync(file, "utf8");
-    return text.includes("use workflow") || text.includes("use step");
+    return mayContainDirective(text);
   } catch {
     return false;
   }

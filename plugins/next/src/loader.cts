@@ -20,8 +20,10 @@ let shaper: Promise<typeof import("./client-shape.js")> | undefined;
 
 function workflowLoader(this: LoaderContext, source: string, map?: unknown): void {
   const callback = this.async();
-  // Turbopack already filtered on content; webpack sends every script, and most have no directive.
-  if (!source.includes("use workflow") && !source.includes("use step")) {
+  // Turbopack already filtered on content; webpack sends every script, and most have no directive. The
+  // anchors of a directive or of a one-edit typo of one ("use workfow"): one edit keeps "use", "step" or
+  // "workflow" intact; the compiler tells typos from other strings.
+  if (!/use|step|workflow/.test(source)) {
     callback(null, source, map);
     return;
   }

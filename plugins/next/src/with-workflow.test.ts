@@ -35,6 +35,9 @@ describe("withWorkflow's bundler config", () => {
     expect(content.test('"use workflow";')).toBe(true);
     expect(content.test("'use step'")).toBe(true);
     expect(content.test("use stepping")).toBe(false);
+    // one-edit typos reach the loader, whose compiler reports them
+    for (const typo of ['"use workfow"', "'use stpe'", '"use workflows"', '"us step"', '"usestep"'])
+      expect(content.test(typo), typo).toBe(true);
   });
 
   it("keeps the user's rules, external packages and webpack hook", () => {

@@ -37,9 +37,13 @@ const PHASE_BUILD = "phase-production-build";
 const PHASE_DEV = "phase-development-server";
 const PHASE_SERVER = "phase-production-server";
 
-/** Files the loader looks at; Turbopack then only hands it those whose text mentions a directive. */
+/**
+ * Files the loader looks at; Turbopack then only hands it those whose text holds a quoted directive or a
+ * string one edit away from one (`"use workfow"`, which the compiler reports): such a string keeps "use" or
+ * "step"/"workflow" intact. No lookarounds: Turbopack runs this pattern with Rust's regex engine.
+ */
 const EXTENSIONS = ["ts", "tsx", "mts", "js", "jsx", "mjs"];
-const DIRECTIVE = /["']use (?:workflow|step)["']/;
+const DIRECTIVE = /["'](?:use[^"'\n]{3,10}|[^"'\n]{2,4}(?:step|workflow)[^"'\n]?)["']/;
 
 export function withWorkflow(
   nextConfig: NextConfig | NextConfigFunction = {},

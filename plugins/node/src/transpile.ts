@@ -4,11 +4,16 @@
  */
 
 import { transformSync } from "@swc/core";
-import { checkNesting, type Diagnostic, type TransformOptions, transform } from "@wfkit/compiler";
+import {
+  checkNesting,
+  type Diagnostic,
+  mayContainDirective,
+  type TransformOptions,
+  transform,
+} from "@wfkit/compiler";
 
 export type TranspileMode = "client" | "step";
 
-const DIRECTIVE_HINT = /use (workflow|step)/;
 const TS_EXTENSION = /\.(c|m)?tsx?$/;
 
 export interface TranspileResult {
@@ -28,7 +33,7 @@ function compileError(filename: string, errors: Diagnostic[]): Error {
 }
 
 export function needsTranspile(filename: string, source: string): boolean {
-  return TS_EXTENSION.test(filename) || DIRECTIVE_HINT.test(source);
+  return TS_EXTENSION.test(filename) || mayContainDirective(source);
 }
 
 export function transpileModule(
@@ -41,7 +46,7 @@ export function transpileModule(
   let inputSourceMap: string | undefined;
   let workflowIds: string[] = [];
   let stepIds: string[] = [];
-  if (DIRECTIVE_HINT.test(source)) {
+  if (mayContainDirective(source)) {
     // The compiler checks nesting itself before it parses.
     const out = transform(source, { filename, projectRoot, mode, sourceMaps: true } as TransformOptions);
     const errors = out.diagnostics.filter((d) => d.severity === "error");

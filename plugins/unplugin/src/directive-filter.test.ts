@@ -23,4 +23,10 @@ describe("directive filter", () => {
     expect(mentionsDirective("'use workflow'")).toBe(true);
     expect(mentionsDirective("export const a = 1;")).toBe(false);
   });
+
+  it("also lets through a quoted near miss, so the compiler can report the typo", () => {
+    expect(mentionsDirective('async function f() { "use workfow"; }')).toBe(true);
+    expect(mentionsDirective("async function f() { 'use stpe'; }")).toBe(true);
+    expect(mentionsDirective('const useState = 1; "use client";')).toBe(false);
+  });
 });

@@ -3,6 +3,7 @@
  * considered, and only those whose text contains a directive string are parsed by the compiler.
  */
 import path from "node:path";
+import { mayContainDirective } from "@wfkit/compiler";
 
 const SCRIPT = /\.(?:[cm]?[jt]sx?)$/;
 
@@ -21,6 +22,7 @@ export function isTransformable(id: string, outDir: string): boolean {
   return rel.startsWith("..") || path.isAbsolute(rel);
 }
 
+/** A directive, or a quoted near miss of one (`"use workfow"`) that the compiler must report. */
 export function mentionsDirective(code: string): boolean {
-  return code.includes("use workflow") || code.includes("use step");
+  return mayContainDirective(code);
 }

@@ -60,7 +60,7 @@ describe("workflow/esbuild", () => {
       app.file("src/sibling-app.ts"),
       `import { start } from "workflow/api";\nimport { sibling } from "../../${path.basename(shared)}/flows.js";\n` +
         "const run = await start(sibling, [21]);\n" +
-        "console.log(`RESULT ${JSON.stringify({ id: (sibling as unknown as { workflowId: string }).workflowId, ...(await run.returnValue) })}`);\n",
+        'console.log("RESULT " + JSON.stringify({ id: (sibling as unknown as { workflowId: string }).workflowId, ...(await run.returnValue) }));\n',
     );
     try {
       await build({
