@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { type FunctionEntry, type TransformMode, transform } from "@wfkit/compiler";
+import { type FunctionEntry, mayNeedCompiler, type TransformMode, transform } from "@wfkit/compiler";
 import type { PartialMessage, Plugin } from "esbuild";
-import { loaderFor, mentionsDirective, relativePosix, SCRIPT_FILTER } from "./source-files.js";
+import { loaderFor, relativePosix, SCRIPT_FILTER } from "./source-files.js";
 
 /** What the compiler found in one file of a bundle; the input of `createManifest`. */
 export interface CompiledModule {
@@ -36,7 +36,7 @@ export function compilePlugin(
           };
         }
         const loader = loaderFor(args.path);
-        if (!mentionsDirective(source)) return { contents: source, loader };
+        if (!mayNeedCompiler(source)) return { contents: source, loader };
         let out: ReturnType<typeof transform>;
         try {
           out = transform(source, { filename: args.path, projectRoot, mode, sourceMaps: true });

@@ -9,6 +9,7 @@ export {
   workflowId,
 } from "./module-id.js";
 export { checkNesting, NESTING_LIMIT, nestingLimit } from "./nesting.js";
+export { mayNeedCompiler } from "./serde-classes.js";
 export { transform } from "./transform.js";
 export type {
   Diagnostic,

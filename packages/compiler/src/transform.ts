@@ -10,6 +10,7 @@ import { findProjectRoot, moduleSpecifier } from "./module-id.js";
 import { checkNesting } from "./nesting.js";
 import { parse } from "./parse.js";
 import { computePruning, type Pruning } from "./prune.js";
+import { findSerdeClasses, mentionsSerde, registration, type SerdeClass } from "./serde-classes.js";
 import { SourceText } from "./source-text.js";
 import type { Diagnostic, FunctionEntry, SourceMapV3, TransformOptions, TransformResult } from "./types.js";
 
@@ -26,7 +27,8 @@ export function transform(source: string, options: TransformOptions): TransformR
     );
   }
   const unchanged: TransformResult = { code: source, map: null, workflows: [], steps: [], diagnostics: [] };
-  if (!mayContainDirective(source)) return unchanged;
+  const directives = mayContainDirective(source);
+  if (!directives && !mentionsSerde(source)) return unchanged;
 
   const file = options.filename;
   const tooDeep = checkNesting(source, file);
@@ -46,7 +48,9 @@ export function transform(source: string, options: TransformOptions): TransformR
   }
 
   try {
-    return compile(source, parsed.module, options);
+    return directives
+      ? compile(source, parsed.module, options)
+      : registerOnly(source, parsed.module, options);
   } catch (error) {
     // A bug of ours must not take down a build or dev server: report it like any other problem.
     const diagnostic: Diagnostic = {
@@ -67,7 +71,8 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
   const file = options.filename;
   const text = new SourceText(source);
   const projectRoot = options.projectRoot ?? findProjectRoot();
-  const analysis = analyze(module, text, file, moduleSpecifier(file, projectRoot));
+  const spec = moduleSpecifier(file, projectRoot);
+  const analysis = analyze(module, text, file, spec);
   const pruning = computePruning(analysis, text, file);
   const diagnostics = [
     ...analysis.diagnostics,
@@ -78,13 +83,39 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
   const steps: FunctionEntry[] = [];
   for (const u of analysis.units)
     (u.kind === "workflow" ? workflows : steps).push({ name: u.name, id: u.id, loc: u.loc });
-  if (analysis.units.length === 0) return { ...unchanged, diagnostics };
+  const classes = findSerdeClasses(module, spec).filter(
+    (c) => options.mode !== "workflow" || !pruning.removedStatements.has(c.topIndex),
+  );
+  if (analysis.units.length === 0 && classes.length === 0) return { ...unchanged, diagnostics };
 
   const s = new MagicString(source);
-  if (options.mode === "workflow") emitWorkflow(s, analysis, pruning);
-  else if (options.mode === "step") emitStep(s, analysis);
-  else emitClient(s, analysis);
+  if (analysis.units.length > 0) {
+    if (options.mode === "workflow") emitWorkflow(s, analysis, pruning);
+    else if (options.mode === "step") emitStep(s, analysis);
+    else emitClient(s, analysis);
+  }
+  for (const c of classes) s.appendLeft(text.index(c.end), registration(c));
+  return finish(s, source, options, { workflows, steps, diagnostics, classes });
+}
 
+/** A file with serializable classes and no directive: only the registrations are added. */
+function registerOnly(source: string, module: Module, options: TransformOptions): TransformResult {
+  const projectRoot = options.projectRoot ?? findProjectRoot();
+  const classes = findSerdeClasses(module, moduleSpecifier(options.filename, projectRoot));
+  if (classes.length === 0) return { code: source, map: null, workflows: [], steps: [], diagnostics: [] };
+  const text = new SourceText(source);
+  const s = new MagicString(source);
+  for (const c of classes) s.appendLeft(text.index(c.end), registration(c));
+  return finish(s, source, options, { workflows: [], steps: [], diagnostics: [], classes });
+}
+
+function finish(
+  s: MagicString,
+  source: string,
+  options: TransformOptions,
+  parts: Pick<TransformResult, "workflows" | "steps" | "diagnostics"> & { classes: SerdeClass[] },
+): TransformResult {
+  const file = options.filename;
   let map: SourceMapV3 | null = null;
   if (options.sourceMaps !== false) {
     const generated = s.generateMap({
@@ -102,7 +133,15 @@ function compile(source: string, module: Module, options: TransformOptions): Tra
       mappings: generated.mappings,
     };
   }
-  return { code: s.toString(), map, workflows, steps, diagnostics };
+  const { workflows, steps, diagnostics, classes } = parts;
+  return {
+    code: s.toString(),
+    map,
+    workflows,
+    steps,
+    diagnostics,
+    ...(classes.length > 0 ? { classes: classes.map((c) => ({ name: c.name, id: c.id })) } : {}),
+  };
 }
 
 /**

@@ -73,4 +73,9 @@ export interface TransformResult {
   workflows: FunctionEntry[];
   steps: FunctionEntry[];
   diagnostics: Diagnostic[];
+  /**
+   * Classes with static `WORKFLOW_SERIALIZE`/`WORKFLOW_DESERIALIZE` methods that the output registers for
+   * serialization (`class//<module>//<Name>`); absent when there are none.
+   */
+  classes?: { name: string; id: string }[];
 }

@@ -24,7 +24,12 @@ export function clientShape(
     `${d.file}:${d.line}:${d.column}: ${d.message}${d.hint ? ` ${d.hint}` : ""}`;
   const errors = result.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new Error(`workflow compiler:\n${errors.map(describe).join("\n")}`);
-  if (result.workflows.length === 0 && result.steps.length === 0) return undefined;
+  if (result.workflows.length === 0 && result.steps.length === 0) {
+    // Serializable classes only: their registrations, so instances the app passes to start() serialize.
+    return result.classes
+      ? { code: result.code, map: result.map ?? undefined, warnings: result.diagnostics.map(describe) }
+      : undefined;
+  }
   let code = result.code;
   // Imports are hoisted, so appending keeps the source map's lines valid. CommonJS files cannot import.
   if (options.server && !/\.c[jt]s$/.test(file))

@@ -22,8 +22,9 @@ function workflowLoader(this: LoaderContext, source: string, map?: unknown): voi
   const callback = this.async();
   // Turbopack already filtered on content; webpack sends every script, and most have no directive. The
   // anchors of a directive or of a one-edit typo of one ("use workfow"): one edit keeps "use", "step" or
-  // "workflow" intact; the compiler tells typos from other strings.
-  if (!/use|step|workflow/.test(source)) {
+  // "workflow" intact; the compiler tells typos from other strings. WORKFLOW_SERIALIZE marks a class the
+  // compiler registers for serialization.
+  if (!/use|step|workflow/i.test(source)) {
     callback(null, source, map);
     return;
   }

@@ -40,10 +40,11 @@ const PHASE_SERVER = "phase-production-server";
 /**
  * Files the loader looks at; Turbopack then only hands it those whose text holds a quoted directive or a
  * string one edit away from one (`"use workfow"`, which the compiler reports): such a string keeps "use" or
- * "step"/"workflow" intact. No lookarounds: Turbopack runs this pattern with Rust's regex engine.
+ * "step"/"workflow" intact; or that names the serializer keys of a class the compiler registers. No lookarounds: Turbopack runs this pattern with Rust's regex engine.
  */
 const EXTENSIONS = ["ts", "tsx", "mts", "js", "jsx", "mjs"];
-const DIRECTIVE = /["'](?:use[^"'\n]{3,10}|[^"'\n]{2,4}(?:step|workflow)[^"'\n]?)["']/;
+const DIRECTIVE =
+  /["'](?:use[^"'\n]{3,10}|[^"'\n]{2,4}(?:step|workflow)[^"'\n]?)["']|WORKFLOW_(?:DE)?SERIALIZE|workflow-(?:de)?serialize/;
 
 export function withWorkflow(
   nextConfig: NextConfig | NextConfigFunction = {},

@@ -7,7 +7,7 @@ import { transformSync } from "@swc/core";
 import {
   checkNesting,
   type Diagnostic,
-  mayContainDirective,
+  mayNeedCompiler,
   type TransformOptions,
   transform,
 } from "@wfkit/compiler";
@@ -33,7 +33,7 @@ function compileError(filename: string, errors: Diagnostic[]): Error {
 }
 
 export function needsTranspile(filename: string, source: string): boolean {
-  return TS_EXTENSION.test(filename) || mayContainDirective(source);
+  return TS_EXTENSION.test(filename) || mayNeedCompiler(source);
 }
 
 export function transpileModule(
@@ -46,7 +46,7 @@ export function transpileModule(
   let inputSourceMap: string | undefined;
   let workflowIds: string[] = [];
   let stepIds: string[] = [];
-  if (mayContainDirective(source)) {
+  if (mayNeedCompiler(source)) {
     // The compiler checks nesting itself before it parses.
     const out = transform(source, { filename, projectRoot, mode, sourceMaps: true } as TransformOptions);
     const errors = out.diagnostics.filter((d) => d.severity === "error");

@@ -10,10 +10,10 @@
  */
 import path from "node:path";
 import { BuildError } from "@wfkit/builder";
-import { type TransformMode, transform } from "@wfkit/compiler";
+import { mayNeedCompiler, type TransformMode, transform } from "@wfkit/compiler";
 import { createUnplugin, type UnpluginFactory } from "unplugin";
 import { buildWorkflowOutput, type WorkflowOutput } from "./build-output.js";
-import { fileOfId, isTransformable, mentionsDirective } from "./directive-filter.js";
+import { fileOfId, isTransformable } from "./directive-filter.js";
 import { type ResolvedOptions, resolveOptions, type WorkflowPluginOptions } from "./options.js";
 import { configureViteServer, type DevServer, viteConfig } from "./vite-dev.js";
 
@@ -72,7 +72,7 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
       return isTransformable(id, state.options.outDir);
     },
     async transform(code, id, ...rest: unknown[]) {
-      if (!mentionsDirective(code)) return null;
+      if (!mayNeedCompiler(code)) return null;
       const file = fileOfId(id)!;
       // `transform`'s third argument exists in Vite only; it tells SSR modules from browser ones.
       const ssr = (rest[0] as { ssr?: boolean } | undefined)?.ssr;
@@ -87,7 +87,10 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
         this.error(
           `workflow compiler: ${errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message} ${d.hint}`).join("\n")}`,
         );
-      if (result.workflows.length === 0 && result.steps.length === 0) return null;
+      if (result.workflows.length === 0 && result.steps.length === 0) {
+        // A file with serializable classes only: its registrations, and no runtime import.
+        return result.classes ? { code: result.code, map: result.map as never } : null;
+      }
       const output = state.output ?? (await state.building);
       let out = result.code;
       // Imports are hoisted, so appending keeps the source map's lines valid.

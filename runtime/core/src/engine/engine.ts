@@ -626,7 +626,7 @@ export class Engine implements EngineContext {
           world: () => this.world(),
           startRun: (workflowId, args, opts) => this.start(workflowId, args, opts),
         },
-        () => body.apply(undefined, input.args),
+        () => body.apply(input.self, input.args),
       );
       const value = timeout
         ? await withTimeout(Promise.resolve(running), timeout, timeoutMs!, step)

@@ -42,6 +42,14 @@ export type AppliedEvent = NewEvent & { createdAt: number; seq?: number };
 export interface StepInput {
   args: unknown[];
   closure?: Record<string, unknown>;
+  /** The instance a `"use step"` instance method was called on (`Class#method` IDs), serialized like an argument. */
+  self?: unknown;
+}
+
+/** Instance-method steps are named `Class#method` by the compiler: only they receive `this`. */
+function isInstanceMethodStep(stepId: string): boolean {
+  const at = stepId.lastIndexOf("//");
+  return at !== -1 && stepId.slice(at + 2).includes("#");
 }
 
 export interface Operation {
@@ -494,22 +502,26 @@ export class WorkflowInstance {
   }
 
   /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox: it returns a realm function. */
-  private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) =>
-    this.kit.guard(
-      (...args: unknown[]): Promise<unknown> => this.requestStep(stepId, args, closure),
-      "stepProxy",
-    );
+  private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) => {
+    const instance = this;
+    const withThis = isInstanceMethodStep(stepId);
+    return this.kit.guard(function stepProxy(this: unknown, ...args: unknown[]): Promise<unknown> {
+      return instance.requestStep(stepId, args, closure, withThis ? this : undefined);
+    }, "stepProxy");
+  };
 
   private requestStep(
     stepId: string,
     args: unknown[],
     closure?: () => Record<string, unknown>,
+    self?: unknown,
   ): Promise<unknown> {
     const SandboxPromise = this.realm.Promise as PromiseConstructor;
     if (this.terminal) return new SandboxPromise(() => {});
     let input: string;
     try {
       const value: StepInput = closure ? { args, closure: closure() } : { args };
+      if (self !== undefined && self !== null) value.self = self;
       input = serialize(value, { path: `${stepId} input` });
     } catch (error) {
       return SandboxPromise.reject(this.toSandboxError(error));
