@@ -2,7 +2,7 @@ import type MagicString from "magic-string";
 import type { Analysis, Unit } from "./analyze.js";
 import { attach, insertDefaultName, ownName } from "./emit-common.js";
 import type { Pruning } from "./prune.js";
-import { registerInPlace, registerWorkflow, useStepCall } from "./snippets.js";
+import { registerInPlace, registerWorkflow, tagInPlace, tagProperty, useStepCall } from "./snippets.js";
 
 /**
  * Workflow mode: the shape bundled into the deterministic sandbox. Step bodies become calls to the
@@ -12,6 +12,11 @@ export function emitWorkflow(s: MagicString, analysis: Analysis, pruning: Prunin
   for (const unit of analysis.units) {
     if (unit.kind === "step") {
       s.overwrite(unit.start, unit.end, stepStub(unit));
+      // The stub carries its step's ID, so workflow code can pass the step itself as a value (to another
+      // step, or as a start() argument) and the runtime serializes it as a step reference.
+      const b = unit.binding.kind;
+      if (!unit.parent && (b === "statement" || b === "expression"))
+        attach(s, unit, (ref) => tagProperty(ref, "stepId", unit.id), tagInPlace("stepId", unit.id));
     } else {
       insertDefaultName(s, unit);
       attach(s, unit, (ref) => registerWorkflow(ref, unit.id), registerInPlace("workflows", unit.id));

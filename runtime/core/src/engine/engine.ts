@@ -65,6 +65,7 @@ import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.j
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
 import { stepOutcome } from "./step-outcome.js";
+import { setStepReferenceLoader } from "./step-references.js";
 import { StepTaskRunner } from "./step-task-runner.js";
 import { type StreamScope, withStreamScope } from "./streams.js";
 import { WakeTimers } from "./wake-timers.js";
@@ -212,6 +213,8 @@ export class Engine implements EngineContext {
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
     this.codeProvider = opts.codeProvider;
+    // Step functions passed as values run through this engine's code provider (step-references.ts).
+    if (opts.codeProvider) setStepReferenceLoader((stepId) => this.codeProvider?.loadStep(stepId));
     this.semaphore = new Semaphore(
       opts.maxConcurrentSteps ?? maxConcurrentStepsFromEnv(),
       "maxConcurrentSteps",

@@ -1,7 +1,8 @@
 /**
  * Issue 13 item 5 in real processes (`node --import workflow/register`): a class with WDK's
  * `WORKFLOW_SERIALIZE`/`WORKFLOW_DESERIALIZE` static methods crosses between the app, workflow code (in the
- * sandbox) and step code with no registration call; a `"use step"` instance method runs with `this`.
+ * sandbox) and step code with no registration call; a `"use step"` instance method runs with `this`; step
+ * functions are values (WDK's `stepFunctionPassingWorkflow`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, type Project, resultOf, runNode } from "./support/process.js";
@@ -9,7 +10,7 @@ import { copyProject, type Project, resultOf, runNode } from "./support/process.
 describe("serializable classes with no registration call", () => {
   let project: Project;
   beforeAll(() => {
-    project = copyProject("serde-classes");
+    project = copyProject("wdk-serialization");
   });
   afterAll(() => project?.cleanup());
 
@@ -23,5 +24,10 @@ describe("serializable classes with no registration call", () => {
       total: 25,
       isCounter: true,
     });
+  });
+
+  it("passes a step function to a step, and hands one back to the workflow to call as a step", async () => {
+    const result = resultOf(await runNode(project, ["src/run-step-functions.ts"]));
+    expect(result).toEqual({ passing: 40, returned: 21 });
   });
 });
