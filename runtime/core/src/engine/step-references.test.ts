@@ -7,7 +7,9 @@ const STEPS_KEY = Symbol.for("wfkit.steps");
 describe("step functions as values", () => {
   it("cross as a reference and revive in host code as a function running the registered step", async () => {
     const id = "step//src/math.ts//double";
-    const registry = ((globalThis as Record<symbol, Map<string, unknown>>)[STEPS_KEY] ??= new Map());
+    const g = globalThis as Record<symbol, Map<string, unknown>>;
+    g[STEPS_KEY] ??= new Map();
+    const registry = g[STEPS_KEY];
     registry.set(id, async (x: number) => x * 2);
     const step = Object.assign(async () => 0, { stepId: id });
     const wire = serialize({ fn: step }, { path: "args" });
