@@ -26,8 +26,8 @@ describe("serializable classes with no registration call", () => {
     });
   });
 
-  it("passes a step function to a step, and hands one back to the workflow to call as a step", async () => {
+  it("passes step functions (also a nested one with its closure) to a step, hands one back to the workflow, and gives .call()/.apply() their this", async () => {
     const result = resultOf(await runNode(project, ["src/run-step-functions.ts"]));
-    expect(result).toEqual({ passing: 40, returned: 21 });
+    expect(result).toEqual({ passing: 40, returned: 21, self: 300, closure: "Wrapped: Result: 21" });
   });
 });

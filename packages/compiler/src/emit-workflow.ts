@@ -2,7 +2,13 @@ import type MagicString from "magic-string";
 import type { Analysis, Unit } from "./analyze.js";
 import { attach, insertDefaultName, ownName } from "./emit-common.js";
 import type { Pruning } from "./prune.js";
-import { registerInPlace, registerWorkflow, tagInPlace, tagProperty, useStepCall } from "./snippets.js";
+import {
+  registerInPlace,
+  registerWorkflow,
+  tagStepReference,
+  tagStepReferenceInPlace,
+  useStepCall,
+} from "./snippets.js";
 
 /**
  * Workflow mode: the shape bundled into the deterministic sandbox. Step bodies become calls to the
@@ -11,12 +17,29 @@ import { registerInPlace, registerWorkflow, tagInPlace, tagProperty, useStepCall
 export function emitWorkflow(s: MagicString, analysis: Analysis, pruning: Pruning): void {
   for (const unit of analysis.units) {
     if (unit.kind === "step") {
-      s.overwrite(unit.start, unit.end, stepStub(unit));
+      let stub = stepStub(unit);
+      if (unit.binding.kind === "nested" && unit.shape === "arrow") {
+        // A nested arrow step is an expression: it carries its reference (ID and closure) in place.
+        const [open, close] = tagStepReferenceInPlace(
+          unit.id,
+          unit.closure.length ? unit.closure : undefined,
+        );
+        stub = `${open}${stub}${close}`;
+      }
+      s.overwrite(unit.start, unit.end, stub);
       // The stub carries its step's ID, so workflow code can pass the step itself as a value (to another
       // step, or as a start() argument) and the runtime serializes it as a step reference.
+      // A nested step also carries how to read the workflow variables it closes over, which go with it.
       const b = unit.binding.kind;
-      if (!unit.parent && (b === "statement" || b === "expression"))
-        attach(s, unit, (ref) => tagProperty(ref, "stepId", unit.id), tagInPlace("stepId", unit.id));
+      if (b === "statement" || b === "expression") {
+        const closure = unit.parent && unit.closure.length > 0 ? unit.closure : undefined;
+        attach(
+          s,
+          unit,
+          (ref) => tagStepReference(ref, unit.id, closure),
+          tagStepReferenceInPlace(unit.id, closure),
+        );
+      }
     } else {
       insertDefaultName(s, unit);
       attach(s, unit, (ref) => registerWorkflow(ref, unit.id), registerInPlace("workflows", unit.id));

@@ -30,6 +30,19 @@ export function registerInPlace(registry: "workflows" | "steps", id: string): [s
   ];
 }
 
+/** Workflow shape: a step stub's ID and, for a nested step, the thunk reading its closure (a step reference). */
+export function tagStepReference(ref: string, id: string, closure: string[] | undefined): string {
+  const thunk = closure
+    ? `\n${ref}[Symbol.for("wfkit.stepClosure")] = () => ({ ${closure.join(", ")} });`
+    : "";
+  return `${ref}.stepId = ${str(id)};${thunk}`;
+}
+
+export function tagStepReferenceInPlace(id: string, closure: string[] | undefined): [string, string] {
+  const thunk = closure ? `, [Symbol.for("wfkit.stepClosure")]: () => ({ ${closure.join(", ")} })` : "";
+  return ["Object.assign(", `, { stepId: ${str(id)}${thunk} })`];
+}
+
 /** Prefix and suffix that set `workflowId`/`stepId` on a function expression in place. */
 export function tagInPlace(prop: "workflowId" | "stepId", id: string): [string, string] {
   return ["Object.assign(", `, { ${prop}: ${str(id)} })`];

@@ -42,11 +42,14 @@ export type AppliedEvent = NewEvent & { createdAt: number; seq?: number };
 export interface StepInput {
   args: unknown[];
   closure?: Record<string, unknown>;
-  /** The instance a `"use step"` instance method was called on (`Class#method` IDs), serialized like an argument. */
+  /**
+   * The step's `this`: the instance a `"use step"` instance method was called on, or the value given to
+   * `.call()`/`.apply()` (WDK's `thisSerializationWorkflow`), serialized like an argument.
+   */
   self?: unknown;
 }
 
-/** Instance-method steps are named `Class#method` by the compiler: only they receive `this`. */
+/** Instance-method steps are named `Class#method` by the compiler: for them `this` must cross. */
 function isInstanceMethodStep(stepId: string): boolean {
   const at = stepId.lastIndexOf("//");
   return at !== -1 && stepId.slice(at + 2).includes("#");
@@ -504,9 +507,8 @@ export class WorkflowInstance {
   /** `globalThis[Symbol.for("wfkit.useStep")]` inside the sandbox: it returns a realm function. */
   private readonly useStep = (stepId: string, closure?: () => Record<string, unknown>) => {
     const instance = this;
-    const withThis = isInstanceMethodStep(stepId);
     return this.kit.guard(function stepProxy(this: unknown, ...args: unknown[]): Promise<unknown> {
-      return instance.requestStep(stepId, args, closure, withThis ? this : undefined);
+      return instance.requestStep(stepId, args, closure, this === instance.realm ? undefined : this);
     }, "stepProxy");
   };
 
@@ -522,7 +524,15 @@ export class WorkflowInstance {
     try {
       const value: StepInput = closure ? { args, closure: closure() } : { args };
       if (self !== undefined && self !== null) value.self = self;
-      input = serialize(value, { path: `${stepId} input` });
+      try {
+        input = serialize(value, { path: `${stepId} input` });
+      } catch (error) {
+        // A plain step called as a method of an object that holds functions (`tools.lookup()`): its
+        // `this` is incidental, so it is left behind; an instance-method step needs its instance.
+        if (value.self === undefined || isInstanceMethodStep(stepId)) throw error;
+        delete value.self;
+        input = serialize(value, { path: `${stepId} input` });
+      }
     } catch (error) {
       return SandboxPromise.reject(this.toSandboxError(error));
     }

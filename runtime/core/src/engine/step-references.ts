@@ -9,9 +9,12 @@
  */
 import { registerReducer } from "../serialization/index.js";
 import { StepNotFoundError } from "./engine-errors.js";
+import { stepContext } from "./step-context.js";
 
 const STEPS_KEY = Symbol.for("wfkit.steps");
 const USE_STEP_KEY = Symbol.for("wfkit.useStep");
+/** Set by the compiler on a nested step's stub: reads the workflow variables the step closes over. */
+const STEP_CLOSURE_KEY = Symbol.for("wfkit.stepClosure");
 export const STEP_FUNCTION_TAG = "wfkit.stepFunction";
 
 type StepLoader = (stepId: string) => Promise<void> | undefined;
@@ -35,7 +38,10 @@ function registered(stepId: string): ((...args: unknown[]) => unknown) | undefin
 }
 
 /** The host-side function a step reference revives as. */
-export function hostStepFunction(stepId: string): (...args: unknown[]) => Promise<unknown> {
+export function hostStepFunction(
+  stepId: string,
+  closure?: Record<string, unknown>,
+): (...args: unknown[]) => Promise<unknown> {
   const fn = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
     let body = registered(stepId);
     if (!body && loader) {
@@ -43,7 +49,10 @@ export function hostStepFunction(stepId: string): (...args: unknown[]) => Promis
       body = registered(stepId);
     }
     if (!body) throw new StepNotFoundError(stepId);
-    return body.apply(this, args);
+    const run = () => body.apply(this, args);
+    // A nested step reads its closure from the step context: give it the one that travelled with it.
+    const ctx = stepContext.getStore();
+    return closure && ctx ? stepContext.run({ ...ctx, closure }, run) : run();
   };
   Object.defineProperty(fn, "stepId", { value: stepId, enumerable: true });
   return fn;
@@ -53,18 +62,22 @@ registerReducer({
   tag: STEP_FUNCTION_TAG,
   reduce(value) {
     const stepId = stepIdOf(value);
-    return stepId === undefined ? undefined : { stepId };
+    if (stepId === undefined) return undefined;
+    const thunk = (value as unknown as Record<symbol, unknown>)[STEP_CLOSURE_KEY];
+    return typeof thunk === "function" ? { stepId, closure: (thunk as () => unknown)() } : { stepId };
   },
   revive(data, realm) {
-    const { stepId } = data as { stepId: string };
+    const { stepId, closure } = data as { stepId: string; closure?: Record<string, unknown> };
     if (realm !== globalThis) {
       const useStep = (realm as unknown as Record<symbol, unknown>)[USE_STEP_KEY];
       if (typeof useStep === "function") {
-        const proxy = (useStep as (id: string) => object)(stepId);
+        const thunk = closure ? () => closure : undefined;
+        const proxy = (useStep as (id: string, c?: () => unknown) => object)(stepId, thunk);
         Object.defineProperty(proxy, "stepId", { value: stepId, enumerable: true });
+        if (thunk) Object.defineProperty(proxy, STEP_CLOSURE_KEY, { value: thunk });
         return proxy;
       }
     }
-    return hostStepFunction(stepId);
+    return hostStepFunction(stepId, closure);
   },
 });

@@ -34,3 +34,38 @@ export async function stepFunctionReturnedWorkflow() {
   const triple = await pickStep("triple");
   return await triple(7);
 }
+
+/** WDK's `thisSerializationWorkflow`: `.call()` / `.apply()` give a step its `this`. */
+async function multiplyByFactor(this: { factor: number }, value: number) {
+  "use step";
+  return value * this.factor;
+}
+
+export async function thisSerializationWorkflow(baseValue: number) {
+  "use workflow";
+  const result1 = await multiplyByFactor.call({ factor: 2 }, baseValue);
+  const result2 = await multiplyByFactor.apply({ factor: 3 }, [result1]);
+  const result3 = await multiplyByFactor.call({ factor: 5 }, result2);
+  return result3;
+}
+
+/** WDK's `stepFunctionWithClosureWorkflow`: a nested step passed as a value takes its closure along. */
+async function stepThatCallsStepFn(stepFn: (x: number) => Promise<string>, value: number) {
+  "use step";
+  const result = await stepFn(value);
+  return `Wrapped: ${result}`;
+}
+
+export async function stepFunctionWithClosureWorkflow() {
+  "use workflow";
+  const multiplier = 3;
+  const prefix = "Result: ";
+
+  const calculate = async (x: number) => {
+    "use step";
+    return `${prefix}${x * multiplier}`;
+  };
+
+  const result = await stepThatCallsStepFn(calculate, 7);
+  return result;
+}
