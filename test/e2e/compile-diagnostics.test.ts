@@ -2,7 +2,8 @@
  * Issue 13 item 9 under `node --import workflow/register` (real processes): a misspelled directive and a
  * top-level `await` that would stay in the workflow bundle stop the program when the file is imported, with
  * the compiler's diagnostic (file, line, fix), never later as a bundler error in the middle of a run; a
- * top-level `await` that only steps read works. Item 1: the IDs are the same whatever the process's cwd.
+ * top-level `await` that only steps read works. Item 1: the IDs are the same whatever the process's cwd, and
+ * `start()` takes an ID string (also in the form runs recorded before WDK's scheme carry).
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -53,5 +54,10 @@ describe("compile-time diagnostics under workflow/register", () => {
       id: "workflow//src/tla-steps.ts//tlaSteps",
       value: 10,
     });
+  });
+
+  it("starts a workflow by its ID string, also one in the form recorded before WDK's scheme", async () => {
+    const result = resultOf(await runNode(project, ["src/start-by-id.ts"]));
+    expect(result).toEqual({ current: 10, earlier: 15 });
   });
 });

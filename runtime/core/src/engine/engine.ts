@@ -60,6 +60,7 @@ import {
   type StepInput,
   WorkflowInstance,
 } from "./instance.js";
+import { lookupFunction } from "./legacy-ids.js";
 import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
@@ -604,7 +605,7 @@ export class Engine implements EngineContext {
     let fn: unknown;
     try {
       if (this.codeProvider) await this.codeProvider.loadStep(step.stepName);
-      fn = stepRegistry().get(step.stepName);
+      fn = lookupFunction(stepRegistry(), step.stepName);
       if (typeof fn !== "function")
         return { ok: false, error: new StepNotFoundError(step.stepName), maxRetries: 0 };
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;

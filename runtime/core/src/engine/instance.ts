@@ -29,6 +29,7 @@ import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
 import { hookTokenProblem, newHookToken } from "./hook-token.js";
 import { correlationId, type OperationKind } from "./ids.js";
+import { sameFunctionId } from "./legacy-ids.js";
 import { trackSandboxRealm } from "./sandbox-rejections.js";
 import { recordError } from "./step-outcome.js";
 import { DEFAULT_STREAM, streamHandle } from "./streams.js";
@@ -422,7 +423,9 @@ export class WorkflowInstance {
         seq,
       );
     }
-    if (op.cid !== event.correlationId || op.kind !== kind || op.name !== name) {
+    // A step recorded under its earlier ID (before WDK's scheme) is the same step (legacy-ids.ts).
+    const sameName = op.name === name || (kind === "step" && sameFunctionId(name, op.name));
+    if (op.cid !== event.correlationId || op.kind !== kind || !sameName) {
       throw new ReplayDivergenceError(
         `The workflow code called ${describe(op.kind, op.name, op.cid)} where the log records ${recorded()} at seq ${seq}.`,
         seq,

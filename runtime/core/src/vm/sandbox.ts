@@ -22,6 +22,7 @@
  */
 import { createHash } from "node:crypto";
 import * as vm from "node:vm";
+import { lookupFunction } from "../engine/legacy-ids.js";
 import { WORKFLOWS_KEY } from "../sandbox/abi.js";
 import { deserialize, serialize } from "../serialization/index.js";
 import { bundleScripts } from "./bundle.js";
@@ -352,7 +353,8 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     },
     getWorkflow(workflowId: string) {
       const registry = global[WORKFLOWS_KEY] as Map<string, (...args: unknown[]) => unknown> | undefined;
-      const fn = registry?.get(workflowId);
+      // A run recorded before IDs took WDK's scheme finds its workflow under the current ID (legacy-ids.ts).
+      const fn = lookupFunction(registry, workflowId);
       return typeof fn === "function" ? fn : undefined;
     },
   };
