@@ -10,7 +10,7 @@
 /** True for an ID in the earlier form (its module starts with `./`). */
 export function isLegacyFunctionId(id: string): boolean {
   const parts = split(id);
-  return parts !== undefined && parts.module.startsWith("./");
+  return parts?.module.startsWith("./") ?? false;
 }
 
 /** Whether `recorded` (maybe in the earlier form) names the same function as `current`. */
