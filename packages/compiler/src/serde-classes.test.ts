@@ -50,6 +50,19 @@ describe("serializable classes", () => {
     expect(transform(namespaced, { ...opts, mode: "step" }).classes).toHaveLength(1);
   });
 
+  it("keeps an ID the class names itself (static classId) as its wire ID, and registers both", () => {
+    const source = POINT(
+      'const S = Symbol.for("workflow-serialize");\nconst D = Symbol.for("workflow-deserialize");',
+    ).replace(
+      "constructor(public x: number) {}",
+      'static classId = "Point";\n  constructor(public x: number) {}',
+    );
+    const registry = registryAfterRunning(transform(source, { ...opts, mode: "step" }).code);
+    const cls = registry.get("Point") as Record<symbol, unknown>;
+    expect(registry.get("class//src/point.ts//Point")).toBe(cls);
+    expect(cls[Symbol.for("wfkit.classId")]).toBe("Point");
+  });
+
   it("leaves alone a class with only one of the two keys, and a file with none", () => {
     const half = POINT('const S = Symbol.for("workflow-serialize");').replace(
       "static [D](d: { x: number }) { return new Point(d.x); }",

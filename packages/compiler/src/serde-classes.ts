@@ -108,12 +108,16 @@ export function findSerdeClasses(module: Module, moduleSpec: string): SerdeClass
 
 /**
  * The registration statement: the same registry and class-ID property the runtime's
- * `registerSerializableClass` uses, written with globals only so it runs in the sandbox as in Node.
+ * `registerSerializableClass` uses, written with globals only so it runs in the sandbox as in Node. An ID the
+ * class already names itself (`static classId`) stays its wire ID, so data recorded under it still revives;
+ * the compiler's ID is registered as well.
  */
 export function registration(cls: SerdeClass): string {
   return (
-    `\n;((c, id) => { (globalThis[Symbol.for("wfkit.serializableClasses")] ??= new Map()).set(id, c); ` +
-    `Object.defineProperty(c, Symbol.for("wfkit.classId"), { value: id, configurable: true }); })` +
+    `\n;((c, id) => { const r = (globalThis[Symbol.for("wfkit.serializableClasses")] ??= new Map()); ` +
+    `const own = Object.hasOwn(c, "classId") && typeof c.classId === "string" && c.classId !== "" ? c.classId : undefined; ` +
+    `r.set(id, c); if (own) r.set(own, c); const k = Symbol.for("wfkit.classId"); ` +
+    `if (!Object.hasOwn(c, k)) Object.defineProperty(c, k, { value: own ?? id, configurable: true }); })` +
     `(${cls.name}, ${JSON.stringify(cls.id)});\n`
   );
 }
