@@ -241,7 +241,9 @@ function HookForm({ token, onSend }: { token: string; onSend(payload: unknown): 
       }}
     >
       <label>
-        Payload for <span class="mono">{token}</span> (JSON)
+        <span>
+          Payload for <span class="mono">{token}</span> (JSON)
+        </span>
         <textarea
           name="payload"
           rows={3}

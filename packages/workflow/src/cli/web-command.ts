@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { createDashboard } from "../web/dashboard.js";
 import type { CliIo } from "./io.js";
 import { redact } from "./redact.js";
+import { resolveWorkflow } from "./workflow-resolve.js";
 import { addWorldOptions, openWorld, UsageError, type WorldFlags, worldEnv } from "./world-options.js";
 
 interface WebFlags extends WorldFlags {
@@ -43,6 +44,12 @@ export function addWebCommand(program: Command, io: CliIo): void {
         engine: opened.engine,
         basePath: flags.basePath ?? "/",
         readOnly: flags.readOnly === true,
+        // An unknown name is the form's mistake (400), with resolveWorkflow's message naming the fix.
+        resolveWorkflow: (name) =>
+          resolveWorkflow(name, io.cwd()).then(
+            (resolved) => resolved.workflowId,
+            (error: Error) => Promise.reject(new TypeError(error.message)),
+          ),
       });
       const server = createServer(toNodeHandler(handler));
       await new Promise<void>((resolve, reject) => {

@@ -41,6 +41,11 @@ export interface DashboardOptions {
    * nothing, so the app's own processes carry the actions out.
    */
   engine?: Engine;
+  /**
+   * Turns what the "start a run" form was given into a workflow ID (default: only IDs, `workflow//…`, are taken).
+   * `wf web` resolves function names through the build manifest or the sources, as `wf start` does.
+   */
+  resolveWorkflow?: (nameOrId: string) => Promise<string>;
 }
 
 export type DashboardHandler = (request: Request) => Promise<Response>;
@@ -118,6 +123,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
             headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
           });
         }
+        if (rest === "favicon.ico") return new Response(null, { status: 204 });
         if (rest.startsWith("assets/") && isAsset(rest.slice(7))) return await assetResponse(rest.slice(7));
         if (rest.startsWith("api/")) return await read(rest.slice(4), url, request, mayAct);
         return errorResponse(404, `no dashboard page at ${url.pathname}`);
@@ -176,7 +182,14 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       const args = body.args ?? [];
       if (!Array.isArray(args))
         throw new BadRequestError(`args must be a JSON array of arguments, e.g. ["order-1"].`);
-      const runId = await engine.start(workflowName, args);
+      let workflowId = workflowName;
+      if (options.resolveWorkflow) workflowId = await options.resolveWorkflow(workflowName);
+      else if (!workflowName.startsWith("workflow//")) {
+        throw new BadRequestError(
+          `"${workflowName}" is not a workflow ID: give the full ID, e.g. workflow//src/order.ts//order.`,
+        );
+      }
+      const runId = await engine.start(workflowId, args);
       return jsonResponse({ runId }, 201);
     }
     if (route === "hooks/resume") {
