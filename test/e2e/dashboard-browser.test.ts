@@ -93,160 +93,174 @@ async function expectStatus(page: Page, status: string | RegExp, timeout = 30_00
   await page.waitForFunction(
     ([source, flags]) => {
       const el = document.querySelector('[data-testid="run-page"]');
-      return el !== null && new RegExp(source as string, flags as string).test(el.getAttribute("data-status") ?? "");
+      return (
+        el !== null &&
+        new RegExp(source as string, flags as string).test(el.getAttribute("data-status") ?? "")
+      );
     },
     [pattern.source, pattern.flags],
     { timeout },
   );
 }
 
-describe.each(["local", "postgres"] as const)("the dashboard in Chromium on the %s world", { timeout: 90_000 }, (kind) => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  let browser: Browser;
-  let page: Page;
-  let base: string;
-  let project: Project;
+describe.each(["local", "postgres"] as const)(
+  "the dashboard in Chromium on the %s world",
+  { timeout: 90_000 },
+  (kind) => {
+    const cleanups: (() => Promise<void> | void)[] = [];
+    let browser: Browser;
+    let page: Page;
+    let base: string;
+    let project: Project;
 
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      execFileSync("bash", [path.join(repo, "scripts/ensure-chromium.sh")], { stdio: "inherit" });
-    }
-    project = copyProject("dashboard");
-    cleanups.push(() => project.cleanup());
-    const { env, cleanup } = await worldEnv(kind, project);
-    cleanups.push(cleanup);
-    const worker: SpawnedNode = spawnNode(project, ["src/worker.ts"], env);
-    cleanups.push(() => {
-      worker.child.kill("SIGTERM");
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) {
+        execFileSync("bash", [path.join(repo, "scripts/ensure-chromium.sh")], { stdio: "inherit" });
+      }
+      project = copyProject("dashboard");
+      cleanups.push(() => project.cleanup());
+      const { env, cleanup } = await worldEnv(kind, project);
+      cleanups.push(cleanup);
+      const worker: SpawnedNode = spawnNode(project, ["src/worker.ts"], env);
+      cleanups.push(() => {
+        worker.child.kill("SIGTERM");
+      });
+      await worker.waitForLine(/^WORKER \d+ ready/);
+      const web = startWfWeb(project, env);
+      cleanups.push(() => {
+        web.child.kill("SIGTERM");
+      });
+      base = await web.url;
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+      cleanups.push(() => browser.close());
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      mkdirSync(shotsDir, { recursive: true });
+    }, 300_000);
+
+    afterAll(async () => {
+      for (const c of cleanups.reverse()) await c();
     });
-    await worker.waitForLine(/^WORKER \d+ ready/);
-    const web = startWfWeb(project, env);
-    cleanups.push(() => {
-      web.child.kill("SIGTERM");
+
+    const shot = (name: string) =>
+      kind === "local"
+        ? page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: true })
+        : undefined;
+
+    let pipelineRun: string;
+
+    it("starts a run from the form, watches it complete live, and shows its timeline and values", async () => {
+      pipelineRun = await startFromForm(page, base, "pipeline", ["batch-7"]);
+      await expect(runPage(page).getAttribute("data-status")).resolves.toMatch(/pending|running/);
+      await expectStatus(page, "completed");
+      await expect(page.getByTestId("output").textContent()).resolves.toContain("batch-7/load done");
+      const rows = page.getByTestId("timeline-row");
+      await expect(
+        rows.evaluateAll((els) => els.map((e) => `${e.dataset.kind}:${e.dataset.status}`)),
+      ).resolves.toEqual(["step:completed", "sleep:completed", "step:completed", "step:completed"]);
+      // The sleep sits between the first and second step on the time axis.
+      const lefts = await rows.evaluateAll((els) =>
+        els.map((e) => Number.parseFloat((e.querySelector(".bar") as HTMLElement).style.left)),
+      );
+      expect(lefts[1]).toBeGreaterThan(lefts[0] as number);
+      expect(lefts[2]).toBeGreaterThan(lefts[1] as number);
+      await page.locator('[data-testid="timeline-row"][data-id="step_0003"]').click();
+      await expect(page.getByTestId("step-output").textContent()).resolves.toContain(
+        "batch-7/transform done",
+      );
+      // The event log follows the run live too (its own reload, so it may land a moment after the status).
+      await page.locator('[data-testid="events"] tr[data-type="run_completed"]').waitFor({ timeout: 10_000 });
+      await shot("dashboard-run");
     });
-    base = await web.url;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    cleanups.push(() => browser.close());
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    mkdirSync(shotsDir, { recursive: true });
-  }, 300_000);
 
-  afterAll(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+    it("forks the completed run from a step: the new run reuses the earlier results and completes", async () => {
+      await page.goto(`${base}#/runs/${encodeURIComponent(pipelineRun)}`);
+      await page.locator('[data-testid="timeline-row"][data-id="step_0003"]').click();
+      await page.getByTestId("fork-from-step").click();
+      await page.waitForURL((url) => url.hash.startsWith("#/runs/") && !url.hash.endsWith(pipelineRun));
+      await expectStatus(page, "completed");
+      await expect(page.locator(".facts").textContent()).resolves.toContain(`${pipelineRun} at step_0003`);
+      await expect(page.getByTestId("output").textContent()).resolves.toContain("batch-7/extract done");
+    });
 
-  const shot = (name: string) =>
-    kind === "local" ? page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: true }) : undefined;
+    it("cancels a sleeping run", async () => {
+      const napRun = await startFromForm(page, base, "nap", ["n-1"]);
+      await page.locator('[data-testid="timeline-row"][data-kind="sleep"][data-status="waiting"]').waitFor();
+      await page.getByTestId("cancel").click();
+      await expectStatus(page, "cancelled");
+      await expect(page.getByTestId("cancel").count()).resolves.toBe(0);
+      expect(napRun).toBeTruthy();
+    });
 
-  let pipelineRun: string;
+    it("shows a failed run's error and retries it after the outage", async () => {
+      writeFileSync(path.join(project.dir, "outage"), "");
+      await startFromForm(page, base, "billing", ["inv-9"]);
+      await expectStatus(page, "failed");
+      await expect(page.getByTestId("error").textContent()).resolves.toContain(
+        "payment provider down while charging inv-9",
+      );
+      await expect(
+        page.locator('[data-testid="timeline-row"][data-id="step_0002"]').getAttribute("data-status"),
+      ).resolves.toBe("failed");
+      await shot("dashboard-failed");
+      rmSync(path.join(project.dir, "outage"));
+      await page.getByTestId("retry").click();
+      await expectStatus(page, "completed");
+      await expect(page.getByTestId("output").textContent()).resolves.toContain("charged inv-9");
+    });
 
-  it("starts a run from the form, watches it complete live, and shows its timeline and values", async () => {
-    pipelineRun = await startFromForm(page, base, "pipeline", ["batch-7"]);
-    await expect(runPage(page).getAttribute("data-status")).resolves.toMatch(/pending|running/);
-    await expectStatus(page, "completed");
-    await expect(page.getByTestId("output").textContent()).resolves.toContain("batch-7/load done");
-    const rows = page.getByTestId("timeline-row");
-    await expect(rows.evaluateAll((els) => els.map((e) => `${e.dataset.kind}:${e.dataset.status}`))).resolves.toEqual(
-      ["step:completed", "sleep:completed", "step:completed", "step:completed"],
-    );
-    // The sleep sits between the first and second step on the time axis.
-    const lefts = await rows.evaluateAll((els) =>
-      els.map((e) => Number.parseFloat((e.querySelector(".bar") as HTMLElement).style.left)),
-    );
-    expect(lefts[1]).toBeGreaterThan(lefts[0] as number);
-    expect(lefts[2]).toBeGreaterThan(lefts[1] as number);
-    await page.locator('[data-testid="timeline-row"][data-id="step_0003"]').click();
-    await expect(page.getByTestId("step-output").textContent()).resolves.toContain("batch-7/transform done");
-    await expect(page.locator('[data-testid="events"] tr[data-type="run_completed"]').count()).resolves.toBe(1);
-    await shot("dashboard-run");
-  });
+    it("resumes a hook from the form with a JSON payload", async () => {
+      await startFromForm(page, base, "approval", ["po-3"]);
+      const form = page.locator('[data-token="approve:po-3"] [data-testid="hook-form"]');
+      await form.waitFor({ timeout: 30_000 });
+      await shot("dashboard-hook");
+      await form.getByTestId("hook-payload").fill('{"approved": true, "by": "dana"}');
+      await form.getByTestId("hook-send").click();
+      await expectStatus(page, "completed");
+      const output = JSON.parse((await page.getByTestId("output").textContent()) ?? "null");
+      expect(output).toEqual({ id: "po-3", approved: true, by: "dana" });
+    });
 
-  it("forks the completed run from a step: the new run reuses the earlier results and completes", async () => {
-    await page.goto(`${base}#/runs/${encodeURIComponent(pipelineRun)}`);
-    await page.locator('[data-testid="timeline-row"][data-id="step_0003"]').click();
-    await page.getByTestId("fork-from-step").click();
-    await page.waitForURL((url) => url.hash.startsWith("#/runs/") && !url.hash.endsWith(pipelineRun));
-    await expectStatus(page, "completed");
-    await expect(page.locator(".facts").textContent()).resolves.toContain(`${pipelineRun} at step_0003`);
-    await expect(page.getByTestId("output").textContent()).resolves.toContain("batch-7/extract done");
-  });
+    it("lists runs with filters and search, and workflows with counts and failure rates", async () => {
+      await page.goto(`${base}#/runs`);
+      await page.getByTestId("live").filter({ hasText: "live" }).waitFor();
+      const table = page.getByTestId("runs-table");
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
+      await shot("dashboard-runs");
+      await page.getByTestId("filter-status").selectOption("cancelled");
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(1);
+      await page.getByTestId("filter-status").selectOption("");
+      await page.getByTestId("search").fill(pipelineRun);
+      await page.getByTestId("search").press("Enter");
+      await expect
+        .poll(
+          () => table.locator("tbody tr[data-run-id]").evaluateAll((els) => els.map((e) => e.dataset.runId)),
+          {
+            timeout: 10_000,
+          },
+        )
+        .toEqual([pipelineRun]);
 
-  it("cancels a sleeping run", async () => {
-    const napRun = await startFromForm(page, base, "nap", ["n-1"]);
-    await page.locator('[data-testid="timeline-row"][data-kind="sleep"][data-status="waiting"]').waitFor();
-    await page.getByTestId("cancel").click();
-    await expectStatus(page, "cancelled");
-    await expect(page.getByTestId("cancel").count()).resolves.toBe(0);
-    expect(napRun).toBeTruthy();
-  });
+      // A run started elsewhere appears in the list without a reload.
+      await page.getByTestId("search").fill("");
+      await page.getByTestId("search").press("Enter");
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
+      await page.evaluate(() =>
+        fetch("api/runs", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ workflowName: "nap", args: ["n-2"] }),
+        }),
+      );
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(6);
 
-  it("shows a failed run's error and retries it after the outage", async () => {
-    writeFileSync(path.join(project.dir, "outage"), "");
-    await startFromForm(page, base, "billing", ["inv-9"]);
-    await expectStatus(page, "failed");
-    await expect(page.getByTestId("error").textContent()).resolves.toContain(
-      "payment provider down while charging inv-9",
-    );
-    await expect(
-      page.locator('[data-testid="timeline-row"][data-id="step_0002"]').getAttribute("data-status"),
-    ).resolves.toBe("failed");
-    rmSync(path.join(project.dir, "outage"));
-    await page.getByTestId("retry").click();
-    await expectStatus(page, "completed");
-    await expect(page.getByTestId("output").textContent()).resolves.toContain("charged inv-9");
-  });
-
-  it("resumes a hook from the form with a JSON payload", async () => {
-    await startFromForm(page, base, "approval", ["po-3"]);
-    const form = page.locator('[data-token="approve:po-3"] [data-testid="hook-form"]');
-    await form.waitFor({ timeout: 30_000 });
-    await shot("dashboard-hook");
-    await form.getByTestId("hook-payload").fill('{"approved": true, "by": "dana"}');
-    await form.getByTestId("hook-send").click();
-    await expectStatus(page, "completed");
-    const output = JSON.parse((await page.getByTestId("output").textContent()) ?? "null");
-    expect(output).toEqual({ id: "po-3", approved: true, by: "dana" });
-  });
-
-  it("lists runs with filters and search, and workflows with counts and failure rates", async () => {
-    await page.goto(`${base}#/runs`);
-    await page.getByTestId("live").filter({ hasText: "live" }).waitFor();
-    const table = page.getByTestId("runs-table");
-    await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
-    await shot("dashboard-runs");
-    await page.getByTestId("filter-status").selectOption("cancelled");
-    await expect
-      .poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 })
-      .toBe(1);
-    await page.getByTestId("filter-status").selectOption("");
-    await page.getByTestId("search").fill(pipelineRun);
-    await page.getByTestId("search").press("Enter");
-    await expect
-      .poll(() => table.locator("tbody tr[data-run-id]").evaluateAll((els) => els.map((e) => e.dataset.runId)), {
-        timeout: 10_000,
-      })
-      .toEqual([pipelineRun]);
-
-    // A run started elsewhere appears in the list without a reload.
-    await page.getByTestId("search").fill("");
-    await page.getByTestId("search").press("Enter");
-    await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
-    await page.evaluate(() =>
-      fetch("api/runs", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ workflowName: "nap", args: ["n-2"] }),
-      }),
-    );
-    await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(6);
-
-    await page.getByTestId("nav-workflows").click();
-    const billing = page.locator('[data-testid="workflows-table"] tr[data-workflow$="//billing"]');
-    await billing.waitFor();
-    // The billing run failed once but was retried to completion: no failure left.
-    await expect(billing.getByTestId("failure-rate").textContent()).resolves.toBe("0%");
-    const nap = page.locator('[data-testid="workflows-table"] tr[data-workflow$="//nap"]');
-    await expect(nap.locator("td").nth(1).textContent()).resolves.toBe("2");
-    await shot("dashboard-workflows");
-  });
-});
+      await page.getByTestId("nav-workflows").click();
+      const billing = page.locator('[data-testid="workflows-table"] tr[data-workflow$="//billing"]');
+      await billing.waitFor();
+      // The billing run failed once but was retried to completion: no failure left.
+      await expect(billing.getByTestId("failure-rate").textContent()).resolves.toBe("0%");
+      const nap = page.locator('[data-testid="workflows-table"] tr[data-workflow$="//nap"]');
+      await expect(nap.locator("td").nth(1).textContent()).resolves.toBe("2");
+      await shot("dashboard-workflows");
+    });
+  },
+);

@@ -51,7 +51,7 @@ export interface RunNotice {
  */
 export function useLive(
   runId: string | undefined,
-  onChange: (n: RunNotice) => void,
+  onChange: (n: RunNotice | undefined) => void,
   settleMs = 250,
 ): boolean {
   const [connected, setConnected] = useState(false);
@@ -61,15 +61,23 @@ export function useLive(
     const source = new EventSource(`${base}/api/live${runId ? `?runId=${encodeURIComponent(runId)}` : ""}`);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let last: RunNotice | undefined;
-    source.addEventListener("ready", () => setConnected(true));
-    source.addEventListener("error", () => setConnected(false));
-    source.addEventListener("run", (event) => {
-      last = JSON.parse((event as MessageEvent).data);
+    const schedule = () => {
       if (timer) return;
       timer = setTimeout(() => {
         timer = undefined;
-        if (last) latest.current(last);
+        latest.current(last);
       }, settleMs);
+    };
+    // "ready" comes once the server subscribed: what changed between the page's first load and then was not
+    // notified, so reload once (also after a reconnect).
+    source.addEventListener("ready", () => {
+      setConnected(true);
+      schedule();
+    });
+    source.addEventListener("error", () => setConnected(false));
+    source.addEventListener("run", (event) => {
+      last = JSON.parse((event as MessageEvent).data);
+      schedule();
     });
     return () => {
       if (timer) clearTimeout(timer);

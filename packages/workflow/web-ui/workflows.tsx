@@ -86,11 +86,11 @@ function StartForm({ names }: { names: string[] }) {
     >
       <h2>Start a run</h2>
       <label>
-        Workflow ID
+        Workflow (its ID; with wf web also its function name)
         <input
           name="workflowName"
           list="workflow-names"
-          placeholder="workflow//src/order.ts//order"
+          placeholder="workflow//src/order.ts//order, or order"
           required
         />
         <datalist id="workflow-names">
