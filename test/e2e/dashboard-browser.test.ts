@@ -167,6 +167,12 @@ describe.each(["local", "postgres"] as const)(
       await expect(page.getByTestId("step-output").textContent()).resolves.toContain(
         "batch-7/transform done",
       );
+      // The run's output stream, decoded as text.
+      await expect(
+        page.locator('[data-testid="streams"] [data-stream="log"] pre').textContent(),
+      ).resolves.toBe(
+        "batch-7/extract: 400 ms of work\nbatch-7/transform: 400 ms of work\nbatch-7/load: 300 ms of work\n",
+      );
       // The event log follows the run live too (its own reload, so it may land a moment after the status).
       await page.locator('[data-testid="events"] tr[data-type="run_completed"]').waitFor({ timeout: 10_000 });
       await shot("dashboard-run");

@@ -75,6 +75,7 @@ export function useLive(
       schedule();
     });
     source.addEventListener("error", () => setConnected(false));
+    source.addEventListener("stream", () => schedule());
     source.addEventListener("run", (event) => {
       last = JSON.parse((event as MessageEvent).data);
       schedule();

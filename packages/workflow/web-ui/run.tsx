@@ -2,8 +2,8 @@
  * One run: its state and actions, decoded input/output/error, the hooks it waits on (with a form to resume each),
  * the timeline, the selected step's values, and the event log a page at a time. Reloaded live.
  */
-import { useState } from "preact/hooks";
-import { type Config, post, useLive, useResource } from "./api.js";
+import { useEffect, useState } from "preact/hooks";
+import { type Config, get, post, useLive, useResource } from "./api.js";
 import { duration, ms, pretty, shortName, TERMINAL, time } from "./format.js";
 import { navigate } from "./main.js";
 import { StatusBadge } from "./runs.js";
@@ -193,6 +193,7 @@ export function RunPage({ runId, config }: { runId: string; config: Config }) {
           onFork={(fromStep) => act("Fork", `runs/${id}/fork`, { fromStep })}
         />
       )}
+      <Streams runId={runId} tick={eventsTick} />
       <Events runId={runId} tick={eventsTick} />
     </section>
   );
@@ -382,6 +383,70 @@ function Events({ runId, tick }: { runId: string; tick: number }) {
           Later →
         </button>
       </div>
+    </div>
+  );
+}
+
+interface StreamView {
+  name: string;
+  lines: string[];
+  next: number;
+  closed: boolean;
+}
+
+/** The run's output streams, read on from where the page stopped each time the run changes. */
+function Streams({ runId, tick }: { runId: string; tick: number }) {
+  const [streams, setStreams] = useState<Record<string, StreamView>>({});
+  const [error, setError] = useState<string>();
+  const id = encodeURIComponent(runId);
+  useEffect(() => {
+    let stale = false;
+    (async () => {
+      const list = await get<{ data: { name: string; chunks: number; closed: boolean }[] }>(
+        `runs/${id}/streams`,
+      );
+      const next = { ...streams };
+      for (const info of list.data) {
+        let view = next[info.name] ?? { name: info.name, lines: [], next: 0, closed: false };
+        while (!view.closed && view.next < info.chunks) {
+          const page = await get<{
+            chunks: { index: number; text?: string; value?: unknown }[];
+            closed: boolean;
+            next: number;
+          }>(`runs/${id}/streams/${encodeURIComponent(info.name)}?start=${view.next}`);
+          if (page.chunks.length === 0) break;
+          view = {
+            ...view,
+            lines: [...view.lines, ...page.chunks.map((c) => c.text ?? `${JSON.stringify(c.value)}\n`)],
+            next: page.next,
+            closed: page.closed,
+          };
+        }
+        next[info.name] = { ...view, closed: view.closed || (info.closed && view.next >= info.chunks) };
+      }
+      if (!stale) setStreams(next);
+    })().catch((e: Error) => !stale && setError(e.message));
+    return () => {
+      stale = true;
+    };
+  }, [id, tick]);
+  const views = Object.values(streams);
+  if (views.length === 0 && !error) return null;
+  return (
+    <div class="card" data-testid="streams">
+      <h2>Streams</h2>
+      {error && <p class="error">{error}</p>}
+      {views.map((v) => (
+        <div key={v.name} data-stream={v.name}>
+          <h3 class="mono">
+            {v.name}{" "}
+            <span class="muted">
+              ({v.next} chunks{v.closed ? ", closed" : ""})
+            </span>
+          </h3>
+          <pre class="stream">{v.lines.join("")}</pre>
+        </div>
+      ))}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 /** The runs list: filters by status and workflow, search by ID, cursor paging, reloaded live. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useLive, useResource } from "./api.js";
 import { duration, ms, shortName, time } from "./format.js";
 import { navigate } from "./main.js";
@@ -29,6 +29,9 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
   const q = params.get("q") ?? "";
   // Cursors of the pages before the current one, for "Previous".
   const [cursors, setCursors] = useState<string[]>([]);
+  // What is typed in the search box: its own state, so a live reload of the list does not reset it.
+  const [text, setText] = useState(q);
+  useEffect(() => setText(q), [q]);
   const cursor = cursors.at(-1);
   const query = new URLSearchParams();
   if (status) query.set("status", status);
@@ -65,10 +68,16 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
           class="search"
           onSubmit={(e) => {
             e.preventDefault();
-            setFilter("q", String(new FormData(e.currentTarget).get("q") ?? "").trim());
+            setFilter("q", text.trim());
           }}
         >
-          <input name="q" placeholder="Search by run ID" value={q} data-testid="search" />
+          <input
+            name="q"
+            placeholder="Search by run ID"
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+            data-testid="search"
+          />
         </form>
         <select
           value={status}

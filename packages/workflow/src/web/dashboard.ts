@@ -16,6 +16,8 @@ import {
   parseRunsQuery,
   runDetail,
   stepDetail,
+  streamPage,
+  streamsOf,
   workflowStats,
 } from "./queries.js";
 
@@ -165,6 +167,11 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       if (parts.length === 2) return found(await runDetail(world, runId), `run ${runId}`);
       if (parts.length === 3 && parts[2] === "events") {
         return found(await eventsPage(world, runId, url.searchParams), `run ${runId}`);
+      }
+      if (parts.length === 3 && parts[2] === "streams")
+        return found(await streamsOf(world, runId), `run ${runId}`);
+      if (parts.length === 4 && parts[2] === "streams") {
+        return jsonResponse(await streamPage(world, runId, parts[3] as string, url.searchParams));
       }
       if (parts.length === 4 && parts[2] === "steps") {
         return found(await stepDetail(world, runId, parts[3] as string), `step ${parts[3]} of run ${runId}`);

@@ -27,6 +27,25 @@ export function liveEvents(
           `event: run\ndata: ${JSON.stringify({ runId: n.runId, status: n.status, kind: n.kind, lastSeq: n.lastSeq })}\n\n`,
         );
       }, opts.runId);
+      // Stream writes are not run events: follow the run's streams too, where the world can tell (a world notifies
+      // stream writes made through its own instance, so this is live when the dashboard runs inside the app).
+      const streamStops: (() => void)[] = [];
+      if (opts.runId && world.subscribeStream && world.listStreams) {
+        const runId = opts.runId;
+        void world.listStreams(runId).then(
+          (streams) => {
+            for (const { name } of streams) {
+              if (closed) return;
+              streamStops.push(
+                world.subscribeStream!(runId, name, () =>
+                  send(`event: stream\ndata: ${JSON.stringify({ runId, name })}\n\n`),
+                ),
+              );
+            }
+          },
+          () => {},
+        );
+      }
       const heartbeat = setInterval(() => send(": keep-alive\n\n"), opts.heartbeatMs ?? 15_000);
       heartbeat.unref?.();
       stop = () => {
@@ -34,6 +53,7 @@ export function liveEvents(
         closed = true;
         clearInterval(heartbeat);
         unsubscribe();
+        for (const stopStream of streamStops) stopStream();
         try {
           controller.close();
         } catch {

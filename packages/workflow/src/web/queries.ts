@@ -250,3 +250,33 @@ export async function workflowStats(world: World): Promise<{ data: WorkflowStats
     truncated: cursor !== undefined,
   };
 }
+
+/** The run's output streams (none on a world without streams). */
+export async function streamsOf(world: World, runId: string) {
+  if (!(await world.getRun(runId))) return undefined;
+  return { data: world.listStreams ? await world.listStreams(runId) : [] };
+}
+
+/**
+ * Chunks of a stream from `start`, decoded: text chunks and bytes (as UTF-8) become `text`, other values `value`
+ * (stable JSON), so the page can show a log as a log and objects one per line.
+ */
+export async function streamPage(world: World, runId: string, name: string, params: URLSearchParams) {
+  const start = Number(params.get("start") ?? "0");
+  if (!Number.isInteger(start) || start < 0) {
+    throw new BadRequestError(`start must be a chunk index (an integer >= 0), got "${params.get("start")}".`);
+  }
+  if (!world.readStream) return { chunks: [], closed: true, next: start };
+  const page = await world.readStream(runId, name, { startIndex: start, limit: 500 });
+  const chunks = page.chunks.map((chunk) => {
+    const value = hydrateData(chunk.data);
+    if (typeof value === "string") return { index: chunk.index, text: value };
+    if (value instanceof Uint8Array) return { index: chunk.index, text: Buffer.from(value).toString("utf8") };
+    return { index: chunk.index, value: json(value) };
+  });
+  return {
+    chunks,
+    closed: page.closed && chunks.length < 500,
+    next: (chunks.at(-1)?.index ?? start - 1) + 1,
+  };
+}

@@ -1,10 +1,15 @@
 import { existsSync } from "node:fs";
-import { createHook, FatalError, sleep } from "workflow";
+import { createHook, FatalError, getWritable, sleep } from "workflow";
 
 /** A step that takes a moment, so the dashboard shows the run running before it completes. */
-export async function work(label: string, ms: number): Promise<string> {
+export async function work(label: string, ms: number, log?: WritableStream<string>): Promise<string> {
   "use step";
   await new Promise((resolve) => setTimeout(resolve, ms));
+  if (log) {
+    const writer = log.getWriter();
+    await writer.write(`${label}: ${ms} ms of work\n`);
+    writer.releaseLock();
+  }
   return `${label} done`;
 }
 
@@ -17,10 +22,11 @@ export async function charge(id: string): Promise<string> {
 
 export async function pipeline(id: string) {
   "use workflow";
-  const a = await work(`${id}/extract`, 400);
+  const log = getWritable<string>({ namespace: "log" });
+  const a = await work(`${id}/extract`, 400, log);
   await sleep("600ms");
-  const b = await work(`${id}/transform`, 400);
-  const c = await work(`${id}/load`, 300);
+  const b = await work(`${id}/transform`, 400, log);
+  const c = await work(`${id}/load`, 300, log);
   return { id, results: [a, b, c] };
 }
 
