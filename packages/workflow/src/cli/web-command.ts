@@ -3,7 +3,7 @@
  * operator command it executes nothing: actions are recorded in the world and the app's processes carry them out.
  * Runs until interrupted (Ctrl-C / SIGTERM), then closes the server and the world.
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { toNodeHandler } from "@wfkit/core";
 import type { Command } from "commander";
 import { createDashboard } from "../web/dashboard.js";
@@ -12,7 +12,7 @@ import { redact } from "./redact.js";
 import { resolveWorkflow } from "./workflow-resolve.js";
 import { addWorldOptions, openWorld, UsageError, type WorldFlags, worldEnv } from "./world-options.js";
 
-interface WebFlags extends WorldFlags {
+export interface WebFlags extends WorldFlags {
   port: string;
   host: string;
   readOnly?: boolean;
@@ -34,40 +34,12 @@ export function addWebCommand(program: Command, io: CliIo): void {
       .option("--read-only", "refuse every action: only watch"),
   ).action(async (flags: WebFlags) => {
     try {
-      const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
-      }
-      const opened = await openWorld(flags, io, { create: true });
-      const handler = createDashboard({
-        world: opened.world,
-        engine: opened.engine,
-        basePath: flags.basePath ?? "/",
-        readOnly: flags.readOnly === true,
-        // An unknown name is the form's mistake (400), with resolveWorkflow's message naming the fix.
-        resolveWorkflow: (name) =>
-          resolveWorkflow(name, io.cwd()).then(
-            (resolved) => resolved.workflowId,
-            (error: Error) => Promise.reject(new TypeError(error.message)),
-          ),
-      });
-      const server = createServer(toNodeHandler(handler));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, flags.host, () => resolve());
-      });
-      const address = server.address();
-      const actual = typeof address === "object" && address ? address.port : port;
-      const base = (flags.basePath ?? "/").replace(/\/+$/, "");
+      const served = await serveDashboard(flags, io);
       io.out(
-        `Dashboard for the ${opened.world.name} world: http://${flags.host}:${actual}${base}/\n` +
+        `Dashboard for the ${served.world} world: ${served.url}\n` +
           `${flags.readOnly ? "Read-only. " : ""}Press Ctrl-C to stop.\n`,
       );
-      const stop = () => {
-        server.closeAllConnections();
-        server.close();
-        void opened.close();
-      };
+      const stop = () => void served.close();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     } catch (error) {
@@ -76,4 +48,51 @@ export function addWebCommand(program: Command, io: CliIo): void {
       io.exit(1);
     }
   });
+}
+
+/** Opens the world and serves the dashboard; `close()` stops the server and closes the world. */
+export async function serveDashboard(
+  flags: WebFlags,
+  io: CliIo,
+): Promise<{ url: string; world: string; close(): Promise<void> }> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
+  }
+  const opened = await openWorld(flags, io, { create: true });
+  const basePath = flags.basePath ?? "/";
+  let server: Server;
+  try {
+    const handler = createDashboard({
+      world: opened.world,
+      engine: opened.engine,
+      basePath,
+      readOnly: flags.readOnly === true,
+      // An unknown name is the form's mistake (400), with resolveWorkflow's message naming the fix.
+      resolveWorkflow: (name) =>
+        resolveWorkflow(name, io.cwd()).then(
+          (resolved) => resolved.workflowId,
+          (error: Error) => Promise.reject(new TypeError(error.message)),
+        ),
+    });
+    server = createServer(toNodeHandler(handler));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, flags.host, () => resolve());
+    });
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const address = server.address();
+  const actual = typeof address === "object" && address ? address.port : port;
+  return {
+    url: `http://${flags.host}:${actual}${basePath.replace(/\/+$/, "")}/`,
+    world: opened.world.name,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opened.close();
+    },
+  };
 }
