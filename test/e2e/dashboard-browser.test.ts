@@ -12,9 +12,11 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { worldFromEnv } from "@wfkit/core";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serialize } from "../../runtime/core/src/serialization/codec.js";
 import { copyProject, type Project, type SpawnedNode, spawnNode } from "./support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -112,6 +114,7 @@ describe.each(["local", "postgres"] as const)(
     let page: Page;
     let base: string;
     let project: Project;
+    let env: Record<string, string>;
 
     beforeAll(async () => {
       if (!existsSync(CHROMIUM)) {
@@ -119,7 +122,9 @@ describe.each(["local", "postgres"] as const)(
       }
       project = copyProject("dashboard");
       cleanups.push(() => project.cleanup());
-      const { env, cleanup } = await worldEnv(kind, project);
+      const opened = await worldEnv(kind, project);
+      env = opened.env;
+      const cleanup = opened.cleanup;
       cleanups.push(cleanup);
       const worker: SpawnedNode = spawnNode(project, ["src/worker.ts"], env);
       cleanups.push(() => {
@@ -164,15 +169,15 @@ describe.each(["local", "postgres"] as const)(
       expect(lefts[1]).toBeGreaterThan(lefts[0] as number);
       expect(lefts[2]).toBeGreaterThan(lefts[1] as number);
       await page.locator('[data-testid="timeline-row"][data-id="step_0003"]').click();
-      await expect(page.getByTestId("step-output").textContent()).resolves.toContain(
-        "batch-7/transform done",
-      );
-      // The run's output stream, decoded as text.
-      await expect(
-        page.locator('[data-testid="streams"] [data-stream="log"] pre').textContent(),
-      ).resolves.toBe(
-        "batch-7/extract: 400 ms of work\nbatch-7/transform: 400 ms of work\nbatch-7/load: 300 ms of work\n",
-      );
+      await page.getByTestId("step-output").filter({ hasText: "batch-7/transform done" }).waitFor();
+      // The run's output stream, decoded as text (read on with the run's changes: it may land after the status).
+      await expect
+        .poll(() => page.locator('[data-testid="streams"] [data-stream="log"] pre').textContent(), {
+          timeout: 10_000,
+        })
+        .toBe(
+          "batch-7/extract: 400 ms of work\nbatch-7/transform: 400 ms of work\nbatch-7/load: 300 ms of work\n",
+        );
       // The event log follows the run live too (its own reload, so it may land a moment after the status).
       await page.locator('[data-testid="events"] tr[data-type="run_completed"]').waitFor({ timeout: 10_000 });
       await shot("dashboard-run");
@@ -226,11 +231,67 @@ describe.each(["local", "postgres"] as const)(
       expect(output).toEqual({ id: "po-3", approved: true, by: "dana" });
     });
 
+    it("opens a run of 10,000 steps: the timeline draws only the rows in view and scrolls to the last step", async () => {
+      // Recorded straight into the world (under a lease, so the worker leaves it alone): 30,000 step events.
+      const world = await worldFromEnv(env);
+      try {
+        const created = await world.createRun({
+          workflowName: "workflow//./src/big//big",
+          input: serialize([]),
+          lease: { owner: "dashboard-test", ttlMs: 120_000 },
+        });
+        const lease =
+          created.lease ?? (await world.acquireLease(created.run.runId, "dashboard-test", 120_000));
+        let lastSeq = created.run.lastSeq;
+        lastSeq = (await world.append(created.run.runId, lastSeq, [{ type: "run_started" }], { lease })).run
+          .lastSeq;
+        for (let i = 1; i <= 10_000; i += 1000) {
+          const batch = [];
+          for (let j = i; j < i + 1000; j++) {
+            const correlationId = `step_${String(j).padStart(4, "0")}`;
+            batch.push(
+              {
+                type: "step_created" as const,
+                correlationId,
+                data: { stepName: "step//./src/big//s", input: serialize({ args: [j] }) },
+              },
+              { type: "step_started" as const, correlationId, data: { attempt: 1 } },
+              { type: "step_completed" as const, correlationId, data: { output: serialize(j) } },
+            );
+          }
+          lastSeq = (await world.append(created.run.runId, lastSeq, batch, { lease })).run.lastSeq;
+        }
+        await world.append(
+          created.run.runId,
+          lastSeq,
+          [{ type: "run_completed", data: { output: serialize(10_000) } }],
+          { lease },
+        );
+        if (lease) await world.releaseLease(lease);
+        await page.goto(`${base}#/runs/${encodeURIComponent(created.run.runId)}`);
+        await expectStatus(page, "completed", 60_000);
+        await expect(page.locator(".facts").textContent()).resolves.toContain("30003");
+        const rows = page.getByTestId("timeline-row");
+        expect(await rows.count()).toBeLessThan(40);
+        await page.locator(".timeline .rows").evaluate((el) => {
+          el.scrollTop = el.scrollHeight;
+        });
+        await page.locator('[data-testid="timeline-row"][data-id="step_10000"]').click();
+        await page
+          .getByTestId("step-output")
+          .filter({ hasText: /^10000$/ })
+          .waitFor();
+        expect(await rows.count()).toBeLessThan(40);
+      } finally {
+        await world.close();
+      }
+    }, 120_000);
+
     it("lists runs with filters and search, and workflows with counts and failure rates", async () => {
       await page.goto(`${base}#/runs`);
       await page.getByTestId("live").filter({ hasText: "live" }).waitFor();
       const table = page.getByTestId("runs-table");
-      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(6);
       await shot("dashboard-runs");
       await page.getByTestId("filter-status").selectOption("cancelled");
       await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(1);
@@ -249,7 +310,7 @@ describe.each(["local", "postgres"] as const)(
       // A run started elsewhere appears in the list without a reload.
       await page.getByTestId("search").fill("");
       await page.getByTestId("search").press("Enter");
-      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(5);
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(6);
       await page.evaluate(() =>
         fetch("api/runs", {
           method: "POST",
@@ -257,7 +318,7 @@ describe.each(["local", "postgres"] as const)(
           body: JSON.stringify({ workflowName: "nap", args: ["n-2"] }),
         }),
       );
-      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(6);
+      await expect.poll(() => table.locator("tbody tr[data-run-id]").count(), { timeout: 10_000 }).toBe(7);
 
       await page.getByTestId("nav-workflows").click();
       const billing = page.locator('[data-testid="workflows-table"] tr[data-workflow$="//billing"]');
