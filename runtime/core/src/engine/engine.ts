@@ -539,6 +539,8 @@ export class Engine implements EngineContext {
           stepName: op.name,
           input: op.input!,
           runStartedAt: instance.startedAt,
+          firstStartedAt: op.firstStartedAt,
+          workflowName: instance.workflowName,
         },
         signal,
       );
@@ -617,10 +619,12 @@ export class Engine implements EngineContext {
       const running = stepContext.run(
         {
           stepId: `${step.runId}/${step.correlationId}`,
-          stepStartedAt: new Date(),
+          stepName: step.stepName,
+          stepStartedAt: new Date(step.firstStartedAt ?? Date.now()),
           attempt: step.attempt,
           closure: input.closure,
           workflowRunId: step.runId,
+          workflowName: step.workflowName ?? "",
           workflowStartedAt: new Date(step.runStartedAt),
           signal: attemptSignal,
           world: () => this.world(),

@@ -62,6 +62,8 @@ export interface Operation {
   started: boolean;
   /** Wake-up of the next attempt after a `step_retrying`. */
   retryAt?: number;
+  /** When the first `step_started` was recorded (epoch ms): `getStepMetadata().stepStartedAt`. */
+  firstStartedAt?: number;
   /** The attempt an operator's retry (`run_retried`) re-drove the step after: the retry budget counts from it. */
   attemptBase?: number;
   /** Hooks: what `hook_created` records. */
@@ -250,6 +252,7 @@ export class WorkflowInstance {
           op.attempt = event.data!.attempt;
           op.started = true;
           op.retryAt = undefined;
+          op.firstStartedAt ??= event.createdAt;
         }
         return;
       }
@@ -695,6 +698,7 @@ export class WorkflowInstance {
       getWorkflowMetadata: () =>
         this.kit.object({
           workflowRunId: this.runId,
+          workflowName: this.workflowName,
           workflowStartedAt: new (this.realm.Date as DateConstructor)(this.startedAtMs),
           url: workflowBaseUrl(),
         }),

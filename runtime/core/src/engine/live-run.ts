@@ -405,6 +405,8 @@ export class LiveRun {
       stepName: op.name,
       input: op.input!,
       runStartedAt: this.instance.startedAt,
+      firstStartedAt: op.firstStartedAt,
+      workflowName: this.instance.workflowName,
     };
   }
 
