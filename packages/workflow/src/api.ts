@@ -22,6 +22,7 @@ export {
   resumeWebhook,
   type StepInfo,
   start,
+  WorkflowNotRegisteredError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,

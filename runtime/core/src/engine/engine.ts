@@ -46,10 +46,11 @@ import {
   WorkflowRunCancelledError,
   WorkflowRunNotFoundError,
 } from "../sandbox/run-errors.js";
+import { StepNotRegisteredError, WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
-import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
+import { RunNotRetryableError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
@@ -312,9 +313,12 @@ export class Engine implements EngineContext {
       stored(false);
       throw error;
     }
-    const world = await this.world();
     const executes = this.executes;
     if (this.executeRuns && !executes) this.warnNoCode();
+    // A process that will drive the run knows its code: an ID the code lacks is refused now, instead of a run
+    // that no process can ever execute.
+    if (executes) await this.checkRegistered(workflowName);
+    const world = await this.world();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
@@ -520,6 +524,26 @@ export class Engine implements EngineContext {
     this.wakeTimers.after(runId, wait, () => void this.drive(runId, { retryIfHeld: false }));
   }
 
+  /** Rejects with `WorkflowNotRegisteredError` when this process's workflow code does not define the ID. */
+  private async checkRegistered(workflowName: string): Promise<void> {
+    if (!this.codeProvider) return;
+    let code: string;
+    try {
+      code = (await this.codeProvider.getWorkflowBundle(workflowName)).code;
+    } catch (error) {
+      throw new WorkflowNotRegisteredError(workflowName, {
+        cause: error,
+        detail: `Loading its code failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+    // The bundle registers each workflow under its ID as a string literal: no literal, no registration.
+    if (!code.includes(workflowName)) {
+      throw new WorkflowNotRegisteredError(workflowName, {
+        detail: "The workflow bundle of this process does not define it.",
+      });
+    }
+  }
+
   private async load(workflowName: string): Promise<Script> {
     if (!this.codeProvider) throw new MissingCodeProviderError(workflowName);
     const bundle = await this.codeProvider.getWorkflowBundle(workflowName);
@@ -605,7 +629,7 @@ export class Engine implements EngineContext {
       if (this.codeProvider) await this.codeProvider.loadStep(step.stepName);
       fn = stepRegistry().get(step.stepName);
       if (typeof fn !== "function")
-        return { ok: false, error: new StepNotFoundError(step.stepName), maxRetries: 0 };
+        return { ok: false, error: new StepNotRegisteredError(step.stepName), maxRetries: 0 };
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
       this.stats.stepAttempts++;
       const body = fn as (...a: unknown[]) => unknown;

@@ -15,6 +15,7 @@ import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
 } from "../sandbox/run-errors.js";
+import { WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import {
   BODY_READER_KEY,
   deserialize,
@@ -166,10 +167,9 @@ export class WorkflowInstance {
     this.sandbox.run(opts.script);
     const fn = this.sandbox.getWorkflow(opts.workflowName);
     if (typeof fn !== "function") {
-      throw new Error(
-        `Workflow "${opts.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
-          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
-      );
+      throw new WorkflowNotRegisteredError(opts.workflowName, {
+        detail: "The workflow bundle this process loaded does not define it.",
+      });
     }
     this.workflow = fn;
   }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
+import { closingEngines, harness } from "./__tests__/harness.js";
+
+const track = closingEngines();
+
+describe("starting a workflow ID the code does not define", () => {
+  it("rejects with WorkflowNotRegisteredError and creates no run", async () => {
+    const h = track(harness({ "workflow//./nr.ts//known": `async function known() { return 1; }` }));
+    // The bundle is there but does not define the ID (a renamed function).
+    h.code.getWorkflowBundle = async () => ({
+      code: "(() => { /* defines workflow//./nr.ts//known only */ })();",
+      filename: "b.js",
+    });
+    const error = await h.start("workflow//./nr.ts//renamed").catch((e) => e);
+    expect(WorkflowNotRegisteredError.is(error)).toBe(true);
+    expect(error.workflowName).toBe("workflow//./nr.ts//renamed");
+    expect((await h.world.listRuns()).items).toHaveLength(0);
+  });
+
+  it("rejects when the code for the ID cannot be loaded at all", async () => {
+    const h = track(harness({ "workflow//./nr.ts//known": `async function known() { return 1; }` }));
+    const error = await h.start("workflow//./missing.ts//gone").catch((e) => e);
+    expect(error).toBeInstanceOf(WorkflowNotRegisteredError);
+    expect(error.message).toContain("Loading its code failed");
+  });
+
+  it("a failed run's cause carries code USER_ERROR for an error of workflow code", async () => {
+    const h = track(
+      harness({ "workflow//./nr.ts//boom": `async function boom() { throw new Error("boom"); }` }),
+    );
+    const run = await h.start("workflow//./nr.ts//boom");
+    const error = await run.returnValue.catch((e) => e);
+    expect(error.cause).toMatchObject({ message: "boom", code: "USER_ERROR" });
+  });
+});
