@@ -21,11 +21,30 @@ import {
   stepInfo,
 } from "./run-info.js";
 
+/** What `run.wakeUp()` stops: the sleeps with these correlation IDs (see `listWaits`), or every pending one. */
+export interface StopSleepOptions {
+  correlationIds?: string[];
+}
+
+export interface StopSleepResult {
+  /** How many pending sleeps were completed. */
+  stoppedCount: number;
+}
+
 export class Run<R = unknown> {
   constructor(
     readonly runId: string,
     private readonly engine: Engine,
   ) {}
+
+  /** Whether the run exists (`status` and the other getters reject with `WorkflowRunNotFoundError` when not). */
+  get exists(): Promise<boolean> {
+    if (!isPossibleRunId(this.runId)) return Promise.resolve(false);
+    return this.engine
+      .world()
+      .then((world) => world.getRun(this.runId))
+      .then((record) => record !== undefined && record !== null);
+  }
 
   get status(): Promise<RunStatus> {
     return this.record().then((r) => r.status);
@@ -88,6 +107,20 @@ export class Run<R = unknown> {
     await this.record();
     const world = await this.engine.world();
     return (await world.readEvents(this.runId, opts)).map(eventInfo);
+  }
+
+  /**
+   * Completes the run's pending `sleep()` calls now (those whose correlation IDs are given, or all), e.g. to skip a
+   * wait in a test or from an operator's UI; the run continues at once. `stoppedCount` is how many were stopped.
+   */
+  async wakeUp(opts: StopSleepOptions = {}): Promise<StopSleepResult> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    if (opts.correlationIds !== undefined && !Array.isArray(opts.correlationIds)) {
+      throw new TypeError(
+        `run.wakeUp({ correlationIds }): correlationIds must be an array of sleep correlation IDs, got ${typeof opts.correlationIds}.`,
+      );
+    }
+    return { stoppedCount: await this.engine.wakeUpRun(this.runId, opts) };
   }
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */

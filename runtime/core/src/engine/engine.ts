@@ -284,7 +284,12 @@ export class Engine implements EngineContext {
   async start(
     workflowName: string,
     args: unknown[],
-    opts: { runId?: string; onConflict?: "use-existing" | "fail"; metadata?: Record<string, unknown> } = {},
+    opts: {
+      runId?: string;
+      onConflict?: "use-existing" | "fail";
+      metadata?: Record<string, unknown>;
+      deploymentId?: string;
+    } = {},
   ): Promise<string> {
     const onConflict = opts.onConflict ?? "use-existing";
     if (onConflict !== "use-existing" && onConflict !== "fail") {
@@ -332,6 +337,7 @@ export class Engine implements EngineContext {
         runId,
         workflowName,
         input,
+        ...(opts.deploymentId !== undefined ? { deploymentId: opts.deploymentId } : {}),
         ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
         ...(lease ? { lease } : {}),
       });
@@ -961,6 +967,37 @@ export class Engine implements EngineContext {
       status === "paused" ? { type: "run_resumed" } : undefined,
     );
     if (appended && this.executes) void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /**
+   * `run.wakeUp()`: completes the run's pending sleeps now (those named by `correlationIds`, or all), as if their
+   * time had come: appends their `wait_completed` events, then the run continues. Returns how many it stopped.
+   */
+  async wakeUpRun(runId: string, opts: { correlationIds?: readonly string[] } = {}): Promise<number> {
+    const world = await this.world();
+    const wanted = opts.correlationIds === undefined ? undefined : new Set(opts.correlationIds);
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) throw new WorkflowRunNotFoundError(runId);
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) return 0;
+      const waiting = (await world.listWaits(runId)).filter(
+        (w) => w.status === "waiting" && (wanted === undefined || wanted.has(w.waitId)),
+      );
+      if (waiting.length === 0) return 0;
+      try {
+        await world.append(
+          runId,
+          run.lastSeq,
+          waiting.map((w) => ({ type: "wait_completed", correlationId: w.waitId }) as NewEvent),
+        );
+      } catch (error) {
+        // Another writer (the executor completing a due sleep, another wake-up) came first: look again.
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        throw error;
+      }
+      if (this.executes) void this.drive(runId, { retryIfHeld: false });
+      return waiting.length;
+    }
   }
 
   /** Appends the control event `make` decides on for the run's current status (retrying on conflicts). */
