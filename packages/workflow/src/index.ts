@@ -38,7 +38,6 @@ export interface HookOptions {
  * of hook)` gives every payload in arrival order (also those that arrived before the loop started) until
  * `hook.dispose()`, which also frees the token.
  */
-// biome-ignore lint/suspicious/noExplicitAny: WDK's default payload type is `any`, so untyped hooks read freely.
 export interface Hook<T = any> extends PromiseLike<T>, AsyncIterable<T> {
   readonly token: string;
   dispose(): void;
@@ -163,7 +162,6 @@ export function setQueryHandler<A extends unknown[], R>(name: string, handler: (
 }
 
 /** A hook the run waits on; see `Hook`. Workflow code only. */
-// biome-ignore lint/suspicious/noExplicitAny: WDK's default payload type.
 export function createHook<T = any>(opts?: HookOptions): Hook<T> {
   return runtime("createHook()").createHook(opts) as Hook<T>;
 }
