@@ -43,6 +43,8 @@ export interface RealmCaps {
   withoutDynamicImport<T extends string | string[]>(source: T, kind: string): T;
   /** Runs the job the host queued for this turn (the entry point of sandbox.ts `enter`). */
   runJob(): void;
+  /** The globalThis of the run whose turn it is. */
+  runGlobal(): object;
   /** The host's digest of `data` (node:crypto algorithm name), as a Uint8Array of this realm. */
   digest(algorithm: string, data: ArrayBufferView): Uint8Array;
   /** The host's `Symbol.dispose` and `Symbol.asyncDispose` (Node 20 defines them in JavaScript, realm by realm). */
@@ -240,7 +242,7 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
         const error = new Error(
           `crypto.getRandomValues: ${(array as ArrayBufferView).byteLength} bytes requested; at most 65536 per call`,
         );
-        error.name = "QuotaExceededError";
+        define(error, "name", { value: "QuotaExceededError", writable: true, configurable: true });
         throw error;
       }
       C.fillRandom(array);
@@ -282,7 +284,8 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
           const error = new Error(
             `crypto.subtle.digest: unsupported algorithm ${JSON.stringify(name)}; use SHA-1, SHA-256, SHA-384 or SHA-512`,
           );
-          error.name = "NotSupportedError";
+          // Defined, not assigned: Error.prototype.name is frozen in the hardened realm.
+          define(error, "name", { value: "NotSupportedError", writable: true, configurable: true });
           throw error;
         }
         const out: Uint8Array = C.digest(DIGESTS[key], bytesOf(data, "crypto.subtle.digest"));
@@ -401,11 +404,19 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   ]) {
     g[name] = unavailable(name, TIMERS);
   }
-  g.fetch = unavailable(
+  const fetchUnavailable = unavailable(
     "fetch",
     "network calls must run in a step so their result is recorded. Use " +
       'import { fetch } from "workflow" (a step that performs fetch), or call fetch inside a "use step" function.',
   );
+  // `globalThis.fetch = fetch` (the workflow fetch step) is WDK's documented way to let libraries call fetch: the
+  // run's globalThis then holds it, and the bare identifier, which resolves here in the shared realm, follows it.
+  const sharedFetch = function fetch(this: unknown, ...args: unknown[]): unknown {
+    const own = Object.getOwnPropertyDescriptor(C.runGlobal(), "fetch")?.value;
+    if (typeof own === "function" && own !== sharedFetch) return apply(own, this, args);
+    return fetchUnavailable();
+  };
+  g.fetch = sharedFetch;
   g.require = unavailable(
     "require",
     "workflow code runs without CommonJS or Node.js modules. Use import at the top of the file; Node.js APIs " +

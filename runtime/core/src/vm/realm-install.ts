@@ -147,6 +147,7 @@ function caps(g: Realm, opts: SharedRealmOptions): RealmCaps {
         ? withoutDynamicImport(source)
         : functionWithoutDynamicImport(source, kind)) as RealmCaps["withoutDynamicImport"],
     runJob,
+    runGlobal: () => run("fetch()").global,
     digest: (algorithm, data) =>
       realmBytes(
         createHash(algorithm)
