@@ -26,6 +26,8 @@ export {
   type StopSleepResult,
   start,
   WorkflowNotRegisteredError,
+  type WorkflowReadableStream,
+  type WorkflowReadableStreamOptions,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,

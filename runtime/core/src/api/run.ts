@@ -4,7 +4,13 @@
  */
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
-import { DEFAULT_STREAM, streamReducer, worldReadable } from "../engine/streams.js";
+import {
+  DEFAULT_STREAM,
+  streamReducer,
+  type WorkflowReadableStream,
+  type WorkflowReadableStreamOptions,
+  worldReadable,
+} from "../engine/streams.js";
 import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
@@ -75,19 +81,20 @@ export class Run<R = unknown> {
   }
 
   /** The run's default output stream, from its first chunk (`getReadable()`). */
-  get readable(): ReadableStream<unknown> {
+  get readable(): WorkflowReadableStream<unknown> {
     return this.getReadable();
   }
 
   /**
-   * A run's output stream (`getWritable({ namespace })` in its code) from `startIndex` (default 0): it follows
-   * new chunks live and closes when the writer closes the stream. After a disconnect, call again with the number
-   * of chunks already received as `startIndex`: nothing is lost or repeated.
+   * A run's output stream (`getWritable({ namespace })` in its code) from `startIndex` (default 0; negative: that
+   * many chunks before the end): it follows new chunks live and closes when the writer closes the stream, or
+   * fails with the writer's error. After a disconnect, call again with the number of chunks already received as
+   * `startIndex`: nothing is lost or repeated. `getTailIndex()` gives the index of the last chunk written so far.
    */
-  getReadable<T = unknown>(opts: { namespace?: string; startIndex?: number } = {}): ReadableStream<T> {
+  getReadable<T = unknown>(opts: WorkflowReadableStreamOptions = {}): WorkflowReadableStream<T> {
     return worldReadable(() => this.engine.world(), this.runId, opts.namespace ?? DEFAULT_STREAM, {
       startIndex: opts.startIndex,
-    }) as ReadableStream<T>;
+    }) as WorkflowReadableStream<T>;
   }
 
   /** The run's record with its input, output or error decoded for reading (see `RunInfo`). */

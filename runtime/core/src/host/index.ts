@@ -52,6 +52,7 @@ export {
   type WorkflowMetadata,
 } from "../engine/host-runtime.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
+export type { WorkflowReadableStream, WorkflowReadableStreamOptions } from "../engine/streams.js";
 export * from "../handlers/index.js";
 export {
   type DisplayValue,
