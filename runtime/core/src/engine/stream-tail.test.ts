@@ -70,7 +70,7 @@ describe("run.getReadable()", () => {
     const run = await h.start("workflow//./st.ts//lines", [3]);
     await run.returnValue;
     // A route handler of a Node server (the adapter Next.js-style and `workflow/runtime` handlers go through).
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       void writeWebResponse(res, new Response(run.readable, { headers: { "Content-Type": "text/plain" } }));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
