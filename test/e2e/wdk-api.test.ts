@@ -1,21 +1,37 @@
 /**
  * WDK's documented API, as its documentation writes it (`using` hooks, `getConflict()`, `run.wakeUp()`, step
  * metadata, negative `startIndex`, stream failures, the sandbox globals, `workflow/errors`), run by real Node
- * processes through `node --import workflow/register` on the local world.
+ * processes through `node --import workflow/register`, on the local world and on the Postgres world.
  */
+import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, type Project, resultOf, runNode } from "./support/process.js";
 
-describe("WDK API on the local world", () => {
+describe.each(["local", "postgres"] as const)("WDK API on the %s world", (worldName) => {
   let project: Project;
-  beforeAll(() => {
+  let db: TestDatabase | undefined;
+  let env: Record<string, string> = {};
+  beforeAll(async () => {
     project = copyProject("wdk-api");
+    if (worldName === "postgres") {
+      db = await getTestDatabase();
+      env = {
+        WORKFLOW_TARGET_WORLD: "postgres",
+        WORKFLOW_POSTGRES_URL: db.url,
+        WORKFLOW_POSTGRES_SCHEMA: db.schema,
+      };
+    }
   });
-  afterAll(() => project.cleanup());
+  afterAll(async () => {
+    project.cleanup();
+    await db?.cleanup();
+  });
 
   const run = async (scenario: string, arg?: unknown) =>
     resultOf(
-      await runNode(project, ["src/run.ts", scenario, ...(arg === undefined ? [] : [JSON.stringify(arg)])]),
+      await runNode(project, ["src/run.ts", scenario, ...(arg === undefined ? [] : [JSON.stringify(arg)])], {
+        env,
+      }),
     );
 
   it("using hook = createHook(): resumed through the hook object, disposed when the workflow returns", async () => {
