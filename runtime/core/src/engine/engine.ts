@@ -103,6 +103,12 @@ export interface EngineOptions {
    */
   executeRuns?: boolean;
   /**
+   * Whether `start()` in a process that executes runs refuses, with `WorkflowNotRegisteredError`, a workflow ID
+   * that its own workflow code does not define (default true; `WORKFLOW_CHECK_WORKFLOW_IDS=0` for false). Turn it
+   * off where a process starts workflows that only other processes (another service on the same world) define.
+   */
+  checkWorkflowIds?: boolean;
+  /**
    * Fan-out of a run's steps to other workers, on a world with step tasks (Postgres). A step starts inline in
    * the executor's process unless that run already has `inlineStepsPerRun` bodies running here (default 1: the
    * 2nd…Nth step of a `Promise.all` are offered) or all `maxConcurrentSteps` slots are busy; then it is offered
@@ -176,6 +182,7 @@ export class Engine implements EngineContext {
   private readonly admission: Semaphore;
   private readonly leaseTtlMs: number;
   private readonly executeRuns: boolean;
+  private readonly checkWorkflowIds: boolean;
   private readonly workflowCodeTimeoutMs: number;
   private readonly cacheSize: number;
   private readonly onError: (error: unknown, runId: string) => void;
@@ -227,6 +234,7 @@ export class Engine implements EngineContext {
     this.sweepIntervalMs =
       opts.sweepIntervalMs ?? sweepIntervalFromEnv() ?? Math.max(1_000, Math.floor(this.leaseTtlMs / 2));
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
+    this.checkWorkflowIds = opts.checkWorkflowIds ?? process.env.WORKFLOW_CHECK_WORKFLOW_IDS !== "0";
     this.workflowCodeTimeoutMs = opts.workflowCodeTimeoutMs ?? timeLimitFromEnv();
     if (!Number.isInteger(this.workflowCodeTimeoutMs) || this.workflowCodeTimeoutMs < 0) {
       throw new TypeError(
@@ -322,7 +330,7 @@ export class Engine implements EngineContext {
     if (this.executeRuns && !executes) this.warnNoCode();
     // A process that will drive the run knows its code: an ID the code lacks is refused now, instead of a run
     // that no process can ever execute.
-    if (executes) await this.checkRegistered(workflowName);
+    if (executes && this.checkWorkflowIds) await this.checkRegistered(workflowName);
     const world = await this.world();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);

@@ -34,3 +34,17 @@ describe("starting a workflow ID the code does not define", () => {
     expect(error.cause).toMatchObject({ message: "boom", code: "USER_ERROR" });
   });
 });
+
+describe("checkWorkflowIds: false", () => {
+  it("lets a process start a workflow only another process defines; the run waits for that process", async () => {
+    const h = track(
+      harness(
+        { "workflow//./nr.ts//known": `async function known() { return 1; }` },
+        { checkWorkflowIds: false },
+      ),
+    );
+    const run = await h.start("workflow//./other.ts//elsewhere");
+    expect(await run.exists).toBe(true);
+    expect(await run.status).toBe("pending");
+  });
+});
