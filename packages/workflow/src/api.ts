@@ -1,6 +1,7 @@
 /** `workflow/api`: what application code uses to launch, follow and steer runs. Host only. */
 export {
   type EventInfo,
+  type EventInfo as Event,
   getHookByToken,
   getRun,
   HookConflictError,
@@ -14,6 +15,7 @@ export {
   observabilityRevivers,
   QueryNotFoundError,
   Run,
+  Run as WorkflowRun,
   RunAlreadyExistsError,
   type RunInfo,
   RunNotRetryableError,
