@@ -86,9 +86,12 @@ function workflowIdOf(workflow: unknown): string {
   if (typeof id === "string" && id.length > 0) return id;
   const name = typeof workflow === "function" && workflow.name ? `"${workflow.name}"` : String(workflow);
   throw new TypeError(
-    `start() expects a workflow function, but ${name} is not one (it has no workflowId). Put the directive ` +
+    "'start' received an invalid workflow function. Ensure the Workflow SDK is configured correctly and the " +
+      "function includes a 'use workflow' directive. " +
+      `${name} is not a workflow function (it has no workflowId). Put the directive ` +
       '"use workflow" as the first statement of its async body, and make sure the workflow compiler processes ' +
-      "the file (run with `node --import workflow/register` or add the bundler plugin).",
+      "the file (run with `node --import workflow/register` or add the bundler plugin). " +
+      "(see docs: errors#start-invalid-workflow-function)",
   );
 }
 

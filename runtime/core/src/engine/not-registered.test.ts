@@ -35,6 +35,16 @@ describe("starting a workflow ID the code does not define", () => {
   });
 });
 
+describe("start() of a function that is not a workflow", () => {
+  it("rejects with WDK's documented message", async () => {
+    const { start } = await import("../api/start.js");
+    async function plain() {}
+    await expect(start(plain)).rejects.toThrow(
+      /^'start' received an invalid workflow function\. Ensure the Workflow SDK is configured correctly and the function includes a 'use workflow' directive\./,
+    );
+  });
+});
+
 describe("checkWorkflowIds: false", () => {
   it("lets a process start a workflow only another process defines; the run waits for that process", async () => {
     const h = track(

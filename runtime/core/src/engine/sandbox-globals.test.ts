@@ -61,6 +61,16 @@ describe("workflow realm globals WDK documents", () => {
     expect(sb.evaluate(`Array.from(Uint8Array.fromBase64(" aGk= "))`)).toEqual([104, 105]);
   });
 
+  it("the global fetch and timers refuse with WDK's documented messages", () => {
+    const sb = createSandbox({ seed: "msg" });
+    expect(() => sb.evaluate(`fetch("https://example.com")`)).toThrow(
+      /^Global "fetch" is unavailable in workflow functions\. Use the "fetch" step function from "workflow" to make HTTP requests/,
+    );
+    expect(() => sb.evaluate(`setTimeout(() => {}, 10)`)).toThrow(
+      /^Timeout functions like "setTimeout" and "setInterval" are not supported in workflow functions\. Use the "sleep" function from "workflow" for time-based delays/,
+    );
+  });
+
   it("Symbol.dispose and Symbol.asyncDispose are the host's symbols", () => {
     const sb = createSandbox({ seed: "sym" });
     expect(sb.evaluate("Symbol.dispose")).toBe((Symbol as { dispose?: symbol }).dispose);

@@ -166,10 +166,11 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   function setFunction(target: any, name: string | symbol, fn: unknown, enumerable = false): void {
     define(target, name, { value: fn, writable: true, enumerable, configurable: true });
   }
-  function unavailable(name: string, why: string): () => never {
+  /** A global that throws; `whole`: `why` is the entire message (WDK's documented wording), else its reason. */
+  function unavailable(name: string, why: string, whole = false): () => never {
     return {
       [name](): never {
-        const error: any = new Error(`${name}() is not available in workflow code: ${why}`);
+        const error: any = new Error(whole ? why : `${name}() is not available in workflow code: ${why}`);
         error.code = "WORKFLOW_UNSUPPORTED_GLOBAL";
         throw error;
       },
@@ -392,8 +393,9 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   // --- Globals that would break replay: present (feature detection and bundled libraries still load) but
   // throwing an error naming the fix. ------------------------------------------------------------------------------
   const TIMERS =
-    'timers do not survive a restart or a replay. Use await sleep("5s") from "workflow" for durable delays, ' +
-    'or move the code into a "use step" function.';
+    'Timeout functions like "setTimeout" and "setInterval" are not supported in workflow functions. Use the ' +
+    '"sleep" function from "workflow" for time-based delays: timers do not survive a restart or a replay. Or ' +
+    'move the code into a "use step" function. (see docs: errors#timeout-in-workflow)';
   for (const name of [
     "setTimeout",
     "setInterval",
@@ -402,12 +404,15 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     "clearInterval",
     "clearImmediate",
   ]) {
-    g[name] = unavailable(name, TIMERS);
+    g[name] = unavailable(name, TIMERS, true);
   }
   const fetchUnavailable = unavailable(
     "fetch",
-    "network calls must run in a step so their result is recorded. Use " +
-      'import { fetch } from "workflow" (a step that performs fetch), or call fetch inside a "use step" function.',
+    'Global "fetch" is unavailable in workflow functions. Use the "fetch" step function from "workflow" to make ' +
+      "HTTP requests: network calls must run in a step so their result is recorded (import { fetch } from " +
+      '"workflow", or globalThis.fetch = fetch for libraries), or call fetch inside a "use step" function. ' +
+      "(see docs: errors#fetch-in-workflow)",
+    true,
   );
   // `globalThis.fetch = fetch` (the workflow fetch step) is WDK's documented way to let libraries call fetch: the
   // run's globalThis then holds it, and the bare identifier, which resolves here in the shared realm, follows it.
