@@ -645,6 +645,7 @@ export class Engine implements EngineContext {
       if (typeof fn !== "function")
         return { ok: false, error: new StepNotRegisteredError(step.stepName), maxRetries: 0 };
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
+      const firstStartedAt = step.firstStartedAt ?? (await this.firstStartOf(step)) ?? Date.now();
       this.stats.stepAttempts++;
       const body = fn as (...a: unknown[]) => unknown;
       const timeoutMs = timeoutOf(fn, step.stepName);
@@ -658,7 +659,7 @@ export class Engine implements EngineContext {
         {
           stepId: `${step.runId}/${step.correlationId}`,
           stepName: step.stepName,
-          stepStartedAt: new Date(step.firstStartedAt ?? Date.now()),
+          stepStartedAt: new Date(firstStartedAt),
           attempt: step.attempt,
           closure: input.closure,
           workflowRunId: step.runId,
@@ -676,6 +677,21 @@ export class Engine implements EngineContext {
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, maxRetries: maxRetriesOf(fn) };
+    }
+  }
+
+  /**
+   * When a retried step's first attempt started, for a task from a world that does not store it (step tasks of
+   * SQLite, Postgres, Redis): read from the run's log. Only retries pay the read; a first attempt starts now.
+   */
+  private async firstStartOf(step: StepTask): Promise<number | undefined> {
+    if (step.attempt <= 1) return undefined;
+    try {
+      const events = await (await this.world()).readEvents(step.runId);
+      return events.find((e) => e.type === "step_started" && e.correlationId === step.correlationId)
+        ?.createdAt;
+    } catch {
+      return undefined; // the attempt's own start is the fallback
     }
   }
 
