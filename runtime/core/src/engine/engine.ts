@@ -550,13 +550,20 @@ export class Engine implements EngineContext {
         detail: `Loading its code failed: ${error instanceof Error ? error.message : String(error)}`,
       });
     }
+    // Providers hand out the same bundle string until a rebuild: an ID found in it once is not searched again.
+    if (this.registeredIds?.code === code && this.registeredIds.ids.has(workflowName)) return;
     // The bundle registers each workflow under its ID as a string literal: no literal, no registration.
     if (!code.includes(workflowName)) {
       throw new WorkflowNotRegisteredError(workflowName, {
         detail: "The workflow bundle of this process does not define it.",
       });
     }
+    if (this.registeredIds?.code !== code) this.registeredIds = { code, ids: new Set() };
+    this.registeredIds.ids.add(workflowName);
   }
+
+  /** IDs `checkRegistered` found in the latest bundle it searched. */
+  private registeredIds: { code: string; ids: Set<string> } | undefined;
 
   private async load(workflowName: string): Promise<Script> {
     if (!this.codeProvider) throw new MissingCodeProviderError(workflowName);
