@@ -38,9 +38,22 @@ export interface HookOptions {
  * of hook)` gives every payload in arrival order (also those that arrived before the loop started) until
  * `hook.dispose()`, which also frees the token.
  */
-export interface Hook<T> extends PromiseLike<T>, AsyncIterable<T> {
+export interface Hook<T = any> extends PromiseLike<T>, AsyncIterable<T> {
   readonly token: string;
   dispose(): void;
+  /**
+   * Settles once the run has recorded the hook (awaiting it suspends the run until then): `null` when the token
+   * is now this hook's, `{ runId }` of the run whose live hook holds it otherwise (then `await hook` rejects with
+   * `HookConflictError`). It does not wait for a payload.
+   */
+  getConflict(): Promise<HookConflict | null>;
+  /** `using hook = createHook()`: disposes the hook when the block ends. */
+  [Symbol.dispose](): void;
+}
+
+/** The run that holds a hook's token (`hook.getConflict()`). */
+export interface HookConflict {
+  runId: string;
 }
 
 export interface WebhookOptions {
@@ -54,10 +67,13 @@ export interface WebhookOptions {
 }
 
 /** A request delivered to a webhook; with `respondWith: "manual"`, a step answers it with `respondWith`. */
-export type WebhookRequest = Request & { respondWith(response: Response): Promise<void> };
+export type RequestWithResponse = Request & { respondWith(response: Response): Promise<void> };
+
+/** This project's earlier name of `RequestWithResponse`. */
+export type WebhookRequest = RequestWithResponse;
 
 /** A hook resumed by HTTP requests to `url` (`<base URL>/.well-known/workflow/v1/webhook/<token>`). */
-export interface Webhook extends Hook<WebhookRequest> {
+export interface Webhook<T = RequestWithResponse> extends Hook<T> {
   readonly url: string;
 }
 
@@ -90,6 +106,9 @@ export interface DefinedHook<TIn, TOut> {
    */
   resume(token: string, payload: TIn): Promise<HookInfo>;
 }
+
+/** WDK's name of what `defineHook()` returns. */
+export type TypedHook<TIn, TOut = TIn> = DefinedHook<TIn, TOut>;
 
 interface RuntimeBinding {
   sleep(duration: string | number | Date): Promise<void>;
@@ -143,7 +162,7 @@ export function setQueryHandler<A extends unknown[], R>(name: string, handler: (
 }
 
 /** A hook the run waits on; see `Hook`. Workflow code only. */
-export function createHook<T = unknown>(opts?: HookOptions): Hook<T> {
+export function createHook<T = any>(opts?: HookOptions): Hook<T> {
   return runtime("createHook()").createHook(opts) as Hook<T>;
 }
 
@@ -175,8 +194,8 @@ export function getWritable<T = unknown>(opts?: { namespace?: string }): Writabl
 }
 
 /** A hook that HTTP requests resume; awaiting it gives the `Request`. Workflow code only. */
-export function createWebhook(opts?: WebhookOptions): Webhook {
-  return runtime("createWebhook()").createWebhook(opts);
+export function createWebhook<T = RequestWithResponse>(opts?: WebhookOptions): Webhook<T> {
+  return runtime("createWebhook()").createWebhook(opts) as unknown as Webhook<T>;
 }
 
 /**

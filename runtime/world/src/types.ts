@@ -348,6 +348,11 @@ export interface StepTask {
   input: string;
   /** When the run started (epoch ms), for `getWorkflowMetadata()` inside the step. */
   runStartedAt: number;
+  /** When the step's first attempt started (epoch ms), for `getStepMetadata().stepStartedAt`; a world that does
+   *  not store it hands out tasks without it, and the worker reports its own start time instead. */
+  firstStartedAt?: number;
+  /** The run's workflow ID, for `getWorkflowMetadata().workflowName` inside the step (optional, as above). */
+  workflowName?: string;
 }
 
 /** What a finished step task asks its run's executor to append (engine-serialized values). */

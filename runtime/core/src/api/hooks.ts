@@ -23,15 +23,26 @@ export function hookInfo(record: HookRecord): HookInfo {
 }
 
 /**
- * Delivers `payload` to the live hook holding `token`; resolves once it is durable, with the hook's info.
- * Rejects with `HookNotFoundError` when no live hook has that token (unknown, disposed, or its run ended).
+ * Delivers `payload` to the live hook holding `token` (or to the hook `getHookByToken` gave); resolves once it is
+ * durable, with the hook's info. Rejects with `HookNotFoundError` when no live hook has that token (unknown,
+ * disposed, or its run ended).
  */
 export async function resumeHook(
-  token: string,
+  tokenOrHook: string | { readonly token: string },
   payload: unknown,
   engine: Engine = getEngine(),
 ): Promise<HookInfo> {
-  return hookInfo(await engine.resumeHook(token, payload));
+  return hookInfo(await engine.resumeHook(tokenOf(tokenOrHook), payload));
+}
+
+function tokenOf(tokenOrHook: unknown): string {
+  if (typeof tokenOrHook === "string") return tokenOrHook;
+  const token = (tokenOrHook as { token?: unknown } | null | undefined)?.token;
+  if (typeof tokenOrHook === "object" && tokenOrHook !== null && typeof token === "string") return token;
+  throw new TypeError(
+    "resumeHook(tokenOrHook, payload): expects a hook token (string) or a hook object with a `token`, such as " +
+      `what getHookByToken() returns; got ${tokenOrHook === null ? "null" : typeof tokenOrHook}.`,
+  );
 }
 
 /**

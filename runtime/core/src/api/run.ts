@@ -4,7 +4,13 @@
  */
 import { type RunRecord, type RunStatus, TERMINAL_RUN_STATUSES } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
-import { DEFAULT_STREAM, streamReducer, worldReadable } from "../engine/streams.js";
+import {
+  DEFAULT_STREAM,
+  streamReducer,
+  type WorkflowReadableStream,
+  type WorkflowReadableStreamOptions,
+  worldReadable,
+} from "../engine/streams.js";
 import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
@@ -21,11 +27,30 @@ import {
   stepInfo,
 } from "./run-info.js";
 
+/** What `run.wakeUp()` stops: the sleeps with these correlation IDs (see `listWaits`), or every pending one. */
+export interface StopSleepOptions {
+  correlationIds?: string[];
+}
+
+export interface StopSleepResult {
+  /** How many pending sleeps were completed. */
+  stoppedCount: number;
+}
+
 export class Run<R = unknown> {
   constructor(
     readonly runId: string,
     private readonly engine: Engine,
   ) {}
+
+  /** Whether the run exists (`status` and the other getters reject with `WorkflowRunNotFoundError` when not). */
+  get exists(): Promise<boolean> {
+    if (!isPossibleRunId(this.runId)) return Promise.resolve(false);
+    return this.engine
+      .world()
+      .then((world) => world.getRun(this.runId))
+      .then((record) => record !== undefined && record !== null);
+  }
 
   get status(): Promise<RunStatus> {
     return this.record().then((r) => r.status);
@@ -56,19 +81,20 @@ export class Run<R = unknown> {
   }
 
   /** The run's default output stream, from its first chunk (`getReadable()`). */
-  get readable(): ReadableStream<unknown> {
+  get readable(): WorkflowReadableStream<unknown> {
     return this.getReadable();
   }
 
   /**
-   * A run's output stream (`getWritable({ namespace })` in its code) from `startIndex` (default 0): it follows
-   * new chunks live and closes when the writer closes the stream. After a disconnect, call again with the number
-   * of chunks already received as `startIndex`: nothing is lost or repeated.
+   * A run's output stream (`getWritable({ namespace })` in its code) from `startIndex` (default 0; negative: that
+   * many chunks before the end): it follows new chunks live and closes when the writer closes the stream, or
+   * fails with the writer's error. After a disconnect, call again with the number of chunks already received as
+   * `startIndex`: nothing is lost or repeated. `getTailIndex()` gives the index of the last chunk written so far.
    */
-  getReadable<T = unknown>(opts: { namespace?: string; startIndex?: number } = {}): ReadableStream<T> {
+  getReadable<T = unknown>(opts: WorkflowReadableStreamOptions = {}): WorkflowReadableStream<T> {
     return worldReadable(() => this.engine.world(), this.runId, opts.namespace ?? DEFAULT_STREAM, {
       startIndex: opts.startIndex,
-    }) as ReadableStream<T>;
+    }) as WorkflowReadableStream<T>;
   }
 
   /** The run's record with its input, output or error decoded for reading (see `RunInfo`). */
@@ -88,6 +114,20 @@ export class Run<R = unknown> {
     await this.record();
     const world = await this.engine.world();
     return (await world.readEvents(this.runId, opts)).map(eventInfo);
+  }
+
+  /**
+   * Completes the run's pending `sleep()` calls now (those whose correlation IDs are given, or all), e.g. to skip a
+   * wait in a test or from an operator's UI; the run continues at once. `stoppedCount` is how many were stopped.
+   */
+  async wakeUp(opts: StopSleepOptions = {}): Promise<StopSleepResult> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    if (opts.correlationIds !== undefined && !Array.isArray(opts.correlationIds)) {
+      throw new TypeError(
+        `run.wakeUp({ correlationIds }): correlationIds must be an array of sleep correlation IDs, got ${typeof opts.correlationIds}.`,
+      );
+    }
+    return { stoppedCount: await this.engine.wakeUpRun(this.runId, opts) };
   }
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */

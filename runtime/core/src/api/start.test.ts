@@ -28,7 +28,7 @@ describe("start()", () => {
   it("refuses a function that is not a workflow and says how to fix it", async () => {
     async function plain() {}
     await expect(start(plain)).rejects.toThrow(
-      /"plain" is not one \(it has no workflowId\)\. Put the directive "use workflow"/,
+      /"plain" is not a workflow function \(it has no workflowId\)\. Put the directive "use workflow"/,
     );
   });
 

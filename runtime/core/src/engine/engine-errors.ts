@@ -31,19 +31,8 @@ export class WorkflowStalledError extends Error {
   }
 }
 
-/** A step ID the workflow called has no implementation loaded in this process. */
-export class StepNotFoundError extends Error {
-  readonly code = "STEP_NOT_FOUND";
-  readonly fatal = true;
-  constructor(stepName: string) {
-    super(
-      `Step "${stepName}" is not registered in this process. Make sure the file that defines it is compiled in ` +
-        "step mode and loaded (the bundler plugin or `node --import workflow/register` does this), or configure " +
-        "a CodeProvider whose loadStep() registers it.",
-    );
-    this.name = "StepNotFoundError";
-  }
-}
+/** A step ID the workflow called has no implementation loaded in this process (WDK's `StepNotRegisteredError`). */
+export { StepNotRegisteredError as StepNotFoundError } from "../sandbox/workflow-error.js";
 
 /** `retry()` of a run that is not failed. */
 export class RunNotRetryableError extends Error {

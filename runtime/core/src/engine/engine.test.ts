@@ -330,7 +330,7 @@ describe("errors and retries", () => {
     );
     const run = await h.start("workflow//./t//ghost");
     const error = await run.returnValue.catch((e) => e);
-    expect(error.cause).toMatchObject({ code: "STEP_NOT_FOUND" });
+    expect(error.cause).toMatchObject({ code: "STEP_NOT_REGISTERED", name: "StepNotRegisteredError" });
     expect(error.cause.message).toContain('Step "step//./t//nope" is not registered');
   });
 });

@@ -46,10 +46,11 @@ import {
   WorkflowRunCancelledError,
   WorkflowRunNotFoundError,
 } from "../sandbox/run-errors.js";
+import { StepNotRegisteredError, WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
-import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
+import { RunNotRetryableError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
@@ -60,7 +61,7 @@ import {
   type StepInput,
   WorkflowInstance,
 } from "./instance.js";
-import { lookupFunction } from "./legacy-ids.js";
+import { currentIdPattern, lookupFunction } from "./legacy-ids.js";
 import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
@@ -103,6 +104,12 @@ export interface EngineOptions {
    * for false). False suits an app that only starts runs while workers elsewhere execute them.
    */
   executeRuns?: boolean;
+  /**
+   * Whether `start()` in a process that executes runs refuses, with `WorkflowNotRegisteredError`, a workflow ID
+   * that its own workflow code does not define (default true; `WORKFLOW_CHECK_WORKFLOW_IDS=0` for false). Turn it
+   * off where a process starts workflows that only other processes (another service on the same world) define.
+   */
+  checkWorkflowIds?: boolean;
   /**
    * Fan-out of a run's steps to other workers, on a world with step tasks (Postgres). A step starts inline in
    * the executor's process unless that run already has `inlineStepsPerRun` bodies running here (default 1: the
@@ -177,6 +184,7 @@ export class Engine implements EngineContext {
   private readonly admission: Semaphore;
   private readonly leaseTtlMs: number;
   private readonly executeRuns: boolean;
+  private readonly checkWorkflowIds: boolean;
   private readonly workflowCodeTimeoutMs: number;
   private readonly cacheSize: number;
   private readonly onError: (error: unknown, runId: string) => void;
@@ -230,6 +238,7 @@ export class Engine implements EngineContext {
     this.sweepIntervalMs =
       opts.sweepIntervalMs ?? sweepIntervalFromEnv() ?? Math.max(1_000, Math.floor(this.leaseTtlMs / 2));
     this.executeRuns = opts.executeRuns ?? process.env.WORKFLOW_EXECUTE_RUNS !== "0";
+    this.checkWorkflowIds = opts.checkWorkflowIds ?? process.env.WORKFLOW_CHECK_WORKFLOW_IDS !== "0";
     this.workflowCodeTimeoutMs = opts.workflowCodeTimeoutMs ?? timeLimitFromEnv();
     if (!Number.isInteger(this.workflowCodeTimeoutMs) || this.workflowCodeTimeoutMs < 0) {
       throw new TypeError(
@@ -287,7 +296,12 @@ export class Engine implements EngineContext {
   async start(
     workflowName: string,
     args: unknown[],
-    opts: { runId?: string; onConflict?: "use-existing" | "fail"; metadata?: Record<string, unknown> } = {},
+    opts: {
+      runId?: string;
+      onConflict?: "use-existing" | "fail";
+      metadata?: Record<string, unknown>;
+      deploymentId?: string;
+    } = {},
   ): Promise<string> {
     const onConflict = opts.onConflict ?? "use-existing";
     if (onConflict !== "use-existing" && onConflict !== "fail") {
@@ -316,9 +330,12 @@ export class Engine implements EngineContext {
       stored(false);
       throw error;
     }
-    const world = await this.world();
     const executes = this.executes;
     if (this.executeRuns && !executes) this.warnNoCode();
+    // A process that will drive the run knows its code: an ID the code lacks is refused now, instead of a run
+    // that no process can ever execute.
+    if (executes && this.checkWorkflowIds) await this.checkRegistered(workflowName);
+    const world = await this.world();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
@@ -332,6 +349,7 @@ export class Engine implements EngineContext {
         runId,
         workflowName,
         input,
+        ...(opts.deploymentId !== undefined ? { deploymentId: opts.deploymentId } : {}),
         ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
         ...(lease ? { lease } : {}),
       });
@@ -524,6 +542,34 @@ export class Engine implements EngineContext {
     this.wakeTimers.after(runId, wait, () => void this.drive(runId, { retryIfHeld: false }));
   }
 
+  /** Rejects with `WorkflowNotRegisteredError` when this process's workflow code does not define the ID. */
+  private async checkRegistered(workflowName: string): Promise<void> {
+    if (!this.codeProvider) return;
+    let code: string;
+    try {
+      code = (await this.codeProvider.getWorkflowBundle(workflowName)).code;
+    } catch (error) {
+      throw new WorkflowNotRegisteredError(workflowName, {
+        cause: error,
+        detail: `Loading its code failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+    // Providers hand out the same bundle string until a rebuild: an ID found in it once is not searched again.
+    if (this.registeredIds?.code === code && this.registeredIds.ids.has(workflowName)) return;
+    // The bundle registers each workflow under its ID as a string literal: no literal, no registration.
+    // A run recorded before WDK's ID scheme names it the earlier way (legacy-ids.ts).
+    if (!code.includes(workflowName) && !currentIdPattern(workflowName)?.test(code)) {
+      throw new WorkflowNotRegisteredError(workflowName, {
+        detail: "The workflow bundle of this process does not define it.",
+      });
+    }
+    if (this.registeredIds?.code !== code) this.registeredIds = { code, ids: new Set() };
+    this.registeredIds.ids.add(workflowName);
+  }
+
+  /** IDs `checkRegistered` found in the latest bundle it searched. */
+  private registeredIds: { code: string; ids: Set<string> } | undefined;
+
   private async load(workflowName: string): Promise<Script> {
     if (!this.codeProvider) throw new MissingCodeProviderError(workflowName);
     const bundle = await this.codeProvider.getWorkflowBundle(workflowName);
@@ -543,6 +589,8 @@ export class Engine implements EngineContext {
           stepName: op.name,
           input: op.input!,
           runStartedAt: instance.startedAt,
+          firstStartedAt: op.firstStartedAt,
+          workflowName: instance.workflowName,
         },
         signal,
       );
@@ -607,8 +655,9 @@ export class Engine implements EngineContext {
       if (this.codeProvider) await this.codeProvider.loadStep(step.stepName);
       fn = lookupFunction(stepRegistry(), step.stepName);
       if (typeof fn !== "function")
-        return { ok: false, error: new StepNotFoundError(step.stepName), maxRetries: 0 };
+        return { ok: false, error: new StepNotRegisteredError(step.stepName), maxRetries: 0 };
       const input = withStreamScope(this.streamScope(step.runId), () => deserialize(step.input)) as StepInput;
+      const firstStartedAt = step.firstStartedAt ?? (await this.firstStartOf(step)) ?? Date.now();
       this.stats.stepAttempts++;
       const body = fn as (...a: unknown[]) => unknown;
       const timeoutMs = timeoutOf(fn, step.stepName);
@@ -621,10 +670,12 @@ export class Engine implements EngineContext {
       const running = stepContext.run(
         {
           stepId: `${step.runId}/${step.correlationId}`,
-          stepStartedAt: new Date(),
+          stepName: step.stepName,
+          stepStartedAt: new Date(firstStartedAt),
           attempt: step.attempt,
           closure: input.closure,
           workflowRunId: step.runId,
+          workflowName: step.workflowName ?? "",
           workflowStartedAt: new Date(step.runStartedAt),
           signal: attemptSignal,
           world: () => this.world(),
@@ -638,6 +689,21 @@ export class Engine implements EngineContext {
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, maxRetries: maxRetriesOf(fn) };
+    }
+  }
+
+  /**
+   * When a retried step's first attempt started, for a task from a world that does not store it (step tasks of
+   * SQLite, Postgres, Redis): read from the run's log. Only retries pay the read; a first attempt starts now.
+   */
+  private async firstStartOf(step: StepTask): Promise<number | undefined> {
+    if (step.attempt <= 1) return undefined;
+    try {
+      const events = await (await this.world()).readEvents(step.runId);
+      return events.find((e) => e.type === "step_started" && e.correlationId === step.correlationId)
+        ?.createdAt;
+    } catch {
+      return undefined; // the attempt's own start is the fallback
     }
   }
 
@@ -937,6 +1003,37 @@ export class Engine implements EngineContext {
       status === "paused" ? { type: "run_resumed" } : undefined,
     );
     if (appended && this.executes) void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /**
+   * `run.wakeUp()`: completes the run's pending sleeps now (those named by `correlationIds`, or all), as if their
+   * time had come: appends their `wait_completed` events, then the run continues. Returns how many it stopped.
+   */
+  async wakeUpRun(runId: string, opts: { correlationIds?: readonly string[] } = {}): Promise<number> {
+    const world = await this.world();
+    const wanted = opts.correlationIds === undefined ? undefined : new Set(opts.correlationIds);
+    for (;;) {
+      const run = await world.getRun(runId);
+      if (!run) throw new WorkflowRunNotFoundError(runId);
+      if (TERMINAL_RUN_STATUSES.includes(run.status)) return 0;
+      const waiting = (await world.listWaits(runId)).filter(
+        (w) => w.status === "waiting" && (wanted === undefined || wanted.has(w.waitId)),
+      );
+      if (waiting.length === 0) return 0;
+      try {
+        await world.append(
+          runId,
+          run.lastSeq,
+          waiting.map((w) => ({ type: "wait_completed", correlationId: w.waitId }) as NewEvent),
+        );
+      } catch (error) {
+        // Another writer (the executor completing a due sleep, another wake-up) came first: look again.
+        if (isWorldError(error, "APPEND_CONFLICT")) continue;
+        throw error;
+      }
+      if (this.executes) void this.drive(runId, { retryIfHeld: false });
+      return waiting.length;
+    }
   }
 
   /** Appends the control event `make` decides on for the run's current status (retrying on conflicts). */

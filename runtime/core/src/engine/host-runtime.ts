@@ -66,13 +66,19 @@ export const hostRuntime: RuntimeApi = {
         'getStepMetadata() can only be called while a step runs (inside a "use step" function started by a workflow).',
       );
     }
-    return {
+    const metadata = {
+      stepName: ctx.stepName ?? "",
       stepId: ctx.stepId,
       stepStartedAt: new Date(ctx.stepStartedAt),
       attempt: ctx.attempt,
-      // A context made outside the engine (tests) has no run to cancel: its signal never fires.
-      signal: ctx.signal ?? new AbortController().signal,
-    };
+    } as StepMetadata;
+    // Not enumerable, so the metadata stays a plain serializable object (a step may return it): an AbortSignal
+    // cannot be serialized. A context made outside the engine (tests) has no run to cancel: it never fires.
+    Object.defineProperty(metadata, "signal", {
+      value: ctx.signal ?? new AbortController().signal,
+      enumerable: false,
+    });
+    return metadata;
   },
   getWorkflowMetadata(): WorkflowMetadata {
     const ctx = stepContext.getStore();
@@ -83,6 +89,7 @@ export const hostRuntime: RuntimeApi = {
     }
     return {
       workflowRunId: ctx.workflowRunId,
+      workflowName: ctx.workflowName ?? "",
       workflowStartedAt: new Date(ctx.workflowStartedAt),
       url: workflowBaseUrl(),
     };

@@ -15,6 +15,7 @@ import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
 } from "../sandbox/run-errors.js";
+import { WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import {
   BODY_READER_KEY,
   deserialize,
@@ -74,6 +75,8 @@ export interface Operation {
   started: boolean;
   /** Wake-up of the next attempt after a `step_retrying`. */
   retryAt?: number;
+  /** When the first `step_started` was recorded (epoch ms): `getStepMetadata().stepStartedAt`. */
+  firstStartedAt?: number;
   /** The attempt an operator's retry (`run_retried`) re-drove the step after: the retry budget counts from it. */
   attemptBase?: number;
   /** Hooks: what `hook_created` records. */
@@ -91,6 +94,15 @@ export interface HookRequest {
   /** Creation options (webhook `respondWith`), serialized by the live driver: a Response body reads async. */
   options?: unknown;
   channel: HookChannel;
+  /**
+   * Called when the log settles the hook's registration: `hook_created` (no holder) or a refusal naming the run
+   * that holds the token. It answers `hook.getConflict()`.
+   */
+  registered?: (holderRunId: string | undefined) => void;
+  /** Workflow code awaits `getConflict()` now: settling it must happen inside a turn of the sandbox. */
+  conflictAwaited?: () => boolean;
+  /** The token was taken: the hook was never created, so disposing it records nothing. */
+  refused?: boolean;
 }
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -176,10 +188,9 @@ export class WorkflowInstance {
     this.sandbox.run(opts.script);
     const fn = this.sandbox.getWorkflow(opts.workflowName);
     if (typeof fn !== "function") {
-      throw new Error(
-        `Workflow "${opts.workflowName}" is not registered by its bundle: the code that was loaded does not define it. ` +
-          "Rebuild the workflow bundle, and check the workflow's ID (renaming a file or function changes it).",
-      );
+      throw new WorkflowNotRegisteredError(opts.workflowName, {
+        detail: "The workflow bundle this process loaded does not define it.",
+      });
     }
     this.workflow = fn;
   }
@@ -223,10 +234,14 @@ export class WorkflowInstance {
       case "run_started":
         this.runStartedLogged = true;
         return;
-      case "hook_created":
+      case "hook_created": {
         this.hadHooks = true;
-        this.match(event);
+        const op = this.match(event);
+        const hook = op.hook;
+        if (hook?.conflictAwaited?.()) await this.sandbox.turn(() => hook.registered?.(undefined));
+        else hook?.registered?.(undefined);
         return;
+      }
       case "step_created":
       case "wait_created":
         this.match(event);
@@ -262,6 +277,7 @@ export class WorkflowInstance {
           op.attempt = event.data!.attempt;
           op.started = true;
           op.retryAt = undefined;
+          op.firstStartedAt ??= event.createdAt;
         }
         return;
       }
@@ -365,7 +381,9 @@ export class WorkflowInstance {
     op.logged = true;
     this.ops.delete(op.cid);
     if (this.liveTokens.get(op.hook!.token) === op.cid) this.liveTokens.delete(op.hook!.token);
+    op.hook!.refused = true;
     op.hook!.channel.fail(this.toSandboxError(new HookConflictError(op.hook!.token, holderRunId)));
+    op.hook!.registered?.(holderRunId);
   }
 
   private begin(input: string): void {
@@ -403,7 +421,7 @@ export class WorkflowInstance {
 
   private match(
     event: AppliedEvent & { type: "step_created" | "wait_created" | "hook_created" | "hook_disposed" },
-  ): void {
+  ): Operation {
     const kind = KIND_OF[event.type];
     const name =
       event.type === "step_created"
@@ -433,6 +451,7 @@ export class WorkflowInstance {
     }
     op.logged = true;
     if (event.type === "wait_created") op.resumeAt = event.data!.resumeAt;
+    return op;
   }
 
   /** `createHook()` / `createWebhook()` inside the sandbox: the hook object workflow code holds. */
@@ -485,9 +504,24 @@ export class WorkflowInstance {
       channel.end();
       if (this.ops.get(cid) === op) this.ops.delete(cid);
       if (this.liveTokens.get(token) === cid) this.liveTokens.delete(token);
-      if (this.terminal) return;
+      if (this.terminal || op.hook!.refused) return;
       this.requested.push({ ...op, kind: "dispose", name: "dispose", hook: undefined, logged: false });
     };
+    // `hook.getConflict()`: settles once the log records the hook (null) or its refusal ({ runId } of the holder).
+    let registration: { holder: string | undefined } | undefined;
+    const waiting: Array<(value: unknown) => void> = [];
+    const conflictOf = (holder: string | undefined) =>
+      holder === undefined ? null : kit.object({ runId: holder });
+    op.hook!.registered = (holder) => {
+      registration = { holder };
+      for (const resolve of waiting.splice(0)) resolve(conflictOf(holder));
+    };
+    op.hook!.conflictAwaited = () => waiting.length > 0;
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    const getConflict = () =>
+      registration
+        ? SandboxPromise.resolve(conflictOf(registration.holder))
+        : new SandboxPromise((resolve) => waiting.push(resolve));
     // Realm objects with realm functions (kit.object): what workflow code holds must lead nowhere in the host.
     const iterator = kit.object({
       next: () => channel.take("iterate"),
@@ -503,6 +537,9 @@ export class WorkflowInstance {
       then: (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
         channel.take("await").then(onFulfilled, onRejected),
       dispose,
+      getConflict,
+      // `using hook = createHook()` disposes the hook when the block ends.
+      [Symbol.dispose]: dispose,
       [Symbol.asyncIterator]: () => iterator,
     });
   }
@@ -720,6 +757,7 @@ export class WorkflowInstance {
       getWorkflowMetadata: () =>
         this.kit.object({
           workflowRunId: this.runId,
+          workflowName: this.workflowName,
           workflowStartedAt: new (this.realm.Date as DateConstructor)(this.startedAtMs),
           url: workflowBaseUrl(),
         }),

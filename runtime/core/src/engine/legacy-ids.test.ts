@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isLegacyFunctionId, lookupFunction, sameFunctionId } from "./legacy-ids.js";
+import { currentIdPattern, isLegacyFunctionId, lookupFunction, sameFunctionId } from "./legacy-ids.js";
 
 describe("IDs recorded before WDK's scheme", () => {
   it("match the current ID of the same function", () => {
@@ -24,5 +24,14 @@ describe("IDs recorded before WDK's scheme", () => {
     expect(lookupFunction(registry, "step//src/a.ts//s")).toBe(1);
     expect(lookupFunction(registry, "step//./src/a//s")).toBe(1);
     expect(lookupFunction(registry, "step//./src/b//s")).toBeUndefined();
+  });
+
+  it("find the current ID of an earlier-form ID in a bundle's text", () => {
+    const bundle =
+      'registry.set("workflow//src/order.ts//order", order); x("step//@a/b@1.0.0/dist/s.js//go")';
+    expect(currentIdPattern("workflow//./src/order//order")?.test(bundle)).toBe(true);
+    expect(currentIdPattern("step//@a/b/dist/s//go")?.test(bundle)).toBe(true);
+    expect(currentIdPattern("workflow//./src/order//other")?.test(bundle)).toBe(false);
+    expect(currentIdPattern("workflow//src/order.ts//order")).toBeUndefined();
   });
 });

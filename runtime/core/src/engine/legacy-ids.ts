@@ -58,3 +58,18 @@ function normalise(module: string): string {
     .replace(/^((?:@[^/@]+\/)?[^/@]+)@[^/]+/, "$1")
     .replace(EXTENSION, "");
 }
+
+/**
+ * A pattern finding, in a bundle's text, the current ID of the function an earlier-form ID names (the bundle
+ * registers each ID as a string literal); undefined for an ID in the current form.
+ */
+export function currentIdPattern(recorded: string): RegExp | undefined {
+  const parts = split(recorded);
+  if (!parts || !looksLegacy(parts.module)) return undefined;
+  const module = parts.module.replace(/^\.\//, "");
+  const pkg = /^(?:@[^/@]+\/)?[^/@]+/.exec(module)?.[0] ?? "";
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(
+    `["']${esc(parts.kind)}//${esc(pkg)}(?:@[^/"']+)?${esc(module.slice(pkg.length))}\\.[cm]?[jt]sx?//${esc(parts.name)}["']`,
+  );
+}

@@ -405,6 +405,8 @@ export class LiveRun {
       stepName: op.name,
       input: op.input!,
       runStartedAt: this.instance.startedAt,
+      firstStartedAt: op.firstStartedAt,
+      workflowName: this.instance.workflowName,
     };
   }
 
@@ -481,7 +483,9 @@ export class LiveRun {
     if (!op.hook?.custom) return undefined;
     if (this.instance.tokenHolder(op) !== undefined) return this.runId;
     const held = await (await this.ctx.world()).getHookByToken(op.hook.token);
-    return held ? held.runId : undefined;
+    // This run's own hooks are known to the instance (checked above): a hook of this run the world still shows is
+    // one the code disposed in this batch (`using` at the end of a block), not yet stored.
+    return held && held.runId !== this.runId ? held.runId : undefined;
   }
 
   private async emitTerminal(event: NewEvent): Promise<void> {

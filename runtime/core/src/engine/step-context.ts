@@ -9,11 +9,16 @@ import type { World } from "@wfkit/world";
 export interface StepContext {
   /** Unique across runs (`<runId>/<correlationId>`), so it works as an idempotency key. */
   stepId: string;
+  /** The step's ID (`step//<file>//<name>`), WDK's `stepName`. */
+  stepName?: string;
+  /** When the step's first attempt started (a retry keeps it, so back-off can be measured from it). */
   stepStartedAt: Date;
   /** 1-based attempt number. */
   attempt: number;
   closure: Record<string, unknown> | undefined;
   workflowRunId: string;
+  /** The run's workflow ID (`workflow//<file>//<name>`). */
+  workflowName?: string;
   workflowStartedAt: Date;
   /** Fires when the run is cancelled (or ends) while the body runs; its reason says why. */
   signal?: AbortSignal;

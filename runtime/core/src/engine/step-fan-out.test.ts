@@ -348,3 +348,44 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000)
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe("getStepMetadata().stepStartedAt on a worker", () => {
+  it("is the first attempt's start even when the world's step tasks do not carry it", async () => {
+    const starts: number[] = [];
+    registerStep("step//./f//hold2", async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      return "held";
+    });
+    registerStep("step//./f//flaky2", async () => {
+      const { attempt, stepStartedAt } = hostRuntime.getStepMetadata();
+      starts.push(stepStartedAt.getTime());
+      if (attempt < 3) throw new Error(`attempt ${attempt}`);
+      return attempt;
+    });
+    const world = createMemoryWorld({ stepTasks: true });
+    // A world that stores only the task fields it knows (as the SQL worlds do).
+    const offer = world.offerStepTasks!.bind(world);
+    world.offerStepTasks = (tasks) =>
+      offer(tasks.map(({ firstStartedAt: _f, workflowName: _w, ...task }) => task));
+    const h = harness(
+      {
+        "workflow//./f//firstStart": `async function firstStart() {
+          return Promise.all([step("step//./f//hold2")(), step("step//./f//flaky2")()]);
+        }`,
+      },
+      { world, maxConcurrentSteps: 1 },
+    );
+    const worker = h.newEngine({ maxConcurrentSteps: 32 });
+    engines.push(h.engine, worker);
+    stops.push(worker.listen());
+    const run = await h.start("workflow//./f//firstStart");
+    await expect(run.returnValue).resolves.toEqual(["held", 3]);
+    expect(starts).toHaveLength(3);
+    // Retries read the first start from the log; the first attempt, started on a worker, reports its own start,
+    // which comes after the executor recorded it.
+    expect(starts[2]).toBe(starts[1]);
+    expect(starts[1]).toBeLessThanOrEqual(starts[0]!);
+    expect(starts[0]! - starts[1]!).toBeLessThan(1000);
+    expect(worker.stats.stepTasksRun).toBeGreaterThan(0);
+  });
+});

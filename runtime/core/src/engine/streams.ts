@@ -12,7 +12,14 @@
 import { randomBytes } from "node:crypto";
 import { TERMINAL_RUN_STATUSES, type World } from "@wfkit/world";
 import { log } from "../observability/logger.js";
-import { deserialize, type Reducer, registerReducer, serialize } from "../serialization/index.js";
+import {
+  deserialize,
+  deserializeError,
+  type Reducer,
+  registerReducer,
+  serialize,
+  serializeError,
+} from "../serialization/index.js";
 import { realmKitOf } from "../vm/index.js";
 
 export const DEFAULT_STREAM = "default";
@@ -76,6 +83,12 @@ export function worldWritable(source: WorldSource, runId: string, name: string):
     async close() {
       await worldOf(await source()).writeStream(runId, name, [], { close: true });
     },
+    // `writer.abort(error)`: readers fail with the error instead of seeing a stream that just ends.
+    async abort(reason) {
+      await worldOf(await source()).writeStream(runId, name, [STREAM_ERROR + serializeError(reason)], {
+        close: true,
+      });
+    },
   });
   refs.set(stream, { runId, name, kind: "writable" });
   return stream;
@@ -100,8 +113,15 @@ export function worldReadable(
   runId: string,
   name: string,
   opts: ReadOptions = {},
-): ReadableStream<unknown> {
-  let next = Math.max(0, opts.startIndex ?? 0);
+): WorkflowReadableStream<unknown> {
+  const startIndex = opts.startIndex ?? 0;
+  if (!Number.isInteger(startIndex)) {
+    throw new TypeError(
+      `getReadable({ startIndex }): startIndex must be an integer, got ${String(startIndex)}.`,
+    );
+  }
+  // A negative startIndex counts from the end (-5: the last five chunks), resolved when reading starts.
+  let next = startIndex >= 0 ? startIndex : undefined;
   const batch = opts.batch ?? 100;
   const grace = opts.endGraceMs ?? 2000;
   let silentSince: number | undefined;
@@ -110,10 +130,19 @@ export function worldReadable(
     {
       async pull(controller) {
         const world = worldOf(await source());
+        next ??= Math.max(0, (await tailIndexOf(world, runId, name)) + 1 + startIndex);
         while (!cancelled) {
           const page = await world.readStream(runId, name, { startIndex: next, limit: batch });
           if (page.chunks.length > 0) {
-            for (const chunk of page.chunks) controller.enqueue(deserialize(chunk.data));
+            for (const chunk of page.chunks) {
+              if (chunk.data.startsWith(STREAM_ERROR)) {
+                // The producer's stream failed: the consumer's read fails with its error (WDK's stream failures).
+                cancelled = true;
+                controller.error(deserializeError(chunk.data.slice(STREAM_ERROR.length)));
+                return;
+              }
+              controller.enqueue(deserialize(chunk.data));
+            }
             next = page.chunks.at(-1)!.index + 1;
             silentSince = undefined;
             return;
@@ -134,7 +163,43 @@ export function worldReadable(
     { highWaterMark: 0 },
   );
   refs.set(stream, { runId, name, kind: "readable" });
-  return stream;
+  return Object.defineProperty(stream, "getTailIndex", {
+    value: async () => tailIndexOf(worldOf(await source()), runId, name),
+    configurable: true,
+  }) as WorkflowReadableStream<unknown>;
+}
+
+/**
+ * What `run.getReadable()` returns (WDK's name): a `ReadableStream` of the chunks written, plus `getTailIndex()`,
+ * the index of the last chunk written so far (0-based; -1 when none), e.g. for an `x-workflow-stream-tail-index`
+ * header of a reconnection endpoint.
+ */
+export type WorkflowReadableStream<T = unknown> = ReadableStream<T> & { getTailIndex(): Promise<number> };
+
+export interface WorkflowReadableStreamOptions {
+  /** The stream's namespace (`getWritable({ namespace })`); default "default". */
+  namespace?: string;
+  /** The first chunk to read: an index, or a negative count from the end (-5: the last five chunks). */
+  startIndex?: number;
+}
+
+/**
+ * A chunk that records the failure of the stream it ends (a step's returned stream errored): its data is this
+ * prefix and the serialized error. Serialized chunks never start with it (the codec writes JSON).
+ */
+const STREAM_ERROR = "!wfkit.stream-error:";
+
+async function tailIndexOf(world: World & Required<Pick<World, "readStream">>, runId: string, name: string) {
+  if (world.listStreams) {
+    const info = (await world.listStreams(runId)).find((s) => s.name === name);
+    return (info?.chunks ?? 0) - 1;
+  }
+  let next = 0;
+  for (;;) {
+    const page = await world.readStream(runId, name, { startIndex: next, limit: 1000 });
+    if (page.chunks.length === 0) return next - 1;
+    next = page.chunks.at(-1)!.index + 1;
+  }
 }
 
 /** Resolves on the next write to the stream, or after `timeoutMs` (a world may not see other processes). */
@@ -165,7 +230,12 @@ function pump(source: WorldSource, runId: string, readable: ReadableStream<unkno
         await world.writeStream(ref.runId, ref.name, [serialize(value, { path: "stream chunk" })]);
       }
     } catch (error) {
-      log.error(`copying a stream of run ${runId} into the world failed`, { runId, stream: ref.name, error });
+      log.warn(`a stream of run ${runId} failed; its readers get the error`, {
+        runId,
+        stream: ref.name,
+        error,
+      });
+      await world.writeStream(ref.runId, ref.name, [STREAM_ERROR + serializeError(error)]).catch(() => {});
     } finally {
       await world.writeStream(ref.runId, ref.name, [], { close: true }).catch(() => {});
     }

@@ -202,6 +202,8 @@ describe("createWebhook", () => {
       }),
     );
     const run = await h.start<string>("workflow//./w//bad");
-    await expect(run.returnValue).resolves.toMatch(/respondWith must be a Response/);
+    await expect(run.returnValue).resolves.toMatch(
+      /^Invalid `respondWith` value: 5\. .*respondWith must be a Response/,
+    );
   });
 });

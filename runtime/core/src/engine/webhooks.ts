@@ -153,8 +153,9 @@ export async function resumeWebhookWith(
     const answer = await firstChunk(world, hook.runId, replyStream(data.replyTo!), timeoutMs);
     if (answer === undefined) {
       return new Response(
-        `The workflow did not answer this webhook request within ${timeoutMs} ms. It was delivered to run ` +
-          `${hook.runId}, whose webhook uses respondWith: "manual": a step must call request.respondWith(response).`,
+        `Workflow run did not send a response: it did not answer this webhook request within ${timeoutMs} ms. It was delivered to run ` +
+          `${hook.runId}, whose webhook uses respondWith: "manual": a step must call request.respondWith(response). ` +
+          "(see docs: errors#webhook-response-not-sent)",
         { status: 504, headers: { "content-type": "text/plain; charset=utf-8" } },
       );
     }
@@ -215,8 +216,15 @@ export function checkRespondWith(value: unknown): void {
     typeof value === "object" && value !== null && typeof (value as Response).status === "number";
   if (!looksLikeResponse) {
     throw new TypeError(
-      'createWebhook({ respondWith }): respondWith must be a Response (sent to every caller) or "manual" (a step ' +
-        "answers with request.respondWith(response)); leave it out to answer 202 Accepted.",
+      `Invalid \`respondWith\` value: ${describeValue(value)}. createWebhook({ respondWith }): respondWith must be a ` +
+        'Response (sent to every caller) or "manual" (a step answers with request.respondWith(response)); leave it ' +
+        "out to answer 202 Accepted. (see docs: errors#webhook-invalid-respond-with-value)",
     );
   }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) return Object.prototype.toString.call(value);
+  return String(value);
 }

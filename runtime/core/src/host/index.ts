@@ -21,7 +21,7 @@ export { TERMINAL_RUN_STATUSES } from "@wfkit/world";
 export type { BuildInfo } from "../api/build-output.js";
 export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
 export { type ListRunsOptions, listRuns, type RunPage } from "../api/list-runs.js";
-export { Run } from "../api/run.js";
+export { Run, type StopSleepOptions, type StopSleepResult } from "../api/run.js";
 export {
   callOrder,
   type EventInfo,
@@ -52,6 +52,7 @@ export {
   type WorkflowMetadata,
 } from "../engine/host-runtime.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
+export type { WorkflowReadableStream, WorkflowReadableStreamOptions } from "../engine/streams.js";
 export * from "../handlers/index.js";
 export {
   type DisplayValue,

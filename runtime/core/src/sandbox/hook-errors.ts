@@ -1,31 +1,37 @@
 /**
- * Errors of hooks and webhooks. Sandbox-safe (no imports): workflow code sees `HookConflictError` when it
+ * Errors of hooks and webhooks. Sandbox-safe (no Node imports): workflow code sees `HookConflictError` when it
  * awaits a hook whose token another live hook holds, and application code sees the others from
  * `resumeHook` / `getHookByToken` / `defineHook().resume`. Each has a stable `code` and a static `is()`
  * because instances cross realms and module copies.
  */
+import { errorDocs, WorkflowError } from "./workflow-error.js";
 
 /** A hook was created with a token that a live hook (of any run) already holds. */
-export class HookConflictError extends Error {
+export class HookConflictError extends WorkflowError {
   readonly code = "HOOK_CONFLICT";
+  readonly slug = "hook-conflict";
+  /** The run whose live hook holds the token, when known (WDK's name). */
+  readonly conflictingRunId?: string;
   constructor(
     readonly token: string,
-    readonly holderRunId: string,
+    /** The same as `conflictingRunId` (this project's earlier name). */
+    readonly holderRunId?: string,
   ) {
     super(
-      `Hook token "${token}" is already held by a live hook of run ${holderRunId}. Tokens are unique among ` +
-        "live hooks: dispose the other hook, wait for its run to end, or choose another token (or omit it to get " +
-        "a generated one).",
+      `Hook token "${token}" is already in use by another workflow${holderRunId ? ` (run ${holderRunId})` : ""}. ` +
+        "Tokens are unique among live hooks: dispose the other hook, wait for its run to end, or choose another " +
+        `token (or omit it to get a generated one). ${errorDocs("hook-conflict")}`,
     );
     this.name = "HookConflictError";
+    if (holderRunId !== undefined) this.conflictingRunId = holderRunId;
   }
-  static is(value: unknown): value is HookConflictError {
+  static override is(value: unknown): value is HookConflictError {
     return hasCode(value, "HOOK_CONFLICT");
   }
 }
 
 /** No live hook holds the token: it never existed, was disposed, or its run has ended. */
-export class HookNotFoundError extends Error {
+export class HookNotFoundError extends WorkflowError {
   readonly code = "HOOK_NOT_FOUND";
   constructor(readonly token: string) {
     super(
@@ -34,7 +40,7 @@ export class HookNotFoundError extends Error {
     );
     this.name = "HookNotFoundError";
   }
-  static is(value: unknown): value is HookNotFoundError {
+  static override is(value: unknown): value is HookNotFoundError {
     return hasCode(value, "HOOK_NOT_FOUND");
   }
 }
@@ -46,7 +52,7 @@ export interface HookPayloadIssue {
 }
 
 /** `defineHook({ schema }).resume()` got a payload the schema refuses; nothing was delivered. */
-export class HookPayloadInvalidError extends Error {
+export class HookPayloadInvalidError extends WorkflowError {
   readonly code = "HOOK_PAYLOAD_INVALID";
   constructor(
     readonly token: string,
@@ -65,7 +71,7 @@ export class HookPayloadInvalidError extends Error {
     );
     this.name = "HookPayloadInvalidError";
   }
-  static is(value: unknown): value is HookPayloadInvalidError {
+  static override is(value: unknown): value is HookPayloadInvalidError {
     return hasCode(value, "HOOK_PAYLOAD_INVALID");
   }
 }

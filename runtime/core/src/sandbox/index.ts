@@ -5,3 +5,5 @@ export * from "./errors.js";
 export * from "./hook-errors.js";
 export type { HookInfo, StepMetadata, WorkflowMetadata } from "./metadata.js";
 export * from "./run-errors.js";
+export * from "./workflow-error.js";
+export * from "./world-errors.js";

@@ -4,22 +4,27 @@
  */
 
 export interface StepMetadata {
+  /** The step's ID (`step//<file>//<name>`). */
+  stepName: string;
   /** `<runId>/<correlationId>` of this step call: unique across runs and stable across retries and replays,
    *  so it serves as an idempotency key. */
   stepId: string;
-  /** When the current attempt started. */
+  /** When the step's first attempt started; retries keep it (measure back-off from it). */
   stepStartedAt: Date;
   /** 1 for the first attempt, 2 for the first retry, … */
   attempt: number;
   /**
    * Aborted when the run is cancelled (reason: a `WorkflowRunCancelledError`) or ends while this body still
    * runs (a race it lost): pass it to fetch() and other cancellable work. The body's result is discarded.
+   * Not enumerable: spreading or returning the metadata leaves it out, so the metadata stays serializable.
    */
   signal: AbortSignal;
 }
 
 export interface WorkflowMetadata {
   workflowRunId: string;
+  /** The run's workflow ID (`workflow//<file>//<name>`). */
+  workflowName: string;
   workflowStartedAt: Date;
   /** The app's base URL (`WORKFLOW_BASE_URL`, or what an integration fills in). */
   url: string;

@@ -1,10 +1,11 @@
 /**
- * Sandbox-safe (no imports), so `workflow/errors` can be imported from workflow code too.
+ * Sandbox-safe (no Node imports), so `workflow/errors` can be imported from workflow code too.
  * Errors `Run` reports to application code (`workflow/api`, `workflow/errors`). Each carries the run ID and
  * a stable `code`; check `code` or the static `is()` when instances may come from another copy of the package.
  */
+import { WorkflowError } from "./workflow-error.js";
 
-export class WorkflowRunFailedError extends Error {
+export class WorkflowRunFailedError extends WorkflowError {
   readonly code = "WORKFLOW_RUN_FAILED";
   constructor(
     readonly runId: string,
@@ -16,13 +17,27 @@ export class WorkflowRunFailedError extends Error {
         : String(cause);
     super(`Workflow run ${runId} failed: ${reason}`, { cause });
     this.name = "WorkflowRunFailedError";
+    // WDK classifies a failure by `cause.code`: an error without a code of its own came from the workflow's or a
+    // step's code (`USER_ERROR`); the runtime's own failures carry theirs (`RUNTIME_ERROR`, `REPLAY_DIVERGENCE`, …).
+    if (typeof cause === "object" && cause !== null && (cause as { code?: unknown }).code === undefined) {
+      try {
+        Object.defineProperty(cause, "code", {
+          value: "USER_ERROR",
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } catch {
+        // A frozen cause keeps no code.
+      }
+    }
   }
-  static is(value: unknown): value is WorkflowRunFailedError {
+  static override is(value: unknown): value is WorkflowRunFailedError {
     return hasCode(value, "WORKFLOW_RUN_FAILED");
   }
 }
 
-export class WorkflowRunCancelledError extends Error {
+export class WorkflowRunCancelledError extends WorkflowError {
   readonly code = "WORKFLOW_RUN_CANCELLED";
   constructor(
     readonly runId: string,
@@ -31,12 +46,12 @@ export class WorkflowRunCancelledError extends Error {
     super(`Workflow run ${runId} was cancelled${reason ? `: ${reason}` : "."}`);
     this.name = "WorkflowRunCancelledError";
   }
-  static is(value: unknown): value is WorkflowRunCancelledError {
+  static override is(value: unknown): value is WorkflowRunCancelledError {
     return hasCode(value, "WORKFLOW_RUN_CANCELLED");
   }
 }
 
-export class WorkflowRunNotFoundError extends Error {
+export class WorkflowRunNotFoundError extends WorkflowError {
   readonly code = "WORKFLOW_RUN_NOT_FOUND";
   constructor(readonly runId: string) {
     super(
@@ -45,13 +60,13 @@ export class WorkflowRunNotFoundError extends Error {
     );
     this.name = "WorkflowRunNotFoundError";
   }
-  static is(value: unknown): value is WorkflowRunNotFoundError {
+  static override is(value: unknown): value is WorkflowRunNotFoundError {
     return hasCode(value, "WORKFLOW_RUN_NOT_FOUND");
   }
 }
 
 /** `run.query(name)` of a query the workflow code never registered with `setQueryHandler`. */
-export class QueryNotFoundError extends Error {
+export class QueryNotFoundError extends WorkflowError {
   readonly code = "QUERY_NOT_FOUND";
   constructor(
     readonly runId: string,
@@ -65,7 +80,7 @@ export class QueryNotFoundError extends Error {
     );
     this.name = "QueryNotFoundError";
   }
-  static is(value: unknown): value is QueryNotFoundError {
+  static override is(value: unknown): value is QueryNotFoundError {
     return hasCode(value, "QUERY_NOT_FOUND");
   }
 }
@@ -75,7 +90,7 @@ function hasCode(value: unknown, code: string): boolean {
 }
 
 /** `start(wf, args, { runId, onConflict: "fail" })` found a run with that ID (or one of another workflow). */
-export class RunAlreadyExistsError extends Error {
+export class RunAlreadyExistsError extends WorkflowError {
   readonly code = "RUN_ALREADY_EXISTS";
   constructor(
     readonly runId: string,
@@ -89,7 +104,7 @@ export class RunAlreadyExistsError extends Error {
     );
     this.name = "RunAlreadyExistsError";
   }
-  static is(value: unknown): value is RunAlreadyExistsError {
+  static override is(value: unknown): value is RunAlreadyExistsError {
     return hasCode(value, "RUN_ALREADY_EXISTS");
   }
 }

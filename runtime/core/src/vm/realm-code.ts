@@ -43,6 +43,12 @@ export interface RealmCaps {
   withoutDynamicImport<T extends string | string[]>(source: T, kind: string): T;
   /** Runs the job the host queued for this turn (the entry point of sandbox.ts `enter`). */
   runJob(): void;
+  /** The globalThis of the run whose turn it is. */
+  runGlobal(): object;
+  /** The host's digest of `data` (node:crypto algorithm name), as a Uint8Array of this realm. */
+  digest(algorithm: string, data: ArrayBufferView): Uint8Array;
+  /** The host's `Symbol.dispose` and `Symbol.asyncDispose` (Node 20 defines them in JavaScript, realm by realm). */
+  disposeSymbols: { dispose: symbol | undefined; asyncDispose: symbol | undefined };
   web: WebCaps;
 }
 
@@ -160,10 +166,11 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   function setFunction(target: any, name: string | symbol, fn: unknown, enumerable = false): void {
     define(target, name, { value: fn, writable: true, enumerable, configurable: true });
   }
-  function unavailable(name: string, why: string): () => never {
+  /** A global that throws; `whole`: `why` is the entire message (WDK's documented wording), else its reason. */
+  function unavailable(name: string, why: string, whole = false): () => never {
     return {
       [name](): never {
-        const error: any = new Error(`${name}() is not available in workflow code: ${why}`);
+        const error: any = new Error(whole ? why : `${name}() is not available in workflow code: ${why}`);
         error.code = "WORKFLOW_UNSUPPORTED_GLOBAL";
         throw error;
       },
@@ -236,7 +243,7 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
         const error = new Error(
           `crypto.getRandomValues: ${(array as ArrayBufferView).byteLength} bytes requested; at most 65536 per call`,
         );
-        error.name = "QuotaExceededError";
+        define(error, "name", { value: "QuotaExceededError", writable: true, configurable: true });
         throw error;
       }
       C.fillRandom(array);
@@ -252,7 +259,85 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     },
     true,
   );
+  // crypto.subtle: digests only. They are pure functions of their input, computed at once and handed back as a
+  // settled promise, so a replay sees the same value at the same point; keys, signatures and ciphers belong in steps.
+  const subtle = {};
+  const DIGESTS: Record<string, string> = {
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+  };
+  function bytesOf(data: unknown, what: string): Uint8Array {
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    throw new TypeError(`${what}: the data must be an ArrayBuffer, a TypedArray or a DataView`);
+  }
+  setFunction(
+    subtle,
+    "digest",
+    function digest(algorithm: unknown, data: unknown): Promise<ArrayBuffer> {
+      return new Promise((resolve) => {
+        const name =
+          typeof algorithm === "string" ? algorithm : (algorithm as { name?: unknown } | null)?.name;
+        const key = typeof name === "string" ? name.toUpperCase() : "";
+        if (!Object.hasOwn(DIGESTS, key)) {
+          const error = new Error(
+            `crypto.subtle.digest: unsupported algorithm ${JSON.stringify(name)}; use SHA-1, SHA-256, SHA-384 or SHA-512`,
+          );
+          // Defined, not assigned: Error.prototype.name is frozen in the hardened realm.
+          define(error, "name", { value: "NotSupportedError", writable: true, configurable: true });
+          throw error;
+        }
+        const out: Uint8Array = C.digest(DIGESTS[key], bytesOf(data, "crypto.subtle.digest"));
+        resolve(out.buffer as ArrayBuffer);
+      });
+    },
+    true,
+  );
+  for (const name of [
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "generateKey",
+    "deriveKey",
+    "deriveBits",
+    "importKey",
+    "exportKey",
+    "wrapKey",
+    "unwrapKey",
+  ]) {
+    const refuse = unavailable(
+      `crypto.subtle.${name}`,
+      'keys, signatures and ciphers must run in a "use step" function; workflow code has crypto.subtle.digest only.',
+    );
+    setFunction(
+      subtle,
+      name,
+      {
+        [name]() {
+          return new Promise(() => refuse());
+        },
+      }[name],
+      true,
+    );
+  }
+  define(crypto, "subtle", { value: subtle, enumerable: true, configurable: true });
   g.crypto = crypto;
+
+  // --- Explicit resource management: `using` (lowered by the bundler) reads Symbol.dispose, which Node 20 adds to
+  // the host's Symbol only; the realm shares the host's symbols so the disposers the runtime defines are found.
+  const disposeSymbols = caps.disposeSymbols;
+  if (typeof g.Symbol.dispose !== "symbol" && typeof disposeSymbols.dispose === "symbol") {
+    define(g.Symbol, "dispose", { value: disposeSymbols.dispose });
+  }
+  if (typeof g.Symbol.asyncDispose !== "symbol" && typeof disposeSymbols.asyncDispose === "symbol") {
+    define(g.Symbol, "asyncDispose", { value: disposeSymbols.asyncDispose });
+  }
+
+  // --- Uint8Array base64 and hex (ES2026), where the engine lacks them ------------------------------------------
+  installUint8ArrayCodecs();
 
   // --- The run's console, microtasks, structuredClone -----------------------------------------------------------
   const console = {};
@@ -308,8 +393,9 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   // --- Globals that would break replay: present (feature detection and bundled libraries still load) but
   // throwing an error naming the fix. ------------------------------------------------------------------------------
   const TIMERS =
-    'timers do not survive a restart or a replay. Use await sleep("5s") from "workflow" for durable delays, ' +
-    'or move the code into a "use step" function.';
+    'Timeout functions like "setTimeout" and "setInterval" are not supported in workflow functions. Use the ' +
+    '"sleep" function from "workflow" for time-based delays: timers do not survive a restart or a replay. Or ' +
+    'move the code into a "use step" function. (see docs: errors#timeout-in-workflow)';
   for (const name of [
     "setTimeout",
     "setInterval",
@@ -318,13 +404,24 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     "clearInterval",
     "clearImmediate",
   ]) {
-    g[name] = unavailable(name, TIMERS);
+    g[name] = unavailable(name, TIMERS, true);
   }
-  g.fetch = unavailable(
+  const fetchUnavailable = unavailable(
     "fetch",
-    "network calls must run in a step so their result is recorded. Use " +
-      'import { fetch } from "workflow" (a step that performs fetch), or call fetch inside a "use step" function.',
+    'Global "fetch" is unavailable in workflow functions. Use the "fetch" step function from "workflow" to make ' +
+      "HTTP requests: network calls must run in a step so their result is recorded (import { fetch } from " +
+      '"workflow", or globalThis.fetch = fetch for libraries), or call fetch inside a "use step" function. ' +
+      "(see docs: errors#fetch-in-workflow)",
+    true,
   );
+  // `globalThis.fetch = fetch` (the workflow fetch step) is WDK's documented way to let libraries call fetch: the
+  // run's globalThis then holds it, and the bare identifier, which resolves here in the shared realm, follows it.
+  const sharedFetch = function fetch(this: unknown, ...args: unknown[]): unknown {
+    const own = Object.getOwnPropertyDescriptor(C.runGlobal(), "fetch")?.value;
+    if (typeof own === "function" && own !== sharedFetch) return apply(own, this, args);
+    return fetchUnavailable();
+  };
+  g.fetch = sharedFetch;
   g.require = unavailable(
     "require",
     "workflow code runs without CommonJS or Node.js modules. Use import at the top of the file; Node.js APIs " +
@@ -659,6 +756,100 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       caps.runJob();
     },
   });
+
+  function installUint8ArrayCodecs(): void {
+    const U8 = g.Uint8Array as any;
+    const proto = U8.prototype;
+    if (typeof proto.toBase64 === "function") return;
+    const STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const HEX_DIGITS = "0123456789abcdef";
+    const isU8 = (v: unknown) => ArrayBuffer.isView(v) && apply(typedArrayTag, v, []) === "Uint8Array";
+    const alphabetOf = (options: unknown, what: string): string => {
+      const alphabet = (options as { alphabet?: unknown } | undefined)?.alphabet ?? "base64";
+      if (alphabet !== "base64" && alphabet !== "base64url") {
+        throw new TypeError(`${what}: alphabet must be "base64" or "base64url"`);
+      }
+      return alphabet === "base64" ? STD : URL_SAFE;
+    };
+    setFunction(proto, "toBase64", function toBase64(this: Uint8Array, options?: { omitPadding?: boolean }) {
+      if (!isU8(this)) throw new TypeError("Uint8Array.prototype.toBase64 called on a non-Uint8Array");
+      const chars = alphabetOf(options, "toBase64");
+      let out = "";
+      const n = this.length;
+      let i = 0;
+      for (; i + 2 < n; i += 3) {
+        const v = (this[i]! << 16) | (this[i + 1]! << 8) | this[i + 2]!;
+        out += chars[v >> 18]! + chars[(v >> 12) & 63]! + chars[(v >> 6) & 63]! + chars[v & 63]!;
+      }
+      const pad = !options?.omitPadding;
+      if (n - i === 1) {
+        const v = this[i]! << 16;
+        out += chars[v >> 18]! + chars[(v >> 12) & 63]! + (pad ? "==" : "");
+      } else if (n - i === 2) {
+        const v = (this[i]! << 16) | (this[i + 1]! << 8);
+        out += chars[v >> 18]! + chars[(v >> 12) & 63]! + chars[(v >> 6) & 63]! + (pad ? "=" : "");
+      }
+      return out;
+    });
+    setFunction(proto, "toHex", function toHex(this: Uint8Array) {
+      if (!isU8(this)) throw new TypeError("Uint8Array.prototype.toHex called on a non-Uint8Array");
+      let out = "";
+      for (let i = 0; i < this.length; i++) out += HEX_DIGITS[this[i]! >> 4]! + HEX_DIGITS[this[i]! & 15]!;
+      return out;
+    });
+    setFunction(
+      U8,
+      "fromBase64",
+      function fromBase64(string: unknown, options?: { lastChunkHandling?: string }) {
+        if (typeof string !== "string")
+          throw new TypeError("Uint8Array.fromBase64: the input must be a string");
+        const chars = alphabetOf(options, "Uint8Array.fromBase64");
+        const handling = options?.lastChunkHandling ?? "loose";
+        let text = string.replace(/[\t\n\f\r ]/g, "");
+        let padding = 0;
+        while (text.endsWith("=") && padding < 2) {
+          text = text.slice(0, -1);
+          padding++;
+        }
+        const rest = text.length % 4;
+        if (rest === 1 || (padding > 0 && (text.length + padding) % 4 !== 0)) {
+          throw new SyntaxError("Uint8Array.fromBase64: the input is not valid base64");
+        }
+        if (handling === "strict" && rest !== 0 && padding === 0) {
+          throw new SyntaxError(
+            "Uint8Array.fromBase64: the last chunk is incomplete (lastChunkHandling: strict)",
+          );
+        }
+        const usable = handling === "stop-before-partial" && padding === 0 ? text.length - rest : text.length;
+        const out = new U8(Math.floor((usable * 3) / 4));
+        let bits = 0;
+        let value = 0;
+        let o = 0;
+        for (let i = 0; i < usable; i++) {
+          const d = chars.indexOf(text[i]!);
+          if (d < 0)
+            throw new SyntaxError(`Uint8Array.fromBase64: invalid character ${JSON.stringify(text[i])}`);
+          value = (value << 6) | d;
+          bits += 6;
+          if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (value >> bits) & 255;
+          }
+        }
+        return o === out.length ? out : out.subarray(0, o);
+      },
+    );
+    setFunction(U8, "fromHex", function fromHex(string: unknown) {
+      if (typeof string !== "string") throw new TypeError("Uint8Array.fromHex: the input must be a string");
+      if (string.length % 2 !== 0 || /[^0-9a-fA-F]/.test(string)) {
+        throw new SyntaxError("Uint8Array.fromHex: the input must be an even number of hexadecimal digits");
+      }
+      const out = new U8(string.length / 2);
+      for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(string.slice(i * 2, i * 2 + 2), 16);
+      return out;
+    });
+  }
 
   return {
     guard: guard as RealmKit["guard"],

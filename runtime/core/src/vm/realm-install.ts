@@ -20,6 +20,7 @@
  * which rules out V8's own generator, and no library is needed for something this small. Math.random and crypto
  * draw from two independent streams so adding a `randomUUID()` call does not shift every later `Math.random()`.
  */
+import { createHash } from "node:crypto";
 import * as vm from "node:vm";
 import { functionWithoutDynamicImport, withoutDynamicImport } from "./dynamic-import.js";
 import { installRealmCode, type RealmCaps, type RealmKit } from "./realm-code.js";
@@ -146,6 +147,17 @@ function caps(g: Realm, opts: SharedRealmOptions): RealmCaps {
         ? withoutDynamicImport(source)
         : functionWithoutDynamicImport(source, kind)) as RealmCaps["withoutDynamicImport"],
     runJob,
+    runGlobal: () => run("fetch()").global,
+    digest: (algorithm, data) =>
+      realmBytes(
+        createHash(algorithm)
+          .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+          .digest(),
+      ),
+    disposeSymbols: {
+      dispose: (Symbol as { dispose?: symbol }).dispose,
+      asyncDispose: (Symbol as { asyncDispose?: symbol }).asyncDispose,
+    },
     web: webCaps(realmBytes),
   };
 }

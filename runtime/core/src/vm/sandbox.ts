@@ -253,6 +253,13 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const process = frozenProcessFor(global, opts.env);
   Object.defineProperty(global, "globalThis", { value: global, writable: true, configurable: true });
   Object.defineProperty(global, "process", { value: process, writable: true, configurable: true });
+  // WDK's documented pattern `globalThis.fetch = fetch` (the workflow fetch step, for libraries such as the AI SDK
+  // that read the global): an own, writable property, since assigning over the frozen inherited one would throw.
+  Object.defineProperty(global, "fetch", {
+    value: (realm.base as Record<string, unknown>).fetch,
+    writable: true,
+    configurable: true,
+  });
   if (opts.globals) {
     for (const key of Reflect.ownKeys(opts.globals)) {
       Object.defineProperty(global, key, {

@@ -34,9 +34,10 @@ flaky.maxRetries = 4;
 
 async function slowRetry(): Promise<number> {
   "use step";
-  const { attempt, stepStartedAt } = getStepMetadata();
+  const { attempt } = getStepMetadata();
   if (attempt === 1) throw new RetryableError("come back later", { retryAfter: 700 });
-  return stepStartedAt.getTime();
+  // When this (second) attempt runs; `stepStartedAt` is the first attempt's start, as in WDK.
+  return Date.now();
 }
 
 async function echo<T>(value: T): Promise<T> {
