@@ -140,6 +140,16 @@ export class Run<R = unknown> {
     return (await this.engine.queryRun(this.runId, name, args)) as T;
   }
 
+  /**
+   * Completes the run's pending `sleep()` calls now, all of them or those named by `correlationIds` (as
+   * `waitForSleep()` returns them), and resolves with how many it stopped. Meant for tests and for UIs that let
+   * someone skip a wait; the process calling it must be able to execute the run (it has the workflow's code).
+   */
+  async wakeUp(opts: { correlationIds?: string[] } = {}): Promise<{ stoppedCount: number }> {
+    if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
+    return this.engine.wakeUp(this.runId, opts.correlationIds);
+  }
+
   /** `fork({ fromStep: toStep })` after cancelling this run with the new run's ID as the reason. */
   async rewind(opts: { toStep: string }): Promise<Run<R>> {
     return new Run<R>(await this.engine.rewindRun(this.runId, opts), this.engine);

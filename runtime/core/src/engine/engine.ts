@@ -48,6 +48,7 @@ import {
 } from "../sandbox/run-errors.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
+import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError, StepNotFoundError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
@@ -61,6 +62,7 @@ import {
   WorkflowInstance,
 } from "./instance.js";
 import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
+import { type ReplayReport, type ReplaySubject, replayAgainst } from "./replay-check.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
@@ -241,10 +243,7 @@ export class Engine implements EngineContext {
         `stepFanOut.inlineStepsPerRun must be a number ≥ 0 (Infinity: offer only when all step slots are busy), got ${this.inlineStepsPerRun}.`,
       );
     }
-    this.wakeTimers = new WakeTimers(
-      (runId) => void this.drive(runId),
-      () => this.now(),
-    );
+    this.wakeTimers = new WakeTimers((runId) => void this.drive(runId));
     this.onError =
       opts.onError ??
       ((error, runId) => {
@@ -270,8 +269,9 @@ export class Engine implements EngineContext {
     return this.worldPromise;
   }
 
+  /** The process's clock (`clock.ts`): the wall clock unless a test installed virtual time. */
   now(): number {
-    return Date.now();
+    return currentClock().now();
   }
 
   /**
@@ -885,6 +885,55 @@ export class Engine implements EngineContext {
     instance.preload(events);
     for (const event of events) await instance.apply(event);
     return deserialize(instance.query(name, input));
+  }
+
+  /**
+   * Replays a recorded log (`wf export`, or a run of the world) against this engine's workflow code without
+   * executing or recording anything, and reports whether the code follows the log (see `replay-check.ts`).
+   */
+  async replayLog(subject: ReplaySubject): Promise<ReplayReport> {
+    return replayAgainst(await this.load(subject.workflowName), subject, {
+      timeLimitMs: this.workflowCodeTimeoutMs,
+    });
+  }
+
+  /**
+   * `run.wakeUp()`: completes the run's pending sleeps now (all, or those whose correlation IDs are given) and
+   * returns how many. This process takes the run up (it needs its workflow code) and moves the sleeps' wake-up to
+   * the present, so `wait_completed` is recorded through the run's own driver like any sleep that came due.
+   */
+  async wakeUp(runId: string, correlationIds?: readonly string[]): Promise<{ stoppedCount: number }> {
+    const world = await this.world();
+    const record = await world.getRun(runId);
+    if (!record) throw new WorkflowRunNotFoundError(runId);
+    const pending = (await world.listWaits(runId)).filter(
+      (w) => w.status === "waiting" && (!correlationIds || correlationIds.includes(w.waitId)),
+    );
+    if (pending.length === 0 || TERMINAL_RUN_STATUSES.includes(record.status)) return { stoppedCount: 0 };
+    if (!this.live.has(runId)) {
+      await this.drive(runId);
+      // Replaying may itself complete the sleeps that were already due; wait for the instance to exist.
+      for (let i = 0; i < 200 && !this.live.has(runId) && this.driving.has(runId); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const live = this.live.get(runId);
+    if (!live) {
+      throw new Error(
+        `wakeUp(): run ${runId} is driven by another process (or this one cannot load its workflow code), so its ` +
+          "sleeps cannot be moved from here. Call wakeUp() from a process that executes the run.",
+      );
+    }
+    const now = this.now();
+    let stoppedCount = 0;
+    for (const wait of pending) {
+      const op = live.instance.ops.get(wait.waitId);
+      if (op?.kind !== "wait") continue;
+      if (op.resumeAt === undefined || op.resumeAt > now) op.resumeAt = now;
+      stoppedCount++;
+    }
+    await this.drive(runId);
+    return { stoppedCount };
   }
 
   /**
