@@ -924,14 +924,18 @@ export class Engine implements EngineContext {
           "sleeps cannot be moved from here. Call wakeUp() from a process that executes the run.",
       );
     }
-    const now = this.now();
+    // Through the run's serial queue: a replay in progress there must finish before the sleeps exist. Then the
+    // run is driven as for any wake-up (an idle instance takes its lease again) and records the sleeps' end.
     let stoppedCount = 0;
-    for (const wait of pending) {
-      const op = live.instance.ops.get(wait.waitId);
-      if (op?.kind !== "wait") continue;
-      if (op.resumeAt === undefined || op.resumeAt > now) op.resumeAt = now;
-      stoppedCount++;
-    }
+    await live.enqueue(() => {
+      const now = this.now();
+      for (const wait of pending) {
+        const op = live.instance.ops.get(wait.waitId);
+        if (op?.kind !== "wait") continue;
+        if (op.resumeAt === undefined || op.resumeAt > now) op.resumeAt = now;
+        stoppedCount++;
+      }
+    });
     await this.drive(runId);
     return { stoppedCount };
   }

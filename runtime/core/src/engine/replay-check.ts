@@ -87,5 +87,5 @@ export async function replayAgainst(
 }
 
 function describe(op: Operation): string {
-  return op.kind === "step" ? `step ${op.name} (${op.cid})` : `${op.kind} ${op.cid}`;
+  return op.kind === "step" ? `step "${op.name}" (${op.cid})` : `${op.kind} (${op.cid})`;
 }
