@@ -3,9 +3,12 @@
  * `workflow()` plugin in its vitest.config.ts. The example's own test file and the testing guide's examples
  * (docs/testing.md) both run here.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { copyIntoTmp } from "./support/process.js";
 import { runVitest } from "./support/vitest-child.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -17,4 +20,39 @@ describe("workflow tests in Vitest", () => {
     expect(result.code, result.output).toBe(0);
     expect(result.passed).toBe(7);
   }, 120_000);
+
+  it("runs every titled example of docs/testing.md as a project", async () => {
+    const guide = readFileSync(path.join(repo, "docs", "testing.md"), "utf8");
+    const files = [...guide.matchAll(/```ts title="([^"]+)"\n([\s\S]*?)```/g)].map((m) => ({
+      name: m[1]!,
+      code: m[2]!,
+    }));
+    expect(files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(["vitest.config.ts", "workflows/approval.ts", "workflows/replay.test.ts"]),
+    );
+    // Inside the repository (test/e2e/.tmp), so that `workflow` and `vitest` resolve as in a user's project.
+    const empty = mkdtempSync(path.join(tmpdir(), "docs-testing-"));
+    const project = copyIntoTmp(empty, "docs-testing");
+    rmSync(empty, { recursive: true });
+    try {
+      writeFileSync(
+        project.file("package.json"),
+        '{ "name": "docs-testing", "private": true, "type": "module" }\n',
+      );
+      for (const f of files) {
+        mkdirSync(path.dirname(project.file(f.name)), { recursive: true });
+        writeFileSync(project.file(f.name), f.code);
+      }
+      const tests = files.filter((f) => f.name.endsWith(".test.ts")).length;
+      const result = await runVitest(project.dir);
+      expect(result.failures, result.output).toEqual([]);
+      expect(result.code, result.output).toBe(0);
+      // Every test of the guide ran (none was skipped or lost).
+      const declared = files.reduce((n, f) => n + (f.code.match(/^\s*it\(/gm)?.length ?? 0), 0);
+      expect(tests).toBeGreaterThanOrEqual(5);
+      expect(result.passed).toBe(declared);
+    } finally {
+      project.cleanup();
+    }
+  }, 180_000);
 });

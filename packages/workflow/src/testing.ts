@@ -4,8 +4,16 @@
  * `replayRun()` checks a recorded run (`wf export`) against the current code. Works with any test runner once the
  * runtime has a world and the workflow code (the `workflow()` Vitest plugin from `workflow/vitest` does that).
  */
+
+export type { RunExport } from "./run-export.js";
 export { mockStep, restoreStepMocks, type StepMock } from "./testing/mock-step.js";
-export { type ReplayResult, type ReplayRunOptions, type RunLog, replayRun } from "./testing/replay-run.js";
+export {
+  exportRun,
+  type ReplayResult,
+  type ReplayRunOptions,
+  type RunLog,
+  replayRun,
+} from "./testing/replay-run.js";
 export {
   advanceTime,
   useRealTime,

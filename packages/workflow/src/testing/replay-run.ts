@@ -6,7 +6,8 @@
  * break runs in flight.
  */
 import { readFileSync } from "node:fs";
-import { type Engine, getEngine, type ReplayReport } from "@wfkit/core";
+import { type Engine, getEngine, type ReplayReport, WorkflowRunNotFoundError } from "@wfkit/core";
+import { exportRunLog, type RunExport } from "../run-export.js";
 
 /** What `wf export` writes (only the fields a replay reads are required). */
 export interface RunLog {
@@ -71,4 +72,20 @@ function parseLog(log: RunLog | string | { file: string }): RunLog {
     );
   }
   return v as RunLog;
+}
+
+/**
+ * A run of this process's world as `wf export <runId>` would write it: save it next to your tests (JSON) and
+ * replay it with `replayRun()` after changing the workflow.
+ */
+export async function exportRun(
+  run: string | { runId: string },
+  opts: ReplayRunOptions = {},
+): Promise<RunExport> {
+  const runId = typeof run === "string" ? run : run.runId;
+  const engine = opts.engine ?? getEngine();
+  const exported = await exportRunLog(await engine.world(), runId);
+  if (!exported) throw new WorkflowRunNotFoundError(runId);
+  // Exactly what the JSON file holds (and a copy the caller may edit: worlds hand out frozen events).
+  return JSON.parse(JSON.stringify(exported)) as RunExport;
 }

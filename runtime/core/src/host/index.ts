@@ -10,6 +10,7 @@ installHostRuntime();
 
 export type {
   HookRecord,
+  RunRecord,
   RunStatus,
   StepRecord,
   StreamInfo,
