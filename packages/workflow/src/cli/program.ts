@@ -9,6 +9,7 @@ import { addPostgresCommand } from "./postgres-command.js";
 import { addSteerCommands } from "./steer-commands.js";
 import { addStreamsCommand } from "./streams-command.js";
 import { addTransformCommand } from "./transform-command.js";
+import { addVerifyCommand } from "./verify-command.js";
 import { addWorkerCommand } from "./worker-command.js";
 
 /** This package's version (src/cli and dist/cli are both two folders below package.json). */
@@ -36,5 +37,6 @@ export function createProgram(io: CliIo = processIo): Command {
   addStreamsCommand(program, io);
   addExportCommand(program, io);
   addHealthCommand(program, io);
+  addVerifyCommand(program, io);
   return program;
 }
