@@ -106,6 +106,38 @@ describe("wf verify", () => {
     change((s) => s);
   }, 60_000);
 
+  it("wf build warns when a workflow with runs in flight changed its step sequence", async () => {
+    change((s) => s);
+    expect((await wf(project, ["build"])).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(project.file(".workflow/manifest.json"), "utf8"));
+    expect(manifest.workflows["workflow//./src/orders//fulfil"]).toMatchObject({
+      stepSequence: ["step//./src/orders//reserve", "sleep", "step//./src/orders//ship"],
+      fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+
+    // Only code between operations changed: same fingerprint, no warning.
+    change((s) => s.replace("return ship(reservation);", "return ship(reservation.trim());"));
+    let build = await wf(project, ["build"]);
+    expect(build.code).toBe(0);
+    expect(build.stderr).not.toContain("in flight");
+
+    change((s) =>
+      s.replace(
+        "const reservation = await reserve(orderId);",
+        "await audit(orderId);\n  const reservation = await reserve(orderId);",
+      ),
+    );
+    build = await wf(project, ["build"]);
+    expect(build.code).toBe(0);
+    expect(build.stderr).toContain(
+      "warning: workflow workflow//./src/orders//fulfil changed its step sequence and has 1 run in flight",
+    );
+    expect(build.stderr).toContain("wf verify --build .workflow");
+    // `quick` kept its step sequence (and has no run in flight either).
+    expect(build.stderr).not.toContain("orders//quick");
+    change((s) => s);
+  }, 60_000);
+
   it("nothing was executed or recorded by verifying", async () => {
     const exported = JSON.parse((await wf(project, ["export", runs.sleeping])).stdout);
     expect(exported.events.map((e: { type: string }) => e.type)).toEqual([
