@@ -3,12 +3,11 @@
  * `workflow()` plugin in its vitest.config.ts. The example's own test file and the testing guide's examples
  * (docs/testing.md) both run here.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { copyIntoTmp } from "./support/process.js";
 import { runVitest } from "./support/vitest-child.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -30,10 +29,15 @@ describe("workflow tests in Vitest", () => {
     expect(files.map((f) => f.name)).toEqual(
       expect.arrayContaining(["vitest.config.ts", "workflows/approval.ts", "workflows/replay.test.ts"]),
     );
-    // Inside the repository (test/e2e/.tmp), so that `workflow` and `vitest` resolve as in a user's project.
-    const empty = mkdtempSync(path.join(tmpdir(), "docs-testing-"));
-    const project = copyIntoTmp(empty, "docs-testing");
-    rmSync(empty, { recursive: true });
+    // Outside the repository, so that the root Vitest run never collects these files (even if a crash leaves them),
+    // with the repository's node_modules linked in so that `workflow` and `vitest` resolve as in a user's project.
+    const dir = mkdtempSync(path.join(tmpdir(), "docs-testing-"));
+    symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"), "dir");
+    const project = {
+      dir,
+      file: (rel: string) => path.join(dir, rel),
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
     try {
       writeFileSync(
         project.file("package.json"),

@@ -6,6 +6,7 @@
  */
 export { type VitestPlugin, workflow } from "./vitest/plugin.js";
 export {
+  buildWorkflowTests,
   setupWorkflowTests,
   teardownWorkflowTests,
   type WorkflowTestOptions,

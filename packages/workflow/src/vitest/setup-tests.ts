@@ -4,11 +4,12 @@
  * compiled from source on demand: no build step. Step implementations are the modules the tests import (compiled
  * by the `workflow()` plugin), so `vi.mock()` of what steps use applies to runs too.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { register } from "node:module";
 import path from "node:path";
+import { discoverDirectiveFiles } from "@wfkit/builder";
 import { type CodeProvider, configureRuntime, getEngine, type World, worldFromEnv } from "@wfkit/core";
-import { createSourceCodeProvider, findProjectRoot } from "@wfkit/node";
+import { createSourceCodeProvider, findProjectRoot, WorkflowBundler } from "@wfkit/node";
 import { restoreStepMocks } from "../testing/mock-step.js";
 import { useRealTime } from "../testing/virtual-time.js";
 
@@ -122,4 +123,19 @@ function testCodeProvider(projectRoot: string, cacheDir: string): CodeProvider {
       await source.loadStep(stepId);
     },
   };
+}
+
+/**
+ * Optional (WDK's name; the plugin does not need it): compiles the sandbox bundle of every workflow file of the
+ * project into the `outDir` cache ahead of the tests, so that the first run of each workflow starts at once and a
+ * compile error fails here, once, rather than in every test that starts the workflow. Use it in a Vitest
+ * `globalSetup`. Resolves with the files it compiled.
+ */
+export async function buildWorkflowTests(options: WorkflowTestOptions = {}): Promise<string[]> {
+  const resolved = resolveTestOptions(options);
+  const bundler = new WorkflowBundler(resolved.cwd, resolved.outDir);
+  const files = await discoverDirectiveFiles({ projectRoot: resolved.cwd, dependencies: false });
+  const workflowFiles = files.filter((file) => readFileSync(file, "utf8").includes("use workflow"));
+  for (const file of workflowFiles) await bundler.bundle(file);
+  return workflowFiles;
 }
