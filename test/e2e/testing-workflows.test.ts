@@ -13,11 +13,11 @@ import { runVitest } from "./support/vitest-child.js";
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 describe("workflow tests in Vitest", () => {
-  it("runs examples/node-basic's tests (mockStep, virtual time, replayRun, waitForHook/Sleep, wakeUp)", async () => {
+  it("runs examples/node-basic's tests (mockStep, virtual time, replayRun, waitForHook/Sleep, wakeUp, vi.mock in steps)", async () => {
     const result = await runVitest(path.join(repo, "examples", "node-basic"));
     expect(result.failures, result.output).toEqual([]);
     expect(result.code, result.output).toBe(0);
-    expect(result.passed).toBe(7);
+    expect(result.passed).toBe(8);
   }, 120_000);
 
   it("runs every titled example of docs/testing.md as a project", async () => {
