@@ -81,13 +81,15 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
       const mode: TransformMode = target === "server" && !state.dev ? "step" : "client";
       const result = transform(code, { filename: file, projectRoot: state.options.projectRoot, mode });
       const errors = result.diagnostics.filter((d) => d.severity === "error");
-      for (const d of result.diagnostics.filter((d) => d.severity === "warning"))
-        this.warn(`${d.file}:${d.line}:${d.column}: ${d.message} ${d.hint}`);
       if (errors.length > 0)
         this.error(
           `workflow compiler: ${errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message} ${d.hint}`).join("\n")}`,
         );
+      // A file that only mentions a directive in a string or comment (this runtime's own modules do) has no
+      // workflow code, so warnings about what would stay in a workflow bundle do not apply to it.
       if (result.workflows.length === 0 && result.steps.length === 0) return null;
+      for (const d of result.diagnostics.filter((d) => d.severity === "warning"))
+        this.warn(`${d.file}:${d.line}:${d.column}: ${d.message} ${d.hint}`);
       const output = state.output ?? (await state.building);
       let out = result.code;
       // Imports are hoisted, so appending keeps the source map's lines valid.

@@ -4,7 +4,8 @@
  * `.workflow-data`), `memory`, `postgres` / `sqlite` / `redis` / `vercel` (their packages' `createWorld(env)`,
  * configured from their environment variables), or a module path or package name that exports `createWorld()`.
  */
-import { isAbsolute, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createMemoryWorld, type World } from "@wfkit/world";
 
@@ -16,13 +17,34 @@ const PACKAGES: Record<string, string> = {
 };
 
 // Through a variable so TypeScript does not require optional world packages to be installed.
-const importModule = (specifier: string): Promise<Record<string, unknown>> => import(specifier);
+const importByName = (specifier: string): Promise<Record<string, unknown>> => import(specifier);
+
+/**
+ * An optional world package, found from this module or else from the app's folder: with pnpm's isolated
+ * `node_modules` (and in an app bundle) this runtime cannot see packages that only the app depends on.
+ */
+async function importModule(specifier: string, cwd = process.cwd()): Promise<Record<string, unknown>> {
+  try {
+    return await importByName(specifier);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND" || specifier.startsWith("file:"))
+      throw error;
+    let fromApp: string;
+    try {
+      fromApp = createRequire(join(cwd, "package.json")).resolve(specifier);
+    } catch {
+      throw error;
+    }
+    return await importByName(pathToFileURL(fromApp).href);
+  }
+}
 
 export async function worldFromEnv(env: Record<string, string | undefined> = process.env): Promise<World> {
   const target = env.WORKFLOW_TARGET_WORLD?.trim() || "local";
   if (target === "memory") return createMemoryWorld();
   if (target === "local") {
-    const mod = await importModule("@wfkit/world-local");
+    // A literal specifier, so that bundlers include the default world in an app bundle.
+    const mod = (await import("@wfkit/world-local")) as Record<string, unknown>;
     const create = mod.createLocalWorld as
       | ((opts: { dataDir: string }) => World | Promise<World>)
       | undefined;
@@ -39,7 +61,7 @@ export async function worldFromEnv(env: Record<string, string | undefined> = pro
   } catch (error) {
     throw new Error(
       `WORKFLOW_TARGET_WORLD="${target}" could not be loaded (${(error as Error).message}). Use "local", ` +
-        '"memory", "postgres", "sqlite", "vercel", or a module path that exports createWorld().',
+        '"memory", "postgres", "sqlite", "redis", "vercel", or a module path that exports createWorld().',
       { cause: error },
     );
   }
