@@ -4,7 +4,7 @@
  * `waitForSleep()` / `waitForHook()` to reach a point of a run before waking or resuming it. Mocks, virtual
  * time and replays are in `workflow/testing`.
  */
-export { type VitestPlugin, workflow } from "./vitest/plugin.js";
+export { type VitestPlugin, type WorkflowPluginOptions, workflow } from "./vitest/plugin.js";
 export {
   buildWorkflowTests,
   setupWorkflowTests,

@@ -54,7 +54,16 @@ function setupFile(): string {
   return path.join(path.dirname(here), `setup${path.extname(here)}`);
 }
 
-export function workflow(options: WorkflowTestOptions = {}): VitestPlugin[] {
+export interface WorkflowPluginOptions extends WorkflowTestOptions {
+  /**
+   * Add the setup file that calls `setupWorkflowTests()` / `teardownWorkflowTests()` around each test file
+   * (default true). False for a manual setup: the plugin then only compiles directive files.
+   */
+  autoSetup?: boolean;
+}
+
+export function workflow(pluginOptions: WorkflowPluginOptions = {}): VitestPlugin[] {
+  const { autoSetup = true, ...options } = pluginOptions;
   let projectRoot = path.resolve(options.cwd ?? process.cwd());
   return [
     {
@@ -64,7 +73,7 @@ export function workflow(options: WorkflowTestOptions = {}): VitestPlugin[] {
         projectRoot = path.resolve(options.cwd ?? config.root ?? process.cwd());
         return {
           test: {
-            setupFiles: [setupFile()],
+            ...(autoSetup ? { setupFiles: [setupFile()] } : {}),
             env: { [OPTIONS_ENV]: JSON.stringify({ ...options, cwd: projectRoot }) },
           },
         };
