@@ -37,10 +37,10 @@ describe("the scanner", () => {
       'export const OTHER_SLUG = "second-slug";',
       'export const TYPED_SLUG: string = "typed-slug";',
       "class E { readonly slug = 'third-slug'; }",
-      'const m = `${errorDocs("fourth-slug")}`;',
+      'const m = `\u0024{errorDocs("fourth-slug")}`;',
       'const n = "(see docs: errors#fifth-slug)";',
-      "const template = `see docs: ${slug}`; // not a literal: the slug is declared elsewhere",
-      "const anchored = `(see docs: errors#${slug})`;",
+      "const template = `see docs: \u0024{slug}`; // not a literal: the slug is declared elsewhere",
+      "const anchored = `(see docs: errors#\u0024{slug})`;",
       "const notASlug = 'slugs are fine';",
     ].join("\n");
     expect(citedSlugs(source)).toEqual(
