@@ -11,7 +11,7 @@ import path from "node:path";
 const SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*";
 const PATTERNS: RegExp[] = [
   // Not `errors#${slug}`: a template names its slug elsewhere.
-  new RegExp(`see docs: (?:errors#)?(${SLUG})(?![\\w#$-])`, "g"),
+  new RegExp(`see docs: (?:errors[#/])?(${SLUG})(?![\\w#$/-])`, "g"),
   new RegExp(`\\b[A-Z][A-Z0-9_]*_SLUG\\s*(?::\\s*[^=]+)?=\\s*["'\`](${SLUG})["'\`]`, "g"),
   new RegExp(`\\bslug\\s*(?::\\s*[^=;]+)?=\\s*["'\`](${SLUG})["'\`]`, "g"),
   new RegExp(`\\berrorDocs\\(\\s*["'\`](${SLUG})["'\`]`, "g"),
