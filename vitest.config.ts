@@ -8,6 +8,7 @@ export default defineConfig({
       "{packages,runtime,plugins,examples}/*/src/**/*.test.ts",
       "test/e2e/**/*.test.ts",
       "test/fixtures/*.test.ts",
+      "test/docs/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

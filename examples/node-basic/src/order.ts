@@ -58,7 +58,7 @@ async function reserveStock(orderId: string, items: OrderItem[]): Promise<string
   return reservationId;
 }
 
-async function chargePayment(orderId: string, amount: number): Promise<string> {
+export async function chargePayment(orderId: string, amount: number): Promise<string> {
   "use step";
   const { attempt } = getStepMetadata();
   if (amount <= 0) throw new FatalError(`Order ${orderId} has nothing to charge (total ${amount}).`);
@@ -76,7 +76,7 @@ async function chargePayment(orderId: string, amount: number): Promise<string> {
 }
 chargePayment.maxRetries = 5;
 
-async function releaseStock(reservationId: string): Promise<void> {
+export async function releaseStock(reservationId: string): Promise<void> {
   "use step";
   await inventory.release(reservationId);
   log("release-stock", `released ${reservationId}`);
@@ -101,7 +101,7 @@ async function recordAnalytics(event: string, data: Record<string, unknown>): Pr
   return `analytics:${event}`;
 }
 
-async function shipOrder(orderId: string, reservationId: string): Promise<string> {
+export async function shipOrder(orderId: string, reservationId: string): Promise<string> {
   "use step";
   const trackingNumber = `TRK-${orderId.replace(/\W/g, "").toUpperCase()}-${reservationId.slice(-4)}`;
   log("ship", `handed ${orderId} to the carrier, tracking ${trackingNumber}`);

@@ -9,9 +9,11 @@ export {
   createManifest,
   type Manifest,
   type ManifestEntry,
+  type WorkflowManifestEntry,
   writeManifest,
 } from "./manifest.js";
 export { isNodeBuiltin } from "./node-builtins.js";
 export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
+export { sequenceFingerprint, stepSequence } from "./step-sequence.js";
 export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { makeProject, removeProjects } from "./__tests__/project.js";
 import type { CompiledModule } from "./compile-plugin.js";
 import { contentHash, createManifest, writeManifest } from "./manifest.js";
+import { sequenceFingerprint } from "./step-sequence.js";
 
 afterAll(removeProjects);
 
@@ -42,6 +43,16 @@ const source = (chargeBody: string, refundBody = "return 0;") =>
   ].join("\n");
 
 describe("createManifest", () => {
+  it("records each workflow's step sequence and its fingerprint", () => {
+    const manifest = createManifest({
+      projectRoot: ROOT,
+      modules: [compiled("src/order.ts", source("return amount;"))],
+    });
+    const checkout = manifest.workflows["workflow//src/order.ts//checkout"]!;
+    expect(checkout.stepSequence).toEqual(["step//src/order.ts//charge"]);
+    expect(checkout.fingerprint).toBe(sequenceFingerprint(["step//src/order.ts//charge"]));
+  });
+
   it("lists every workflow and step with its project-relative file, location and hash", () => {
     const manifest = createManifest({
       projectRoot: ROOT,

@@ -11,6 +11,7 @@ import { writeAtomically } from "./bundle.js";
 import type { CompiledModule } from "./compile-plugin.js";
 import { functionTextFinder } from "./function-source.js";
 import { relativePosix } from "./source-files.js";
+import { sequenceFingerprint, stepSequence } from "./step-sequence.js";
 
 export interface ManifestEntry {
   /** Local name in its file: `checkout`, `Order#save`, `checkout/notify`. */
@@ -25,9 +26,17 @@ export interface ManifestEntry {
   hash: string;
 }
 
+/** A workflow's entry also records its step sequence (see `step-sequence.ts`) and that sequence's fingerprint. */
+export interface WorkflowManifestEntry extends ManifestEntry {
+  /** The durable operations the body calls, in source order: step IDs, `sleep`, `createHook`, … */
+  stepSequence: string[];
+  /** First 16 hex digits of the sha256 of `stepSequence`: changes when runs in flight may stop replaying. */
+  fingerprint: string;
+}
+
 export interface Manifest {
   version: 1;
-  workflows: Record<string, ManifestEntry>;
+  workflows: Record<string, WorkflowManifestEntry>;
   steps: Record<string, ManifestEntry>;
 }
 
@@ -39,8 +48,11 @@ export interface CreateManifestOptions {
 
 /** Builds the manifest; IDs are sorted so two builds of the same code give byte-identical files. */
 export function createManifest({ projectRoot, modules }: CreateManifestOptions): Manifest {
-  const workflows: [string, ManifestEntry][] = [];
+  const workflows: [string, WorkflowManifestEntry][] = [];
   const steps: [string, ManifestEntry][] = [];
+  // Steps callable by name: a nested step (`checkout/notify`) by its own last segment.
+  const anyFile = new Map<string, string>();
+  for (const mod of modules) for (const st of mod.steps) anyFile.set(localName(st.name), st.id);
   for (const mod of modules) {
     const file = relativePosix(path.resolve(projectRoot), mod.file);
     const textAt = functionTextFinder(mod.source, mod.file);
@@ -52,7 +64,13 @@ export function createManifest({ projectRoot, modules }: CreateManifestOptions):
         { name: fn.name, file, line: fn.loc.line, column: fn.loc.column, hash: contentHash(text) },
       ];
     };
-    workflows.push(...mod.workflows.map(entry));
+    const callable = new Map(anyFile);
+    for (const st of mod.steps) callable.set(localName(st.name), st.id);
+    for (const wf of mod.workflows) {
+      const [id, base] = entry(wf);
+      const sequence = stepSequence(textAt(wf.loc) ?? "", callable);
+      workflows.push([id, { ...base, stepSequence: sequence, fingerprint: sequenceFingerprint(sequence) }]);
+    }
     steps.push(...mod.steps.map(entry));
   }
   return { version: 1, workflows: sortedRecord(workflows), steps: sortedRecord(steps) };
@@ -70,7 +88,11 @@ export function contentHash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
-function sortedRecord(pairs: [string, ManifestEntry][]): Record<string, ManifestEntry> {
+function localName(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1).replace(/^.*[#.]/, "");
+}
+
+function sortedRecord<E extends ManifestEntry>(pairs: [string, E][]): Record<string, E> {
   pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(pairs);
 }

@@ -11,8 +11,11 @@ import { WorkflowBundler } from "./workflow-bundle.js";
 
 const STEPS_KEY = Symbol.for("wfkit.steps");
 
-export function createSourceCodeProvider(projectRoot: string): CodeProvider {
-  const bundler = new WorkflowBundler(projectRoot);
+export function createSourceCodeProvider(
+  projectRoot: string,
+  opts: { cacheDir?: string } = {},
+): CodeProvider {
+  const bundler = new WorkflowBundler(projectRoot, opts.cacheDir);
   const stepModules = new Map<string, Promise<unknown>>();
   return {
     async getWorkflowBundle(workflowId) {

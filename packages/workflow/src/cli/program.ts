@@ -9,6 +9,7 @@ import { addPostgresCommand } from "./postgres-command.js";
 import { addSteerCommands } from "./steer-commands.js";
 import { addStreamsCommand } from "./streams-command.js";
 import { addTransformCommand } from "./transform-command.js";
+import { addVerifyCommand } from "./verify-command.js";
 import { addWebCommand } from "./web-command.js";
 import { addWorkerCommand } from "./worker-command.js";
 
@@ -38,5 +39,6 @@ export function createProgram(io: CliIo = processIo): Command {
   addExportCommand(program, io);
   addHealthCommand(program, io);
   addWebCommand(program, io);
+  addVerifyCommand(program, io);
   return program;
 }

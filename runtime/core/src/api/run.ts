@@ -119,6 +119,8 @@ export class Run<R = unknown> {
   /**
    * Completes the run's pending `sleep()` calls now (those whose correlation IDs are given, or all), e.g. to skip a
    * wait in a test or from an operator's UI; the run continues at once. `stoppedCount` is how many were stopped.
+   * The calling process must be able to execute the run (it has the workflow's code): the sleeps end inside the
+   * live instance, so the run's executor is never raced by an append from outside.
    */
   async wakeUp(opts: StopSleepOptions = {}): Promise<StopSleepResult> {
     if (!isPossibleRunId(this.runId)) throw new WorkflowRunNotFoundError(String(this.runId));
@@ -127,7 +129,7 @@ export class Run<R = unknown> {
         `run.wakeUp({ correlationIds }): correlationIds must be an array of sleep correlation IDs, got ${typeof opts.correlationIds}.`,
       );
     }
-    return { stoppedCount: await this.engine.wakeUpRun(this.runId, opts) };
+    return this.engine.wakeUp(this.runId, opts.correlationIds);
   }
 
   /** Ends the run as cancelled; steps running now finish but their results are discarded. */

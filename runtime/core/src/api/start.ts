@@ -91,7 +91,7 @@ function workflowIdOf(workflow: unknown): string {
       `${name} is not a workflow function (it has no workflowId). Put the directive ` +
       '"use workflow" as the first statement of its async body, and make sure the workflow compiler processes ' +
       "the file (run with `node --import workflow/register` or add the bundler plugin). " +
-      "(see docs: errors#start-invalid-workflow-function)",
+      "(see docs: errors/start-invalid-workflow-function)",
   );
 }
 

@@ -49,6 +49,7 @@ import {
 import { StepNotRegisteredError, WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
+import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError } from "./engine-errors.js";
 import { forkPrefix, retryPlan } from "./history.js";
@@ -63,6 +64,7 @@ import {
 } from "./instance.js";
 import { currentIdPattern, lookupFunction } from "./legacy-ids.js";
 import { type EngineContext, LiveRun, type StepResult } from "./live-run.js";
+import { type ReplayReport, type ReplaySubject, replayAgainst } from "./replay-check.js";
 import { DEFAULT_RETRY, maxRetriesOf, type RetryOptions } from "./retry-policy.js";
 import { Semaphore } from "./semaphore.js";
 import { stepContext } from "./step-context.js";
@@ -254,10 +256,7 @@ export class Engine implements EngineContext {
         `stepFanOut.inlineStepsPerRun must be a number ≥ 0 (Infinity: offer only when all step slots are busy), got ${this.inlineStepsPerRun}.`,
       );
     }
-    this.wakeTimers = new WakeTimers(
-      (runId) => void this.drive(runId),
-      () => this.now(),
-    );
+    this.wakeTimers = new WakeTimers((runId) => void this.drive(runId));
     this.onError =
       opts.onError ??
       ((error, runId) => {
@@ -283,8 +282,9 @@ export class Engine implements EngineContext {
     return this.worldPromise;
   }
 
+  /** The process's clock (`clock.ts`): the wall clock unless a test installed virtual time. */
   now(): number {
-    return Date.now();
+    return currentClock().now();
   }
 
   /**
@@ -958,6 +958,59 @@ export class Engine implements EngineContext {
   }
 
   /**
+   * Replays a recorded log (`wf export`, or a run of the world) against this engine's workflow code without
+   * executing or recording anything, and reports whether the code follows the log (see `replay-check.ts`).
+   */
+  async replayLog(subject: ReplaySubject): Promise<ReplayReport> {
+    return replayAgainst(await this.load(subject.workflowName), subject, {
+      timeLimitMs: this.workflowCodeTimeoutMs,
+    });
+  }
+
+  /**
+   * `run.wakeUp()`: completes the run's pending sleeps now (all, or those whose correlation IDs are given) and
+   * returns how many. This process takes the run up (it needs its workflow code) and moves the sleeps' wake-up to
+   * the present, so `wait_completed` is recorded through the run's own driver like any sleep that came due.
+   */
+  async wakeUp(runId: string, correlationIds?: readonly string[]): Promise<{ stoppedCount: number }> {
+    const world = await this.world();
+    const record = await world.getRun(runId);
+    if (!record) throw new WorkflowRunNotFoundError(runId);
+    const pending = (await world.listWaits(runId)).filter(
+      (w) => w.status === "waiting" && (!correlationIds || correlationIds.includes(w.waitId)),
+    );
+    if (pending.length === 0 || TERMINAL_RUN_STATUSES.includes(record.status)) return { stoppedCount: 0 };
+    if (!this.live.has(runId)) {
+      await this.drive(runId);
+      // Replaying may itself complete the sleeps that were already due; wait for the instance to exist.
+      for (let i = 0; i < 200 && !this.live.has(runId) && this.driving.has(runId); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const live = this.live.get(runId);
+    if (!live) {
+      throw new Error(
+        `wakeUp(): run ${runId} is driven by another process (or this one cannot load its workflow code), so its ` +
+          "sleeps cannot be moved from here. Call wakeUp() from a process that executes the run.",
+      );
+    }
+    // Through the run's serial queue: a replay in progress there must finish before the sleeps exist. Then the
+    // run is driven as for any wake-up (an idle instance takes its lease again) and records the sleeps' end.
+    let stoppedCount = 0;
+    await live.enqueue(() => {
+      const now = this.now();
+      for (const wait of pending) {
+        const op = live.instance.ops.get(wait.waitId);
+        if (op?.kind !== "wait") continue;
+        if (op.resumeAt === undefined || op.resumeAt > now) op.resumeAt = now;
+        stoppedCount++;
+      }
+    });
+    await this.drive(runId);
+    return { stoppedCount };
+  }
+
+  /**
    * Re-drives a failed run from the step failures it did not survive, keeping every completed step: appends
    * `run_retried` (see `retryPlan`), then the run is due, and any executing process (this one first) takes it up.
    * Refused for a run that is not failed; two operators retrying at once retry it once.
@@ -1003,37 +1056,6 @@ export class Engine implements EngineContext {
       status === "paused" ? { type: "run_resumed" } : undefined,
     );
     if (appended && this.executes) void this.drive(runId, { retryIfHeld: false });
-  }
-
-  /**
-   * `run.wakeUp()`: completes the run's pending sleeps now (those named by `correlationIds`, or all), as if their
-   * time had come: appends their `wait_completed` events, then the run continues. Returns how many it stopped.
-   */
-  async wakeUpRun(runId: string, opts: { correlationIds?: readonly string[] } = {}): Promise<number> {
-    const world = await this.world();
-    const wanted = opts.correlationIds === undefined ? undefined : new Set(opts.correlationIds);
-    for (;;) {
-      const run = await world.getRun(runId);
-      if (!run) throw new WorkflowRunNotFoundError(runId);
-      if (TERMINAL_RUN_STATUSES.includes(run.status)) return 0;
-      const waiting = (await world.listWaits(runId)).filter(
-        (w) => w.status === "waiting" && (wanted === undefined || wanted.has(w.waitId)),
-      );
-      if (waiting.length === 0) return 0;
-      try {
-        await world.append(
-          runId,
-          run.lastSeq,
-          waiting.map((w) => ({ type: "wait_completed", correlationId: w.waitId }) as NewEvent),
-        );
-      } catch (error) {
-        // Another writer (the executor completing a due sleep, another wake-up) came first: look again.
-        if (isWorldError(error, "APPEND_CONFLICT")) continue;
-        throw error;
-      }
-      if (this.executes) void this.drive(runId, { retryIfHeld: false });
-      return waiting.length;
-    }
   }
 
   /** Appends the control event `make` decides on for the run's current status (retrying on conflicts). */

@@ -132,7 +132,8 @@ export class LiveRun {
   }
 
   /** Runs `task` after every earlier task; then records what the workflow asked for and writes it. */
-  enqueue(task: () => Promise<void> | void): void {
+  /** Queues a task on the run's serial queue; the promise settles once it ran (or was skipped: detached). */
+  enqueue(task: () => Promise<void> | void): Promise<void> {
     this.pendingTasks++;
     this.chain = this.chain
       .then(async () => {
@@ -145,6 +146,7 @@ export class LiveRun {
         this.pendingTasks--;
         void this.flush();
       });
+    return this.chain;
   }
 
   /**

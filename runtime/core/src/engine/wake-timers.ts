@@ -7,12 +7,11 @@
  * wake-ups up with `resumePendingRuns()`.
  */
 
-/** setTimeout's maximum; a longer wait re-arms when it fires (the owner re-checks what is due). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { type ClockTimer, currentClock } from "./clock.js";
 
 interface Armed {
   at: number;
-  timer: NodeJS.Timeout;
+  timer: ClockTimer;
 }
 
 export class WakeTimers {
@@ -20,27 +19,23 @@ export class WakeTimers {
   private readonly awaited = new Map<string, number>();
   private closed = false;
 
-  constructor(
-    private readonly fire: (runId: string) => void,
-    private readonly now: () => number = Date.now,
-  ) {}
+  /** Timers are armed on the process's clock (`clock.ts`: the wall clock unless a test installed a virtual one). */
+  constructor(private readonly fire: (runId: string) => void) {}
 
   /** Arms the run's timer for `at` (epoch ms), replacing an earlier one; `undefined` clears it. */
   set(runId: string, at: number | undefined): void {
     const existing = this.armed.get(runId);
     if (existing && existing.at === at) return;
-    if (existing) clearTimeout(existing.timer);
+    if (existing) existing.timer.cancel();
     if (at === undefined || this.closed) {
       this.armed.delete(runId);
       return;
     }
-    const timer = setTimeout(
-      () => {
-        this.armed.delete(runId);
-        this.fire(runId);
-      },
-      Math.min(MAX_TIMER_MS, Math.max(0, at - this.now())),
-    );
+    const timer = currentClock().at(at, () => {
+      if (this.armed.get(runId)?.timer !== timer) return;
+      this.armed.delete(runId);
+      this.fire(runId);
+    });
     if (!this.awaited.has(runId)) timer.unref();
     this.armed.set(runId, { at, timer });
   }
@@ -81,7 +76,7 @@ export class WakeTimers {
 
   close(): void {
     this.closed = true;
-    for (const { timer } of this.armed.values()) clearTimeout(timer);
+    for (const { timer } of this.armed.values()) timer.cancel();
     this.armed.clear();
   }
 }

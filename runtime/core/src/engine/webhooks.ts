@@ -155,7 +155,7 @@ export async function resumeWebhookWith(
       return new Response(
         `Workflow run did not send a response: it did not answer this webhook request within ${timeoutMs} ms. It was delivered to run ` +
           `${hook.runId}, whose webhook uses respondWith: "manual": a step must call request.respondWith(response). ` +
-          "(see docs: errors#webhook-response-not-sent)",
+          "(see docs: errors/webhook-response-not-sent)",
         { status: 504, headers: { "content-type": "text/plain; charset=utf-8" } },
       );
     }
@@ -218,7 +218,7 @@ export function checkRespondWith(value: unknown): void {
     throw new TypeError(
       `Invalid \`respondWith\` value: ${describeValue(value)}. createWebhook({ respondWith }): respondWith must be a ` +
         'Response (sent to every caller) or "manual" (a step answers with request.respondWith(response)); leave it ' +
-        "out to answer 202 Accepted. (see docs: errors#webhook-invalid-respond-with-value)",
+        "out to answer 202 Accepted. (see docs: errors/webhook-invalid-respond-with-value)",
     );
   }
 }

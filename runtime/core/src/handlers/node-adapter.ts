@@ -35,6 +35,24 @@ export function toNodeHandler(handler: MaybeHandler) {
   };
 }
 
+/**
+ * The request's body was consumed before the workflow handler saw it (a body parser such as `express.json()`
+ * or Fastify's content-type parsers ran first). Without this check the handler would wait forever for a body
+ * that has already gone by.
+ */
+export class BodyAlreadyReadError extends Error {
+  readonly code = "BODY_ALREADY_READ";
+  constructor(method: string, url: string) {
+    super(
+      `The body of ${method} ${url} was already read by another middleware before the workflow handler got it. ` +
+        "Mount the workflow handler before any body parser (e.g. app.use(toNodeHandler(router)) before " +
+        "app.use(express.json())), or keep body parsing away from /.well-known/workflow/ (in Fastify, a plugin " +
+        "scope with removeAllContentTypeParsers() and a catch-all parser that reads nothing).",
+    );
+    this.name = "BodyAlreadyReadError";
+  }
+}
+
 /** The Web `Request` for a Node request; the body streams (it is not read up front). */
 export function toWebRequest(req: IncomingMessage): Request {
   const host = req.headers.host ?? "localhost";
@@ -46,12 +64,36 @@ export function toWebRequest(req: IncomingMessage): Request {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
+  let body: ReadableStream<Uint8Array> | undefined;
+  if (method !== "GET" && method !== "HEAD") {
+    // Someone else read the stream to its end: fine when there was nothing to read; otherwise reading the
+    // body fails, and only then, so paths the workflow router does not own still fall through to the app.
+    if (!req.readableEnded) body = bodyStream(req);
+    else if (declaresBody(req)) body = failingStream(new BodyAlreadyReadError(method, req.url ?? "/"));
+  }
   return new Request(url, {
     method,
     headers,
-    ...(hasBody ? { body: bodyStream(req), duplex: "half" } : {}),
+    ...(body ? { body, duplex: "half" } : {}),
   } as RequestInit);
+}
+
+/** A stream that fails with `error` when it is first read (not before: nobody may ever read it). */
+function failingStream(error: Error): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        controller.error(error);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function declaresBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return Number(length) > 0;
+  return req.headers["transfer-encoding"] !== undefined;
 }
 
 /**

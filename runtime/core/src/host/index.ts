@@ -10,6 +10,7 @@ installHostRuntime();
 
 export type {
   HookRecord,
+  RunRecord,
   RunStatus,
   StepRecord,
   StreamInfo,
@@ -35,6 +36,7 @@ export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
+export { type Clock, type ClockTimer, currentClock, realClock, setClock } from "../engine/clock.js";
 export { type CodeProvider, MissingCodeProviderError, type WorkflowBundle } from "../engine/code-provider.js";
 export { Engine, type EngineOptions, type EngineStats } from "../engine/engine.js";
 export {
@@ -51,6 +53,7 @@ export {
   type StepMetadata,
   type WorkflowMetadata,
 } from "../engine/host-runtime.js";
+export { type ReplayReport, type ReplaySubject, replayAgainst } from "../engine/replay-check.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
 export type { WorkflowReadableStream, WorkflowReadableStreamOptions } from "../engine/streams.js";
 export * from "../handlers/index.js";

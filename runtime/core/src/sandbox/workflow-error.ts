@@ -6,7 +6,7 @@
 
 /** Where a documented error's explanation lives: `docs/errors.md#<slug>` in this project. */
 export function errorDocs(slug: string): string {
-  return `(see docs: errors#${slug})`;
+  return `(see docs: errors/${slug})`;
 }
 
 export function hasName(value: unknown, name: string): boolean {

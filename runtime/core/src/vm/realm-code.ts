@@ -395,7 +395,7 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
   const TIMERS =
     'Timeout functions like "setTimeout" and "setInterval" are not supported in workflow functions. Use the ' +
     '"sleep" function from "workflow" for time-based delays: timers do not survive a restart or a replay. Or ' +
-    'move the code into a "use step" function. (see docs: errors#timeout-in-workflow)';
+    'move the code into a "use step" function. (see docs: errors/timeout-in-workflow)';
   for (const name of [
     "setTimeout",
     "setInterval",
@@ -411,7 +411,7 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     'Global "fetch" is unavailable in workflow functions. Use the "fetch" step function from "workflow" to make ' +
       "HTTP requests: network calls must run in a step so their result is recorded (import { fetch } from " +
       '"workflow", or globalThis.fetch = fetch for libraries), or call fetch inside a "use step" function. ' +
-      "(see docs: errors#fetch-in-workflow)",
+      "(see docs: errors/fetch-in-workflow)",
     true,
   );
   // `globalThis.fetch = fetch` (the workflow fetch step) is WDK's documented way to let libraries call fetch: the
