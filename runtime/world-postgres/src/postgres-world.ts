@@ -32,9 +32,12 @@ import {
   type Delivery,
   type DeliveryRun,
   type DueRun,
+  decodeCursor,
+  encodeCursor,
   type HookRecord,
   HookTokenConflictError,
   isTerminalStatus,
+  KeyedMutex,
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
@@ -42,6 +45,7 @@ import {
   type NewEvent,
   newRunId,
   type Page,
+  pageSize,
   RunFinishedError,
   RunNotFoundError,
   type RunNotification,
@@ -71,10 +75,8 @@ import {
   touchedRows,
 } from "./append-batch.js";
 import { ChannelListener } from "./channel-listener.js";
-import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
 import type { GroupStats } from "./group-commit.js";
 import { type AppendParams, appendCalls, type CreateParams, createCalls, runReads } from "./grouped-calls.js";
-import { KeyedMutex } from "./keyed-mutex.js";
 import { checkKey } from "./keys.js";
 import { currentVersion, LATEST_VERSION, migrateWith } from "./migrations.js";
 import {

@@ -12,8 +12,8 @@
  * again against the filter when its row arrives.
  */
 import type { ListRunsQuery, Page, RunRecord, RunStatus } from "@wfkit/world";
+import { decodeCursor, encodeCursor, pageSize } from "@wfkit/world";
 import type { Redis } from "ioredis";
-import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
 import { indexMember, type Keys, runIdOfMember } from "./keys.js";
 
 const BATCH = 200;

@@ -29,6 +29,7 @@ import {
   type DueRun,
   type HookRecord,
   HookTokenConflictError,
+  KeyedMutex,
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
@@ -72,7 +73,6 @@ import {
   readDurability,
   warnOnce,
 } from "./durability.js";
-import { KeyedMutex } from "./keyed-mutex.js";
 import { checkPrefix, checkRunId, DEFAULT_PREFIX, indexMember, Keys } from "./keys.js";
 import { listRuns } from "./list-runs.js";
 import { Notifications } from "./notifications.js";

@@ -27,6 +27,8 @@ import {
   type Delivery,
   type DeliveryRun,
   type DueRun,
+  decodeCursor,
+  encodeCursor,
   type HookRecord,
   isTerminalStatus,
   type Lease,
@@ -38,6 +40,7 @@ import {
   Notifier,
   newRunId,
   type Page,
+  pageSize,
   RunFinishedError,
   RunNotFoundError,
   type RunNotification,
@@ -62,7 +65,6 @@ import {
 import type Database from "better-sqlite3";
 import type { Change } from "./change-feed.js";
 import { Connection } from "./connection.js";
-import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
 import { acquire, fences, holds, type LeaseColumns, leaseOf, slotOf } from "./leases.js";
 import { type EventRow, eventData, eventFromRow, runFromRow, runRecordJson } from "./rows.js";
 import { RunStateCache } from "./run-state-cache.js";

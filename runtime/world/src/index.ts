@@ -1,6 +1,16 @@
+export {
+  type CursorKey,
+  compareCursorKeys,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  pageSize,
+} from "./cursor.js";
 export { checkDelivery, consumedDeliveryIds, DeliveryBook } from "./deliveries.js";
 export * from "./errors.js";
 export { newRunId } from "./ids.js";
+export { KeyedMutex } from "./keyed-mutex.js";
 export {
   type ApplyEffects,
   applyEvent,
@@ -21,7 +31,7 @@ export {
 } from "./materialize.js";
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RunIndex } from "./run-index.js";
+export { RunIndex } from "./run-index.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
 export { byName, MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";

@@ -3,12 +3,15 @@
  * keyset cursors, pending wake-ups and live hook tokens. Shared by the memory world and the local world
  * (which rebuilds it from its log files at open), so listing and wake-up semantics are identical.
  */
-import { WorldError } from "./errors.js";
+import {
+  type CursorKey,
+  compareCursorKeys as compareKeys,
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+} from "./cursor.js";
 import { type ApplyEffects, isTerminalStatus, type RunState, type TokenHolder } from "./materialize.js";
 import type { DueRun, ListRunsQuery, Page, RunRecord, RunStatus } from "./types.js";
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
 
 export class RunIndex {
   readonly states = new Map<string, RunState>();
@@ -123,38 +126,4 @@ export class RunIndex {
     for (const t of this.wake.values()) if (min === undefined || t < min) min = t;
     return min;
   }
-}
-
-function pageSize(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new WorldError("INVALID_QUERY", `Page size must be a positive integer, got ${String(limit)}.`);
-  }
-  return Math.min(limit, MAX_PAGE_SIZE);
-}
-
-type CursorKey = { createdAt: number; runId: string };
-
-function compareKeys(a: CursorKey, b: CursorKey): number {
-  return a.createdAt - b.createdAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
-}
-
-function encodeCursor(run: CursorKey): string {
-  return Buffer.from(JSON.stringify([run.createdAt, run.runId])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): CursorKey {
-  try {
-    const [createdAt, runId] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [
-      unknown,
-      unknown,
-    ];
-    if (typeof createdAt === "number" && typeof runId === "string") return { createdAt, runId };
-  } catch {
-    // fall through to the error below
-  }
-  throw new WorldError(
-    "INVALID_CURSOR",
-    `"${cursor}" is not a cursor this world made; pass the nextCursor of a previous page unchanged.`,
-  );
 }

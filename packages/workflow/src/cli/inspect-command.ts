@@ -5,6 +5,7 @@
  * `toJsonValue`). Values are decoded for display without running app code (`hydrateData`).
  */
 import {
+  CHILD_TOKEN_PREFIX,
   callOrder,
   eventInfo,
   type HookRecord,
@@ -161,10 +162,29 @@ export function addInspectCommand(program: Command, io: CliIo): void {
         .sort((a, b) => callOrder(a.stepId, b.stepId))
         .map(stepInfo);
       const [hooks, waits] = await Promise.all([world.listHooks(runId), world.listWaits(runId)]);
+      // The run tree: a child records its parent in run_created's metadata; a parent waits for each child on a
+      // hook whose token names the child (`wfchild_<child run ID>`).
+      const parent = (info.metadata as { parent?: { runId?: unknown } } | undefined)?.parent;
+      const parentRunId = typeof parent?.runId === "string" ? parent.runId : undefined;
+      const children = await Promise.all(
+        hooks
+          .filter((h) => h.token.startsWith(CHILD_TOKEN_PREFIX))
+          .map(async (h) => {
+            const childRunId = h.token.slice(CHILD_TOKEN_PREFIX.length);
+            const child = await world.getRun(childRunId);
+            return {
+              runId: childRunId,
+              workflowName: child?.workflowName,
+              status: child?.status ?? "not created",
+            };
+          }),
+      );
       if (flags.json) {
         io.out(
           json({
             run: info,
+            ...(parentRunId ? { parentRunId } : {}),
+            children,
             overhead,
             steps: steps.map((s) => withoutData(s, flags)),
             hooks: hooks.map(hookJson),
@@ -189,6 +209,7 @@ export function addInspectCommand(program: Command, io: CliIo): void {
         ?.forkedFrom;
       if (forked)
         lines.push(["Forked from", `${forked.runId}${forked.fromStep ? ` at ${forked.fromStep}` : ""}`]);
+      if (parentRunId) lines.push(["Parent", `${parentRunId}: wf inspect run ${parentRunId}`]);
       if (record.quarantine)
         lines.push(["Quarantined", `${record.quarantine.code}: ${record.quarantine.reason}`]);
       const width = Math.max(...lines.map(([k]) => k.length)) + 2;
@@ -216,6 +237,11 @@ export function addInspectCommand(program: Command, io: CliIo): void {
       if (steps.length > 0) {
         io.out(`\nSteps (${steps.length})\n`);
         io.out(stepTable(steps, flags));
+      }
+      if (children.length > 0) {
+        io.out(`\nChild runs (${children.length})\n`);
+        for (const c of children)
+          io.out(`  ${c.runId}  ${c.status}${c.workflowName ? `  ${displayName(c.workflowName)}` : ""}\n`);
       }
       if (hooks.length > 0) io.out(`\nHooks (${hooks.length})\n${hookTable(hooks, flags)}`);
       if (waits.length > 0) io.out(`\nSleeps (${waits.length})\n${waitTable(waits)}`);

@@ -43,6 +43,10 @@ const WORKFLOWS = {
   "workflow//./ops//emitter": `async function emitter(n) {
     return step("step//./ops//emit")(n);
   }`,
+  "workflow//./ops//parent": `async function parent(n) {
+    const child = await rt().startChild("workflow//./ops//emitter", [n], {});
+    return { child: child.runId, lines: await child.returnValue };
+  }`,
 };
 
 const worlds: ("local" | "postgres")[] = ["local", "postgres"];
@@ -82,6 +86,24 @@ describe.each(worlds)("operator commands on the %s world", (kind) => {
   });
   afterAll(async () => {
     await app?.close();
+  });
+
+  it("wf inspect run shows the run tree: a parent's child runs, and a child's parent", async () => {
+    const started = await jsonOf("start", "workflow//./ops//parent", "[2]");
+    await ended(started.runId);
+    expect(await status(started.runId)).toBe("completed");
+    const childRunId = `${started.runId}_c1`;
+    const parentView = await wf("inspect", "run", started.runId);
+    expect(parentView.stdout).toMatch(
+      new RegExp(`Child runs \\(1\\)\\n\\s+${childRunId}\\s+completed\\s+emitter`),
+    );
+    const parentJson = await jsonOf("inspect", "run", started.runId);
+    expect(parentJson.children).toEqual([
+      { runId: childRunId, workflowName: "workflow//./ops//emitter", status: "completed" },
+    ]);
+    const childView = await wf("inspect", "run", childRunId);
+    expect(childView.stdout).toMatch(new RegExp(`Parent\\s+${started.runId}`));
+    expect((await jsonOf("inspect", "run", childRunId)).parentRunId).toBe(started.runId);
   });
 
   it("wf start records a run by workflow ID that the app executes; inspect shows it decoded, as table and JSON", async () => {

@@ -53,6 +53,7 @@ export {
   type StepMetadata,
   type WorkflowMetadata,
 } from "../engine/host-runtime.js";
+export { CHILD_TOKEN_PREFIX } from "../engine/instance.js";
 export { type ReplayReport, type ReplaySubject, replayAgainst } from "../engine/replay-check.js";
 export { type StepContext, stepContext } from "../engine/step-context.js";
 export type { WorkflowReadableStream, WorkflowReadableStreamOptions } from "../engine/streams.js";

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor, pageSize } from "./cursor.js";
-import { checkSchemaName, quoted } from "./schema-name.js";
 
 describe("cursors and page sizes", () => {
   it("round-trips a cursor and refuses anything else with INVALID_CURSOR", () => {
@@ -16,18 +15,5 @@ describe("cursors and page sizes", () => {
     expect(pageSize(5_000)).toBe(1000);
     expect(() => pageSize(0)).toThrow(expect.objectContaining({ code: "INVALID_QUERY" }));
     expect(() => pageSize(1.5)).toThrow(expect.objectContaining({ code: "INVALID_QUERY" }));
-  });
-});
-
-describe("schema names", () => {
-  it("accepts plain lower-case identifiers and quotes them", () => {
-    expect(checkSchemaName("workflow")).toBe("workflow");
-    expect(quoted("wf_test_01")).toBe('"wf_test_01"');
-  });
-
-  it("refuses names that would need quoting rules or break the channel name", () => {
-    for (const bad of ["Workflow", "1abc", 'a"b', "a-b", "", "x".repeat(49)]) {
-      expect(() => checkSchemaName(bad)).toThrow(expect.objectContaining({ code: "INVALID_SCHEMA" }));
-    }
   });
 });

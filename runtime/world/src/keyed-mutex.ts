@@ -1,7 +1,7 @@
 /**
  * Serialises async work per key (per run) within one process. Appends to one run through one world go
  * one at a time so the cached run state is only ever advanced by one append; different runs proceed in
- * parallel. Across processes the database's row lock does the same job.
+ * parallel. Across processes each world's own check does the same job (a row lock, a script's expected sequence).
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();

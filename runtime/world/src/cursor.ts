@@ -1,12 +1,20 @@
 /**
- * Keyset cursors for `listRuns`: the (createdAt, runId) of the last run of a page, in the same encoding as the
- * other worlds, so the next page continues strictly below it and runs created meanwhile never shift later pages.
+ * Keyset cursors for `listRuns`, shared by every world so a cursor means the same everywhere: the
+ * (createdAt, runId) of the last run of a page, so the next page continues strictly below it and runs created
+ * meanwhile (which are newer) never shift later pages.
  */
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, WorldError } from "@wfkit/world";
+import { WorldError } from "./errors.js";
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
 
 export interface CursorKey {
   createdAt: number;
   runId: string;
+}
+
+export function compareCursorKeys(a: CursorKey, b: CursorKey): number {
+  return a.createdAt - b.createdAt || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
 }
 
 export function encodeCursor(key: CursorKey): string {
@@ -31,6 +39,7 @@ export function decodeCursor(cursor: string): CursorKey {
   );
 }
 
+/** The page size a `listRuns` query asks for, checked: default 50, at most 1,000. */
 export function pageSize(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 1) {
