@@ -5,69 +5,17 @@
  * step timeout that fires after the worker running the step died.
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { World } from "@wfkit/world";
-import { createLocalWorld } from "@wfkit/world-local";
-import { createPostgresWorld } from "@wfkit/world-postgres";
-import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  copyProject,
-  type Project,
-  resultOf,
-  runNode,
-  type SpawnedNode,
-  spawnNode,
-} from "./support/process.js";
+import { resultOf, runNode, type SpawnedNode, spawnNode } from "./support/process.js";
+import { type WorldSetup, worldSetups } from "./support/world-setups.js";
 
-interface Setup {
-  project: Project;
-  env: Record<string, string>;
-  world: World;
-  cleanup(): Promise<void>;
-}
+const { local, postgres } = worldSetups("composition", (project) => ({
+  LEDGER: project.file("ledger.txt"),
+  WORKFLOW_LEASE_TTL_MS: "1500",
+}));
+const WORLDS = { local, postgres };
 
-const WORLDS: Record<string, () => Promise<Setup>> = {
-  local: async () => {
-    const project = copyProject("composition");
-    const world = createLocalWorld({ dataDir: project.dataDir });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "local",
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "1500",
-      },
-      cleanup: async () => {
-        await world.close();
-        project.cleanup();
-      },
-    };
-  },
-  postgres: async () => {
-    const project = copyProject("composition");
-    const db = await getTestDatabase();
-    const world = await createPostgresWorld({ url: db.url, schema: db.schema });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "postgres",
-        WORKFLOW_POSTGRES_URL: db.url,
-        WORKFLOW_POSTGRES_SCHEMA: db.schema,
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "1500",
-      },
-      cleanup: async () => {
-        await world.close();
-        await db.cleanup();
-        project.cleanup();
-      },
-    };
-  },
-};
-
-const ledger = (s: Setup) =>
+const ledger = (s: WorldSetup) =>
   existsSync(s.project.file("ledger.txt"))
     ? readFileSync(s.project.file("ledger.txt"), "utf8").trim().split("\n").filter(Boolean)
     : [];
@@ -91,7 +39,7 @@ async function until<T>(
 describe.each(Object.keys(WORLDS))(
   "child runs, queries and step timeouts in real processes (%s world)",
   (name) => {
-    let s: Setup;
+    let s: WorldSetup;
     const running: SpawnedNode[] = [];
     beforeEach(async () => {
       s = await WORLDS[name]!();

@@ -5,114 +5,16 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { World } from "@wfkit/world";
-import { createLocalWorld } from "@wfkit/world-local";
-import { createPostgresWorld } from "@wfkit/world-postgres";
-import { getTestDatabase } from "@wfkit/world-postgres/testing";
-import { createRedisWorld } from "@wfkit/world-redis";
-import { getTestRedis } from "@wfkit/world-redis/testing";
-import { createSqliteWorld } from "@wfkit/world-sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  copyProject,
-  type Project,
-  resultOf,
-  runNode,
-  type SpawnedNode,
-  spawnNode,
-} from "./support/process.js";
+import { resultOf, runNode, type SpawnedNode, spawnNode } from "./support/process.js";
+import { type WorldSetup, worldSetups } from "./support/world-setups.js";
 
-interface Setup {
-  project: Project;
-  env: Record<string, string>;
-  world: World;
-  cleanup(): Promise<void>;
-}
+const WORLDS = worldSetups("external-events", (project) => ({
+  LEDGER: project.file("ledger.txt"),
+  WORKFLOW_LEASE_TTL_MS: "2000",
+}));
 
-const WORLDS: Record<string, () => Promise<Setup>> = {
-  local: async () => {
-    const project = copyProject("external-events");
-    const world = createLocalWorld({ dataDir: project.dataDir });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "local",
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "2000",
-      },
-      cleanup: async () => {
-        await world.close();
-        project.cleanup();
-      },
-    };
-  },
-  postgres: async () => {
-    const project = copyProject("external-events");
-    const db = await getTestDatabase();
-    const world = await createPostgresWorld({ url: db.url, schema: db.schema });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "postgres",
-        WORKFLOW_POSTGRES_URL: db.url,
-        WORKFLOW_POSTGRES_SCHEMA: db.schema,
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "2000",
-      },
-      cleanup: async () => {
-        await world.close();
-        await db.cleanup();
-        project.cleanup();
-      },
-    };
-  },
-  sqlite: async () => {
-    const project = copyProject("external-events");
-    const path = project.file("workflow.db");
-    const world = await createSqliteWorld({ path });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "sqlite",
-        WORKFLOW_SQLITE_PATH: path,
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "2000",
-      },
-      cleanup: async () => {
-        await world.close();
-        project.cleanup();
-      },
-    };
-  },
-  redis: async () => {
-    const project = copyProject("external-events");
-    const redis = await getTestRedis();
-    const world = await createRedisWorld({ url: redis.url, prefix: redis.prefix, warn: () => {} });
-    return {
-      project,
-      world,
-      env: {
-        WORKFLOW_TARGET_WORLD: "redis",
-        WORKFLOW_REDIS_URL: redis.url,
-        WORKFLOW_REDIS_PREFIX: redis.prefix,
-        // The test server keeps nothing on disk on purpose: no durability warning on stderr.
-        WORKFLOW_REDIS_REQUIRE_AOF: "0",
-        LEDGER: project.file("ledger.txt"),
-        WORKFLOW_LEASE_TTL_MS: "2000",
-      },
-      cleanup: async () => {
-        await world.close();
-        await redis.cleanup();
-        project.cleanup();
-      },
-    };
-  },
-};
-
-const ledger = (s: Setup) =>
+const ledger = (s: WorldSetup) =>
   readFileSync(s.project.file("ledger.txt"), "utf8").trim().split("\n").filter(Boolean);
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
@@ -125,7 +27,7 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30
 
 /** A process with no workflow code at all: plain `node`, no `workflow/register`. */
 function plainNode(
-  s: Setup,
+  s: WorldSetup,
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -147,7 +49,7 @@ function plainNode(
 }
 
 describe.each(Object.keys(WORLDS))("outside events from other processes (%s world)", (worldName) => {
-  let s: Setup;
+  let s: WorldSetup;
   const running: SpawnedNode[] = [];
   beforeEach(async () => {
     s = await WORLDS[worldName]!();
