@@ -13,11 +13,11 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { worldFromEnv } from "@wfkit/core";
-import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serialize } from "../../runtime/core/src/serialization/codec.js";
 import { copyProject, type Project, type SpawnedNode, spawnNode } from "./support/process.js";
+import { worldEnv } from "./support/world-setups.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -54,24 +54,6 @@ function startWfWeb(project: Project, env: Record<string, string>) {
     });
   });
   return { child, url };
-}
-
-async function worldEnv(kind: "local" | "postgres", project: Project) {
-  if (kind === "local") {
-    return {
-      env: { WORKFLOW_TARGET_WORLD: "local", WORKFLOW_LOCAL_DATA_DIR: project.dataDir },
-      cleanup: async () => {},
-    };
-  }
-  const db = await getTestDatabase();
-  return {
-    env: {
-      WORKFLOW_TARGET_WORLD: "postgres",
-      WORKFLOW_POSTGRES_URL: db.url,
-      WORKFLOW_POSTGRES_SCHEMA: db.schema,
-    },
-    cleanup: () => db.cleanup(),
-  };
 }
 
 /** Starts a run from the workflows page's form by function name; resolves with its ID (from the run page). */

@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { copyProject, type Project, type SpawnedNode, spawnNode } from "./support/process.js";
+import { worldEnv } from "./support/world-setups.js";
 
 const wfBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/workflow/bin/wf.js");
 
@@ -42,24 +42,6 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function worldEnv(kind: "local" | "postgres", project: Project) {
-  if (kind === "local") {
-    return {
-      env: { WORKFLOW_TARGET_WORLD: "local", WORKFLOW_LOCAL_DATA_DIR: project.dataDir },
-      cleanup: async () => {},
-    };
-  }
-  const db = await getTestDatabase();
-  return {
-    env: {
-      WORKFLOW_TARGET_WORLD: "postgres",
-      WORKFLOW_POSTGRES_URL: db.url,
-      WORKFLOW_POSTGRES_SCHEMA: db.schema,
-    },
-    cleanup: () => db.cleanup(),
-  };
 }
 
 describe.each(["local", "postgres"] as const)("wf against a running app on the %s world", (kind) => {

@@ -87,3 +87,25 @@ export function worldSetups(
       }),
   };
 }
+
+/** The environment that points a spawned process at a fresh local data folder or Postgres schema (no world opened here). */
+export async function worldEnv(
+  kind: "local" | "postgres",
+  project: Project,
+): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  if (kind === "local") {
+    return {
+      env: { WORKFLOW_TARGET_WORLD: "local", WORKFLOW_LOCAL_DATA_DIR: project.dataDir },
+      cleanup: async () => {},
+    };
+  }
+  const db = await getTestDatabase();
+  return {
+    env: {
+      WORKFLOW_TARGET_WORLD: "postgres",
+      WORKFLOW_POSTGRES_URL: db.url,
+      WORKFLOW_POSTGRES_SCHEMA: db.schema,
+    },
+    cleanup: () => db.cleanup(),
+  };
+}
