@@ -134,6 +134,19 @@ describe("discoverDirectiveFiles", () => {
   });
 });
 
+describe("framework output folders", () => {
+  it("are never walked: their bundled server code keeps the directives of the app's own files", async () => {
+    const generated = [".svelte-kit", ".nuxt", ".output", ".nitro", ".astro", ".vercel", ".netlify"];
+    const app = makeProject({
+      "package.json": pkg({ name: "fw-app" }),
+      "src/flow.ts": WORKFLOW,
+      ...Object.fromEntries(generated.map((dir) => [`${dir}/server/chunks/flow.mjs`, WORKFLOW])),
+    });
+    const files = await discoverDirectiveFiles({ projectRoot: app, dependencies: false });
+    expect(files.map((f) => path.relative(app, f))).toEqual([path.join("src", "flow.ts")]);
+  });
+});
+
 describe("files outside the root reached by relative imports", () => {
   it("are discovered, transitively, while unrelated sibling files stay out", async () => {
     const base = makeProject({

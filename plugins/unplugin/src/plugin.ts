@@ -15,7 +15,14 @@ import { createUnplugin, type UnpluginFactory } from "unplugin";
 import { buildWorkflowOutput, type WorkflowOutput } from "./build-output.js";
 import { fileOfId, isTransformable } from "./directive-filter.js";
 import { type ResolvedOptions, resolveOptions, type WorkflowPluginOptions } from "./options.js";
-import { configureViteServer, type DevServer, viteConfig } from "./vite-dev.js";
+import { RESOLVED_ROUTES_MODULE, ROUTES_MODULE, routesModuleSource } from "./routes-module.js";
+import {
+  configureVitePreview,
+  configureViteServer,
+  type DevServer,
+  type PreviewServer,
+  viteConfig,
+} from "./vite-dev.js";
 
 /** Shared by the plugin hooks of one bundler instance. */
 export interface PluginState {
@@ -27,6 +34,14 @@ export interface PluginState {
   output?: WorkflowOutput;
   building?: Promise<WorkflowOutput>;
 }
+
+/**
+ * Set by the framework integrations (SvelteKit, Astro) whose own server answers `/.well-known/workflow/v1/*`
+ * through a generated route: `vite preview` then leaves those paths to the framework. A symbol, so it is no
+ * user-facing option.
+ */
+export const FRAMEWORK_ROUTES = Symbol.for("wfkit.frameworkRoutes");
+type InternalOptions = WorkflowPluginOptions & { [FRAMEWORK_ROUTES]?: boolean };
 
 export const PLUGIN_NAME = "wfkit-workflow";
 
@@ -67,6 +82,18 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
         // buildStart has no `this.error` in every bundler; a thrown error fails the build in all of them.
         throw new Error(buildFailure(error), { cause: error });
       }
+    },
+    resolveId(id) {
+      return id === ROUTES_MODULE ? RESOLVED_ROUTES_MODULE : null;
+    },
+    loadInclude(id) {
+      return id === RESOLVED_ROUTES_MODULE;
+    },
+    async load(id) {
+      if (id !== RESOLVED_ROUTES_MODULE) return null;
+      const output = state.output ?? (await state.building);
+      if (!output) throw new Error("the workflow build has not run; check the build's log for its error");
+      return routesModuleSource(state.dev ? output.devEntry : output.serverEntry);
     },
     transformInclude(id) {
       return isTransformable(id, state.options.outDir);
@@ -126,6 +153,10 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
         return viteConfig();
       },
       configureServer: (server) => configureViteServer(server as unknown as DevServer, state, build),
+      configurePreviewServer: (server) => {
+        if (!(userOptions as InternalOptions)[FRAMEWORK_ROUTES])
+          configureVitePreview(server as unknown as PreviewServer, state);
+      },
     },
   };
 };

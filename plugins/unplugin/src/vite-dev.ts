@@ -7,12 +7,14 @@
  * runtime (one engine, one configuration).
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { RebuildQueue } from "@wfkit/builder";
 import type { WorkflowOutput } from "./build-output.js";
 import { mentionsDirective } from "./directive-filter.js";
+import { HANDLERS } from "./generated.js";
 import type { PluginState } from "./plugin.js";
 
 export const WORKFLOW_BASE_PATH = "/.well-known/workflow/v1/";
@@ -30,6 +32,12 @@ export interface DevServer {
   ssrLoadModule(url: string): Promise<Record<string, unknown>>;
   httpServer: { once(event: "listening", listener: () => void): unknown } | null;
   config: { logger: { info(msg: string, opts?: { timestamp?: boolean }): void; error(msg: string): void } };
+}
+
+/** `vite preview`'s server, typed structurally like `DevServer`. */
+export interface PreviewServer {
+  middlewares: DevServer["middlewares"];
+  config: { logger: { error(msg: string): void } };
 }
 
 export function viteConfig() {
@@ -103,3 +111,35 @@ function mentionsDirectiveFile(file: string): boolean {
     return false;
   }
 }
+
+/**
+ * `vite preview` serves the production build: the endpoints come from the `handlers.mjs` that `vite build`
+ * wrote into the output folder (workflow and step bundles read from beside it), loaded by Node itself since
+ * a preview server has no module graph.
+ */
+export function configureVitePreview(server: PreviewServer, state: PluginState): void {
+  let loading: Promise<NodeHandler> | undefined;
+  const handlers = path.join(state.options.outDir, HANDLERS);
+  server.middlewares.use(async (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => {
+    if (!req.url?.startsWith(WORKFLOW_BASE_PATH)) return next();
+    try {
+      if (!existsSync(handlers))
+        throw new Error(
+          `${handlers} does not exist: run \`vite build\` with the workflow plugin before \`vite preview\``,
+        );
+      loading ??= import(pathToFileURL(handlers).href).then(
+        (mod) => mod.nodeHandler as NodeHandler,
+        (error: unknown) => {
+          loading = undefined; // the next request tries again (after a rebuild, say)
+          throw error;
+        },
+      );
+      await (await loading)(req, res, next);
+    } catch (error) {
+      server.config.logger.error(`[workflow] ${(error as Error)?.message ?? error}`);
+      next(error);
+    }
+  });
+}
+
+type NodeHandler = (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => Promise<void>;
