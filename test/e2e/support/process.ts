@@ -51,8 +51,19 @@ export interface SpawnedNode {
   done: Promise<NodeResult>;
 }
 
-export function spawnNode(project: Project, args: string[], env: Record<string, string> = {}): SpawnedNode {
-  const child = spawn(process.execPath, ["--import", "workflow/register", ...args], {
+export interface SpawnOptions {
+  /** Load `workflow/register` (default true); false for an app a bundler already compiled, or a CLI. */
+  register?: boolean;
+}
+
+export function spawnNode(
+  project: Project,
+  args: string[],
+  env: Record<string, string> = {},
+  opts: SpawnOptions = {},
+): SpawnedNode {
+  const register = opts.register === false ? [] : ["--import", "workflow/register"];
+  const child = spawn(process.execPath, [...register, ...args], {
     cwd: project.dir,
     env: { ...process.env, WORKFLOW_LOCAL_DATA_DIR: project.dataDir, WORKFLOW_TARGET_WORLD: "local", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -114,9 +125,9 @@ export function spawnNode(project: Project, args: string[], env: Record<string, 
 export async function runNode(
   project: Project,
   args: string[],
-  opts: { env?: Record<string, string>; allowFailure?: boolean } = {},
+  opts: { env?: Record<string, string>; allowFailure?: boolean } & SpawnOptions = {},
 ): Promise<NodeResult> {
-  const result = await spawnNode(project, args, opts.env).done;
+  const result = await spawnNode(project, args, opts.env, opts).done;
   if (result.code !== 0 && !opts.allowFailure) {
     throw new Error(
       `node ${args.join(" ")} exited with ${result.code ?? result.signal}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
