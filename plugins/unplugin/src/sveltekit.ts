@@ -20,6 +20,13 @@ export interface SvelteKitWorkflowOptions extends WorkflowPluginOptions {
   routes?: string;
 }
 
+/**
+ * adapter-node's output folder (its default `out`): the bundled server there keeps the directives of the
+ * app's files, so discovery must not find them a second time. An adapter writing elsewhere: add that folder
+ * to `exclude`. (`.svelte-kit/` is skipped by discovery itself.)
+ */
+const ADAPTER_OUTPUT = "build";
+
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export function routeSource(): string {
@@ -49,7 +56,10 @@ export function workflowPlugin(options: SvelteKitWorkflowOptions = {}) {
   const { routes, ...pluginOptions } = options;
   const projectRoot = options.projectRoot ? path.resolve(options.projectRoot) : findProjectRoot(process.cwd());
   writeSvelteKitRoute(projectRoot, routes);
-  return [unplugin.vite({ ...pluginOptions, projectRoot, [FRAMEWORK_ROUTES]: true } as WorkflowPluginOptions)];
+  const exclude = [...(options.exclude ?? []), ADAPTER_OUTPUT];
+  return [
+    unplugin.vite({ ...pluginOptions, projectRoot, exclude, [FRAMEWORK_ROUTES]: true } as WorkflowPluginOptions),
+  ];
 }
 
 export default workflowPlugin;
