@@ -8,7 +8,8 @@
  *
  * Tested with Nitro 2 (`nitropack`, h3 1): the handler converts the h3 event with h3's `toWebRequest`.
  */
-import type { WorkflowPluginOptions } from "./options.js";
+import path from "node:path";
+import { resolveOptions, type WorkflowPluginOptions } from "./options.js";
 import { unplugin } from "./plugin.js";
 import { ROUTES_MODULE } from "./routes-module.js";
 
@@ -25,6 +26,7 @@ export interface NitroLike {
     workflow?: ModuleOptions;
     handlers: Array<{ route: string; handler: string; lazy?: boolean }>;
     virtual: Record<string, string | (() => string | Promise<string>)>;
+    moduleSideEffects?: string[];
   };
   hooks: { hook(name: "rollup:before", fn: (nitro: NitroLike, config: RollupConfigLike) => void): unknown };
 }
@@ -48,6 +50,10 @@ export function setupWorkflow(nitro: NitroLike, options: ModuleOptions = {}): vo
     ...nitro.options.workflow,
     ...options,
   };
+  // Nitro tree-shakes every module it is not told has side effects, and the generated server entry is
+  // imported for its side effects only (runtime configured, every step registered, pending runs resumed).
+  const { outDir } = resolveOptions(pluginOptions);
+  nitro.options.moduleSideEffects = [...(nitro.options.moduleSideEffects ?? []), `${outDir}${path.sep}`];
   nitro.options.virtual[HANDLER_ID] = handlerSource();
   nitro.options.handlers.push({ route: ROUTE, handler: HANDLER_ID, lazy: false });
   nitro.hooks.hook("rollup:before", (_nitro, config) => {

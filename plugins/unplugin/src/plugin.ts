@@ -125,7 +125,9 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
       // Imports are hoisted, so appending keeps the source map's lines valid.
       if (target === "server" && output)
         out += `\nimport ${JSON.stringify(state.dev ? output.devEntry : output.serverEntry)};\n`;
-      return { code: out, map: result.map as never };
+      // A server bundle imports directive files for their side effects alone (the server entry registers
+      // every step); bundlers told that modules are side-effect free (Nitro) must keep them anyway.
+      return { code: out, map: result.map as never, ...(target === "server" ? { moduleSideEffects: true } : {}) };
     },
     esbuild: {
       config(options) {
