@@ -1,0 +1,36 @@
+/**
+ * `workflow/nuxt` in a Nuxt 4 app: built once (`nuxt build`, Nitro's node-server output) and driven over HTTP
+ * through the app's `server/api` routes and the workflow handler the module installs into Nuxt's Nitro.
+ * (`nuxt dev` is not run here: it is the same Nitro module under Nuxt's dev server.)
+ */
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { type Project, runNode } from "../support/process.js";
+import { binOf, copyFixture, driveOrder, type Server, startServer } from "./support.js";
+
+const nuxt = binOf("nuxt", "bin/nuxt.mjs");
+const env = { NO_COLOR: "1", NUXT_TELEMETRY_DISABLED: "1" };
+const servers: Server[] = [];
+let project: Project;
+
+beforeAll(async () => {
+  project = copyFixture("nuxt", "server/lib");
+  await runNode(project, [nuxt, "build"], { register: false, env });
+}, 240_000);
+
+afterAll(async () => {
+  for (const server of servers.splice(0)) await server.stop();
+  project?.cleanup();
+});
+
+describe("Nuxt with the workflow/nuxt module", () => {
+  it("runs an order in the built app", async () => {
+    const server = await startServer(
+      project,
+      () => [".output/server/index.mjs"],
+      (port) => new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}`),
+      () => env,
+    );
+    servers.push(server);
+    await driveOrder(server, "ord-nuxt-build");
+  }, 60_000);
+});
