@@ -27,6 +27,7 @@ export interface NitroLike {
     handlers: Array<{ route: string; handler: string; lazy?: boolean }>;
     virtual: Record<string, string | (() => string | Promise<string>)>;
     moduleSideEffects?: string[];
+    externals?: { inline?: unknown[] };
   };
   hooks: { hook(name: "rollup:before", fn: (nitro: NitroLike, config: RollupConfigLike) => void): unknown };
 }
@@ -54,6 +55,12 @@ export function setupWorkflow(nitro: NitroLike, options: ModuleOptions = {}): vo
   // imported for its side effects only (runtime configured, every step registered, pending runs resumed).
   const { outDir } = resolveOptions(pluginOptions);
   nitro.options.moduleSideEffects = [...(nitro.options.moduleSideEffects ?? []), `${outDir}${path.sep}`];
+  // `nitro dev` leaves every module Node can load to Node; the server entry must be bundled, because it
+  // imports the app's directive files, TypeScript included.
+  nitro.options.externals = {
+    ...nitro.options.externals,
+    inline: [...(nitro.options.externals?.inline ?? []), `${outDir}${path.sep}`],
+  };
   nitro.options.virtual[HANDLER_ID] = handlerSource();
   nitro.options.handlers.push({ route: ROUTE, handler: HANDLER_ID, lazy: false });
   nitro.hooks.hook("rollup:before", (_nitro, config) => {

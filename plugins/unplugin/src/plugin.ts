@@ -127,7 +127,11 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
         out += `\nimport ${JSON.stringify(state.dev ? output.devEntry : output.serverEntry)};\n`;
       // A server bundle imports directive files for their side effects alone (the server entry registers
       // every step); bundlers told that modules are side-effect free (Nitro) must keep them anyway.
-      return { code: out, map: result.map as never, ...(target === "server" ? { moduleSideEffects: true } : {}) };
+      return {
+        code: out,
+        map: result.map as never,
+        ...(target === "server" ? { moduleSideEffects: true } : {}),
+      };
     },
     esbuild: {
       config(options) {

@@ -34,12 +34,13 @@ export interface Server {
 
 /**
  * Starts `node <args>` (no `workflow/register`: the framework's bundler compiled the app) on a free port
- * and waits for a stdout line that `ready(port)` matches. `args` and `env` get the port.
+ * and waits for a stdout line that `ready(port)` matches, or (`"http"`) until the server answers other than
+ * 503 (a dev server that listens before its first build is done). `args` and `env` get the port.
  */
 export async function startServer(
   project: Project,
   args: (port: number) => string[],
-  ready: (port: number) => RegExp,
+  ready: ((port: number) => RegExp) | "http",
   env: (port: number) => Record<string, string> = () => ({}),
   timeoutMs = 60_000,
 ): Promise<Server> {
@@ -56,8 +57,23 @@ export async function startServer(
     const { stdout, stderr } = await node.done;
     return `stdout:\n${stdout}\nstderr:\n${stderr}`;
   };
-  await node.waitForLine(ready(port), timeoutMs);
+  if (ready === "http") await untilServing(base, node, timeoutMs);
+  else await node.waitForLine(ready(port), timeoutMs);
   return { base, node, stop };
+}
+
+async function untilServing(base: string, node: SpawnedNode, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (node.child.exitCode !== null) throw new Error(`the server exited: ${(await node.done).stderr}`);
+    const status = await fetch(`${base}/api/runs/none/nothing`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status !== 0 && status !== 503) return;
+    if (Date.now() > deadline) throw new Error(`${base} did not start serving within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function json(response: Response): Promise<any> {
@@ -113,7 +129,11 @@ export async function driveOrder(server: Server, orderId: string): Promise<void>
   expect(result.sleptMs).toBeGreaterThanOrEqual(1000);
 
   // The hook ended with the run: the same token now gets the runtime's 404, through the framework.
-  const again = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const again = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   expect(again.status).toBe(404);
   const flow = await fetch(`${base}/.well-known/workflow/v1/flow`, {
     method: "POST",
