@@ -2,14 +2,16 @@
  * Installs the packages as a user would, outside this repository: every public package is packed
  * (`scripts/pack.mjs`, the tarballs `npm publish` would upload), a fresh app in the system's temporary folder
  * depends on the facade under the name its code imports (`workflow`, an alias of `@wfkit/workflow`), and the
- * app runs a workflow with `workflow/register` and with the README's esbuild recipe, installed by npm (flat
- * `node_modules`) and by pnpm (isolated, symlinked `node_modules`).
+ * app runs a workflow with `workflow/register`, with the README's esbuild recipe, from a Vite server build
+ * (and `vite preview` serves the endpoints), and from a Next.js app built with `withWorkflow`, installed by
+ * npm (flat `node_modules`) and by pnpm (isolated, symlinked `node_modules`, where Next must still leave
+ * `workflow` to Node).
  *
  * The registry is stood in for by `overrides` that point every `@wfkit/*` dependency at its tarball; every
  * other dependency (`@swc/core`, esbuild, …) comes from the npm registry or its cache, as for a user.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -17,12 +19,18 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ESM script without declarations
 import { packAll } from "../../../scripts/pack.mjs";
+import { freePort } from "../support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 // pnpm exports only its package.json; the CLI sits beside it.
 const pnpm = path.join(path.dirname(require.resolve("pnpm")), "bin/pnpm.cjs");
 const esbuildVersion: string = require("esbuild/package.json").version;
+const viteVersion: string = require("vite/package.json").version;
+// The versions the repository's Next example is built with.
+const nextExample = JSON.parse(
+  readFileSync(path.join(here, "../../../examples/next-app/package.json"), "utf8"),
+) as { dependencies: Record<string, string> };
 
 interface Packed {
   name: string;
@@ -56,7 +64,13 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
     private: true,
     type: "module",
     dependencies: { workflow: `file:${facade.file}` },
-    devDependencies: { esbuild: esbuildVersion },
+    devDependencies: {
+      esbuild: esbuildVersion,
+      vite: viteVersion,
+      next: nextExample.dependencies.next,
+      react: nextExample.dependencies.react,
+      "react-dom": nextExample.dependencies["react-dom"],
+    },
   };
   if (manager === "npm") pkg.overrides = overrides;
   else pkg.pnpm = { overrides, onlyBuiltDependencies: ["esbuild", "@swc/core"] };
@@ -65,12 +79,64 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
 }
 
 function run(cmd: string, args: string[], cwd: string, timeout = 120_000) {
-  const env = { ...process.env, NODE_OPTIONS: "", NO_COLOR: "1", WORKFLOW_TARGET_WORLD: "local" };
-  delete env.WORKFLOW_LOCAL_DATA_DIR;
-  delete env.INIT_CWD;
-  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", timeout });
+  const r = spawnSync(cmd, args, { cwd, env: appEnv(), encoding: "utf8", timeout });
   const output = `$ ${cmd} ${args.join(" ")}\nexit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
   return { ...r, output };
+}
+
+function appEnv(): NodeJS.ProcessEnv {
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: "",
+    NO_COLOR: "1",
+    NEXT_TELEMETRY_DISABLED: "1",
+    WORKFLOW_TARGET_WORLD: "local",
+  };
+  for (const key of ["WORKFLOW_LOCAL_DATA_DIR", "WORKFLOW_BASE_URL", "INIT_CWD", "NODE_ENV", "PORT"])
+    delete env[key];
+  return env;
+}
+
+/** A server of the app on a free port, until the test stops it; resolves once a stdout line matches `ready`. */
+async function serve(
+  args: string[],
+  cwd: string,
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<{ base: string; stop: () => Promise<string> }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    args.map((a) => a.replace("$PORT", String(port))),
+    {
+      cwd,
+      env: { ...appEnv(), PORT: String(port), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${ready} within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exited.then(() => reject(new Error(`the server exited:\n${output}`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      return output;
+    },
+  };
 }
 
 /** What the fixture app prints when its run went through a step, a sleep and its webhook. */
@@ -142,5 +208,63 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
     cpSync(path.join(app, "dist/app.js"), path.join(elsewhere, "app.js"));
     expectWorkflowRan(run(process.execPath, ["app.js"], elsewhere));
     expect(readFileSync(path.join(elsewhere, "app.js"), "utf8")).not.toMatch(/from "@wfkit\//);
+  });
+
+  it("runs a workflow from a Vite server build, and vite preview serves the endpoints", {
+    timeout: 180_000,
+  }, async () => {
+    const vite = path.join(app, "node_modules/vite/bin/vite.js");
+    const build = run(process.execPath, [vite, "build"], app);
+    expect(build.status, build.output).toBe(0);
+    expectWorkflowRan(run(process.execPath, ["dist-vite/main.js"], app));
+    const preview = await serve(
+      [vite, "preview", "--port", "$PORT", "--strictPort", "--host", "127.0.0.1"],
+      app,
+      /127\.0\.0\.1:\d+/,
+    );
+    try {
+      const flow = await fetch(`${preview.base}/.well-known/workflow/v1/flow`, {
+        method: "POST",
+        body: JSON.stringify({ runId: "wrun_nope" }),
+      });
+      expect(flow.status, await preview.stop()).toBe(404);
+      expect(await flow.json()).toEqual({ error: 'no run with ID "wrun_nope" exists in this world' });
+    } finally {
+      await preview.stop();
+    }
+  });
+
+  it("runs a workflow in a Next.js app built with withWorkflow, which leaves the runtime to Node", {
+    timeout: 300_000,
+  }, async () => {
+    const next = path.join(app, "node_modules/next/dist/bin/next");
+    const build = run(process.execPath, [next, "build"], app, 240_000);
+    expect(build.status, build.output).toBe(0);
+    // Bundled, the runtime would be a second instance beside the one the generated routes load.
+    const serverFiles = readdirSync(path.join(app, ".next/server"), { recursive: true, encoding: "utf8" });
+    const bundledEngine = serverFiles.filter(
+      (f) =>
+        f.endsWith(".js") &&
+        readFileSync(path.join(app, ".next/server", f), "utf8").includes(
+          "no workflow code is available in this process",
+        ),
+    );
+    expect(bundledEngine).toEqual([]);
+    const server = await serve(
+      [next, "start", "--port", "$PORT", "--hostname", "127.0.0.1"],
+      app,
+      /Ready|started server/i,
+    );
+    try {
+      const answer = await fetch(`${server.base}/api/welcome`, {
+        method: "POST",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await answer.text();
+      expect(answer.status, `${text}\n${await server.stop()}`).toBe(200);
+      expect(JSON.parse(text)).toEqual({ webhookStatus: 202, result: "hello ada, bob!" });
+    } finally {
+      await server.stop();
+    }
   });
 });
