@@ -216,7 +216,7 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
     const vite = path.join(app, "node_modules/vite/bin/vite.js");
     const build = run(process.execPath, [vite, "build"], app);
     expect(build.status, build.output).toBe(0);
-    expectWorkflowRan(run(process.execPath, ["dist-vite/main.js"], app));
+    expectWorkflowRan(run(process.execPath, ["dist/server/main.js"], app));
     const preview = await serve(
       [vite, "preview", "--port", "$PORT", "--strictPort", "--host", "127.0.0.1"],
       app,
