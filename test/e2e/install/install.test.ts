@@ -27,6 +27,7 @@ const require = createRequire(import.meta.url);
 const pnpm = path.join(path.dirname(require.resolve("pnpm")), "bin/pnpm.cjs");
 const esbuildVersion: string = require("esbuild/package.json").version;
 const viteVersion: string = require("vite/package.json").version;
+const nitroVersion: string = require("nitropack/package.json").version;
 // The versions the repository's Next example is built with.
 const nextExample = JSON.parse(
   readFileSync(path.join(here, "../../../examples/next-app/package.json"), "utf8"),
@@ -67,6 +68,7 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
     devDependencies: {
       esbuild: esbuildVersion,
       vite: viteVersion,
+      nitropack: nitroVersion,
       next: nextExample.dependencies.next,
       react: nextExample.dependencies.react,
       "react-dom": nextExample.dependencies["react-dom"],
@@ -110,7 +112,11 @@ async function serve(
     args.map((a) => a.replace("$PORT", String(port))),
     {
       cwd,
-      env: { ...appEnv(), PORT: String(port), ...env },
+      env: {
+        ...appEnv(),
+        PORT: String(port),
+        ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace("$PORT", String(port))])),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -255,6 +261,29 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
       app,
       /Ready|started server/i,
     );
+    try {
+      const answer = await fetch(`${server.base}/api/welcome`, {
+        method: "POST",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await answer.text();
+      expect(answer.status, `${text}\n${await server.stop()}`).toBe(200);
+      expect(JSON.parse(text)).toEqual({ webhookStatus: 202, result: "hello ada, bob!" });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("runs a workflow in a Nitro app built with workflow/nitro, the runtime traced into its output", {
+    timeout: 240_000,
+  }, async () => {
+    const nitro = path.join(app, "node_modules/nitropack/dist/cli/index.mjs");
+    const build = run(process.execPath, [nitro, "build"], app, 180_000);
+    expect(build.status, build.output).toBe(0);
+    const server = await serve([".output/server/index.mjs"], app, /Listening on/, {
+      HOST: "127.0.0.1",
+      WORKFLOW_BASE_URL: "http://127.0.0.1:$PORT",
+    });
     try {
       const answer = await fetch(`${server.base}/api/welcome`, {
         method: "POST",
