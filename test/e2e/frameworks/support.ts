@@ -57,8 +57,13 @@ export async function startServer(
     const { stdout, stderr } = await node.done;
     return `stdout:\n${stdout}\nstderr:\n${stderr}`;
   };
-  if (ready === "http") await untilServing(base, node, timeoutMs);
-  else await node.waitForLine(ready(port), timeoutMs);
+  try {
+    if (ready === "http") await untilServing(base, node, timeoutMs);
+    else await node.waitForLine(ready(port), timeoutMs);
+  } catch (error) {
+    await stop(); // a server that never became ready must not outlive the test
+    throw error;
+  }
   return { base, node, stop };
 }
 

@@ -122,8 +122,16 @@ async function serve(
   );
   let output = "";
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await exited;
+    return output;
+  };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${ready} within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      // A server that never became ready must not outlive the test.
+      void stop().then(() => reject(new Error(`no ${ready} within 60 s:\n${output}`)));
+    }, 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk;
       if (ready.test(output)) {
@@ -135,14 +143,7 @@ async function serve(
     child.stderr.on("data", onData);
     void exited.then(() => reject(new Error(`the server exited:\n${output}`)));
   });
-  return {
-    base: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await exited;
-      return output;
-    },
-  };
+  return { base: `http://127.0.0.1:${port}`, stop };
 }
 
 /** What the fixture app prints when its run went through a step, a sleep and its webhook. */
