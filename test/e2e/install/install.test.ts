@@ -275,7 +275,7 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
     }
   });
 
-  it("runs a workflow in a Nitro app built with workflow/nitro, the runtime traced into its output", {
+  it("runs a workflow in a Nitro app built with workflow/nitro (node-server output)", {
     timeout: 240_000,
   }, async () => {
     const nitro = path.join(app, "node_modules/nitropack/dist/cli/index.mjs");
