@@ -1,7 +1,7 @@
 /**
- * `workflow/nuxt` in a Nuxt 4 app: built once (`nuxt build`, Nitro's node-server output) and driven over HTTP
- * through the app's `server/api` routes and the workflow handler the module installs into Nuxt's Nitro.
- * (`nuxt dev` is not run here: it is the same Nitro module under Nuxt's dev server.)
+ * `workflow/nuxt` in a Nuxt 4 app: built once (`nuxt build`, Nitro's node-server output) and run under
+ * `nuxt dev`; each is driven over HTTP through the app's `server/api` routes and the workflow handler the
+ * module installs into Nuxt's Nitro.
  */
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type Project, runNode } from "../support/process.js";
@@ -33,4 +33,17 @@ describe("Nuxt with the workflow/nuxt module", () => {
     servers.push(server);
     await driveOrder(server, "ord-nuxt-build");
   }, 60_000);
+
+  it("runs an order under nuxt dev", async () => {
+    const server = await startServer(
+      project,
+      (port) => [nuxt, "dev", "--port", String(port), "--host", "127.0.0.1"],
+      // It listens before its first build is done.
+      "http",
+      () => env,
+      120_000,
+    );
+    servers.push(server);
+    await driveOrder(server, "ord-nuxt-dev", { serverProcess: "child" });
+  }, 180_000);
 });
