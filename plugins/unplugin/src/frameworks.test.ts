@@ -58,10 +58,16 @@ describe("workflow/sveltekit", () => {
     expect(writeSvelteKitRoute(app, "app/routes")).toContain(path.join("app", "routes", ".well-known"));
   });
 
-  it("returns the workflow Vite plugin, the route written for its project root", () => {
+  it("returns the workflow Vite plugin, the route written where SvelteKit looks: the working directory", () => {
     const app = tmpApp();
-    const plugins = workflowPlugin({ projectRoot: app });
-    expect(plugins.map((p) => (p as { name: string }).name)).toEqual([PLUGIN_NAME]);
+    const cwd = process.cwd();
+    process.chdir(app);
+    try {
+      const plugins = workflowPlugin({ projectRoot: path.dirname(app) });
+      expect(plugins.map((p) => (p as { name: string }).name)).toEqual([PLUGIN_NAME]);
+    } finally {
+      process.chdir(cwd);
+    }
     expect(statSync(path.join(app, "src/routes/.well-known/workflow/v1/[...path]/+server.js")).isFile()).toBe(
       true,
     );
