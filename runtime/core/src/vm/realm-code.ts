@@ -560,6 +560,40 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     return C.btoa(String(args[0]));
   };
 
+  // --- Stream classes: named, not constructible ---------------------------------------------------------------
+  // Libraries such as the AI SDK declare `class X extends TransformStream` or test `instanceof ReadableStream` when
+  // their module loads, so the names must exist for the bundle to load at all. Reading or writing a stream is I/O,
+  // which workflow code hands to steps (a step's streams and getWritable() are serialized as world streams).
+  for (const name of [
+    "ReadableStream",
+    "WritableStream",
+    "TransformStream",
+    "ReadableStreamDefaultReader",
+    "ReadableStreamBYOBReader",
+    "WritableStreamDefaultWriter",
+    "TextEncoderStream",
+    "TextDecoderStream",
+    "CompressionStream",
+    "DecompressionStream",
+    "ByteLengthQueuingStrategy",
+    "CountQueuingStrategy",
+  ]) {
+    if (name in g) continue;
+    const refuse = unavailable(
+      name,
+      `new ${name}() is not available in workflow code: streams are read and written in "use step" functions. ` +
+        "Pass getWritable() or a stream to a step, or create the stream inside the step.",
+      true,
+    );
+    g[name] = {
+      [name]: class {
+        constructor() {
+          refuse();
+        }
+      },
+    }[name];
+  }
+
   // --- Web classes: realm classes forwarding to a private host object -------------------------------------------
   const HOST = new WeakMap<object, object>();
   const WRAPPER = new WeakMap<object, object>();

@@ -1,0 +1,67 @@
+/**
+ * A WDK agent written as `@workflow/ai`'s documentation writes one: a `DurableAgent` whose tools are steps, a mock
+ * model from `@workflow/ai/test` that first calls the tools and then answers, and the UI chunks streamed to the
+ * run's `getWritable()`.
+ */
+import { appendFileSync, existsSync } from "node:fs";
+import { DurableAgent } from "@workflow/ai/agent";
+import { mockSequenceModel } from "@workflow/ai/test";
+import type { UIMessageChunk } from "ai";
+import { fetch, getStepMetadata, getWritable } from "workflow";
+import { z } from "zod";
+
+async function getWeather({ city }: { city: string }): Promise<string> {
+  "use step";
+  appendFileSync(process.env.AGENT_LEDGER!, `getWeather:${city}:${getStepMetadata().attempt}\n`);
+  console.log(`TOOL_STARTED getWeather ${city}`);
+  // The crash test kills the process while this waits; the next process's attempt finds the release file.
+  const release = process.env.AGENT_RELEASE;
+  while (release && !existsSync(release)) await new Promise((resolve) => setTimeout(resolve, 20));
+  return `Weather in ${city} is sunny`;
+}
+
+async function convert({ celsius }: { celsius: number }): Promise<{ fahrenheit: number }> {
+  "use step";
+  appendFileSync(process.env.AGENT_LEDGER!, `convert:${celsius}\n`);
+  return { fahrenheit: (celsius * 9) / 5 + 32 };
+}
+
+export async function weatherAgent(question: string) {
+  "use workflow";
+  // The documented pattern that lets the AI SDK's own fetch calls run as steps.
+  globalThis.fetch = fetch;
+
+  const agent = new DurableAgent({
+    model: mockSequenceModel([
+      { type: "tool-call", toolName: "getWeather", input: JSON.stringify({ city: "Paris" }) },
+      { type: "tool-call", toolName: "convert", input: JSON.stringify({ celsius: 20 }) },
+      { type: "text", text: "Paris is sunny, 68°F." },
+    ]),
+    instructions: "You are a helpful weather assistant.",
+    tools: {
+      getWeather: {
+        description: "Get the weather for a city",
+        inputSchema: z.object({ city: z.string() }),
+        execute: getWeather,
+      },
+      convert: {
+        description: "Celsius to Fahrenheit",
+        inputSchema: z.object({ celsius: z.number() }),
+        execute: convert,
+      },
+    },
+  });
+
+  const writable = getWritable<UIMessageChunk>();
+  const result = await agent.stream({
+    messages: [{ role: "user", content: question }],
+    writable,
+  });
+  return {
+    steps: result.steps.length,
+    text: result.steps.at(-1)?.text,
+    toolResults: result.steps.flatMap((s) => s.toolResults.map((r) => ({ tool: r.toolName, output: r.output }))),
+    messages: result.messages.length,
+  };
+}
+
