@@ -691,13 +691,13 @@ class Analyzer {
 
     const binding: UnitBinding =
       nested || host
-      ? { kind: "nested" }
-      : node.type === "MethodProperty"
-        ? {
-            kind: "object-method",
-            keyText: text.slice(this.ix(node.key.span.start), this.ix(node.key.span.end)),
-          }
-        : info.binding;
+        ? { kind: "nested" }
+        : node.type === "MethodProperty"
+          ? {
+              kind: "object-method",
+              keyText: text.slice(this.ix(node.key.span.start), this.ix(node.key.span.end)),
+            }
+          : info.binding;
     const unit: Unit = {
       kind,
       name,

@@ -267,7 +267,8 @@ function enablePropertyOverrides(context: vm.Context, g: Realm): void {
     const ctor = d && "value" in d ? d.value : undefined;
     if (typeof ctor !== "function") continue;
     const proto = (ctor as { prototype?: unknown }).prototype;
-    if (typeof proto !== "object" || proto === null || proto === objectProto || proto === functionProto) continue;
+    if (typeof proto !== "object" || proto === null || proto === objectProto || proto === functionProto)
+      continue;
     for (const name of OVERRIDABLE) makeOverridable(proto, name);
   }
 }

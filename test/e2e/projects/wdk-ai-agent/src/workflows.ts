@@ -60,8 +60,6 @@ export async function weatherAgent(question: string) {
   return {
     steps: result.steps.length,
     text: result.steps.at(-1)?.text,
-    toolResults: result.steps.flatMap((s) => s.toolResults.map((r) => ({ tool: r.toolName, output: r.output }))),
-    messages: result.messages.length,
+    roles: result.messages.map((m) => m.role),
   };
 }
-
