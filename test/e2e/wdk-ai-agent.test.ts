@@ -3,10 +3,14 @@
  * mock model from `@workflow/ai/test`, UI message chunks streamed through `getWritable()`, and the process killed
  * with SIGKILL inside a tool call, on the local world and on the Postgres world.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, type Project, resultOf, runNode, spawnNode } from "./support/process.js";
 import { worldEnv } from "./support/world-setups.js";
+
+const wf = fileURLToPath(new URL("../../packages/workflow/bin/wf.js", import.meta.url));
 
 describe.each(["local", "postgres"] as const)("@workflow/ai DurableAgent on the %s world", (worldName) => {
   let project: Project;
@@ -58,6 +62,30 @@ describe.each(["local", "postgres"] as const)("@workflow/ai DurableAgent on the 
     expectAnswered(result);
     expect(ledger()).toEqual(["getWeather:Paris:1", "convert:20"]);
   }, 60_000);
+
+  it("wf build bundles the package's steps: plain node runs the agent from the build alone", async () => {
+    writeFileSync(project.file("ledger.txt"), "");
+    const build = spawnSync(process.execPath, [wf, "build"], { cwd: project.dir, encoding: "utf8" });
+    expect(build.status, build.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(project.file(".workflow/manifest.json"), "utf8"));
+    expect(Object.keys(manifest.steps)).toContain(
+      "step//@workflow/ai@5.0.0/dist/agent/do-stream-step.js//doStreamStep",
+    );
+    // Without the sources, only the bundles can run it.
+    renameSync(project.file("src"), project.file("src-hidden"));
+    try {
+      const ran = spawnSync(process.execPath, ["run-built.mjs", "Weather?"], {
+        cwd: project.dir,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      });
+      expectAnswered(resultOf({ code: ran.status, stdout: ran.stdout, stderr: ran.stderr }));
+      expect(ledger()).toEqual(["getWeather:Paris:1", "convert:20"]);
+    } finally {
+      renameSync(project.file("src-hidden"), project.file("src"));
+    }
+  }, 90_000);
 
   it("resumes after a SIGKILL inside a tool call: the steps after the interrupted tool run once, the stream is whole", async () => {
     writeFileSync(project.file("ledger.txt"), "");
