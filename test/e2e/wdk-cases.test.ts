@@ -160,6 +160,10 @@ describe.each(["local", "postgres"] as const)("WDK's e2e cases on the %s world",
     expect((await run("stepFunctionWithClosure")).value).toEqual({ direct: "n=6", passed: "n=12" });
   });
 
+  it("a nested step written as a function declaration passes as a value too", async () => {
+    expect((await run("nestedStepDeclaration")).value).toEqual({ direct: "hello #1!", passed: "hello #2!" });
+  });
+
   it("spawnWorkflowFromStepWorkflow: start() inside a step launches a run of its own", async () => {
     expect((await run("spawnWorkflowFromStep")).value).toEqual({ childValue: 105 });
   });

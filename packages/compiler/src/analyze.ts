@@ -58,6 +58,8 @@ export interface Unit {
    * registered from a module-level copy in step code.
    */
   host: string | null;
+  /** A function declaration (a statement), as opposed to a function or arrow expression. */
+  declaration: boolean;
   binding: UnitBinding;
   /** Workflow-scope variables a nested step reads, in first-use order. */
   closure: string[];
@@ -723,6 +725,7 @@ class Analyzer {
       paramsText,
       parent: nested ? ctx.workflow : null,
       host,
+      declaration: node.type === "FunctionDeclaration",
       binding,
       closure: [],
       loc: this.text.location(start),

@@ -178,6 +178,9 @@ switch (name) {
   case "stepFunctionWithClosure":
     result(await (await start(wf.stepFunctionWithClosureWorkflow, ["n="])).returnValue);
     break;
+  case "nestedStepDeclaration":
+    result(await (await start(wf.nestedStepDeclarationWorkflow, ["hello"])).returnValue);
+    break;
   case "spawnWorkflowFromStep": {
     const { childRunId } = (await (
       await start(wf.spawnWorkflowFromStepWorkflow, [5])

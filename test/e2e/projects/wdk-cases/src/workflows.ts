@@ -308,3 +308,19 @@ export async function hookCleanupTestWorkflow(token: string) {
   const { n } = await hook;
   return n;
 }
+
+/** A nested step written as a function declaration, passed to another step as a value. */
+export async function nestedStepDeclarationWorkflow(greeting: string) {
+  "use workflow";
+  const punctuation = "!";
+  async function greet(x: number): Promise<string> {
+    "use step";
+    return `${greeting} #${x}${punctuation}`;
+  }
+  return { direct: await greet(1), passed: await applyGreet(greet, 2) };
+}
+
+async function applyGreet(fn: (x: number) => Promise<string>, x: number): Promise<string> {
+  "use step";
+  return fn(x);
+}
