@@ -63,6 +63,21 @@ describe.each(["local", "postgres"] as const)("@workflow/ai DurableAgent on the 
     expect(ledger()).toEqual(["getWeather:Paris:1", "convert:20"]);
   }, 60_000);
 
+  it("workflow-level tools: one sleeps durably, one waits for a human through a defineHook() hook", async () => {
+    const out = await runNode(project, ["src/run.ts", "book", "Book me AF12"], { env });
+    const result = resultOf(out);
+    expect(result.value).toEqual({ steps: 3, text: "Your flight is booked." });
+    // The hook exists only once the sleeping tool has finished.
+    expect(Number(/HOOK_AFTER_MS (\d+)/.exec(out.stdout)![1])).toBeGreaterThanOrEqual(900);
+    expect(result.chunks.filter((c: { type: string }) => c.type === "tool-output-available")).toEqual([
+      expect.objectContaining({ toolCallId: "call-1", output: "waited 1s" }),
+      expect.objectContaining({
+        toolCallId: "call-2",
+        output: "Booking approved for Ada on flight AF12 - window seat",
+      }),
+    ]);
+  }, 60_000);
+
   it("wf build bundles the package's steps: plain node runs the agent from the build alone", async () => {
     writeFileSync(project.file("ledger.txt"), "");
     const build = spawnSync(process.execPath, [wf, "build"], { cwd: project.dir, encoding: "utf8" });

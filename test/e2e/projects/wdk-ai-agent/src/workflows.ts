@@ -7,7 +7,7 @@ import { appendFileSync, existsSync } from "node:fs";
 import { DurableAgent } from "@workflow/ai/agent";
 import { mockSequenceModel } from "@workflow/ai/test";
 import type { UIMessageChunk } from "ai";
-import { fetch, getStepMetadata, getWritable } from "workflow";
+import { defineHook, fetch, getStepMetadata, getWritable, sleep } from "workflow";
 import { z } from "zod";
 
 async function getWeather({ city }: { city: string }): Promise<string> {
@@ -62,4 +62,57 @@ export async function weatherAgent(question: string) {
     text: result.steps.at(-1)?.text,
     roles: result.messages.map((m) => m.role),
   };
+}
+
+/** The documented human-in-the-loop tool: no "use step", so it runs in the workflow and can await a hook. */
+export const bookingApprovalHook = defineHook({
+  schema: z.object({ approved: z.boolean(), comment: z.string().optional() }),
+});
+
+async function executeBookingApproval(
+  { flightNumber, passengerName }: { flightNumber: string; passengerName: string },
+  { toolCallId }: { toolCallId: string },
+) {
+  const hook = bookingApprovalHook.create({ token: toolCallId });
+  const { approved, comment } = await hook;
+  if (!approved) return `Booking rejected: ${comment ?? "no reason"}`;
+  return `Booking approved for ${passengerName} on flight ${flightNumber}${comment ? ` - ${comment}` : ""}`;
+}
+
+/** A workflow-level tool that waits durably (the docs' sleep-and-delays pattern). */
+async function waitBeforeBooking({ seconds }: { seconds: number }) {
+  await sleep(seconds * 1000);
+  return `waited ${seconds}s`;
+}
+
+export async function bookingAgent(question: string) {
+  "use workflow";
+  const agent = new DurableAgent({
+    model: mockSequenceModel([
+      { type: "tool-call", toolName: "waitBeforeBooking", input: JSON.stringify({ seconds: 1 }) },
+      {
+        type: "tool-call",
+        toolName: "bookingApproval",
+        input: JSON.stringify({ flightNumber: "AF12", passengerName: "Ada" }),
+      },
+      { type: "text", text: "Your flight is booked." },
+    ]),
+    tools: {
+      waitBeforeBooking: {
+        description: "Wait before booking",
+        inputSchema: z.object({ seconds: z.number() }),
+        execute: waitBeforeBooking,
+      },
+      bookingApproval: {
+        description: "Ask a human to approve the booking",
+        inputSchema: z.object({ flightNumber: z.string(), passengerName: z.string() }),
+        execute: executeBookingApproval,
+      },
+    },
+  });
+  const result = await agent.stream({
+    messages: [{ role: "user", content: question }],
+    writable: getWritable(),
+  });
+  return { steps: result.steps.length, text: result.steps.at(-1)?.text };
 }
