@@ -259,9 +259,10 @@ function enablePropertyOverrides(context: vm.Context, g: Realm): void {
   ) as (target: object, key: PropertyKey) => void;
   const objectProto = g.Object.prototype as object;
   const functionProto = Object.getPrototypeOf(g.Object) as object;
-  for (const whole of [objectProto, functionProto]) {
-    for (const key of Reflect.ownKeys(whole)) makeOverridable(whole, key);
-  }
+  // Every member of Object.prototype (`hasOwnProperty`, `isPrototypeOf`, … are assigned on plain objects too);
+  // elsewhere only the usual names, so `fn.call(…)` and `array.push(…)` stay plain data properties.
+  for (const key of Reflect.ownKeys(objectProto)) makeOverridable(objectProto, key);
+  for (const name of OVERRIDABLE) makeOverridable(functionProto, name);
   for (const key of Reflect.ownKeys(g)) {
     const d = Object.getOwnPropertyDescriptor(g, key);
     const ctor = d && "value" in d ? d.value : undefined;
