@@ -50,6 +50,15 @@ describe.each(["local", "postgres"] as const)("@workflow/ai DurableAgent on the 
       "Weather in Paris is sunny",
       { fahrenheit: 68 },
     ]);
+    // A tool step wrote its own data part to the same stream, between the tool's input and output.
+    const progress = chunks.findIndex((c) => c.type === "data-weather-progress");
+    expect(chunks[progress]).toEqual({
+      type: "data-weather-progress",
+      id: "call-1-progress",
+      data: { city: "Paris", status: "done" },
+    });
+    expect(progress).toBeGreaterThan(types.indexOf("tool-input-available"));
+    expect(progress).toBeLessThan(types.indexOf("tool-output-available"));
     expect(chunks.filter((c) => c.type === "text-delta").map((c) => c.delta)).toEqual([
       "Paris is sunny, 68°F.",
     ]);

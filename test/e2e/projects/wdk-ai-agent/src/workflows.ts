@@ -10,13 +10,24 @@ import type { UIMessageChunk } from "ai";
 import { defineHook, fetch, getStepMetadata, getWritable, sleep } from "workflow";
 import { z } from "zod";
 
-async function getWeather({ city }: { city: string }): Promise<string> {
+async function getWeather(
+  { city }: { city: string },
+  { toolCallId }: { toolCallId: string },
+): Promise<string> {
   "use step";
   appendFileSync(process.env.AGENT_LEDGER!, `getWeather:${city}:${getStepMetadata().attempt}\n`);
   console.log(`TOOL_STARTED getWeather ${city}`);
   // The crash test kills the process while this waits; the next process's attempt finds the release file.
   const release = process.env.AGENT_RELEASE;
   while (release && !existsSync(release)) await new Promise((resolve) => setTimeout(resolve, 20));
+  // The docs' "streaming updates from tools": a data part on the run's stream, tied to the tool call.
+  const writer = getWritable<UIMessageChunk>().getWriter();
+  await writer.write({
+    type: "data-weather-progress",
+    id: `${toolCallId}-progress`,
+    data: { city, status: "done" },
+  });
+  writer.releaseLock();
   return `Weather in ${city} is sunny`;
 }
 
