@@ -634,8 +634,12 @@ class Analyzer {
         "NESTED_STEP_OUTSIDE_WORKFLOW",
         "error",
         at,
-        `Step \`${info.hint}\` is declared inside a function that is not a workflow, so it cannot get a stable ID.`,
-        'Declare the step at module level, or inside a "use workflow" function.',
+        host
+          ? `Step \`${info.hint}\` is a method of an object or class inside \`${host}\`, a function that is not a workflow, so it cannot get a stable ID.`
+          : `Step \`${info.hint}\` is declared in a class field or block that is not a workflow, so it cannot get a stable ID.`,
+        host
+          ? 'Declare the step at module level, inside a "use workflow" function, or as a function or arrow in this function (its ID is then `<function>/<name>`).'
+          : 'Declare the step at module level, as a class method, or inside a "use workflow" function.',
       );
       return null;
     }
