@@ -7,8 +7,13 @@
  * construction (JavaScript runs one call at a time) and subscribers hear about it before `append` returns.
  */
 import { checkDelivery, DeliveryBook } from "./deliveries.js";
-import { type FlowGateRecord, type FlowGateUpdate, type FlowGateWorld, MemoryFlowGates } from "./flow-gates.js";
 import { AppendConflictError, LeaseLostError, RunFinishedError, RunNotFoundError } from "./errors.js";
+import {
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
+  MemoryFlowGates,
+} from "./flow-gates.js";
 import { newRunId } from "./ids.js";
 import {
   applyEvents,

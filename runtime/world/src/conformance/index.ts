@@ -1316,7 +1316,8 @@ export function runWorldConformance(
     /** Flow gates are optional: a world without them has these cases reported as skipped, not failed. */
     const gatesOf = (w: World, ctx: TestContext) => {
       const gates = flowGatesOf(w);
-      if (!gates) ctx.skip("this world has no flow gates (readFlowGate/updateFlowGate/listFlowGates are optional)");
+      if (!gates)
+        ctx.skip("this world has no flow gates (readFlowGate/updateFlowGate/listFlowGates are optional)");
       return gates!;
     };
     const counter = (current: string | undefined) => {
@@ -1366,7 +1367,9 @@ export function runWorldConformance(
         others.push(other);
       }
       const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => flowGatesOf(others[i % others.length]!)!.updateFlowGate("hot", counter)),
+        Array.from({ length: 40 }, (_, i) =>
+          flowGatesOf(others[i % others.length]!)!.updateFlowGate("hot", counter),
+        ),
       );
       // Every update saw the one before it: the results are exactly 1..40.
       expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
