@@ -59,7 +59,8 @@ function byPriority(a: Waiter, b: Waiter): number {
 
 /** Places the run among the waiters (once) and answers its position. */
 function enqueue(state: GateState, waiter: Waiter): number {
-  const waiting = (state.waiting ??= []);
+  state.waiting ??= [];
+  const waiting = state.waiting;
   let at = waiting.findIndex((w) => w.runId === waiter.runId);
   if (at < 0) {
     waiting.push(waiter);
