@@ -78,8 +78,8 @@ import {
   type World,
   WorldError,
 } from "@wfkit/world";
-import { FlowGateFiles } from "./flow-gate-files.js";
 import { isPermissionError, notWritableError } from "./file-io.js";
+import { FlowGateFiles } from "./flow-gate-files.js";
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
 import type { DeliveryRecord, EventRecord, LeaseRecord, LeaseState } from "./records.js";
 import { FdCache, type LogChanges, type LogFault, RunLog, toStoredEvent } from "./run-log.js";

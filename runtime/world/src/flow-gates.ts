@@ -67,13 +67,15 @@ export function checkFlowGateId(gateId: string): void {
 
 /**
  * `updateFlowGate` over a compare-and-set primitive, for worlds whose storage has one: reads the gate, computes,
- * and writes only if the version is still the one read (`expected` 0: the gate must not exist yet), retrying with a
- * short random back-off when another process won. Writing `undefined` deletes the gate.
+ * and writes only if the version is still the one read, retrying with a short random back-off when another process
+ * won. `read` answers the stored version even for a deleted gate (`state` undefined) so that versions never repeat
+ * (a gate deleted and created again must not match a version read before); `expected` 0: no row at all yet.
+ * Writing `undefined` deletes the gate (a world keeps the row and its version).
  */
 export async function updateByCompareAndSet<T>(
   gateId: string,
   update: FlowGateUpdate<T>,
-  read: () => Promise<{ state: string; version: number } | undefined>,
+  read: () => Promise<{ state: string | undefined; version: number } | undefined>,
   write: (expected: number, state: string | undefined) => Promise<boolean>,
 ): Promise<T> {
   checkFlowGateId(gateId);
