@@ -53,7 +53,7 @@ import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError } from "./engine-errors.js";
 import { FlowControl, type FlowSpec, flowSpecOf, gatesOrThrow, type WaitingFor } from "./flow-control.js";
-import { joinDebounce } from "./flow-gate-state.js";
+import { dropWaiters, joinDebounce } from "./flow-gate-state.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
@@ -360,13 +360,20 @@ export class Engine implements EngineContext {
       // A start within the debounce period joins the run that has not started yet: it gets that run, whose
       // arguments become these. Only the first start of a burst creates a run.
       const { gate, periodMs } = flow.debounce;
-      const now = this.now();
-      const joined = await gatesOrThrow(world, "debounce").updateFlowGate(gate, (raw) =>
-        joinDebounce(raw, { runId, input, periodMs, now }),
-      );
-      if (!joined.created) {
-        stored(false);
-        return joined.runId;
+      const gates = gatesOrThrow(world, "debounce");
+      for (;;) {
+        const now = this.now();
+        const joined = await gates.updateFlowGate(gate, (raw) =>
+          joinDebounce(raw, { runId, input, periodMs, now }),
+        );
+        if (joined.created) break;
+        // A pending run that was cancelled meanwhile is no run to join: forget it and start a new burst.
+        const pending = await world.getRun(joined.runId);
+        if (!pending || !TERMINAL_RUN_STATUSES.includes(pending.status)) {
+          stored(false);
+          return joined.runId;
+        }
+        await gates.updateFlowGate(gate, (raw) => dropWaiters(raw, [joined.runId]));
       }
     }
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.

@@ -129,6 +129,18 @@ describe("flow control", () => {
     expect(await later.returnValue).toBe("x6");
   });
 
+  it("debounce: a start after the pending run was cancelled makes a new run", async () => {
+    reset();
+    const h = track(harness(WORKFLOWS));
+    const job = wf("workflow//./f//job", { debounce: { period: "200ms" } });
+    const first = await startWith(h, job, ["c1", 1]);
+    await first.cancel();
+    const second = await startWith(h, job, ["c2", 1]);
+    expect(second.runId).not.toBe(first.runId);
+    expect(await second.returnValue).toBe("c2");
+    expect(started.map((s) => s.name)).toEqual(["c2"]);
+  });
+
   it("priority: when runs wait for a slot, higher priority goes first", async () => {
     reset();
     const h = track(harness(WORKFLOWS));
