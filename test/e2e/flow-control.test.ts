@@ -192,10 +192,11 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
   it("a worker SIGKILLed while its run holds the only slot does not leak it", async () => {
     const [hung] = await startRuns("single", [[["hang-1", 5]]]);
     const deadline = Date.now() + 30_000;
-    let holder: LedgerLine | undefined;
-    while (!(holder = ledger("hang-1").find((l) => l.kind === "start"))) {
+    let holder = ledger("hang-1").find((l) => l.kind === "start");
+    while (!holder) {
       if (Date.now() > deadline) throw new Error("the hanging step never started");
       await new Promise((r) => setTimeout(r, 50));
+      holder = ledger("hang-1").find((l) => l.kind === "start");
     }
     const [next] = await startRuns("single", [[["after-crash", 5]]]);
     const victim = workers.findIndex((w) => w.child.pid === holder.pid);
