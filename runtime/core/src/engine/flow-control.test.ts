@@ -1,5 +1,5 @@
 /** Flow control in the engine: concurrency keys, throttles, debounces and priority, on the memory world. */
-import { createMemoryWorld, type World } from "@wfkit/world";
+import { createMemoryWorld, flowGatesOf, type World } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
 import { flowSpecFor } from "../api/flow-options.js";
 import { Run } from "../api/run.js";
@@ -154,6 +154,29 @@ describe("flow control", () => {
     expect(await h.engine.waitingFor((await h.world.getRun(low.runId))!)).toBe("concurrency");
     await Promise.all([blocker, low, high, mid].map((r) => r.returnValue));
     expect(started.map((s) => s.name)).toEqual(["blocker", "high", "mid", "low"]);
+  });
+
+  it("gates are deleted once spent: released slots, starts out of their period, debounces that started", async () => {
+    reset();
+    const h = track(harness(WORKFLOWS));
+    const gates = flowGatesOf(h.world)!;
+    const limited = wf("workflow//./f//job", { concurrency: { limit: 1, key: () => "k" } });
+    const throttled = wf("workflow//./f//job", { throttle: { limit: 1, period: "100ms", key: () => "k" } });
+    const debounced = wf("workflow//./f//job", { debounce: { period: "10ms", key: () => "k" } });
+    const runs = [
+      await startWith(h, limited, ["g1", 1]),
+      await startWith(h, throttled, ["g2", 1]),
+      await startWith(h, debounced, ["g3", 1]),
+    ];
+    await Promise.all(runs.map((r) => r.returnValue));
+    expect(await gates.listFlowGates()).toEqual([
+      "debounce:workflow//./f//job:k",
+      "throttle:workflow//./f//job:k",
+    ]);
+    await new Promise((r) => setTimeout(r, 150));
+    await h.engine.sweep();
+    await h.engine.sweep();
+    expect(await gates.listFlowGates()).toEqual([]);
   });
 
   it("a world without flow gates refuses with FLOW_CONTROL_UNSUPPORTED", async () => {

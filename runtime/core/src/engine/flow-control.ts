@@ -25,9 +25,12 @@ import {
 import {
   askConcurrency,
   askThrottle,
+  deleteIfSpent,
   dropWaiters,
   dueOnGate,
   fireDebounce,
+  forgetFired,
+  isSpent,
   isWaiting,
   parseGate,
   releaseConcurrency,
@@ -189,7 +192,21 @@ export class FlowControl {
       const record = await gates.readFlowGate(gateId);
       if (!record) continue;
       const kind = gateId.slice(0, gateId.indexOf(":"));
-      const due = dueOnGate(kind, parseGate(record.state), now);
+      const state = parseGate(record.state);
+      const fired = state.fired?.runId;
+      if (fired && !state.pending) {
+        // The debounced run recorded the arguments it started with: the gate need not keep them.
+        const run = await world.getRun(fired);
+        if (!run || run.startedAt !== undefined || TERMINAL_RUN_STATUSES.includes(run.status)) {
+          await gates.updateFlowGate(gateId, (raw) => forgetFired(raw, fired));
+          continue;
+        }
+      }
+      if (isSpent(state, now)) {
+        await gates.updateFlowGate(gateId, (raw) => deleteIfSpent(raw, now));
+        continue;
+      }
+      const due = dueOnGate(kind, state, now);
       const gone: string[] = [];
       for (const runId of due) {
         if (skip(runId)) continue;

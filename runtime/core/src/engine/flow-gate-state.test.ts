@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   askConcurrency,
   askThrottle,
+  deleteIfSpent,
   dueOnGate,
   fireDebounce,
   joinDebounce,
@@ -71,5 +72,22 @@ describe("flow gate state", () => {
       runId: "r3",
       created: true,
     });
+  });
+
+  it("a gate whose slots expired and whose starts left the period is spent and deleted", () => {
+    const held = ask(undefined, "r", 0).state;
+    expect(deleteIfSpent(held, 500).state).toBe(held);
+    expect(deleteIfSpent(held, 1_001).state).toBeUndefined();
+    const started = askThrottle(undefined, {
+      runId: "a",
+      priority: 0,
+      now: 0,
+      limit: 1,
+      periodMs: 1_000,
+    }).state;
+    expect(deleteIfSpent(started, 999).state).toBe(started);
+    expect(deleteIfSpent(started, 1_000).state).toBeUndefined();
+    const waiting = ask(held, "w", 10).state;
+    expect(deleteIfSpent(waiting, 5_000).state).toBe(waiting);
   });
 });

@@ -262,6 +262,22 @@ export function dueOnGate(kind: string, state: GateState, now: number): string[]
   return waiting.slice(0, Math.max(0, limit - used)).map((w) => w.runId);
 }
 
+/**
+ * Whether nothing in the gate matters any more (no waiter, no pending or fired debounce, every slot expired, every
+ * start out of its period): a sweep then deletes it, so that keys used once do not stay forever.
+ */
+export function isSpent(state: GateState, now: number): boolean {
+  if ((state.waiting ?? []).length > 0 || state.pending || state.fired) return false;
+  if (Object.values(state.holders ?? {}).some((expiresAt) => expiresAt > now)) return false;
+  return !(state.starts ?? []).some((s) => s.at > now - (state.periodMs ?? 0));
+}
+
+/** Deletes a spent gate (`isSpent`), or leaves it as it is if it is in use again. */
+export function deleteIfSpent(raw: string | undefined, now: number): Update<void> {
+  if (raw === undefined || !isSpent(parseGate(raw), now)) return { state: raw, result: undefined };
+  return { state: undefined, result: undefined };
+}
+
 /** Whether the run waits on this gate (`wf inspect runs`). */
 export function isWaiting(state: GateState, runId: string): boolean {
   if (state.pending?.runId === runId) return true;
