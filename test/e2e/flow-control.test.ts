@@ -7,6 +7,7 @@
  * a slot does not leak the slot.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { withWaitingFor } from "@wfkit/core";
 import type { World } from "@wfkit/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ const setups = worldSetups("flow-control", (project) => ({
   LEDGER: project.file("ledger.txt"),
   WORKFLOW_LEASE_TTL_MS: "2000",
 }));
+const WF = fileURLToPath(new URL("../../packages/workflow/bin/wf.js", import.meta.url));
 const WORKERS: Record<WorldName, number> = { local: 1, postgres: 3, sqlite: 2, redis: 2 };
 
 interface LedgerLine {
@@ -171,7 +173,7 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
   }, 120_000);
 
   it("runs waiting for the slot get it in priority order", async () => {
-    const [blocker] = await startRuns("single", [[["prio-blocker", 2_500]]]);
+    const [blocker] = await startRuns("single", [[["prio-blocker", 4_000]]]);
     const deadline = Date.now() + 30_000;
     while (!ledger("prio-blocker").some((l) => l.kind === "start")) {
       if (Date.now() > deadline) throw new Error("the blocker never started");
@@ -182,6 +184,14 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
       [["prio-high", 5], 10],
       [["prio-mid", 5], 5],
     ]);
+    // Operators see why they wait: `wf inspect runs` in another process.
+    const inspected = await runNode(setup.project, [WF, "inspect", "runs", "--status", "pending", "--json"], {
+      env: setup.env,
+    });
+    const listed = JSON.parse(inspected.stdout) as { data: { runId: string; waitingFor?: string }[] };
+    for (const id of waiting) {
+      expect(listed.data.find((r) => r.runId === id)?.waitingFor, inspected.stdout).toBe("concurrency");
+    }
     await settle([blocker!, ...waiting]);
     const order = ledger("prio")
       .filter((l) => l.kind === "start")
