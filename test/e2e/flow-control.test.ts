@@ -167,6 +167,11 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
     expect(ids[10]).not.toBe(ids[0]);
     const [burst, other] = await settle([ids[0]!, ids[10]!]);
     expect(burst!.output).toContain("burst-9");
+    // The run's row and its log hold the arguments it ran with (run_started replaces run_created's).
+    const started = (await world.readEvents(burst!.runId)).find((e) => e.type === "run_started");
+    const recorded = (started?.data as { input?: string } | undefined)?.input;
+    expect(recorded).toBeDefined();
+    expect(burst!.input).toBe(recorded);
     expect(other!.output).toContain("other-0");
     const bodies = ledger("burst").filter((l) => l.kind === "start");
     expect(bodies.map((l) => l.tag)).toEqual(["burst-9"]);

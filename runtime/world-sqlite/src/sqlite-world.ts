@@ -294,6 +294,10 @@ class SqliteWorldImpl implements SqliteWorld {
           runRecordJson(run),
           runId,
         );
+        // [flow control] A debounced run records the arguments it starts with in run_started: the row's input.
+        if (batch.some((e) => e.type === "run_started" && typeof e.data?.input === "string")) {
+          this.c.db.prepare("UPDATE runs SET input = ? WHERE run_id = ?").run(run.input, runId);
+        }
         if (finished) this.q.forgetDeliveries.run(runId);
         else this.consumeDeliveries(runId, batch);
         this.recordRunChange(run, finished ? "finished" : "appended", now);

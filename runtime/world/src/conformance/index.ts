@@ -1325,6 +1325,19 @@ export function runWorldConformance(
       return { state: JSON.stringify({ n: n + 1 }), result: n + 1 };
     };
 
+    test("flow gates: run_started with input (a debounced run) replaces the run's input, also after reopen", async () => {
+      const run = await newRun();
+      await push(run.runId, { type: "run_started", data: { input: '["latest"]' } });
+      expect((await world.getRun(run.runId))!.input).toBe('["latest"]');
+      expect((await world.listRuns()).items.find((r) => r.runId === run.runId)!.input).toBe('["latest"]');
+      if (subject.reopen) {
+        await world.close();
+        const again = await subject.reopen();
+        extraWorlds.push(again);
+        expect((await again.getRun(run.runId))!.input).toBe('["latest"]');
+      }
+    });
+
     test("flow gates: an update stores the state, bumps the version and answers its result", async (ctx) => {
       const w = gatesOf(world, ctx);
       expect(await w.readFlowGate("concurrency:wf:a")).toBeUndefined();
