@@ -52,7 +52,14 @@ import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError } from "./engine-errors.js";
-import { FlowControl, type FlowSpec, flowSpecOf, gatesOrThrow, type WaitingFor } from "./flow-control.js";
+import {
+  FlowControl,
+  type FlowSpec,
+  flowSpecOf,
+  gatesOrThrow,
+  type WaitingFor,
+  withStartInput,
+} from "./flow-control.js";
 import { dropWaiters, joinDebounce } from "./flow-gate-state.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
@@ -1452,18 +1459,6 @@ export class Engine implements EngineContext {
       }
     }
   }
-}
-
-/**
- * [flow control] The log as the workflow code must see it: a run whose `run_started` recorded other arguments (a
- * debounced run) starts with those, and so does a run about to record them (`startInput`).
- */
-function withStartInput(events: WorkflowEvent[], startInput: string | undefined): WorkflowEvent[] {
-  const started = events.find((e) => e.type === "run_started");
-  const input = (started?.data as { input?: string } | undefined)?.input ?? startInput;
-  const first = events[0];
-  if (input === undefined || first?.type !== "run_created" || !first.data) return events;
-  return [{ ...first, data: { ...first.data, input } }, ...events.slice(1)];
 }
 
 /** How long the evidence that no other worker takes this process's offered steps keeps steps inline. */

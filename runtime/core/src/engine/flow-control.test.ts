@@ -29,6 +29,11 @@ const WORKFLOWS = {
   "workflow//./f//job": `async function job(name, ms) {
     return step("step//./f//work")(name, ms);
   }`,
+  "workflow//./f//branch": `async function branch(name) {
+    if (name.endsWith("5")) return step("step//./f//work")(name, 1);
+    await rt().sleep(1);
+    return "slept";
+  }`,
   "workflow//./f//napper": `async function napper(name) {
     await step("step//./f//work")(name + ":before", 5);
     await rt().sleep(300);
@@ -128,6 +133,32 @@ describe("flow control", () => {
     const later = await startWith(h, job, ["x6", 1]);
     expect(later.runId).not.toBe(runs[0]!.runId);
     expect(await later.returnValue).toBe("x6");
+  });
+
+  it("debounce: replays (a fresh instance, replayLog) use the arguments the run started with", async () => {
+    reset();
+    const h = track(harness(WORKFLOWS));
+    const branch = wf("workflow//./f//branch", { debounce: { period: "100ms" } });
+    const runs: Run<string>[] = [];
+    for (let i = 1; i <= 5; i++) runs.push(await startWith(h, branch, [`b${i}`]));
+    expect(await runs[0]!.returnValue).toBe("b5");
+    const runId = runs[0]!.runId;
+    const report = await h.engine.replayLog({
+      runId,
+      workflowName: "workflow//./f//branch",
+      events: await h.world.readEvents(runId),
+    });
+    expect(report.ok).toBe(true);
+    // Another engine replays the whole log into a fresh sandbox (after a crash it would do the same).
+    const other = h.newEngine();
+    track({ engine: other });
+    expect(
+      await other.replayLog({
+        runId,
+        workflowName: "workflow//./f//branch",
+        events: await h.world.readEvents(runId),
+      }),
+    ).toMatchObject({ ok: true });
   });
 
   it("debounce: a start after the pending run was cancelled makes a new run", async () => {

@@ -62,6 +62,21 @@ export class FlowControlUnsupportedError extends Error {
   }
 }
 
+/**
+ * The log as the workflow code must see it: a run whose `run_started` recorded other arguments (a debounced run)
+ * starts with those, and so does a run about to record them (`startInput`).
+ */
+export function withStartInput<E extends { type: string; data?: unknown }>(
+  events: readonly E[],
+  startInput: string | undefined,
+): E[] {
+  const started = events.find((e) => e.type === "run_started");
+  const input = (started?.data as { input?: string } | undefined)?.input ?? startInput;
+  const first = events[0];
+  if (input === undefined || first?.type !== "run_created" || !first.data) return [...events];
+  return [{ ...first, data: { ...(first.data as object), input } } as E, ...events.slice(1)];
+}
+
 export function flowSpecOf(metadata: Record<string, unknown> | undefined): FlowSpec | undefined {
   const flow = metadata?.flow as FlowSpec | undefined;
   if (!flow || typeof flow !== "object") return undefined;
