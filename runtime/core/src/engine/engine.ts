@@ -539,7 +539,8 @@ export class Engine implements EngineContext {
         }
         startInput = admission.input;
       }
-      if (!live && flow) events = withStartInput(events, startInput);
+      // Also for runs without flow settings of their own: a fork of a debounced run copies its run_started.
+      if (!live) events = withStartInput(events, startInput);
       if (!live) {
         const first = events[0]!;
         if (first.type !== "run_created") throw new Error("unreachable: checked above");

@@ -73,7 +73,7 @@ export function withStartInput<E extends { type: string; data?: unknown }>(
   const started = events.find((e) => e.type === "run_started");
   const input = (started?.data as { input?: string } | undefined)?.input ?? startInput;
   const first = events[0];
-  if (input === undefined || first?.type !== "run_created" || !first.data) return [...events];
+  if (input === undefined || first?.type !== "run_created" || !first.data) return events as E[];
   return [{ ...first, data: { ...(first.data as object), input } } as E, ...events.slice(1)];
 }
 
