@@ -271,6 +271,7 @@ export class Engine implements EngineContext {
     this.flow = new FlowControl({
       now: () => this.now(),
       slotTtlMs: this.leaseTtlMs,
+      owner: this.ownerId,
       kick: (runId) => {
         if (!this.live.get(runId)?.active && !this.driving.has(runId))
           void this.drive(runId, { retryIfHeld: false });

@@ -97,6 +97,8 @@ export interface FlowControlContext {
   now(): number;
   /** How long a concurrency slot lasts without renewal: the lease TTL. */
   readonly slotTtlMs: number;
+  /** This engine's lease owner ID: the holder of the slots it takes. */
+  readonly owner: string;
   /** Drive a run that may now be admitted (a notification-like drive: the lease decides who does). */
   kick(runId: string): void;
   onError(error: unknown, runId: string): void;
@@ -141,7 +143,7 @@ export class FlowControl {
       const now = this.ctx.now();
       const slotTtlMs = this.ctx.slotTtlMs;
       const asked = await gates.updateFlowGate(gate, (raw) =>
-        askConcurrency(raw, { runId, priority, now, limit, slotTtlMs }),
+        askConcurrency(raw, { runId, priority, now, limit, slotTtlMs, owner: this.ctx.owner }),
       );
       if (!asked.admitted) return { admitted: false, waitingFor: "concurrency" };
       this.holding.set(runId, { gate, limit });
@@ -158,7 +160,7 @@ export class FlowControl {
     if (!gates) return;
     const now = this.ctx.now();
     gates
-      .updateFlowGate(held.gate, (raw) => releaseConcurrency(raw, runId, held.limit, now))
+      .updateFlowGate(held.gate, (raw) => releaseConcurrency(raw, runId, held.limit, now, this.ctx.owner))
       .then(
         (next) => {
           for (const id of next) this.ctx.kick(id);
@@ -178,13 +180,23 @@ export class FlowControl {
       const slotTtlMs = this.ctx.slotTtlMs;
       try {
         const kept = await gates.updateFlowGate(held.gate, (raw) =>
-          renewConcurrency(raw, runId, now, slotTtlMs),
+          renewConcurrency(raw, runId, now, slotTtlMs, this.ctx.owner),
         );
-        if (!kept) {
+        if (kept === "taken") {
+          // Another process took the run over (this one lost its lease): the slot is its now.
+          this.holding.delete(runId);
+        } else if (!kept) {
           // The slot expired (this process stalled longer than the lease); ask again rather than exceed the limit
           // silently: a refusal is only logged, as the lease renewal decides whether the run goes on here.
           const asked = await gates.updateFlowGate(held.gate, (raw) =>
-            askConcurrency(raw, { runId, priority: 0, now, limit: held.limit, slotTtlMs }),
+            askConcurrency(raw, {
+              runId,
+              priority: 0,
+              now,
+              limit: held.limit,
+              slotTtlMs,
+              owner: this.ctx.owner,
+            }),
           );
           if (!asked.admitted)
             this.ctx.onError(new Error(`Run ${runId} lost its concurrency slot on ${held.gate}`), runId);

@@ -90,4 +90,30 @@ describe("flow gate state", () => {
     const waiting = ask(held, "w", 10).state;
     expect(deleteIfSpent(waiting, 5_000).state).toBe(waiting);
   });
+
+  it("concurrency: a process that lost the run neither gives back nor renews the slot its successor holds", () => {
+    const a = askConcurrency(undefined, {
+      runId: "r",
+      priority: 0,
+      now: 0,
+      limit: 1,
+      slotTtlMs: 1_000,
+      owner: "A",
+    });
+    // B took the run over (A's lease expired while A was frozen) and asks: the slot is B's now.
+    const b = askConcurrency(a.state, {
+      runId: "r",
+      priority: 0,
+      now: 10,
+      limit: 1,
+      slotTtlMs: 1_000,
+      owner: "B",
+    });
+    expect(b.result.admitted).toBe(true);
+    expect(renewConcurrency(b.state, "r", 20, 1_000, "A").result).toBe("taken");
+    const afterA = releaseConcurrency(b.state, "r", 1, 20, "A").state;
+    expect(parseGate(afterA).holders).toEqual({ r: 1_010 });
+    expect(renewConcurrency(afterA, "r", 30, 1_000, "B").result).toBe(true);
+    expect(parseGate(releaseConcurrency(afterA, "r", 1, 30, "B").state).holders).toBeUndefined();
+  });
 });

@@ -24,6 +24,8 @@ export interface Waiter {
 
 export interface GateState {
   holders?: Record<string, number>;
+  /** The process (engine owner ID) holding each slot: only it gives the slot back or renews it. */
+  by?: Record<string, string>;
   starts?: { runId: string; at: number }[];
   waiting?: Waiter[];
   pending?: { runId: string; until: number; input: string };
@@ -42,7 +44,10 @@ export function parseGate(raw: string | undefined): GateState {
 /** The stored form: undefined (delete the gate) once nothing is left in it. */
 function store(state: GateState): string | undefined {
   const out: GateState = {};
-  if (state.holders && Object.keys(state.holders).length > 0) out.holders = state.holders;
+  if (state.holders && Object.keys(state.holders).length > 0) {
+    out.holders = state.holders;
+    if (state.by) out.by = state.by;
+  }
   if (state.starts && state.starts.length > 0) out.starts = state.starts;
   if (state.waiting && state.waiting.length > 0) out.waiting = state.waiting;
   if (state.pending) out.pending = state.pending;
@@ -76,10 +81,15 @@ function dequeue(state: GateState, runId: string): void {
 
 function liveHolders(state: GateState, now: number): Record<string, number> {
   const holders: Record<string, number> = {};
+  const by: Record<string, string> = {};
   for (const [runId, expiresAt] of Object.entries(state.holders ?? {})) {
-    if (expiresAt > now) holders[runId] = expiresAt;
+    if (expiresAt <= now) continue;
+    holders[runId] = expiresAt;
+    const owner = state.by?.[runId];
+    if (owner !== undefined) by[runId] = owner;
   }
   state.holders = holders;
+  state.by = by;
   return holders;
 }
 
@@ -92,6 +102,8 @@ export interface AskInput {
   runId: string;
   priority: number;
   now: number;
+  /** The engine asking (its lease owner ID); concurrency slots are held by it. */
+  owner?: string;
 }
 
 /**
@@ -106,7 +118,9 @@ export function askConcurrency(
   state.limit = ask.limit;
   const holders = liveHolders(state, ask.now);
   if (holders[ask.runId] !== undefined) {
+    // The run holds a slot already (its lease moved here from a process that lost it): it is this process's now.
     holders[ask.runId] = ask.now + ask.slotTtlMs;
+    if (ask.owner !== undefined) state.by![ask.runId] = ask.owner;
     dequeue(state, ask.runId);
     return { state: store(state), result: { admitted: true, position: 0 } };
   }
@@ -115,21 +129,29 @@ export function askConcurrency(
   if (position < free) {
     dequeue(state, ask.runId);
     holders[ask.runId] = ask.now + ask.slotTtlMs;
+    if (ask.owner !== undefined) state.by![ask.runId] = ask.owner;
     return { state: store(state), result: { admitted: true, position: 0 } };
   }
   return { state: store(state), result: { admitted: false, position: position - Math.max(0, free) } };
 }
 
-/** Extends the run's slot; false when it no longer holds one (it expired and the gate moved on). */
+/**
+ * Extends the run's slot: true; false when it no longer holds one (it expired and the gate moved on); `"taken"` when
+ * another process holds it now (it took the run over).
+ */
 export function renewConcurrency(
   raw: string | undefined,
   runId: string,
   now: number,
   slotTtlMs: number,
-): Update<boolean> {
+  owner?: string,
+): Update<boolean | "taken"> {
   const state = parseGate(raw);
   const holders = liveHolders(state, now);
   if (holders[runId] === undefined) return { state: store(state), result: false };
+  if (owner !== undefined && state.by![runId] !== undefined && state.by![runId] !== owner) {
+    return { state: raw, result: "taken" };
+  }
   holders[runId] = now + slotTtlMs;
   return { state: store(state), result: true };
 }
@@ -140,10 +162,15 @@ export function releaseConcurrency(
   runId: string,
   limit: number,
   now: number,
+  owner?: string,
 ): Update<string[]> {
   const state = parseGate(raw);
   const holders = liveHolders(state, now);
-  delete holders[runId];
+  // A process that lost the run gives back nothing: the slot is the new executor's.
+  if (owner === undefined || state.by![runId] === undefined || state.by![runId] === owner) {
+    delete holders[runId];
+    delete state.by![runId];
+  }
   dequeue(state, runId);
   const free = limit - Object.keys(holders).length;
   return {
@@ -241,6 +268,7 @@ export function dropWaiters(raw: string | undefined, runIds: readonly string[]):
   const drop = new Set(runIds);
   if (state.waiting) state.waiting = state.waiting.filter((w) => !drop.has(w.runId));
   if (state.holders) for (const id of drop) delete state.holders[id];
+  if (state.by) for (const id of drop) delete state.by[id];
   if (state.pending && drop.has(state.pending.runId)) delete state.pending;
   return { state: store(state), result: undefined };
 }
