@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { withWaitingFor } from "@wfkit/core";
-import type { World } from "@wfkit/world";
+import { flowGatesOf, type World } from "@wfkit/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runNode, type SpawnedNode, spawnNode } from "./support/process.js";
 import { type WorldName, type WorldSetup, worldSetups } from "./support/world-setups.js";
@@ -214,6 +214,10 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
       holder = ledger("hang-1").find((l) => l.kind === "start");
     }
     const [next] = await startRuns("single", [[["after-crash", 5]]]);
+    const gates = flowGatesOf(world)!;
+    const gateId = "concurrency:workflow//src/flows.ts//single";
+    const held = await gates.readFlowGate(gateId);
+    expect(Object.keys(JSON.parse(held!.state).holders)).toEqual([hung]);
     const victim = workers.findIndex((w) => w.child.pid === holder.pid);
     expect(victim).toBeGreaterThanOrEqual(0);
     workers[victim]!.child.kill("SIGKILL");
@@ -230,6 +234,9 @@ describe.each(Object.keys(WORKERS) as WorldName[])("flow control on the %s world
         .map((l) => `${l.tag} ${l.attempt}`)
         .sort(),
     ).toEqual(["after-crash 1", "hang-1 2"]);
+    // Nothing is left holding the slot: the gate is empty (deleted) once both ended.
+    const gate = await gates.readFlowGate(gateId);
+    expect(gate === undefined ? {} : (JSON.parse(gate.state).holders ?? {})).toEqual({});
     // Never two of them at once (the killed attempt never ended: it counts until the takeover started).
     const completedLines = lines.filter((l) => l.attempt !== 1 || l.tag !== "hang-1");
     expect(maxOverlap(completedLines)).toBeLessThanOrEqual(1);
