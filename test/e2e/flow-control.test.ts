@@ -1,8 +1,8 @@
 /**
  * Flow control across processes: an app that only starts runs (`WORKFLOW_EXECUTE_RUNS=0`) and worker processes that
- * execute them, on each world that has flow gates (local with one worker, Postgres with three, SQLite and Redis with
- * two). Checks what the steps wrote to a ledger file and what the worlds recorded: a concurrency limit is never
- * exceeded under load, a throttle loses no start and never admits more than its rate, a debounced burst becomes one
+ * execute them, on each world that has flow gates (Postgres with three workers; local, SQLite and Redis with two).
+ * Checks what the steps wrote to a ledger file and what the worlds recorded: a concurrency limit is never exceeded
+ * under load, a throttle loses no start and never admits more than its rate, a debounced burst becomes one
  * run with the last arguments, waiting runs get a slot in priority order, and a worker SIGKILLed while its run holds
  * a slot does not leak the slot.
  */
@@ -19,7 +19,7 @@ const setups = worldSetups("flow-control", (project) => ({
   WORKFLOW_LEASE_TTL_MS: "2000",
 }));
 const WF = fileURLToPath(new URL("../../packages/workflow/bin/wf.js", import.meta.url));
-const WORKERS: Record<WorldName, number> = { local: 1, postgres: 3, sqlite: 2, redis: 2 };
+const WORKERS: Record<WorldName, number> = { local: 2, postgres: 3, sqlite: 2, redis: 2 };
 
 interface LedgerLine {
   kind: "start" | "end";

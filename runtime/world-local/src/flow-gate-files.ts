@@ -4,8 +4,9 @@
  * change a gate, so each change happens under a lock file (`gates/.lock`, created with O_EXCL): read, compute,
  * write a temporary file and rename it over the gate (a reader never sees half a file). The lock is held for a
  * few synchronous file operations only; a lock left by a process killed while holding it is broken once it is
- * older than `STALE_LOCK_MS`. (A lock file rather than a dependency such as proper-lockfile: it is a dozen lines,
- * and the world has no dependencies besides the contract.)
+ * older than `STALE_LOCK_MS` (two processes breaking the same stale lock at the same moment could both proceed
+ * once; that needs a process killed inside the few microseconds it holds the lock). A lock file rather than a
+ * dependency such as proper-lockfile: it is a dozen lines, and the world has no dependencies besides the contract.
  */
 import { createHash } from "node:crypto";
 import {
