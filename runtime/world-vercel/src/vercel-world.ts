@@ -57,14 +57,10 @@ export function queueClientFrom(
   if (opts.client) return opts.client;
   const url = opts.url ?? env.WORKFLOW_VERCEL_QUEUE_URL;
   const token = opts.token ?? env.WORKFLOW_VERCEL_QUEUE_TOKEN;
-  if (url !== undefined) {
-    try {
-      new URL(url);
-    } catch {
-      throw new TypeError(
-        `WORKFLOW_VERCEL_QUEUE_URL must be an absolute URL of a queue service (http://127.0.0.1:4100), got "${url}".`,
-      );
-    }
+  if (url !== undefined && !/^https?:$/.test(URL.parse(url)?.protocol ?? "")) {
+    throw new TypeError(
+      `WORKFLOW_VERCEL_QUEUE_URL must be an absolute URL of a queue service (http://127.0.0.1:4100), got "${url}".`,
+    );
   }
   return new QueueClient({
     region: opts.region ?? env.VERCEL_REGION ?? "iad1",

@@ -231,8 +231,8 @@ export async function startQueueService(opts: QueueServiceOptions = {}): Promise
       };
       messages.set(message.id, message);
       if (key) idempotency.set(`${topic}\u0000${key}`, message.id);
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
+      const list = byTopic.get(topic) ?? [];
+      byTopic.set(topic, list);
       list.push(message);
       for (const g of groups.values()) {
         if (g.consumer.topic === topic)
