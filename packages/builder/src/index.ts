@@ -17,3 +17,13 @@ export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
 export { sequenceFingerprint, stepSequence } from "./step-sequence.js";
 export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";
+export {
+  FLOW_FUNCTION,
+  ROUTER_FUNCTION,
+  VERCEL_FLOW_TOPIC,
+  type VercelDeploymentOptions,
+  type VercelDeploymentResult,
+  type VercelFunctionConfig,
+  type VercelOutputConfig,
+  writeVercelDeployment,
+} from "./vercel-output.js";

@@ -1,0 +1,17 @@
+import { appendFileSync } from "node:fs";
+
+/** `n` steps in a row, each taking `ms`; every body start is logged to $SERVERLESS_MARKS with its process. */
+export async function chain(n: number, ms: number): Promise<number> {
+  "use workflow";
+  let total = 0;
+  for (let i = 1; i <= n; i++) total += await work(i, ms);
+  return total;
+}
+
+async function work(i: number, ms: number): Promise<number> {
+  "use step";
+  const marks = process.env.SERVERLESS_MARKS;
+  if (marks) appendFileSync(marks, `${JSON.stringify({ step: i, pid: process.pid, at: Date.now() })}\n`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return i * 10;
+}

@@ -1,0 +1,8 @@
+// The app side: starts a run on the world WORKFLOW_TARGET_WORLD names and waits for its result.
+import { start } from "workflow/api";
+import { chain } from "./flows.js";
+
+const [n, ms] = process.argv.slice(2).map(Number);
+const run = await start(chain, [n, ms]);
+console.log(JSON.stringify({ runId: run.runId }));
+console.log(JSON.stringify({ result: await run.returnValue, status: await run.status }));
