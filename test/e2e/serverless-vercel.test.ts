@@ -9,11 +9,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { QueueClient } from "@vercel/queue";
-import { FLOW_TOPIC } from "@wfkit/world-vercel";
-import { freshProcessInvoker, type QueueService, startQueueService } from "@wfkit/world-vercel/testing";
 import type { World } from "@wfkit/world";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testing";
+import { FLOW_TOPIC } from "@wfkit/world-vercel";
+import { freshProcessInvoker, type QueueService, startQueueService } from "@wfkit/world-vercel/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { copyIntoTmp, copyProject, type Project, runNode } from "./support/process.js";
 
@@ -64,7 +64,8 @@ async function simulate(
   service.subscribe({
     topic: FLOW_TOPIC,
     consumerGroup: "default",
-    visibilityTimeoutMs: 2_500,
+    // Longer than an invocation may live, as on Vercel: a live invocation's message is never handed to another.
+    visibilityTimeoutMs: MAX_DURATION_MS + 2_000,
     retryAfterMs: 500,
     deliver: freshProcessInvoker({
       entry: path.join(flowDir, "index.mjs"),
@@ -181,7 +182,9 @@ describe("wf build --target vercel", () => {
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
     // No invocation had to be killed: each handed off within its budget.
     expect(deliveries.every((d) => d.status === 200)).toBe(true);
-    expect(new Set(marks(project.file("marks-handoff.jsonl")).map((m) => m.pid)).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(marks(project.file("marks-handoff.jsonl")).map((m) => m.pid)).size).toBeGreaterThanOrEqual(
+      2,
+    );
     expect(await completions(sim.world, run.runId)).toEqual(Array(8).fill(1));
   }, 60_000);
 
@@ -209,7 +212,9 @@ describe("wf build --target vercel", () => {
     const first = sim.service.deliveries[0]!;
     expect(first.status).toBe("crashed");
     // The same message, delivered again.
-    expect(sim.service.deliveries.some((d) => d.messageId === first.messageId && d.deliveryCount === 2)).toBe(true);
+    expect(sim.service.deliveries.some((d) => d.messageId === first.messageId && d.deliveryCount === 2)).toBe(
+      true,
+    );
     // Step 2's body ran again (at least once), its result is recorded once.
     expect(marks(marksFile).filter((m) => m.step === 2).length).toBeGreaterThanOrEqual(2);
     expect(await completions(sim.world, run.runId)).toEqual([1, 1, 1, 1]);
@@ -234,7 +239,10 @@ describe("wf build --target vercel", () => {
     await Promise.all(Array.from({ length: 9 }, () => client.send(FLOW_TOPIC, { runId })));
     const result = await started;
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).toMatchObject({ status: "completed", result: 150 });
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      status: "completed",
+      result: 150,
+    });
     await sim.service.idle(30_000);
     const firstWave = sim.service.deliveries.filter((d) => d.deliveryCount === 1);
     expect(firstWave.length).toBeGreaterThanOrEqual(10);
@@ -314,7 +322,8 @@ function checkBuildOutput(dir: string): string[] {
     }
     for (const trigger of vc.experimentalTriggers ?? []) {
       if (trigger.type !== "queue/v2beta") problems.push(`${name}: trigger type ${trigger.type}`);
-      if (typeof trigger.topic !== "string" || !trigger.topic) problems.push(`${name}: trigger without topic`);
+      if (typeof trigger.topic !== "string" || !trigger.topic)
+        problems.push(`${name}: trigger without topic`);
       for (const key of ["retryAfterSeconds", "initialDelaySeconds"]) {
         if (trigger[key] !== undefined && !(Number.isInteger(trigger[key]) && trigger[key] >= 0))
           problems.push(`${name}: trigger ${key}`);

@@ -4,6 +4,7 @@
  * between invocations but the database and the queue.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Deliver } from "./queue-service.js";
 
@@ -20,7 +21,13 @@ export interface FreshProcessOptions {
   onOutput?: (text: string, invocation: number) => void;
 }
 
-const CHILD = fileURLToPath(new URL("./invoke-child.js", import.meta.url));
+// Beside this module once built; from the sources (tests resolving the "source" condition), the built copy.
+const CHILD = [
+  new URL("./invoke-child.js", import.meta.url),
+  new URL("../../dist/testing/invoke-child.js", import.meta.url),
+]
+  .map((u) => fileURLToPath(u))
+  .find((file) => existsSync(file))!;
 
 export function freshProcessInvoker(opts: FreshProcessOptions): Deliver {
   let count = 0;
