@@ -16,7 +16,6 @@ export { isNodeBuiltin } from "./node-builtins.js";
 export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
 export { sequenceFingerprint, stepSequence } from "./step-sequence.js";
-export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";
 export {
   FLOW_FUNCTION,
   ROUTER_FUNCTION,
@@ -27,3 +26,4 @@ export {
   type VercelOutputConfig,
   writeVercelDeployment,
 } from "./vercel-output.js";
+export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";

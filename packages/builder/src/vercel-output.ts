@@ -34,6 +34,11 @@ export interface VercelDeploymentOptions {
   maxDuration?: number;
   /** The functions' Node.js runtime. Default "nodejs22.x". */
   runtime?: string;
+  /**
+   * Also the function serving `/.well-known/workflow/v1/*` (webhooks, hooks, streams) and its route (default true).
+   * False when a framework serves those routes itself (Next.js with `withWorkflow`).
+   */
+  endpoints?: boolean;
   /** Seconds before a message whose invocation failed is delivered again. Default 5. */
   retryAfterSeconds?: number;
   include?: string[];
@@ -77,7 +82,9 @@ export interface VercelDeploymentResult {
 
 const ROUTE_SRC = "^/\\.well-known/workflow/v1/(.*)$";
 
-export async function writeVercelDeployment(options: VercelDeploymentOptions): Promise<VercelDeploymentResult> {
+export async function writeVercelDeployment(
+  options: VercelDeploymentOptions,
+): Promise<VercelDeploymentResult> {
   const projectRoot = path.resolve(options.projectRoot);
   const outputDir = path.resolve(projectRoot, options.outputDir ?? ".vercel/output");
   const maxDuration = options.maxDuration ?? 300;
@@ -123,17 +130,6 @@ export async function writeVercelDeployment(options: VercelDeploymentOptions): P
     projectRoot,
     options.minify ?? false,
   );
-  await bundleFunction(
-    path.join(routerDir, "index.mjs"),
-    [
-      `import { createHandlers, createRouter } from ${JSON.stringify(core)};`,
-      "const router = createRouter(createHandlers());",
-      `const handle = async (request) => (await router(request)) ?? new Response("Not Found", { status: 404 });`,
-      "export { handle as GET, handle as POST, handle as PUT, handle as PATCH, handle as DELETE, handle as HEAD };",
-    ].join("\n"),
-    projectRoot,
-    options.minify ?? false,
-  );
   const environment = {
     WORKFLOW_TARGET_WORLD: "vercel",
     WORKFLOW_STEP_BUDGET_MS: String(maxDuration * 1000),
@@ -154,36 +150,56 @@ export async function writeVercelDeployment(options: VercelDeploymentOptions): P
       },
     ],
   } satisfies VercelFunctionConfig);
-  writeJson(path.join(routerDir, ".vc-config.json"), {
-    ...base,
-    // Streams are read live over these endpoints.
-    supportsResponseStreaming: true,
-    maxDuration,
-    environment: { ...environment, WORKFLOW_EXECUTE_RUNS: "0" },
-  } satisfies VercelFunctionConfig);
+  const endpoints = options.endpoints ?? true;
+  if (endpoints) {
+    await bundleFunction(
+      path.join(routerDir, "index.mjs"),
+      [
+        `import { createHandlers, createRouter } from ${JSON.stringify(core)};`,
+        "const router = createRouter(createHandlers());",
+        `const handle = async (request) => (await router(request)) ?? new Response("Not Found", { status: 404 });`,
+        "export { handle as GET, handle as POST, handle as PUT, handle as PATCH, handle as DELETE, handle as HEAD };",
+      ].join("\n"),
+      projectRoot,
+      options.minify ?? false,
+    );
+  }
+  if (endpoints)
+    writeJson(path.join(routerDir, ".vc-config.json"), {
+      ...base,
+      // Streams are read live over these endpoints.
+      supportsResponseStreaming: true,
+      maxDuration,
+      environment: { ...environment, WORKFLOW_EXECUTE_RUNS: "0" },
+    } satisfies VercelFunctionConfig);
 
-  const config = mergeConfig(path.join(outputDir, "config.json"));
+  const config = mergeConfig(path.join(outputDir, "config.json"), endpoints);
   writeJson(path.join(outputDir, "config.json"), config);
   return {
     outputDir,
-    functions: [`functions/${FLOW_FUNCTION}.func`, `functions/${ROUTER_FUNCTION}.func`],
+    functions: [
+      `functions/${FLOW_FUNCTION}.func`,
+      ...(endpoints ? [`functions/${ROUTER_FUNCTION}.func`] : []),
+    ],
     config,
     build: result,
   };
 }
 
 /** Our route first, whatever a framework build (which may have written config.json before us) routes. */
-function mergeConfig(file: string): VercelOutputConfig {
+function mergeConfig(file: string, endpoints: boolean): VercelOutputConfig {
   let existing: VercelOutputConfig = { version: 3 };
   if (existsSync(file)) {
     existing = JSON.parse(readFileSync(file, "utf8")) as VercelOutputConfig;
     if (existing.version !== 3) {
-      throw new Error(`${file} is Build Output API version ${String(existing.version)}; only version 3 is supported.`);
+      throw new Error(
+        `${file} is Build Output API version ${String(existing.version)}; only version 3 is supported.`,
+      );
     }
   }
   const ours = { src: ROUTE_SRC, dest: `/${ROUTER_FUNCTION}` };
   const routes = (existing.routes ?? []).filter((r) => r.src !== ROUTE_SRC);
-  return { ...existing, version: 3, routes: [ours, ...routes] };
+  return { ...existing, version: 3, routes: endpoints ? [ours, ...routes] : routes };
 }
 
 /** The declared step timeouts, read in a child process: importing the step bundle runs the app's modules. */
@@ -226,7 +242,12 @@ function resolveFrom(projectRoot: string, specifier: string): string {
   }
 }
 
-async function bundleFunction(outfile: string, source: string, resolveDir: string, minify: boolean): Promise<void> {
+async function bundleFunction(
+  outfile: string,
+  source: string,
+  resolveDir: string,
+  minify: boolean,
+): Promise<void> {
   mkdirSync(path.dirname(outfile), { recursive: true });
   await build({
     stdin: { contents: source, resolveDir, sourcefile: "vercel-function-entry.mjs", loader: "js" },
