@@ -15,6 +15,14 @@ import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testin
 import { FLOW_TOPIC } from "@wfkit/world-vercel";
 import { freshProcessInvoker, type QueueService, startQueueService } from "@wfkit/world-vercel/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  copyNextApp,
+  type NextApp,
+  type NextServer,
+  readEvents,
+  runNext,
+  serveNext,
+} from "./next/support.js";
 import { copyIntoTmp, copyProject, type Project, runNode } from "./support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +38,8 @@ interface Simulation {
   service: QueueService;
   world: World;
   env: Record<string, string>;
+  /** The functions' environment (read at each invocation: a test may add to it). */
+  functionEnv: Record<string, string>;
   outputs: Map<number, string>;
   cleanup(): Promise<void>;
 }
@@ -40,7 +50,7 @@ afterEach(async () => {
 });
 
 async function simulate(
-  project: Project,
+  project: { file(relative: string): string; dir: string },
   opts: { onSpawn?: (child: ChildProcess, n: number) => void; env?: Record<string, string> } = {},
 ): Promise<Simulation> {
   const db = await getTestDatabase();
@@ -61,6 +71,11 @@ async function simulate(
     ...opts.env,
   };
   const outputs = new Map<number, string>();
+  const functionEnv: Record<string, string> = {
+    ...vc.environment,
+    WORKFLOW_STEP_BUDGET_MS: String(BUDGET_MS),
+    ...env,
+  };
   service.subscribe({
     topic: FLOW_TOPIC,
     consumerGroup: "default",
@@ -71,7 +86,7 @@ async function simulate(
       entry: path.join(flowDir, "index.mjs"),
       maxDurationMs: MAX_DURATION_MS,
       cwd: project.dir,
-      env: { ...vc.environment, WORKFLOW_STEP_BUDGET_MS: String(BUDGET_MS), ...env },
+      env: functionEnv,
       onOutput: (text, n) => outputs.set(n, (outputs.get(n) ?? "") + text),
       ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
     }),
@@ -82,6 +97,7 @@ async function simulate(
     service,
     world,
     env: { ...env, WORKFLOW_TARGET_WORLD: "vercel" },
+    functionEnv,
     outputs,
     async cleanup() {
       await service.close();
@@ -272,6 +288,75 @@ describe("the example apps, unchanged, in simulated serverless mode", () => {
     // The sleep and the payment retries came back as delayed messages: more than one invocation.
     expect(sim.service.deliveries.length).toBeGreaterThan(1);
   }, 120_000);
+});
+
+describe("examples/next-app on Vercel: next build emits the flow function, the app runs unchanged", () => {
+  let app: NextApp;
+  let server: NextServer | undefined;
+  beforeAll(() => {
+    app = copyNextApp();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    app?.cleanup();
+  });
+
+  it("next build with VERCEL=1 writes Build Output API v3 beside the Next build", {
+    timeout: 300_000,
+  }, async () => {
+    process.env.VERCEL = "1";
+    try {
+      const output = await runNext(app, ["build"]);
+      expect(output).toContain("Next.js 16");
+    } finally {
+      delete process.env.VERCEL;
+    }
+    const flow = JSON.parse(readFileSync(app.file(`${FLOW}/.vc-config.json`), "utf8"));
+    expect(flow).toMatchObject({
+      handler: "index.mjs",
+      maxDuration: 300,
+      experimentalTriggers: [{ type: "queue/v2beta", topic: FLOW_TOPIC }],
+    });
+    const manifest = JSON.parse(readFileSync(app.file(`${FLOW}/.workflow/manifest.json`), "utf8"));
+    expect(Object.keys(manifest.workflows)).toEqual(["workflow//workflows/signup.ts//signup"]);
+    // Next serves /.well-known/workflow/v1/* itself: no router function, no route of ours.
+    expect(existsSync(app.file(ROUTER))).toBe(false);
+    expect(JSON.parse(readFileSync(app.file(".vercel/output/config.json"), "utf8"))).toEqual({
+      version: 3,
+      routes: [],
+    });
+  });
+
+  it("a signup runs through queue invocations: stream, webhook confirmation, result", {
+    timeout: 120_000,
+  }, async () => {
+    const sim = await simulate(app);
+    server = await serveNext(app, "start", 60_000, sim.env);
+    sim.functionEnv.WORKFLOW_BASE_URL = server.base;
+    const session = { cookie: "session=e2e" };
+    const started = await fetch(`${server.base}/api/signup`, {
+      method: "POST",
+      headers: session,
+      body: JSON.stringify({ email: "ada@example.com" }),
+    });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const { runId } = (await started.json()) as { runId: string };
+    const events = readEvents(await fetch(`${server.base}/api/signup/${runId}/events`, { headers: session }));
+    const email = await events.next((e) => e.data?.step === "sendWelcomeEmail");
+    const confirmUrl = email.data.confirmUrl as string;
+    expect(confirmUrl.startsWith(`${server.base}/.well-known/workflow/v1/webhook/`)).toBe(true);
+    expect((await fetch(confirmUrl, { method: "POST" })).status).toBe(202);
+    const all = await events.all();
+    expect(all.at(-1)).toMatchObject({
+      event: "done",
+      data: { email: "ada@example.com", confirmedWith: "POST", appUrl: server.base },
+    });
+    expect((await sim.world.getRun(runId))?.status).toBe("completed");
+    // The Next server executed nothing: every step ran in an invocation.
+    expect(sim.service.deliveries.length).toBeGreaterThanOrEqual(2);
+    expect(await completions(sim.world, runId)).toEqual(expect.arrayContaining([1]));
+    expect((await completions(sim.world, runId)).every((n) => n === 1)).toBe(true);
+  });
 });
 
 function cli(): string {

@@ -57,6 +57,9 @@ export function createFlowHandler(opts: FlowHandlerOptions = {}): (request: Requ
   const budgetMs = opts.budgetMs ?? stepBudgetFromEnv();
   const retryAfterSeconds = opts.retryAfterSeconds ?? 1;
   let handler: ((request: Request) => Promise<Response>) | undefined;
+  // On Vercel the deployment's own URL is what webhook URLs and getWorkflowMetadata().url should name.
+  const vercelHost = process.env.VERCEL_PROJECT_PRODUCTION_URL || process.env.VERCEL_URL;
+  if (!process.env.WORKFLOW_BASE_URL && vercelHost) process.env.WORKFLOW_BASE_URL = `https://${vercelHost}`;
   return async (request) => {
     const w = await openWorld();
     code ??= createBuiltCodeProvider({ dir: opts.build ?? process.env.WORKFLOW_BUILD_DIR ?? ".workflow" });
