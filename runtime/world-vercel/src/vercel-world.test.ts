@@ -1,4 +1,5 @@
-import { type CodeProvider, Engine } from "@wfkit/core";
+import { type CodeProvider, configureRuntime, Engine, getEngine, worldFromEnv } from "@wfkit/core";
+import { createMemoryWorld } from "@wfkit/world";
 import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFlowHandler } from "./flow-handler.js";
@@ -89,5 +90,30 @@ describe("createFlowHandler", () => {
     expect(run?.output).toContain("20");
     expect(results).toEqual(["ended"]);
     expect(service.sent(FLOW_TOPIC).every((m) => m.acknowledged)).toBe(true);
+  });
+});
+
+describe("WORKFLOW_TARGET_WORLD=vercel", () => {
+  it("selects this world, configured from the environment, and the app's engine leaves execution to invocations", async () => {
+    const db = await getTestDatabase();
+    cleanups.push(() => db.cleanup());
+    const service = await startQueueService();
+    cleanups.push(() => service.close());
+    const env = {
+      WORKFLOW_TARGET_WORLD: "vercel",
+      WORKFLOW_POSTGRES_URL: db.url,
+      WORKFLOW_POSTGRES_SCHEMA: db.schema,
+      WORKFLOW_VERCEL_QUEUE_URL: service.url,
+      WORKFLOW_VERCEL_QUEUE_TOKEN: service.token,
+    };
+    const world = await worldFromEnv(env);
+    cleanups.push(() => world.close());
+    expect(world.name).toBe("vercel");
+    const { run } = await world.createRun({ workflowName: WORKFLOW, input: "[]" });
+    expect(service.sent(FLOW_TOPIC).map((m) => m.payload)).toEqual([{ runId: run.runId }]);
+
+    configureRuntime({ world, codeProvider: code });
+    cleanups.push(() => configureRuntime({ world: createMemoryWorld() }));
+    expect(getEngine().executes).toBe(false);
   });
 });

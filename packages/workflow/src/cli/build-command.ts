@@ -1,6 +1,6 @@
 import path from "node:path";
-import { findProjectRoot } from "@wfkit/compiler";
 import { writeVercelDeployment } from "@wfkit/builder";
+import { findProjectRoot } from "@wfkit/compiler";
 import { buildWorkflowOutput } from "@wfkit/unplugin";
 import type { Command } from "commander";
 import { changedWorkflows, inFlightWarnings, readPreviousManifest } from "./build-check.js";
@@ -34,7 +34,11 @@ export function addBuildCommand(program: Command, io: CliIo): void {
     .option("-C, --condition <name...>", "extra package.json export conditions (e.g. source)")
     .option("--tsconfig <file>", "tsconfig for every file (default: the nearest one of each file)")
     .option("--exclude <glob...>", "globs of files that are not searched for directives")
-    .option("--target <target>", 'what to build for: "node" (.workflow/) or "vercel" (.vercel/output/)', "node")
+    .option(
+      "--target <target>",
+      'what to build for: "node" (.workflow/) or "vercel" (.vercel/output/)',
+      "node",
+    )
     .option("--max-duration <seconds>", "with --target vercel: the functions' maxDuration (default 300)")
     .option(
       "--no-check-runs",
