@@ -95,6 +95,9 @@ export async function writeVercelDeployment(
   if (!/^nodejs\d+\.x$/.test(runtime)) {
     throw new RangeError(`runtime must name a Node.js runtime such as "nodejs22.x", got "${runtime}".`);
   }
+  const endpoints = options.endpoints ?? true;
+  // Read first: a config.json this build cannot merge into fails it before any work.
+  const config = mergeConfig(path.join(outputDir, "config.json"), endpoints);
   const flowDir = path.join(outputDir, "functions", `${FLOW_FUNCTION}.func`);
   const routerDir = path.join(outputDir, "functions", `${ROUTER_FUNCTION}.func`);
   rmSync(flowDir, { recursive: true, force: true });
@@ -150,7 +153,6 @@ export async function writeVercelDeployment(
       },
     ],
   } satisfies VercelFunctionConfig);
-  const endpoints = options.endpoints ?? true;
   if (endpoints) {
     await bundleFunction(
       path.join(routerDir, "index.mjs"),
@@ -173,7 +175,6 @@ export async function writeVercelDeployment(
       environment: { ...environment, WORKFLOW_EXECUTE_RUNS: "0" },
     } satisfies VercelFunctionConfig);
 
-  const config = mergeConfig(path.join(outputDir, "config.json"), endpoints);
   writeJson(path.join(outputDir, "config.json"), config);
   return {
     outputDir,
