@@ -132,7 +132,7 @@ async function startRun(project: Project, sim: Simulation, args: string[]) {
   const lines = result.stdout.trim().split("\n");
   expect(result.code, result.stdout + result.stderr).toBe(0);
   const { runId } = JSON.parse(lines[0]!) as { runId: string };
-  const end = JSON.parse(lines.at(-1)!) as { result: number; status: string };
+  const end = JSON.parse(lines.at(-1)!) as { result?: number; status: string; code?: string; message?: string };
   return { runId, ...end };
 }
 
@@ -234,6 +234,16 @@ describe("wf build --target vercel", () => {
     // Step 2's body ran again (at least once), its result is recorded once.
     expect(marks(marksFile).filter((m) => m.step === 2).length).toBeGreaterThanOrEqual(2);
     expect(await completions(sim.world, run.runId)).toEqual([1, 1, 1, 1]);
+  }, 60_000);
+
+  it("fails a step longer than one invocation's budget with STEP_EXCEEDS_MAX_DURATION, not an endless retry", async () => {
+    const sim = await simulate(project);
+    const run = await startRun(project, sim, ["1", "5000"]);
+    expect(run).toMatchObject({ status: "failed", code: "STEP_EXCEEDS_MAX_DURATION" });
+    expect(run.message).toMatch(/did not finish within one invocation/);
+    await sim.service.idle(20_000);
+    // One invocation decided it, before the platform's kill.
+    expect(sim.service.deliveries.map((d) => d.status)).toEqual([200]);
   }, 60_000);
 
   it("10 concurrent invocations of one run never record a step twice", async () => {

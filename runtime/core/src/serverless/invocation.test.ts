@@ -34,6 +34,10 @@ const WORKFLOWS = {
     await rt().sleep(300);
     return await step("step//./inv//slow")(a, 1);
   }`,
+  "workflow//./inv//shortThenLong": `async function shortThenLong() {
+    const a = await step("step//./inv//slow")(0, 300);
+    return await step("step//./inv//slow")(a, 2000);
+  }`,
   "workflow//./inv//declared": `async function declared() {
     return await step("step//./inv//declaredLong")();
   }`,
@@ -131,6 +135,27 @@ describe("runInvocation", () => {
     expect(run?.status).toBe("failed");
     expect(run?.error).toContain("STEP_EXCEEDS_MAX_DURATION");
     expect(run?.error).toContain("step//./inv//slow");
+  });
+
+  it("hands a late step to the next invocation, where it fails if it cannot finish even there (no endless hand-offs)", async () => {
+    const world = createMemoryWorld();
+    const runId = await created(world, "workflow//./inv//shortThenLong", []);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await runInvocation({
+        runId,
+        world,
+        codeProvider: new TestCode(WORKFLOWS),
+        budgetMs: 600,
+        enqueue: async () => {},
+      });
+      outcomes.push(r.outcome);
+      if (r.outcome === "ended") break;
+    }
+    expect(outcomes).toEqual(["handed-off", "ended"]);
+    const run = await world.getRun(runId);
+    expect(run?.status).toBe("failed");
+    expect(run?.error).toContain("STEP_EXCEEDS_MAX_DURATION");
   });
 
   it("refuses at run time a step whose declared timeout exceeds the budget", async () => {

@@ -147,14 +147,16 @@ class InvocationEngine extends Engine {
   private readonly signals: Signal[] = [];
   private waiter: ((s: Signal) => void) | undefined;
   private running = 0;
+  private firstStepAt: number | undefined;
 
   constructor(
     opts: EngineOptions,
     private readonly budget: {
       budgetMs: number;
+      handOffAt: number;
       stopStartingAt: number;
       hardAt: number;
-      freshUntil: number;
+      freshWindowMs: number;
     },
   ) {
     super(opts);
@@ -215,9 +217,13 @@ class InvocationEngine extends Engine {
         maxRetries: 0,
       };
     }
+    // The invocation's first bodies (however long its cold start and replay took) had all the budget any
+    // invocation can give them: if they do not finish, none will. A later one is handed to the next invocation,
+    // where it is among the first.
+    this.firstStepAt ??= now;
+    const fresh = now - this.firstStepAt <= this.budget.freshWindowMs;
     this.stepsStarted++;
     this.running++;
-    const fresh = now <= this.budget.freshUntil;
     let timer: NodeJS.Timeout | undefined;
     const budgetOver = new Promise<"over">((resolve) => {
       timer = setTimeout(() => resolve("over"), Math.max(0, this.budget.hardAt - Date.now()));
@@ -318,10 +324,12 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
   const budget = {
     budgetMs,
     stopStartingAt: startedAt + budgetMs - reserveMs,
-    // Bodies still running this close to the end are left behind: the rest of the reserve is for the hand-off.
+    // Bodies still running this close to the end are left behind (or failed, when they had a whole invocation).
     hardAt: startedAt + budgetMs - Math.ceil(reserveMs / 2),
-    // A step started this early had (almost) a whole invocation: if it does not finish, none will.
-    freshUntil: startedAt + Math.max(reserveMs, Math.floor(budgetMs * 0.1)),
+    // The invocation hands off by then whatever happens, keeping the last quarter of the reserve for it.
+    handOffAt: startedAt + budgetMs - Math.ceil(reserveMs / 4),
+    // Steps started this soon after the invocation's first step count as its first ones (a Promise.all batch).
+    freshWindowMs: Math.max(50, Math.floor(reserveMs / 4)),
   };
   const held = new Map<string, Lease>();
   const world = trackLeases(opts.world, held);
@@ -365,7 +373,7 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
       return result("busy", run);
     }
     const deadlineReached = new Promise<"deadline">((resolve) => {
-      deadline = setTimeout(() => resolve("deadline"), Math.max(0, budget.hardAt - Date.now()));
+      deadline = setTimeout(() => resolve("deadline"), Math.max(0, budget.handOffAt - Date.now()));
     });
     let handOff = false;
     let idle: "suspended" | "ended" | undefined;

@@ -5,4 +5,9 @@ import { chain } from "./flows.js";
 const [n, ms] = process.argv.slice(2).map(Number);
 const run = await start(chain, [n, ms]);
 console.log(JSON.stringify({ runId: run.runId }));
-console.log(JSON.stringify({ result: await run.returnValue, status: await run.status }));
+try {
+  console.log(JSON.stringify({ result: await run.returnValue, status: await run.status }));
+} catch (error) {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  console.log(JSON.stringify({ status: await run.status, code: cause?.code, message: cause?.message }));
+}
