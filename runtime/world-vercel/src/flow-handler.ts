@@ -56,20 +56,23 @@ export function createFlowHandler(opts: FlowHandlerOptions = {}): (request: Requ
   let code: CodeProvider | undefined = opts.codeProvider;
   const budgetMs = opts.budgetMs ?? stepBudgetFromEnv();
   const retryAfterSeconds = opts.retryAfterSeconds ?? 1;
-  let handler: ((request: Request) => Promise<Response>) | undefined;
   // On Vercel the deployment's own URL is what webhook URLs and getWorkflowMetadata().url should name.
   const vercelHost = process.env.VERCEL_PROJECT_PRODUCTION_URL || process.env.VERCEL_URL;
   if (!process.env.WORKFLOW_BASE_URL && vercelHost) process.env.WORKFLOW_BASE_URL = `https://${vercelHost}`;
   return async (request) => {
+    // The budget counts from the request, not from when the world (a database connection) is open.
+    const arrivedAt = Date.now();
     const w = await openWorld();
     code ??= createBuiltCodeProvider({ dir: opts.build ?? process.env.WORKFLOW_BUILD_DIR ?? ".workflow" });
-    handler ??= w.queue.handleCallback<RunMessage>(
+    // A consumer per request (outside @vercel/queue's dev mode only a closure): each keeps its own arrival time.
+    const handler = w.queue.handleCallback<RunMessage>(
       async (message) => {
         if (!message || typeof message.runId !== "string") {
           throw new TypeError(`a flow message is { runId: string }, got ${JSON.stringify(message)}`);
         }
         const result = await runInvocation({
           runId: message.runId,
+          startedAt: arrivedAt,
           world: w,
           codeProvider: code!,
           budgetMs,

@@ -98,6 +98,8 @@ export interface InvocationOptions {
    * that waits for a sleep or a retry back-off.
    */
   enqueue(runId: string, delayMs: number, wakeAt?: number): Promise<void>;
+  /** When the invocation began (default now): the budget counts from it, e.g. from the request's arrival. */
+  startedAt?: number;
   /** Engine settings for tests (retry back-off, lease TTL). */
   engine?: Pick<EngineOptions, "retryBaseMs" | "retryMaxMs" | "leaseTtlMs" | "ownerId" | "onError">;
 }
@@ -310,7 +312,7 @@ const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
  * the queue message unless the outcome is `busy` or `code-unavailable` (then the message should come back later).
  */
 export async function runInvocation(opts: InvocationOptions): Promise<InvocationResult> {
-  const startedAt = Date.now();
+  const startedAt = opts.startedAt ?? Date.now();
   const budgetMs = opts.budgetMs ?? stepBudgetFromEnv();
   if (!Number.isFinite(budgetMs) || budgetMs < 100) {
     throw new RangeError(`runInvocation: budgetMs must be at least 100 ms, got ${budgetMs}.`);
