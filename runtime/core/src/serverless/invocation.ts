@@ -133,8 +133,8 @@ type Signal =
   | { kind: "suspended" | "ended"; runId: string }
   /** A step was left for the next invocation. */
   | { kind: "handoff" }
-  /** A step body finished. */
-  | { kind: "settled" };
+  /** A step body finished, or an append (which may hold its outcome) was stored. */
+  | { kind: "settled" | "appended" };
 
 /**
  * The engine of one invocation: the ordinary engine (same replay, same inline steps, same group commit), told
@@ -150,6 +150,8 @@ class InvocationEngine extends Engine {
   private waiter: ((s: Signal) => void) | undefined;
   private running = 0;
   private firstStepAt: number | undefined;
+  /** Outcomes of finished bodies that no append has stored yet (a hand-off waits for them). */
+  pendingOutcomes = 0;
 
   constructor(
     opts: EngineOptions,
@@ -183,6 +185,12 @@ class InvocationEngine extends Engine {
   override scheduleWake(runId: string, at: number | undefined): void {
     // No in-process timer: the wake-up is a delayed queue message (see runInvocation).
     this.wakeAt.set(runId, at);
+  }
+
+  override onAppended(count: number): void {
+    super.onAppended(count);
+    this.pendingOutcomes = 0;
+    this.emitSignal({ kind: "appended" });
   }
 
   override suspended(live: LiveRun): void {
@@ -236,23 +244,24 @@ class InvocationEngine extends Engine {
     } finally {
       clearTimeout(timer);
       this.running--;
-      this.emitSignal({ kind: "settled" });
     }
+    if (result === "over" && !fresh) {
+      this.emitSignal({ kind: "handoff" });
+      return new Promise<StepResult>(() => {});
+    }
+    this.pendingOutcomes++;
+    this.emitSignal({ kind: "settled" });
     if (result !== "over") return result;
-    if (fresh) {
-      // It had a whole invocation and did not finish: no invocation ever will.
-      return {
-        ok: false,
-        error: new StepBudgetExceededError(
-          op.name,
-          this.budget.budgetMs,
-          "did not finish within one invocation",
-        ),
-        maxRetries: 0,
-      };
-    }
-    this.emitSignal({ kind: "handoff" });
-    return new Promise<StepResult>(() => {});
+    // It had a whole invocation and did not finish: no invocation ever will.
+    return {
+      ok: false,
+      error: new StepBudgetExceededError(
+        op.name,
+        this.budget.budgetMs,
+        "did not finish within one invocation",
+      ),
+      maxRetries: 0,
+    };
   }
 
   /** Step bodies running here now. */
@@ -297,9 +306,9 @@ function trackLeases(world: World, held: Map<string, Lease>): World {
     close: async () => {},
   };
   return new Proxy(world, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop in overrides) return overrides[prop as keyof World];
-      const value = Reflect.get(target, prop, receiver === undefined ? target : target);
+      const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
@@ -390,8 +399,9 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
         break;
       }
       if (signal.kind === "handoff") handOff = true;
-      // Left-over steps wait for the next invocation; the bodies still running here may finish first.
-      if (handOff && engine.bodiesRunning === 0) break;
+      // Left-over steps wait for the next invocation; the bodies still running here may finish and their
+      // outcomes be stored first.
+      if (handOff && engine.bodiesRunning === 0 && engine.pendingOutcomes === 0) break;
     }
     if (handOff && idle === undefined) {
       engine.close();
