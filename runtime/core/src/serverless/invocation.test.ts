@@ -52,7 +52,7 @@ async function created(world: World, workflowId: string, args: unknown[]): Promi
 }
 
 /** Invokes until the run ends, as the queue would: each hand-off or wake-up is the next message. */
-async function invokeUntilDone(world: World, runId: string, budgetMs: number) {
+async function invokeUntilDone(world: World, runId: string, budgetMs: number, inlineWaitMs?: number) {
   const results: InvocationResult[] = [];
   const enqueued: { delayMs: number; wakeAt?: number }[] = [];
   for (let i = 0; i < 50; i++) {
@@ -62,6 +62,7 @@ async function invokeUntilDone(world: World, runId: string, budgetMs: number) {
       world,
       codeProvider: new TestCode(WORKFLOWS),
       budgetMs,
+      ...(inlineWaitMs !== undefined ? { inlineWaitMs } : {}),
       engine: { retryBaseMs: 5, leaseTtlMs: 2_000 },
       enqueue: async (_id, delayMs, wakeAt) => {
         enqueued.push({ delayMs, ...(wakeAt !== undefined ? { wakeAt } : {}) });
@@ -112,12 +113,22 @@ describe("runInvocation", () => {
   it("ends the invocation while the run sleeps and enqueues the wake-up", async () => {
     const world = createMemoryWorld();
     const runId = await created(world, "workflow//./inv//napping", []);
-    const { results, enqueued } = await invokeUntilDone(world, runId, 10_000);
+    const { results, enqueued } = await invokeUntilDone(world, runId, 10_000, 100);
     expect(results.map((r) => r.outcome)).toEqual(["waiting", "ended"]);
     expect(enqueued).toHaveLength(1);
     expect(enqueued[0]!.wakeAt).toBe(results[0]!.wakeAt);
     expect(enqueued[0]!.delayMs).toBeGreaterThan(150);
     expect(enqueued[0]!.delayMs).toBeLessThanOrEqual(300);
+  });
+
+  it("waits for a wake-up due within inlineWaitMs in the same invocation, from its live instance", async () => {
+    const world = createMemoryWorld();
+    const runId = await created(world, "workflow//./inv//napping", []);
+    const { results, enqueued } = await invokeUntilDone(world, runId, 10_000, 1_000);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ outcome: "ended", status: "completed", stepsStarted: 2 });
+    expect(results[0]!.durationMs).toBeGreaterThanOrEqual(290);
+    expect(enqueued).toEqual([]);
   });
 
   it("fails a step that does not finish within a whole invocation with STEP_EXCEEDS_MAX_DURATION", async () => {

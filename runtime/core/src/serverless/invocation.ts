@@ -94,6 +94,11 @@ export interface InvocationOptions {
    */
   reserveMs?: number;
   /**
+   * A wake-up due this soon (a short retry back-off, a short sleep) is waited for in this invocation, which then
+   * continues from its live instance, instead of costing a queue message and a replay. Default 500 ms.
+   */
+  inlineWaitMs?: number;
+  /**
    * Enqueues the next invocation of the run after `delayMs` (0: at once): the hand-off, and the wake-up of a run
    * that waits for a sleep or a retry back-off.
    */
@@ -342,6 +347,7 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
     // Steps started this soon after the invocation's first step count as its first ones (a Promise.all batch).
     freshWindowMs: Math.max(50, Math.floor(reserveMs / 4)),
   };
+  const inlineWaitMs = opts.inlineWaitMs ?? 500;
   const held = new Map<string, Lease>();
   const world = trackLeases(opts.world, held);
   const runId = opts.runId;
@@ -394,6 +400,16 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
         handOff = true;
         break;
       }
+      if (signal.kind === "suspended" && signal.runId === runId) {
+        const wakeAt = engine.wakeAt.get(runId);
+        const now = Date.now();
+        if (wakeAt !== undefined && wakeAt - now <= inlineWaitMs && wakeAt < budget.stopStartingAt) {
+          const woke = await Promise.race([sleep(Math.max(0, wakeAt - now)), deadlineReached]);
+          if (woke === "deadline") break; // suspended: nothing to hand off, the wake-up is enqueued below
+          // The lease was released while waiting: another invocation may hold it now, and then it has the run.
+          if (await engine.drive(runId, { retryIfHeld: false })) continue;
+        }
+      }
       if ((signal.kind === "suspended" || signal.kind === "ended") && signal.runId === runId) {
         idle = signal.kind;
         break;
@@ -423,4 +439,8 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
     // Leases this invocation still holds (a child run it started and drove): freed for the child's own invocation.
     await Promise.all([...held.values()].map((lease) => opts.world.releaseLease(lease).catch(() => {})));
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
