@@ -312,7 +312,7 @@ function trackLeases(world: World, held: Map<string, Lease>): World {
   };
   return new Proxy(world, {
     get(target, prop) {
-      if (prop in overrides) return overrides[prop as keyof World];
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof World];
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
