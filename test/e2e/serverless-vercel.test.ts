@@ -150,7 +150,7 @@ describe("wf build --target vercel", () => {
     project = copyProject("serverless");
     const built = await runNode(project, [cli(), "build", "--target", "vercel", "--max-duration", "3"]);
     expect(built.code, built.stderr).toBe(0);
-    expect(built.stdout).toMatch(/Built 1 workflow and 1 step for Vercel into \.vercel\/output\//);
+    expect(built.stdout).toMatch(/Built 2 workflows and 2 steps for Vercel into \.vercel\/output\//);
   }, 120_000);
   afterAll(() => project?.cleanup());
 
@@ -252,6 +252,38 @@ describe("wf build --target vercel", () => {
     await sim.service.idle(20_000);
     // One invocation decided it, before the platform's kill.
     expect(sim.service.deliveries.map((d) => d.status)).toEqual([200]);
+  }, 60_000);
+
+  it("the endpoints function takes a webhook click, whose payload reaches the run through a queue invocation", async () => {
+    const marksFile = project.file("marks-webhook.jsonl");
+    const sim = await simulate(project, {
+      env: { SERVERLESS_MARKS: marksFile, WORKFLOW_BASE_URL: "https://app.example" },
+    });
+    const started = runNode(project, ["src/start-approval.ts"], { env: sim.env, allowFailure: true });
+    let url: string | undefined;
+    for (let i = 0; i < 400 && !url; i++) {
+      url = (marks(marksFile) as unknown as { url?: string }[]).find((m) => m.url)?.url;
+      if (!url) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(url).toMatch(/^https:\/\/app\.example\/\.well-known\/workflow\/v1\/webhook\/[^/]+$/);
+    // The endpoints function, as built, in its own short-lived process (as Vercel would route the click to it).
+    const router = freshProcessInvoker({
+      entry: project.file(`${ROUTER}/index.mjs`),
+      maxDurationMs: MAX_DURATION_MS,
+      cwd: project.dir,
+      env: {
+        ...JSON.parse(readFileSync(project.file(`${ROUTER}/.vc-config.json`), "utf8")).environment,
+        ...sim.functionEnv,
+      },
+    });
+    const click = await router(new Request(url!, { method: "POST", body: "ok" }));
+    expect(click.status).toBe(202);
+    const result = await started;
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!)).toEqual({
+      result: "approved with POST",
+      status: "completed",
+    });
   }, 60_000);
 
   it("10 concurrent invocations of one run never record a step twice", async () => {
