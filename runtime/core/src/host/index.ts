@@ -125,3 +125,15 @@ export function sleep(duration: string | number | Date): Promise<void> {
 function currentRuntime(): RuntimeApi {
   return (globalThis as unknown as Record<symbol, RuntimeApi | undefined>)[RUNTIME_KEY] ?? hostRuntime;
 }
+
+export {
+  checkStepTimeouts,
+  declaredStepTimeouts,
+  type InvocationOptions,
+  type InvocationOutcome,
+  type InvocationResult,
+  runInvocation,
+  StepBudgetExceededError,
+  type StepTimeout,
+  stepBudgetFromEnv,
+} from "../serverless/invocation.js";
