@@ -52,7 +52,10 @@ const MAX_CACHED_RUNS = 200;
 
 function derivedOf(world: World, runId: string): Derived {
   let perWorld = derivedCache.get(world);
-  if (!perWorld) derivedCache.set(world, (perWorld = new Map()));
+  if (!perWorld) {
+    perWorld = new Map();
+    derivedCache.set(world, perWorld);
+  }
   let derived = perWorld.get(runId);
   if (derived) {
     perWorld.delete(runId); // re-inserted below: most recently used last
