@@ -84,6 +84,8 @@ export interface RunSnapshot<TChunk = unknown> {
   error?: RunErrorView;
   /** Both streams have been read up to their current end at least once. */
   upToDate: boolean;
+  /** The output stream has ended (its writer closed it, or the run ended): `output` is complete. */
+  outputClosed: boolean;
   /** Where each stream continues (what `persist` stores). */
   offsets: { state: string; output: string };
   /** The last error reading the streams (the client keeps retrying). */
@@ -148,6 +150,7 @@ function storageOf(kind: SubscribeRunOptions["persist"]): Storage | undefined {
 
 interface Persisted {
   offsets: { state: string; output: string };
+  outputClosed?: boolean;
   entities: Record<string, [string, unknown][]>;
   output: unknown[];
 }
@@ -180,6 +183,7 @@ export function subscribeRun<TChunk = unknown>(
   let output: TChunk[] = [];
   let offsets = { state: START, output: START };
   const upToDate = { state: false, output: false };
+  let outputClosed = false;
   let connectionError: Error | undefined;
 
   const restored = storage?.getItem(storageKey);
@@ -193,6 +197,7 @@ export function subscribeRun<TChunk = unknown>(
       }
       output = saved.output as TChunk[];
       offsets = saved.offsets;
+      outputClosed = saved.outputClosed === true;
     } catch {
       storage?.removeItem(storageKey);
     }
@@ -213,6 +218,7 @@ export function subscribeRun<TChunk = unknown>(
       ...(run?.status === "completed" ? { returnValue: run.output } : {}),
       ...(run?.error ? { error: run.error } : {}),
       upToDate: upToDate.state && upToDate.output,
+      outputClosed,
       offsets: { ...offsets },
       ...(connectionError ? { connectionError } : {}),
     };
@@ -222,6 +228,7 @@ export function subscribeRun<TChunk = unknown>(
     if (storage) {
       const saved: Persisted = {
         offsets,
+        outputClosed,
         entities: Object.fromEntries(ENTITY_TYPES.map((t) => [t, [...state.getType(t).entries()]])),
         output,
       };
@@ -285,6 +292,7 @@ export function subscribeRun<TChunk = unknown>(
   });
   void follow("output", (batch) => {
     if (batch.items.length > 0) output = [...output, ...(batch.items as TChunk[])];
+    if (batch.streamClosed) outputClosed = true;
   });
   if (restored) queueMicrotask(() => listener(snapshot));
 

@@ -34,6 +34,7 @@ function idle<TChunk>(runId: string | undefined): RunSnapshot<TChunk> {
     waits: [],
     output: [],
     upToDate: false,
+    outputClosed: false,
     offsets: { state: "-1", output: "-1" },
   };
 }
