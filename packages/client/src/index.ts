@@ -364,3 +364,18 @@ export function subscribeRuns(
 export function isFinished(status: RunSnapshot["status"]): boolean {
   return TERMINAL.includes(status);
 }
+
+/** What a run looks like before anything is known (and while rendering on the server). */
+export function idleSnapshot<TChunk = unknown>(runId: string | undefined): RunSnapshot<TChunk> {
+  return {
+    runId: runId ?? "",
+    status: "loading",
+    steps: [],
+    hooks: [],
+    waits: [],
+    output: [],
+    upToDate: false,
+    outputClosed: false,
+    offsets: { state: "-1", output: "-1" },
+  };
+}

@@ -4,6 +4,7 @@
  */
 import { useMemo, useRef, useSyncExternalStore } from "react";
 import {
+  idleSnapshot as idle,
   type RunListItem,
   type RunSnapshot,
   type RunSubscription,
@@ -24,20 +25,6 @@ export type {
   SubscribeRunOptions,
   WaitView,
 } from "./index.js";
-
-function idle<TChunk>(runId: string | undefined): RunSnapshot<TChunk> {
-  return {
-    runId: runId ?? "",
-    status: "loading",
-    steps: [],
-    hooks: [],
-    waits: [],
-    output: [],
-    upToDate: false,
-    outputClosed: false,
-    offsets: { state: "-1", output: "-1" },
-  };
-}
 
 /**
  * The live state of a run: `{ status, steps, hooks, waits, output, returnValue, error, run }`. Pass no runId (yet)
