@@ -24,3 +24,4 @@ export {
 } from "./read-token.js";
 export { type ChangeMessage, type ErrorView, RunStateDeriver, type RunStateEntity } from "./run-state.js";
 export { RUNS_LIST_LIMIT, runOutputSource, runStateSource, runsListSource } from "./sources.js";
+export { createWritableStreamsHandler, type WritableStreamsOptions } from "./writable-streams.js";

@@ -80,7 +80,7 @@ export const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, POST, PUT, DELETE, HEAD, OPTIONS",
   "access-control-allow-headers":
-    "content-type, authorization, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq",
+    "content-type, authorization, if-none-match, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq",
   "access-control-expose-headers":
     "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, etag, content-type, content-encoding, vary",
   "x-content-type-options": "nosniff",
@@ -276,12 +276,17 @@ function serveSse(
       try {
         while (!stop.signal.aborted) {
           const read = await source.read(offset);
-          for (const batch of read.batches) {
+          for (const [i, batch] of read.batches.entries()) {
             let payload: string;
             if (json) payload = `[${(batch.items ?? []).join(",")}]`;
             else if (base64) payload = Buffer.from(batch.bytes ?? new Uint8Array()).toString("base64");
             else payload = decoder.decode(batch.bytes ?? new Uint8Array());
             send(`event: data\n${sseData(payload)}`);
+            // Every data event is followed by a control event naming the offset after it (the last one below).
+            if (i < read.batches.length - 1) {
+              const control = { streamNextOffset: batch.offset, streamCursor: responseCursor(clientCursor) };
+              send(`event: control\n${sseData(JSON.stringify(control))}`);
+            }
           }
           offset = read.nextOffset;
           if (read.closed && read.upToDate) {

@@ -397,6 +397,13 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
             },
           });
         }
+        if (close && body.length === 0 && !producer) {
+          // Closing a closed stream again changes nothing.
+          return new Response(null, {
+            status: 204,
+            headers: { ...CORS_HEADERS, [H.nextOffset]: offsetNow(), [H.closed]: "true" },
+          });
+        }
         return textResponse(409, "Stream is closed", { [H.closed]: "true", [H.nextOffset]: offsetNow() });
       }
       if (body.length > 0 && mediaType(contentType) !== mediaType(state.contentType)) {
