@@ -385,7 +385,7 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
         producer ? { "producer-epoch": String(producer[1]), "producer-seq": String(lastSeq) } : {};
       const offsetNow = () => formatOffset(0, state.count);
       if (state.closed) {
-        const sameCloser = producer && state.closedBy && state.closedBy.every((v, i) => v === producer![i]);
+        const sameCloser = producer && state.closedBy?.every((v, i) => v === producer![i]);
         if (sameCloser) {
           return new Response(null, {
             status: 204,
