@@ -262,6 +262,14 @@ export function subscribeRun<TChunk = unknown>(
         sessions.push(res);
         await new Promise<void>((resolve, reject) => {
           res.subscribeJson((batch) => {
+            // Keep-alive control events bring nothing new: no snapshot for them.
+            const news =
+              batch.items.length > 0 ||
+              batch.offset !== offsets[which] ||
+              (batch.upToDate && !upToDate[which]) ||
+              (which === "output" && batch.streamClosed && !outputClosed) ||
+              connectionError !== undefined;
+            if (!news) return;
             onBatch(batch);
             offsets[which] = batch.offset;
             upToDate[which] ||= batch.upToDate;
@@ -270,7 +278,11 @@ export function subscribeRun<TChunk = unknown>(
           });
           res.closed.then(resolve, reject);
         });
-        // Closed: the stream ended (or live is off). Nothing more to read.
+        // The session ended: the stream was closed (or live is off). Nothing more to read.
+        if (which === "output" && res.streamClosed && !outputClosed) {
+          outputClosed = true;
+          changed();
+        }
         return;
       } catch (error) {
         if (stopped) return;
