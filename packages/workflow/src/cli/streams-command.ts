@@ -27,7 +27,7 @@ import {
   worldEnv,
 } from "./world-options.js";
 
-interface ServeFlags extends WorldFlags {
+export interface ServeFlags extends WorldFlags {
   port: string;
   host: string;
   auth: boolean;
@@ -85,43 +85,12 @@ export function addStreamsCommand(program: Command, io: CliIo): void {
       .option("--no-auth", "serve every stream without a read token (a trusted network only)"),
   ).action(async (flags: ServeFlags) => {
     try {
-      const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
-      const env = worldEnv(flags, io);
-      const secret = env[STREAMS_SECRET_ENV];
-      if (flags.auth && !secret) {
-        throw new UsageError(
-          `set ${STREAMS_SECRET_ENV} (the secret the app signs run.readToken with), or pass --no-auth on a trusted network.`,
-        );
-      }
-      const opened = await openWorld(flags, io, { create: true });
-      const streamsHandler = createStreamsHandler({
-        world: opened.world,
-        ...(secret ? { secret } : {}),
-        ...(flags.auth ? {} : { authorize: () => true }),
-      });
-      const router = createRouter({
-        flow: async () => new Response("wf streams serve only serves streams", { status: 404 }),
-        step: async () => new Response("wf streams serve only serves streams", { status: 404 }),
-        webhook: async () => new Response(null, { status: 404 }),
-        streams: (request) => streamsHandler(request),
-      });
-      const server = createServer(toNodeHandler(router));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, flags.host, () => resolve());
-      });
-      const address = server.address();
-      const actual = typeof address === "object" && address ? address.port : port;
+      const served = await serveStreams(flags, io);
       io.out(
-        `Streams of the ${opened.world.name} world: http://${flags.host}:${actual}${WORKFLOW_BASE_PATH}/streams/runs\n` +
+        `Streams of the ${served.world} world: ${served.url}\n` +
           `${flags.auth ? "Read tokens required." : "No read tokens required (--no-auth)."} Press Ctrl-C to stop.\n`,
       );
-      const stop = () => {
-        server.closeAllConnections();
-        server.close(() => void opened.close());
-      };
+      const stop = () => void served.close();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     } catch (error) {
@@ -130,6 +99,57 @@ export function addStreamsCommand(program: Command, io: CliIo): void {
       io.exit(1);
     }
   });
+}
+
+/** Opens the world and serves its streams; `url` is the runs list's; `close()` stops the server and the world. */
+export async function serveStreams(
+  flags: ServeFlags,
+  io: CliIo,
+): Promise<{ url: string; world: string; close(): Promise<void> }> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
+  const env = worldEnv(flags, io);
+  const secret = env[STREAMS_SECRET_ENV];
+  if (flags.auth && !secret) {
+    throw new UsageError(
+      `set ${STREAMS_SECRET_ENV} (the secret the app signs run.readToken with), or pass --no-auth on a trusted network.`,
+    );
+  }
+  const opened = await openWorld(flags, io, { create: true });
+  const streamsHandler = createStreamsHandler({
+    world: opened.world,
+    ...(secret ? { secret } : {}),
+    ...(flags.auth ? {} : { authorize: () => true }),
+  });
+  const notHere = async () => new Response("wf streams serve serves only streams/", { status: 404 });
+  const router = createRouter({
+    flow: notHere,
+    step: notHere,
+    webhook: notHere,
+    streams: (request) => streamsHandler(request),
+  });
+  const server = createServer(toNodeHandler(router));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, flags.host, () => resolve());
+    });
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const address = server.address();
+  const actual = typeof address === "object" && address ? address.port : port;
+  return {
+    url: `http://${flags.host}:${actual}${WORKFLOW_BASE_PATH}/streams/runs`,
+    world: opened.world.name,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opened.close();
+    },
+  };
 }
 
 async function readStream(
