@@ -184,6 +184,8 @@ export function subscribeRun<TChunk = unknown>(
   let offsets = { state: START, output: START };
   const upToDate = { state: false, output: false };
   let outputClosed = false;
+  /** The offset at which the output session ended closed, until its batches have been applied. */
+  let outputCloseAt: string | undefined;
   let connectionError: Error | undefined;
 
   const restored = storage?.getItem(storageKey);
@@ -273,15 +275,22 @@ export function subscribeRun<TChunk = unknown>(
             onBatch(batch);
             offsets[which] = batch.offset;
             upToDate[which] ||= batch.upToDate;
+            if (which === "output" && (batch.streamClosed || offsets.output === outputCloseAt))
+              outputClosed = true;
             connectionError = undefined;
             changed();
           });
           res.closed.then(resolve, reject);
         });
         // The session ended: the stream was closed (or live is off). Nothing more to read.
+        // The session may end before its last batches reach the subscriber: closed once they have.
         if (which === "output" && res.streamClosed && !outputClosed) {
-          outputClosed = true;
-          changed();
+          if (offsets.output === res.offset) {
+            outputClosed = true;
+            changed();
+          } else {
+            outputCloseAt = res.offset;
+          }
         }
         return;
       } catch (error) {
@@ -304,7 +313,6 @@ export function subscribeRun<TChunk = unknown>(
   });
   void follow("output", (batch) => {
     if (batch.items.length > 0) output = [...output, ...(batch.items as TChunk[])];
-    if (batch.streamClosed) outputClosed = true;
   });
   if (restored) queueMicrotask(() => listener(snapshot));
 

@@ -134,7 +134,14 @@ const utf8 = new TextDecoder();
 
 /** One output chunk as JSON: bytes (a `TextEncoder`'s output) as their UTF-8 text, other values as in `wf inspect --json`. */
 function chunkJson(data: string): string {
-  const value = deserialize(data);
+  let value: unknown;
+  try {
+    value = deserialize(data);
+  } catch (error) {
+    // One bad chunk must not stop the stream for every reader.
+    const message = error instanceof Error ? error.message : String(error);
+    return JSON.stringify({ $type: "Undecodable", message });
+  }
   if (value instanceof Uint8Array) return JSON.stringify(utf8.decode(value));
   return JSON.stringify(toJsonValue(value) ?? null);
 }
