@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createReadToken, createStreamsHandler, toNodeHandler } from "@wfkit/core";
 import { createMemoryWorld, type World } from "@wfkit/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunSnapshot, subscribeRun } from "./index.js";
+import { type RunListItem, type RunSnapshot, subscribeRun, subscribeRuns } from "./index.js";
 
 const SECRET = "client-test-secret-0123456789-abcdef";
 let world: World;
@@ -119,5 +119,26 @@ describe("subscribeRun", () => {
     } finally {
       delete (globalThis as { sessionStorage?: unknown }).sessionStorage;
     }
+  });
+});
+
+describe("subscribeRuns", () => {
+  it("lists runs newest first and follows their status", async () => {
+    const token = createReadToken("*", { secret: SECRET });
+    const { run } = await world.createRun({ workflowName: "workflow//src/a.ts//listed", input: "[]" });
+    const seen = new Promise<RunListItem[]>((resolve) => {
+      const sub = subscribeRuns({ baseUrl: base, token }, (runs) => {
+        if (runs.find((r) => r.runId === run.runId)?.status === "running") {
+          sub.unsubscribe();
+          resolve(runs);
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await append(run.runId, [{ type: "run_started" }]);
+    const runs = await seen;
+    expect(runs.find((r) => r.runId === run.runId)).toMatchObject({ name: "listed", status: "running" });
+    const created = runs.map((r) => r.createdAt);
+    expect(created).toEqual([...created].sort((a, b) => b - a));
   });
 });
