@@ -1,7 +1,11 @@
 /** `workflow/api`: what application code uses to launch, follow and steer runs. Host only. */
 export {
+  type ConcurrencyOptions,
+  type DebounceOptions,
   type EventInfo,
   type EventInfo as Event,
+  type FlowControlled,
+  FlowControlUnsupportedError,
   getHookByToken,
   getRun,
   HookConflictError,
@@ -27,6 +31,8 @@ export {
   type StopSleepOptions,
   type StopSleepResult,
   start,
+  type ThrottleOptions,
+  type WaitingFor,
   WorkflowNotRegisteredError,
   type WorkflowReadableStream,
   type WorkflowReadableStreamOptions,

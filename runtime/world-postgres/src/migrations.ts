@@ -657,6 +657,22 @@ END $$;
 `;
     },
   },
+  {
+    version: 7,
+    name: "flow gates (concurrency keys, throttles, debounces)",
+    sql: (schema) => {
+      const s = quoted(schema);
+      return `
+-- One row per flow gate: engine-made JSON, changed by compare-and-set on version (updateFlowGate).
+CREATE TABLE ${s}.flow_gates (
+  gate_id text PRIMARY KEY,
+  state text NOT NULL,
+  version bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+`;
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -80,7 +80,7 @@ describe("createWorld (WORKFLOW_TARGET_WORLD=sqlite)", () => {
     await (await createSqliteWorld({ path })).close();
     await (await createSqliteWorld({ path })).close();
     const raw = new Database(path, { readonly: true });
-    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1]);
+    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1, 2]);
     raw.close();
   });
 });

@@ -142,6 +142,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "flow gates (concurrency keys, throttles, debounces)",
+    sql: `
+      -- One row per flow gate: engine-made JSON, replaced inside a write transaction (updateFlowGate).
+      CREATE TABLE flow_gates (
+        gate_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

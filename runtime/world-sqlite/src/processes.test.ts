@@ -240,7 +240,7 @@ describe("SQLite world, several processes", () => {
     const results = await Promise.all(openers.map((c) => c.exited));
     for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
     const raw = new Database(path, { readonly: true });
-    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1]);
+    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1, 2]);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
   });
