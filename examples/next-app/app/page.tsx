@@ -1,37 +1,21 @@
 "use client";
 
 import { useState } from "react";
+import { useRun } from "workflow/react";
 import type { SignupEvent, SignupResult } from "@/workflows/signup";
 
-type Line = SignupEvent | { step: "done"; message: string } | { step: "failed"; message: string };
-
-/** Starts a signup and follows its durable progress stream live (server-sent events). */
+/** Starts a signup and follows the run live: its steps, its progress stream and its result (`useRun`). */
 export default function Home() {
   const [email, setEmail] = useState("ada@example.com");
-  const [runId, setRunId] = useState<string>();
-  const [lines, setLines] = useState<Line[]>([]);
+  const [started, setStarted] = useState<{ runId: string; readToken: string }>();
   const [confirmation, setConfirmation] = useState<string>();
+  const run = useRun<SignupEvent>(started?.runId, { token: started?.readToken });
+  const result = run.returnValue as SignupResult | undefined;
 
   async function signUp() {
-    setLines([]);
     setConfirmation(undefined);
     const res = await fetch("/api/signup", { method: "POST", body: JSON.stringify({ email }) });
-    const { runId } = (await res.json()) as { runId: string };
-    setRunId(runId);
-    const events = new EventSource(`/api/signup/${runId}/events`);
-    events.addEventListener("progress", (e) => {
-      const event = JSON.parse((e as MessageEvent).data) as SignupEvent;
-      setLines((l) => [...l, event]);
-    });
-    events.addEventListener("done", (e) => {
-      const result = JSON.parse((e as MessageEvent).data) as SignupResult;
-      setLines((l) => [...l, { step: "done", message: `signed up ${result.email} (${result.userId})` }]);
-      events.close();
-    });
-    events.addEventListener("failed", (e) => {
-      setLines((l) => [...l, { step: "failed", message: JSON.parse((e as MessageEvent).data).message }]);
-      events.close();
-    });
+    setStarted((await res.json()) as { runId: string; readToken: string });
   }
 
   /** What clicking the link in the welcome email does. */
@@ -47,19 +31,35 @@ export default function Home() {
       <button type="button" id="signup" onClick={signUp}>
         Sign up
       </button>
-      {runId && <p>run {runId}</p>}
+      {started && (
+        <p>
+          run {started.runId}: <b id="status">{run.status}</b>
+          {run.waits.some((w) => w.status === "waiting") && " (sleeping)"}
+          {run.hooks.some((h) => h.status === "active") && " (waiting for the confirmation)"}
+        </p>
+      )}
       <ol id="progress">
-        {lines.map((line) => (
+        {run.output.map((line) => (
           // Each step reports once per run, so its name is a stable key.
           <li key={line.step}>
             <b>{line.step}</b>: {line.message}{" "}
-            {"confirmUrl" in line && line.confirmUrl && (
+            {line.confirmUrl && (
               <button type="button" onClick={() => confirm(line.confirmUrl!)}>
                 Confirm my address (the email's link)
               </button>
             )}
           </li>
         ))}
+        {result && (
+          <li key="done">
+            <b>done</b>: signed up {result.email} ({result.userId})
+          </li>
+        )}
+        {run.error && (
+          <li key="failed">
+            <b>failed</b>: {run.error.message}
+          </li>
+        )}
       </ol>
       {confirmation && <p>{confirmation}</p>}
     </main>

@@ -102,7 +102,7 @@ export function waitingForRebuild(provider: CodeProvider, state: NextRuntimeStat
   };
 }
 
-export type RouteKind = "flow" | "step" | "webhook";
+export type RouteKind = "flow" | "step" | "webhook" | "streams";
 type RouteHandler = (request: Request) => Promise<Response>;
 
 /** The exports of a generated route file: Next route handlers for each HTTP method the endpoint answers. */
@@ -112,8 +112,11 @@ export function workflowRoute(kind: RouteKind, options: NextRuntimeOptions): Rec
     const state = nextRuntimeState();
     fillBaseUrl(state.options?.basePath);
     state.handlers ??= createHandlers();
-    return state.handlers[kind](request);
+    const handler = state.handlers[kind];
+    if (!handler) return new Response(null, { status: 404 });
+    return handler(request);
   };
+  if (kind === "streams") return { GET: handle, HEAD: handle, OPTIONS: handle };
   if (kind !== "webhook") return { POST: handle };
   // A webhook answers whatever method its caller uses (a link in an email is a GET).
   return {

@@ -26,6 +26,7 @@ describe("generated routes", () => {
     expect(files.map((f) => path.relative(base, f)).sort()).toEqual([
       "v1/flow/route.js",
       "v1/step/route.js",
+      "v1/streams/[...path]/route.js",
       "v1/webhook/[token]/route.js",
     ]);
     expect(readFileSync(path.join(base, ".gitignore"), "utf8")).toMatch(/^\*$/m);

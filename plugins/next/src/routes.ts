@@ -1,5 +1,5 @@
 /**
- * The App Router route files `withWorkflow` generates at `app/.well-known/workflow/v1/{flow,step,webhook/[token]}`
+ * The App Router route files `withWorkflow` generates at `app/.well-known/workflow/v1/{flow,step,webhook/[token],streams/[...path]}`
  * (or under `src/app`). They hold no logic: each imports `workflowRoute` from `workflow/next`, which Next
  * leaves to Node (`serverExternalPackages`), so the routes and the app share one runtime instance.
  *
@@ -16,6 +16,8 @@ const ROUTES: Record<RouteKind, { dir: string; methods: string[] }> = {
   flow: { dir: "flow", methods: ["POST"] },
   step: { dir: "step", methods: ["POST"] },
   webhook: { dir: "webhook/[token]", methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] },
+  // Runs as Durable Streams (state, output, the runs list): `useRun` from `workflow/react` reads them.
+  streams: { dir: "streams/[...path]", methods: ["GET", "HEAD", "OPTIONS"] },
 };
 
 /** `app` when the project has one (Next prefers it over `src/app`), else `src/app`. */
@@ -41,7 +43,7 @@ export const dynamic = "force-dynamic";
 `;
 }
 
-/** Writes the three routes (only files whose text changed, so `next dev` sees no needless edits). */
+/** Writes the routes (only files whose text changed, so `next dev` sees no needless edits). */
 export function writeRoutes(appDir: string, options: NextRuntimeOptions): string[] {
   const base = path.join(appDir, ".well-known", "workflow");
   const written: string[] = [];

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createPostgresWorld } from "@wfkit/world-postgres";
 import { getTestDatabase } from "@wfkit/world-postgres/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyNextApp, type NextApp, type NextServer, readEvents, runNext, serveNext } from "./support.js";
+import { copyNextApp, followRun, type NextApp, type NextServer, runNext, serveNext } from "./support.js";
 
 const SESSION = { cookie: "session=e2e" };
 let app: NextApp;
@@ -32,10 +32,11 @@ async function signUp(server: NextServer, email: string) {
   });
   if (!started.ok)
     throw new Error(`POST /api/signup: ${started.status} ${await started.text()}\n${server.output()}`);
-  const { runId } = (await started.json()) as { runId: string };
-  const stream = await fetch(`${server.base}/api/signup/${runId}/events`, { headers: SESSION });
-  expect(stream.headers.get("content-type")).toContain("text/event-stream");
-  const events = readEvents(stream);
+  const { runId, readToken } = (await started.json()) as { runId: string; readToken: string };
+  // The run's streams take its read token and nothing else (no session: the proxy leaves them alone).
+  const refused = await fetch(`${server.base}/.well-known/workflow/v1/streams/runs/${runId}/state`);
+  expect(refused.status).toBe(401);
+  const events = followRun(server.base, runId, readToken);
   const email1 = await events.next((e) => e.data?.step === "sendWelcomeEmail");
   const confirmUrl = email1.data.confirmUrl as string;
   expect(confirmUrl).toMatch(new RegExp(`^${server.base}/\\.well-known/workflow/v1/webhook/[^/]+$`));
@@ -111,17 +112,14 @@ describe.sequential("examples/next-app", () => {
             headers: SESSION,
             body: JSON.stringify({ email: "grace@example.com" }),
           });
-          const { runId } = (await started.json()) as { runId: string };
-          const before = readEvents(
-            await fetch(`${server!.base}/api/signup/${runId}/events`, { headers: SESSION }),
-          );
+          const { runId, readToken } = (await started.json()) as { runId: string; readToken: string };
+          const before = followRun(server!.base, runId, readToken);
           const { confirmUrl } = (await before.next((e) => e.data?.step === "sendWelcomeEmail")).data;
           await before.cancel();
           await server!.stop();
 
           server = await serveNext(app, "start"); // another port: the link's path still names the webhook
-          const stream = await fetch(`${server.base}/api/signup/${runId}/events`, { headers: SESSION });
-          const after = readEvents(stream);
+          const after = followRun(server.base, runId, readToken);
           expect(
             (await fetch(`${server.base}${new URL(confirmUrl).pathname}`, { method: "POST" })).status,
           ).toBe(202);

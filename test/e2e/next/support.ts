@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { subscribeRun } from "workflow/client";
 import { freePort } from "../support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,38 +148,44 @@ export interface SseEvent {
 }
 
 /**
- * Reads a server-sent event stream as it arrives: `next(predicate)` resolves with the first event (from
- * the start of the stream) that matches, `all()` with every event once the stream ends.
+ * Follows a run the way the page does (`subscribeRun` of `workflow/client`, over the app's Durable Streams
+ * endpoint): a `progress` event per output line, then `done` with the return value (or `failed`).
+ * `next(predicate)` resolves with the first event that matches, `all()` with every event once the run has ended.
  */
-export function readEvents(response: Response): {
+export function followRun(
+  base: string,
+  runId: string,
+  token: string,
+): {
   next(match: (e: SseEvent) => boolean): Promise<SseEvent>;
   all(): Promise<SseEvent[]>;
-  /** Stops reading (the connection closes). */
+  /** Stops reading. */
   cancel(): Promise<void>;
 } {
   const events: SseEvent[] = [];
   const waiters = new Set<() => void>();
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const done = (async () => {
-    let buffer = "";
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      buffer += chunk.value;
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        events.push({
-          event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
-          data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
-        });
-        end = buffer.indexOf("\n\n");
+  let ended = false;
+  let seen = 0;
+  const subscription = subscribeRun(
+    runId,
+    { baseUrl: `${base}/.well-known/workflow/v1`, token, persist: false },
+    (snapshot) => {
+      for (; seen < snapshot.output.length; seen++)
+        events.push({ event: "progress", data: snapshot.output[seen] });
+      if (!ended && snapshot.status === "completed" && snapshot.outputClosed) {
+        events.push({ event: "done", data: snapshot.returnValue });
+        ended = true;
+      } else if (!ended && (snapshot.status === "failed" || snapshot.status === "cancelled")) {
+        events.push({ event: "failed", data: snapshot.error ?? { message: snapshot.status } });
+        ended = true;
       }
+      if (ended) subscription?.unsubscribe();
       for (const w of [...waiters]) w();
-    }
-  })();
+    },
+  );
   return {
     next(match) {
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve) => {
         const check = () => {
           const found = events.find(match);
           if (found) {
@@ -188,20 +195,21 @@ export function readEvents(response: Response): {
         };
         waiters.add(check);
         check();
-        void done.then(() => {
-          check();
-          if (waiters.has(check))
-            reject(new Error(`the stream ended without a matching event: ${JSON.stringify(events)}`));
-        }, reject);
       });
     },
-    async all() {
-      await done;
-      return events;
+    all() {
+      return new Promise((resolve) => {
+        const check = () => {
+          if (!ended) return;
+          waiters.delete(check);
+          resolve(events);
+        };
+        waiters.add(check);
+        check();
+      });
     },
     async cancel() {
-      await reader.cancel();
-      await done.catch(() => {});
+      subscription.unsubscribe();
     },
   };
 }

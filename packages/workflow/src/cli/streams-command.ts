@@ -3,11 +3,35 @@
  * (`hydrateData`: no app code runs). Text chunks are printed as they are, bytes as UTF-8, other values as one JSON
  * line each; `--json` prints every chunk as `{ index, data }` lines.
  */
-import { hydrateData, TERMINAL_RUN_STATUSES, type World } from "@wfkit/core";
+import { createServer } from "node:http";
+import {
+  createRouter,
+  createStreamsHandler,
+  hydrateData,
+  STREAMS_SECRET_ENV,
+  TERMINAL_RUN_STATUSES,
+  toNodeHandler,
+  WORKFLOW_BASE_PATH,
+  type World,
+} from "@wfkit/core";
 import type { Command } from "commander";
 import { json } from "./format.js";
 import type { CliIo } from "./io.js";
-import { addWorldOptions, UsageError, type WorldFlags, withWorld } from "./world-options.js";
+import { redact } from "./redact.js";
+import {
+  addWorldOptions,
+  openWorld,
+  UsageError,
+  type WorldFlags,
+  withWorld,
+  worldEnv,
+} from "./world-options.js";
+
+export interface ServeFlags extends WorldFlags {
+  port: string;
+  host: string;
+  auth: boolean;
+}
 
 interface StreamFlags extends WorldFlags {
   namespace: string;
@@ -50,6 +74,82 @@ export function addStreamsCommand(program: Command, io: CliIo): void {
       });
     }),
   );
+  addWorldOptions(
+    streams
+      .command("serve")
+      .description(
+        "serve the world's runs as Durable Streams (state, output, runs list) at /.well-known/workflow/v1/streams/",
+      )
+      .option("--port <port>", "port to listen on (0 picks a free one)", "3457")
+      .option("--host <host>", "address to listen on", "127.0.0.1")
+      .option("--no-auth", "serve every stream without a read token (a trusted network only)"),
+  ).action(async (flags: ServeFlags) => {
+    try {
+      const served = await serveStreams(flags, io);
+      io.out(
+        `Streams of the ${served.world} world: ${served.url}\n` +
+          `${flags.auth ? "Read tokens required." : "No read tokens required (--no-auth)."} Press Ctrl-C to stop.\n`,
+      );
+      const stop = () => void served.close();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      io.err(`wf streams serve: ${redact(message, worldEnv(flags, io).WORKFLOW_POSTGRES_URL)}\n`);
+      io.exit(1);
+    }
+  });
+}
+
+/** Opens the world and serves its streams; `url` is the runs list's; `close()` stops the server and the world. */
+export async function serveStreams(
+  flags: ServeFlags,
+  io: CliIo,
+): Promise<{ url: string; world: string; close(): Promise<void> }> {
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
+  const env = worldEnv(flags, io);
+  const secret = env[STREAMS_SECRET_ENV];
+  if (flags.auth && !secret) {
+    throw new UsageError(
+      `set ${STREAMS_SECRET_ENV} (the secret the app signs run.readToken with), or pass --no-auth on a trusted network.`,
+    );
+  }
+  const opened = await openWorld(flags, io, { create: true });
+  const streamsHandler = createStreamsHandler({
+    world: opened.world,
+    ...(secret ? { secret } : {}),
+    ...(flags.auth ? {} : { authorize: () => true }),
+  });
+  const notHere = async () => new Response("wf streams serve serves only streams/", { status: 404 });
+  const router = createRouter({
+    flow: notHere,
+    step: notHere,
+    webhook: notHere,
+    streams: (request) => streamsHandler(request),
+  });
+  const server = createServer(toNodeHandler(router));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, flags.host, () => resolve());
+    });
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const address = server.address();
+  const actual = typeof address === "object" && address ? address.port : port;
+  return {
+    url: `http://${flags.host}:${actual}${WORKFLOW_BASE_PATH}/streams/runs`,
+    world: opened.world.name,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opened.close();
+    },
+  };
 }
 
 async function readStream(

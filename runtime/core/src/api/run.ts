@@ -11,6 +11,7 @@ import {
   type WorkflowReadableStreamOptions,
   worldReadable,
 } from "../engine/streams.js";
+import { createReadToken } from "../handlers/durable-streams/read-token.js";
 import {
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
@@ -50,6 +51,16 @@ export class Run<R = unknown> {
       .world()
       .then((world) => world.getRun(this.runId))
       .then((record) => record !== undefined && record !== null);
+  }
+
+  /**
+   * [addition] A token that lets a browser read this run's live state and output (`useRun` of `workflow/react`,
+   * `/.well-known/workflow/v1/streams/runs/<runId>/…`) and nothing else. Signed with `WORKFLOW_STREAMS_SECRET`;
+   * throws `MissingStreamsSecretError` when it is not set. `createReadToken(runId, { expiresInSeconds })` of
+   * `workflow/runtime` makes one that expires.
+   */
+  get readToken(): string {
+    return createReadToken(this.runId);
   }
 
   get status(): Promise<RunStatus> {

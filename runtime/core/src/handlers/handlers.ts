@@ -12,6 +12,7 @@ import { resumeWebhook } from "../api/hooks.js";
 import { engineForWorld, getEngine } from "../api/runtime-config.js";
 import type { Engine } from "../engine/engine.js";
 import { PayloadTooLargeError, readBodyLimited } from "../engine/http-body.js";
+import { createStreamsHandler, type StreamsHandlerOptions } from "./durable-streams/handler.js";
 
 export type WebHandler = (request: Request) => Promise<Response>;
 
@@ -22,6 +23,8 @@ export interface WorkflowHandlers {
   step: WebHandler;
   /** Any method on `.../webhook/:token`: delivers the request to the hook waiting on that token. */
   webhook: WebHandler;
+  /** GET/HEAD on `.../streams/...`: runs as Durable Streams (state, output, the runs list); read tokens. */
+  streams?: WebHandler;
 }
 
 export interface HandlersOptions {
@@ -37,6 +40,8 @@ export interface HandlersOptions {
    * Default `WORKFLOW_MAX_BODY_BYTES`, else 4 MiB. (`flow` and `step` bodies are `{ runId }`: at most 64 KiB.)
    */
   maxBodyBytes?: number;
+  /** Options of the `streams` endpoint (read-token secret, `authorize`, long-poll timeout). */
+  streams?: Omit<StreamsHandlerOptions, "world">;
 }
 
 /** `flow` and `step` take `{ "runId": … }` and nothing else. */
@@ -69,9 +74,11 @@ export function createHandlers(options: HandlersOptions = {}): WorkflowHandlers 
     const driving = await e.drive(runId);
     return json(202, { runId, driving });
   };
+  const streams = createStreamsHandler({ ...options.streams, world: () => engine().world() });
   return {
     flow: drive,
     step: drive,
+    streams: (request) => streams(request),
     async webhook(request) {
       const token = webhookToken(new URL(request.url).pathname);
       if (!token) return new Response(null, { status: 404 });

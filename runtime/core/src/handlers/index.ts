@@ -4,6 +4,7 @@ export {
   createEmbeddedCodeProvider,
   type ReloadableCodeProvider,
 } from "./built-code.js";
+export * from "./durable-streams/index.js";
 export {
   createHandlers,
   type HandlersOptions,

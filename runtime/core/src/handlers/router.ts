@@ -16,6 +16,7 @@ export function createRouter(handlers: WorkflowHandlers, basePath = WORKFLOW_BAS
     if (rest === "flow") return handlers.flow(request);
     if (rest === "step") return handlers.step(request);
     if (rest.startsWith("webhook/")) return handlers.webhook(request);
+    if (rest.startsWith("streams/") && handlers.streams) return handlers.streams(request);
     return new Response(JSON.stringify({ error: `no workflow endpoint at ${pathname}` }), {
       status: 404,
       headers: { "content-type": "application/json" },
