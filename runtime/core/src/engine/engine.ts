@@ -40,6 +40,8 @@ import {
 import { STEPS_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
 import { StepTimeoutError } from "../sandbox/errors.js";
+import { emitEvent } from "../triggers/events.js";
+import { Scheduler } from "../triggers/scheduler.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import {
   RunAlreadyExistsError,
@@ -220,6 +222,8 @@ export class Engine implements EngineContext {
   private readonly claimedOwn = new Set<string>();
   /** Trace contexts of runs driven elsewhere whose step tasks this process ran (bounded). */
   private readonly traceparents = new Map<string, string>();
+  /** [schedules] Fires schedule ticks; started with the sweep, in processes that execute runs only. */
+  private scheduler: Scheduler | undefined;
 
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
@@ -680,6 +684,7 @@ export class Engine implements EngineContext {
           signal: attemptSignal,
           world: () => this.world(),
           startRun: (workflowId, args, opts) => this.start(workflowId, args, opts),
+          emit: (name, data, opts) => emitEvent(this, name, data, opts),
         },
         () => body.apply(input.self, input.args),
       );
@@ -1185,7 +1190,17 @@ export class Engine implements EngineContext {
     this.ensureSweep();
   }
 
+  /** [schedules] This engine's scheduler, started if it executes runs (`schedule()` pokes it). */
+  schedules(): Scheduler | undefined {
+    if (!this.scheduler && this.executes) {
+      this.scheduler = new Scheduler(this);
+      this.scheduler.start();
+    }
+    return this.scheduler;
+  }
+
   private ensureSweep(): void {
+    this.schedules();
     if (this.sweepTimer || this.closed || this.sweepIntervalMs === false || !this.executes) return;
     this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);
     this.sweepTimer.unref();
@@ -1308,6 +1323,7 @@ export class Engine implements EngineContext {
     this.closed = true;
     this.unwatchWorld?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.scheduler?.stop();
     this.unwatchTasks?.();
     this.taskRunner?.stop();
     this.wakeTimers.close();
