@@ -32,6 +32,26 @@ export interface ChildStartOptions {
 
 interface ChildRuntime {
   startChild(workflowId: string, args: unknown[], opts: ChildStartOptions): Promise<ChildRun<unknown>>;
+  emit(name: string, data: unknown, opts: { key?: string; id?: string }): Promise<EmitResult>;
+}
+
+/** What `emit()` did (see the application-side `emit`). */
+export interface EmitResult {
+  eventId: string;
+  delivered: string[];
+  started: string[];
+}
+
+/**
+ * Emits an event from workflow code, as a step (recorded once; its event ID derives from the run unless \`id\` is
+ * given, so a retry delivers nothing twice). Waiting runs receive it and triggered workflows start with it.
+ */
+export function emit<T = unknown>(
+  name: string,
+  data?: T,
+  opts: { key?: string; id?: string } = {},
+): Promise<EmitResult> {
+  return runtime().emit(name, data, opts);
 }
 
 function runtime(): ChildRuntime {
@@ -61,6 +81,12 @@ function onlyOutside(name: string): never {
   );
 }
 
+export function schedule(): never {
+  return onlyOutside("schedule");
+}
+export function trigger(): never {
+  return onlyOutside("trigger");
+}
 export function getRun(): never {
   return onlyOutside("getRun");
 }

@@ -33,6 +33,25 @@ export {
   stepInfo,
 } from "../api/run-info.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
+export {
+  deleteSchedule,
+  type EmitOptions,
+  type EmitResult,
+  type EmittedEvent,
+  emit,
+  getSchedule,
+  listSchedules,
+  listTriggers,
+  pauseSchedule,
+  resumeSchedule,
+  type ScheduleInfo,
+  type ScheduleOptions,
+  schedule,
+  type TriggerOptions,
+  trigger,
+  triggerSchedule,
+  untrigger,
+} from "../api/schedules.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
