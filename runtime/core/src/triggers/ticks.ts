@@ -19,7 +19,8 @@ export function compileCron(cron: string, timezone?: string): Cron {
   }
   let parsed: Cron;
   try {
-    parsed = new Cron(cron, { timezone, paused: true });
+    // No time zone means UTC, whatever the machine's zone: every process of a world must agree on the ticks.
+    parsed = new Cron(cron, { timezone: timezone ?? "UTC", paused: true });
     // An unknown time zone only shows when a date is computed.
     parsed.nextRun(new Date(0));
   } catch (error) {
