@@ -142,6 +142,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Issue 19 (schedules and events). Numbered 2 while it is the only migration after 1 on this branch; it is meant
+    // to follow flow control's migration 2 as version 3 (versions are applied in order after the highest one).
+    version: 2,
+    description: "schedules and event triggers",
+    sql: `
+      CREATE TABLE schedules (name TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE event_triggers (
+        event TEXT NOT NULL,
+        workflow_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (event, workflow_name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
