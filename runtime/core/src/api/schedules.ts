@@ -62,10 +62,12 @@ export interface ScheduleInfo {
 
 export interface WorldOption {
   world?: World;
+  /** The engine to go through (tools that hold one, such as the `wf` commands); else the world's or the configured one. */
+  engine?: Engine;
 }
 
 function engineOf(opts?: WorldOption): Engine {
-  return opts?.world ? engineForWorld(opts.world) : getEngine();
+  return opts?.engine ?? (opts?.world ? engineForWorld(opts.world) : getEngine());
 }
 
 async function storeOf(engine: Engine) {
@@ -218,10 +220,10 @@ export async function emit<T = unknown>(
   opts: EmitOptions & WorldOption = {},
 ): Promise<EmitResult> {
   checkEmit(name, opts);
-  const { world, ...emitOpts } = opts;
+  const { world, engine, ...emitOpts } = opts;
   const ctx = stepContext.getStore();
-  if (!world && ctx?.emit) return ctx.emit(name, data, emitOpts);
-  return emitEvent(engineOf({ world }), name, data, emitOpts);
+  if (!world && !engine && ctx?.emit) return ctx.emit(name, data, emitOpts);
+  return emitEvent(engineOf({ world, engine }), name, data, emitOpts);
 }
 
 export interface TriggerOptions extends WorldOption {
