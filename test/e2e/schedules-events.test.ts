@@ -149,6 +149,13 @@ describe.each(Object.keys(WORLDS))("schedules and events across processes (%s wo
     const runs = await s.world.listRuns({ workflowName: "workflow//src/workflows.ts//onSignup" });
     expect(runs.items).toHaveLength(2);
 
+    // emit() from workflow code and from step code starts the triggered workflow too.
+    expect(resultOf(await app(["relay"]))).toEqual({ fromWorkflow: 1, fromStep: 1 });
+    await until(() => ledger(s).filter((l) => l.startsWith("signup ")).length >= 4, "four signups");
+    const relayed = ledger(s).filter((l) => / (carol|dave)$/.test(l));
+    expect(relayed).toHaveLength(2);
+    expect(relayed).toContain("signup step-dave dave");
+
     const timedOut = resultOf(await app(["wait-in-vain"]));
     expect(timedOut).toEqual({ timedOut: true, code: "EVENT_TIMEOUT" });
   }, 120_000);

@@ -6,11 +6,12 @@
  *   waiters <count>                     starts <count> runs of waitForOrder (with WORKFLOW_EXECUTE_RUNS=0: records only)
  *   emit <name> <json data> [id]        emits an event
  *   trigger                             registers onSignup for "signup"
+ *   relay                               runs relay here (emits from workflow and step code)
  *   wait-in-vain                        runs waitInVain here and prints its result
  */
 import { emit, schedule, start, trigger } from "workflow/api";
 import { startWorker } from "workflow/runtime";
-import { onSignup, tick, waitForOrder, waitInVain } from "./workflows.js";
+import { onSignup, relay, tick, waitForOrder, waitInVain } from "./workflows.js";
 
 const [command, a, b, c] = process.argv.slice(2);
 const print = (value: unknown) => console.log(`RESULT ${JSON.stringify(value)}`);
@@ -33,6 +34,10 @@ if (command === "worker") {
 } else if (command === "trigger") {
   await trigger(onSignup, { event: "signup" });
   print({ ok: true });
+  process.exit(0);
+} else if (command === "relay") {
+  const run = await start(relay);
+  print(await run.returnValue);
   process.exit(0);
 } else if (command === "wait-in-vain") {
   const run = await start(waitInVain);

@@ -1,6 +1,6 @@
 import { appendFileSync } from "node:fs";
 import { EventTimeoutError, getWorkflowMetadata, waitForEvent } from "workflow";
-import type { EmittedEvent } from "workflow/api";
+import { type EmittedEvent, emit } from "workflow/api";
 
 /** Appends one line per step body execution, so a test can count executions across processes. */
 async function record(line: string) {
@@ -38,4 +38,18 @@ export async function waitInVain() {
   } catch (error) {
     return { timedOut: EventTimeoutError.is(error), code: (error as { code?: string }).code };
   }
+}
+
+/** Emits from a step (the application-side emit, through the engine running the step). */
+async function emitFromStep(user: string) {
+  "use step";
+  return (await emit("signup", { user }, { id: `step-${user}` })).started.length;
+}
+
+/** Emits from workflow code (a built-in step) and from a step. */
+export async function relay() {
+  "use workflow";
+  const fromWorkflow = await emit("signup", { user: "carol" });
+  const fromStep = await emitFromStep("dave");
+  return { fromWorkflow: fromWorkflow.started.length, fromStep };
 }
