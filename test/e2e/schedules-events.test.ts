@@ -1,5 +1,5 @@
 /**
- * Schedules and events with real processes on the local and Postgres worlds: three workers fire every tick of a
+ * Schedules and events with real processes on the local, Postgres and SQLite worlds: three workers fire every tick of a
  * schedule exactly once; a tick that falls while every worker is down runs after the restart (catchUp "latest");
  * one emit reaches 100 waiting runs once each, also when it is repeated; a triggered workflow starts once per event
  * ID; waitForEvent's timeout ends a wait.
@@ -16,7 +16,8 @@ const ALL = worldSetups("schedules-events", (project) => ({
   WORKFLOW_LEASE_TTL_MS: "2000",
   WORKFLOW_SCHEDULE_POLL_MS: "300",
 }));
-const WORLDS = { local: ALL.local, postgres: ALL.postgres };
+// Redis has no schedules and events (see docs/schedules-and-events.md); every other shared world runs the scenarios.
+const WORLDS = { local: ALL.local, postgres: ALL.postgres, sqlite: ALL.sqlite };
 
 const TICK = "workflow//src/workflows.ts//tick";
 
@@ -28,7 +29,11 @@ const ledger = (s: WorldSetup) => {
   }
 };
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -53,7 +58,7 @@ describe.each(Object.keys(WORLDS))("schedules and events across processes (%s wo
     (await s.world.listRuns({ workflowName: TICK, limit: 1000 })).items.map((r) => ({
       runId: r.runId,
       status: r.status,
-      tick: (r.metadata?.schedule as { tick: number }).tick,
+      tick: (r.metadata!.schedule as { tick: number }).tick,
     }));
 
   beforeEach(async () => {
@@ -67,11 +72,17 @@ describe.each(Object.keys(WORLDS))("schedules and events across processes (%s wo
   it("three workers start exactly one run per tick", async () => {
     await Promise.all([worker(), worker(), worker()]);
     await recorder(["schedule", "every-second", "* * * * * *"]);
-    await until(async () => (await tickRuns()).filter((r) => r.status === "completed").length >= 6, "6 ticks");
+    await until(
+      async () => (await tickRuns()).filter((r) => r.status === "completed").length >= 6,
+      "6 ticks",
+    );
     await schedulesOf(s.world)!.setSchedulePaused("every-second", true);
     await new Promise((r) => setTimeout(r, 1_500)); // a tick handled as the pause landed finishes
     const runs = await tickRuns();
-    await until(async () => (await tickRuns()).every((r) => r.status === "completed"), "the last runs to end");
+    await until(
+      async () => (await tickRuns()).every((r) => r.status === "completed"),
+      "the last runs to end",
+    );
 
     const ticks = runs.map((r) => r.tick);
     expect(new Set(ticks).size).toBe(ticks.length); // one run per tick
@@ -121,7 +132,10 @@ describe.each(Object.keys(WORLDS))("schedules and events across processes (%s wo
     // A retried emit of the same event (a lost answer) delivers nothing twice.
     await recorder(["emit", "order.paid", '{"amount":8}', "evt-100"]);
     await until(async () => {
-      const page = await s.world.listRuns({ workflowName: "workflow//src/workflows.ts//waitForOrder", limit: 200 });
+      const page = await s.world.listRuns({
+        workflowName: "workflow//src/workflows.ts//waitForOrder",
+        limit: 200,
+      });
       return page.items.filter((r) => r.status === "completed").length === 100;
     }, "100 runs to finish");
     for (const runId of runs) {
@@ -145,7 +159,11 @@ describe.each(Object.keys(WORLDS))("schedules and events across processes (%s wo
     expect(b.started[0]).not.toBe(a.started[0]);
     await until(() => ledger(s).filter((l) => l.startsWith("signup ")).length >= 2, "two signups");
     await new Promise((r) => setTimeout(r, 500));
-    expect(ledger(s).filter((l) => l.startsWith("signup ")).sort()).toEqual(["signup s-1 ada", "signup s-2 bob"]);
+    expect(
+      ledger(s)
+        .filter((l) => l.startsWith("signup "))
+        .sort(),
+    ).toEqual(["signup s-1 ada", "signup s-2 bob"]);
     const runs = await s.world.listRuns({ workflowName: "workflow//src/workflows.ts//onSignup" });
     expect(runs.items).toHaveLength(2);
 

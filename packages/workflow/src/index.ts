@@ -230,7 +230,10 @@ export interface EmittedEvent<T = unknown> {
  * process) after the wait began. Every waiting run receives each event once (fan-out, unlike a hook's single
  * token). With `timeout`, rejects with `EventTimeoutError` when none arrives in time. Workflow code only.
  */
-export function waitForEvent<T = unknown>(name: string, opts?: WaitForEventOptions): Promise<EmittedEvent<T>> {
+export function waitForEvent<T = unknown>(
+  name: string,
+  opts?: WaitForEventOptions,
+): Promise<EmittedEvent<T>> {
   const rt = runtime("waitForEvent()");
   if (!rt.waitForEvent) {
     throw new Error('waitForEvent() can only be called in a "use workflow" function.');

@@ -81,8 +81,8 @@ import {
 import { isPermissionError, notWritableError } from "./file-io.js";
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
 import type { DeliveryRecord, EventRecord, LeaseRecord, LeaseState } from "./records.js";
-import { ScheduleFiles } from "./schedule-files.js";
 import { FdCache, type LogChanges, type LogFault, RunLog, toStoredEvent } from "./run-log.js";
+import { ScheduleFiles } from "./schedule-files.js";
 import { StreamFiles } from "./stream-files.js";
 
 export interface LocalWorldOptions {

@@ -103,8 +103,8 @@ import {
 } from "./rows.js";
 import { RunNotifications } from "./run-notifications.js";
 import { RunStateCache, stateFromRows } from "./run-state-cache.js";
-import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgSchedules } from "./schedules.js";
+import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgStepTasks } from "./step-tasks.js";
 import { PgStreams } from "./streams.js";
 import { TextSafeClient, toJson, worldTypes } from "./text-codec.js";

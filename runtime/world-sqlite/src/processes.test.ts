@@ -17,8 +17,8 @@ import {
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { childScript } from "./__tests__/child-bundle.js";
-import { createSqliteWorld, type SqliteWorld } from "./sqlite-world.js";
 import { MIGRATIONS } from "./migrations.js";
+import { createSqliteWorld, type SqliteWorld } from "./sqlite-world.js";
 
 const dirs: string[] = [];
 const worlds: World[] = [];

@@ -46,7 +46,9 @@ describe.each(["local", "postgres"] as const)("wf schedules and wf emit on the %
     expect((await store.getSchedule!("hourly-report"))!.paused).toBe(true);
     const listed = JSON.parse((await wf("schedules", "ls", "--json")).stdout);
     expect(listed).toEqual([expect.objectContaining({ name: "hourly-report", paused: true })]);
-    expect((await wf("schedules", "resume", "hourly-report")).stdout).toBe("Schedule hourly-report resumed.\n");
+    expect((await wf("schedules", "resume", "hourly-report")).stdout).toBe(
+      "Schedule hourly-report resumed.\n",
+    );
     expect((await store.getSchedule!("hourly-report"))!.paused).toBe(false);
 
     const triggered = await wf("schedules", "trigger", "hourly-report", "--json");
@@ -55,9 +57,13 @@ describe.each(["local", "postgres"] as const)("wf schedules and wf emit on the %
       () => app.world.getRun(runId),
       (r) => r?.status === "completed",
     );
-    expect((await app.world.getRun(runId))!.metadata).toMatchObject({ schedule: { name: "hourly-report", manual: true } });
+    expect((await app.world.getRun(runId))!.metadata).toMatchObject({
+      schedule: { name: "hourly-report", manual: true },
+    });
 
-    expect((await wf("schedules", "delete", "hourly-report")).stdout).toMatch(/Schedule hourly-report deleted/);
+    expect((await wf("schedules", "delete", "hourly-report")).stdout).toMatch(
+      /Schedule hourly-report deleted/,
+    );
     const again = await wf("schedules", "delete", "hourly-report");
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toMatch(/no schedule is named "hourly-report"/);

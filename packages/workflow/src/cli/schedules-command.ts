@@ -48,10 +48,21 @@ export function addSchedulesCommands(program: Command, io: CliIo): void {
     withWorld("schedules ls", flags, io, async ({ engine }) => {
       const all = await listSchedules({ engine });
       if (flags.json) return io.out(json(all));
-      if (all.length === 0) return io.out("No schedules. schedule(name, workflow, { cron }) in your app creates one.\n");
+      if (all.length === 0)
+        return io.out("No schedules. schedule(name, workflow, { cron }) in your app creates one.\n");
       io.out(
         table(
-          ["NAME", "WORKFLOW", "CRON", "TIME ZONE", "STATE", "OVERLAP/CATCH-UP", "LAST TICK", "NEXT TICK", "LAST RUN"],
+          [
+            "NAME",
+            "WORKFLOW",
+            "CRON",
+            "TIME ZONE",
+            "STATE",
+            "OVERLAP/CATCH-UP",
+            "LAST TICK",
+            "NEXT TICK",
+            "LAST RUN",
+          ],
           scheduleRows(all, Date.now()),
         ),
       );
@@ -62,13 +73,14 @@ export function addSchedulesCommands(program: Command, io: CliIo): void {
     ["pause", "stop the schedule's ticks (runs already started go on)"],
     ["resume", "resume a paused schedule from now on (ticks missed while paused do not run)"],
   ] as const) {
-    addWorldOptions(schedules.command(verb).description(description).argument("<name>").option("--json")).action(
-      async (name: string, flags: Flags) =>
-        withWorld(`schedules ${verb}`, flags, io, async ({ engine }) => {
-          const info = await (verb === "pause" ? pauseSchedule : resumeSchedule)(name, { engine });
-          if (flags.json) return io.out(json(info));
-          io.out(`Schedule ${name} ${verb === "pause" ? "paused" : "resumed"}.\n`);
-        }),
+    addWorldOptions(
+      schedules.command(verb).description(description).argument("<name>").option("--json"),
+    ).action(async (name: string, flags: Flags) =>
+      withWorld(`schedules ${verb}`, flags, io, async ({ engine }) => {
+        const info = await (verb === "pause" ? pauseSchedule : resumeSchedule)(name, { engine });
+        if (flags.json) return io.out(json(info));
+        io.out(`Schedule ${name} ${verb === "pause" ? "paused" : "resumed"}.\n`);
+      }),
     );
   }
 
@@ -108,9 +120,11 @@ export function addSchedulesCommands(program: Command, io: CliIo): void {
   addWorldOptions(
     program
       .command("emit")
-      .description("emit an event: waiting runs receive it, workflows registered with trigger() start with it")
+      .description(
+        "emit an event: waiting runs receive it, workflows registered with trigger() start with it",
+      )
       .argument("<name>", "the event name")
-      .argument("[dataJson]", "the event's data as JSON, e.g. '{\"orderId\":\"o-1\"}'", "null")
+      .argument("[dataJson]", 'the event\'s data as JSON, e.g. \'{"orderId":"o-1"}\'', "null")
       .option("--key <key>", "only runs waiting for this key (and those waiting without a key)")
       .option("--id <id>", "the event ID: emitting the same ID again delivers and starts nothing twice")
       .option("--json", "print { eventId, delivered, started } as JSON"),

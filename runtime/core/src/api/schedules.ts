@@ -7,6 +7,7 @@ import type { Engine } from "../engine/engine.js";
 import { stepContext } from "../engine/step-context.js";
 import { ScheduleNotFoundError } from "../sandbox/errors.js";
 import { deserialize, serialize } from "../serialization/index.js";
+import { eventNameProblem } from "../triggers/event-tokens.js";
 import {
   checkEmit,
   type EmitOptions,
@@ -15,7 +16,6 @@ import {
   emitEvent,
   triggerStore,
 } from "../triggers/events.js";
-import { eventNameProblem } from "../triggers/event-tokens.js";
 import { compileCron, nextTick } from "../triggers/ticks.js";
 import { Run } from "./run.js";
 import { engineForWorld, getEngine } from "./runtime-config.js";
@@ -80,7 +80,9 @@ function workflowIdOf(workflow: unknown, api: string): string {
   if (typeof id === "string" && id.length > 0) return id;
   throw new TypeError(
     `${api}: expects a workflow function (marked "use workflow" and compiled) or its workflow ID, got ${
-      typeof workflow === "function" ? `the function "${workflow.name}" without a workflowId` : String(workflow)
+      typeof workflow === "function"
+        ? `the function "${workflow.name}" without a workflowId`
+        : String(workflow)
     }.`,
   );
 }
@@ -125,14 +127,18 @@ export async function schedule<A extends unknown[]>(
   if (nameProblem) throw new TypeError(`schedule(name, workflow, options): ${nameProblem}.`);
   const workflowName = workflowIdOf(workflow, "schedule(name, workflow, options)");
   if (typeof opts !== "object" || opts === null) {
-    throw new TypeError('schedule(name, workflow, options): options must be an object such as { cron: "0 * * * *" }.');
+    throw new TypeError(
+      'schedule(name, workflow, options): options must be an object such as { cron: "0 * * * *" }.',
+    );
   }
   if (opts.timezone !== undefined && typeof opts.timezone !== "string") {
     throw new TypeError(`schedule(): timezone must be an IANA time zone name, got ${typeof opts.timezone}.`);
   }
   compileCron(opts.cron, opts.timezone);
   if (opts.args !== undefined && !Array.isArray(opts.args)) {
-    throw new TypeError(`schedule(): args must be an array of the workflow's arguments, got ${typeof opts.args}.`);
+    throw new TypeError(
+      `schedule(): args must be an array of the workflow's arguments, got ${typeof opts.args}.`,
+    );
   }
   const overlap = opts.overlap ?? "skip";
   if (overlap !== "skip" && overlap !== "allow") {

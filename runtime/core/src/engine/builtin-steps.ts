@@ -49,8 +49,12 @@ async function startChildStep(spec: ChildSpec): Promise<string> {
  */
 async function emitStep(spec: { name: string; data: unknown; key?: string; id: string }) {
   const ctx = stepContext.getStore();
-  if (!ctx?.emit) throw new FatalError("emit() in workflow code needs the engine that runs the workflow's steps.");
-  return ctx.emit(spec.name, spec.data, { id: spec.id, ...(spec.key !== undefined ? { key: spec.key } : {}) });
+  if (!ctx?.emit)
+    throw new FatalError("emit() in workflow code needs the engine that runs the workflow's steps.");
+  return ctx.emit(spec.name, spec.data, {
+    id: spec.id,
+    ...(spec.key !== undefined ? { key: spec.key } : {}),
+  });
 }
 
 async function fetchStep(input: string | URL | Request, init?: RequestInit): Promise<Response> {

@@ -40,8 +40,6 @@ import {
 import { STEPS_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
 import { StepTimeoutError } from "../sandbox/errors.js";
-import { emitEvent } from "../triggers/events.js";
-import { Scheduler } from "../triggers/scheduler.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import {
   RunAlreadyExistsError,
@@ -50,6 +48,8 @@ import {
 } from "../sandbox/run-errors.js";
 import { StepNotRegisteredError, WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
+import { emitEvent } from "../triggers/events.js";
+import { Scheduler } from "../triggers/scheduler.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";

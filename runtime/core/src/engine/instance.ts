@@ -9,6 +9,7 @@ import type { Script } from "node:vm";
 import type { NewEvent } from "@wfkit/world";
 import { RUNTIME_KEY, USE_STEP_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
+import { EventTimeoutError } from "../sandbox/errors.js";
 import { HookConflictError } from "../sandbox/hook-errors.js";
 import {
   QueryNotFoundError,
@@ -23,9 +24,8 @@ import {
   serialize,
   serializeError,
 } from "../serialization/index.js";
-import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
-import { EventTimeoutError } from "../sandbox/errors.js";
 import { eventNameProblem, eventWaitToken } from "../triggers/event-tokens.js";
+import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
 import { EMIT_STEP, FETCH_STEP, READ_BODY_STEP, START_CHILD_STEP } from "./builtin-steps.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { rescindedSeqs } from "./history.js";
@@ -687,13 +687,17 @@ export class WorkflowInstance {
         eventNameProblem(name, "the event name") ??
         (o.key !== undefined ? eventNameProblem(o.key, "the key") : undefined);
       if (problem) throw new TypeError(`waitForEvent(name, { key, timeout }): ${problem}.`);
-      if (o.timeout !== undefined) timeoutMs = parseDuration(o.timeout as string | number, "waitForEvent() timeout");
+      if (o.timeout !== undefined)
+        timeoutMs = parseDuration(o.timeout as string | number, "waitForEvent() timeout");
     } catch (error) {
       return SandboxPromise.reject(this.toSandboxError(error));
     }
     const eventName = name as string;
     const key = o.key as string | undefined;
-    const hook = this.createHook({ token: eventWaitToken(eventName, key, this.runId, ++this.eventWaits) }, "hook");
+    const hook = this.createHook(
+      { token: eventWaitToken(eventName, key, this.runId, ++this.eventWaits) },
+      "hook",
+    );
     const dispose = hook.dispose as () => void;
     const kit = this.kit;
     let settled = false;
@@ -727,7 +731,9 @@ export class WorkflowInstance {
       (o.key !== undefined ? eventNameProblem(o.key, "the key") : undefined) ??
       (o.id !== undefined ? eventNameProblem(o.id, "the event id") : undefined);
     if (problem) {
-      return SandboxPromise.reject(this.toSandboxError(new TypeError(`emit(name, data, { key, id }): ${problem}.`)));
+      return SandboxPromise.reject(
+        this.toSandboxError(new TypeError(`emit(name, data, { key, id }): ${problem}.`)),
+      );
     }
     const id = (o.id as string | undefined) ?? `wevt_${this.runId}_${++this.emits}`;
     return this.requestStep(EMIT_STEP, [{ name, data, id, ...(o.key !== undefined ? { key: o.key } : {}) }]);

@@ -53,8 +53,6 @@ export {
   untrigger,
 } from "../api/schedules.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
-/** [schedules] The run ID of a schedule's tick (operators and tests match runs to ticks with it). */
-export { tickRunId } from "../triggers/ticks.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
 export { type Clock, type ClockTimer, currentClock, realClock, setClock } from "../engine/clock.js";
@@ -119,6 +117,8 @@ export {
   WORKFLOW_DESERIALIZE,
   WORKFLOW_SERIALIZE,
 } from "../serialization/index.js";
+/** [schedules] The run ID of a schedule's tick (operators and tests match runs to ticks with it). */
+export { tickRunId } from "../triggers/ticks.js";
 
 /** `getStepMetadata()` of the public API, for host code (steps). */
 export function getStepMetadata() {

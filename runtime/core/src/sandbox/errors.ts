@@ -115,7 +115,9 @@ export class ScheduleNotFoundError extends Error {
   }
   static is(value: unknown): value is ScheduleNotFoundError {
     return (
-      typeof value === "object" && value !== null && (value as { code?: unknown }).code === "SCHEDULE_NOT_FOUND"
+      typeof value === "object" &&
+      value !== null &&
+      (value as { code?: unknown }).code === "SCHEDULE_NOT_FOUND"
     );
   }
 }

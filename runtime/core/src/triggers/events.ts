@@ -7,7 +7,7 @@
  * nothing.
  */
 import { randomBytes } from "node:crypto";
-import { schedulesOf, type ScheduleAndEventMethods, WorldError } from "@wfkit/world";
+import { type ScheduleAndEventMethods, schedulesOf, WorldError } from "@wfkit/world";
 import type { Engine } from "../engine/engine.js";
 import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { eventNameProblem, eventWaitPrefix } from "./event-tokens.js";

@@ -108,7 +108,10 @@ export class Scheduler {
         if (next !== undefined) wakeAt = Math.min(wakeAt, Date.now() + (next - now));
       }
     } catch (error) {
-      log.error(`schedules: ${(error as Error)?.message ?? String(error)}`, { errorCode: errorCode(error), error });
+      log.error(`schedules: ${(error as Error)?.message ?? String(error)}`, {
+        errorCode: errorCode(error),
+        error,
+      });
     } finally {
       this.arm(wakeAt - Date.now());
     }
@@ -118,7 +121,9 @@ export class Scheduler {
     const store = triggerStore(world);
     const { name } = record;
     if (!fire) {
-      log.info(`schedule "${name}": tick ${new Date(tick).toISOString()} was missed; catchUp "none" skips it`);
+      log.info(
+        `schedule "${name}": tick ${new Date(tick).toISOString()} was missed; catchUp "none" skips it`,
+      );
       await store.recordScheduleTick(name, tick);
       return;
     }

@@ -15,7 +15,9 @@ export const MISSED_TICK_GRACE_MS = 10_000;
 /** The parsed expression; throws a TypeError naming what is wrong with the expression or the time zone. */
 export function compileCron(cron: string, timezone?: string): Cron {
   if (typeof cron !== "string" || cron.trim().length === 0) {
-    throw new TypeError(`schedule(): cron must be a cron expression such as "0 * * * *", got ${JSON.stringify(cron)}.`);
+    throw new TypeError(
+      `schedule(): cron must be a cron expression such as "0 * * * *", got ${JSON.stringify(cron)}.`,
+    );
   }
   let parsed: Cron;
   try {
@@ -34,7 +36,10 @@ export function compileCron(cron: string, timezone?: string): Cron {
 }
 
 /** The first tick strictly after `after` (epoch ms), or undefined when the expression has no further tick. */
-export function nextTick(record: Pick<ScheduleRecord, "cron" | "timezone">, after: number): number | undefined {
+export function nextTick(
+  record: Pick<ScheduleRecord, "cron" | "timezone">,
+  after: number,
+): number | undefined {
   return compileCron(record.cron, record.timezone).nextRun(new Date(after))?.getTime();
 }
 
@@ -50,7 +55,11 @@ export interface TickPlan {
  * the latest due tick, fired unless it was missed and `catchUp` is `"none"`. Ticks between `lastTick` and the
  * latest one never start runs: after downtime, `catchUp: "latest"` starts one run for all of them.
  */
-export function planTick(record: ScheduleRecord, now: number, graceMs = MISSED_TICK_GRACE_MS): TickPlan | undefined {
+export function planTick(
+  record: ScheduleRecord,
+  now: number,
+  graceMs = MISSED_TICK_GRACE_MS,
+): TickPlan | undefined {
   const cron = compileCron(record.cron, record.timezone);
   const first = cron.nextRun(new Date(record.lastTick));
   if (!first || first.getTime() > now) return undefined;

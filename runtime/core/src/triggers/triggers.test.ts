@@ -1,10 +1,19 @@
 /** Schedules and events on the memory world: the engine side (scheduler, emit fan-out, triggers, waitForEvent). */
 import { createMemoryWorld, type ScheduleRecord, schedulesOf } from "@wfkit/world";
 import { afterEach, describe, expect, it } from "vitest";
-import { emit, getSchedule, pauseSchedule, resumeSchedule, schedule, trigger, untrigger } from "../api/schedules.js";
+import {
+  emit,
+  getSchedule,
+  pauseSchedule,
+  resumeSchedule,
+  schedule,
+  trigger,
+  untrigger,
+} from "../api/schedules.js";
 import { harness, registerStep } from "../engine/__tests__/harness.js";
 import type { Engine } from "../engine/engine.js";
 import { eventWaitPrefix, eventWaitToken } from "./event-tokens.js";
+import { triggerStore } from "./events.js";
 import { compileCron, planTick, tickRunId, triggeredRunId } from "./ticks.js";
 
 const engines: Engine[] = [];
@@ -146,7 +155,9 @@ describe("events on the memory world", () => {
       message: 'No event "never" arrived within 200 ms (waitForEvent timeout).',
     });
     const fast = await h.start("workflow//./ev//raced");
-    await until(async () => (await schedulesOf(h.world)!.listHooksByTokenPrefix("wfevent:fast")).length === 1);
+    await until(
+      async () => (await schedulesOf(h.world)!.listHooksByTokenPrefix("wfevent:fast")).length === 1,
+    );
     await emit("fast", "in time", { world: h.world });
     expect(await fast.returnValue).toBe("in time");
   });
@@ -173,15 +184,21 @@ describe("events on the memory world", () => {
     const emitter = await h.start("workflow//./ev//emitter");
     expect(await emitter.returnValue).toBe(1);
     expect(await waiter.returnValue).toMatchObject({ data: { from: "workflow" } });
-    expect((await waiter.returnValue as { id: string }).id).toBe(`wevt_${emitter.runId}_1`);
+    expect(((await waiter.returnValue) as { id: string }).id).toBe(`wevt_${emitter.runId}_1`);
+  });
+
+  it("a world without schedules and events (Redis) refuses them, naming the world and the ones that have them", () => {
+    expect(() => triggerStore({ name: "redis" })).toThrow(
+      /The redis world does not support schedules and events .* Use the local, postgres, sqlite or memory world/,
+    );
   });
 
   it("refuses bad names with what is wrong", async () => {
     const world = createMemoryWorld();
     await expect(emit("", 1, { world })).rejects.toThrow(/event name must be a string of 1-200/);
-    await expect(
-      schedule("s", "workflow//./ev//tick", { cron: "nope", world } as never),
-    ).rejects.toThrow(/cannot be used/);
+    await expect(schedule("s", "workflow//./ev//tick", { cron: "nope", world } as never)).rejects.toThrow(
+      /cannot be used/,
+    );
     await expect(
       schedule("s", "workflow//./ev//tick", { cron: "* * * * *", overlap: "queue", world } as never),
     ).rejects.toThrow(/overlap must be "skip" or "allow"/);
@@ -201,27 +218,36 @@ describe("schedules on the memory world", () => {
     expect(info).toMatchObject({ paused: false, overlap: "skip", catchUp: "latest", args: ["hi"] });
     h.engine.schedules();
     second.schedules(); // a second scheduler handling the same ticks
-    await until(async () => (await h.world.listRuns({ workflowName: "workflow//./ev//tick" })).items.length >= 3);
+    await until(
+      async () => (await h.world.listRuns({ workflowName: "workflow//./ev//tick" })).items.length >= 3,
+    );
     const runs = (await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items;
-    const ticks = runs.map((r) => (r.metadata?.schedule as { tick: number }).tick);
+    const ticks = runs.map((r) => (r.metadata!.schedule as { tick: number }).tick);
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const run of runs) {
-      expect(run.runId).toBe(tickRunId("every-second", (run.metadata?.schedule as { tick: number }).tick));
+      expect(run.runId).toBe(tickRunId("every-second", (run.metadata!.schedule as { tick: number }).tick));
     }
 
     await pauseSchedule("every-second", { world: h.world });
-    const paused = (await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items.length;
+    const paused = (await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items
+      .length;
     await new Promise((r) => setTimeout(r, 2_200));
-    expect((await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items.length).toBe(paused);
+    expect((await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items.length).toBe(
+      paused,
+    );
     const resumed = await resumeSchedule("every-second", { world: h.world });
     expect(resumed.paused).toBe(false);
     await until(
-      async () => (await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items.length > paused,
+      async () =>
+        (await h.world.listRuns({ workflowName: "workflow//./ev//tick", limit: 100 })).items.length > paused,
     );
     // An upsert keeps the pause and the ticks handled.
     await pauseSchedule("every-second", { world: h.world });
     const before = await getSchedule("every-second", { world: h.world });
-    const after = await schedule("every-second", "workflow//./ev//tick", { cron: "*/2 * * * * *", world: h.world });
+    const after = await schedule("every-second", "workflow//./ev//tick", {
+      cron: "*/2 * * * * *",
+      world: h.world,
+    });
     expect(after).toMatchObject({ paused: true, cron: "*/2 * * * * *", lastTick: before!.lastTick });
   }, 20_000);
 });

@@ -1207,7 +1207,10 @@ export function runWorldConformance(
         lastTick: 5_000,
         lastRunId: "wrun_a",
       });
-      expect(await w.recordScheduleTick("nightly", 6_000)).toMatchObject({ lastTick: 6_000, lastRunId: "wrun_a" });
+      expect(await w.recordScheduleTick("nightly", 6_000)).toMatchObject({
+        lastTick: 6_000,
+        lastRunId: "wrun_a",
+      });
       const updated = await w.putSchedule(definition({ cron: "0 4 * * *", args: '["x"]' }), 9_000);
       expect(updated).toMatchObject({
         cron: "0 4 * * *",

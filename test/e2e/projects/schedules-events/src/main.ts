@@ -20,7 +20,11 @@ if (command === "worker") {
   await startWorker({ sweepIntervalMs: 500 });
   console.log(`WORKER ${process.pid} ready`);
 } else if (command === "schedule") {
-  const info = await schedule(a!, tick, { cron: b!, args: [a!], catchUp: (c ?? "latest") as "latest" | "none" });
+  const info = await schedule(a!, tick, {
+    cron: b!,
+    args: [a!],
+    catchUp: (c ?? "latest") as "latest" | "none",
+  });
   print(info);
   process.exit(0);
 } else if (command === "waiters") {
