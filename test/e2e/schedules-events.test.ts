@@ -1,5 +1,5 @@
 /**
- * Schedules and events with real processes on the local, Postgres and SQLite worlds: three workers fire every tick of a
+ * Schedules and events with real processes on the local, Postgres, SQLite and Redis worlds: three workers fire every tick of a
  * schedule exactly once; a tick that falls while every worker is down runs after the restart (catchUp "latest");
  * one emit reaches 100 waiting runs once each, also when it is repeated; a triggered workflow starts once per event
  * ID; waitForEvent's timeout ends a wait.
@@ -16,8 +16,7 @@ const ALL = worldSetups("schedules-events", (project) => ({
   WORKFLOW_LEASE_TTL_MS: "2000",
   WORKFLOW_SCHEDULE_POLL_MS: "300",
 }));
-// Redis has no schedules and events (see docs/schedules-and-events.md); every other shared world runs the scenarios.
-const WORLDS = { local: ALL.local, postgres: ALL.postgres, sqlite: ALL.sqlite };
+const WORLDS = ALL;
 
 const TICK = "workflow//src/workflows.ts//tick";
 

@@ -56,7 +56,8 @@ export function triggerStore(world: { name: string }): ScheduleAndEventMethods {
     throw new WorldError(
       "UNSUPPORTED",
       `The ${world.name} world does not support schedules and events (schedule(), emit(), waitForEvent(), trigger()). ` +
-        "Use the local, postgres, sqlite or memory world for them.",
+        "The local, postgres, sqlite, redis and memory worlds have them; a custom world adds the methods of " +
+        "ScheduleAndEventMethods (@wfkit/world).",
     );
   }
   return store;

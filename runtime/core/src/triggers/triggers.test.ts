@@ -187,9 +187,9 @@ describe("events on the memory world", () => {
     expect(((await waiter.returnValue) as { id: string }).id).toBe(`wevt_${emitter.runId}_1`);
   });
 
-  it("a world without schedules and events (Redis) refuses them, naming the world and the ones that have them", () => {
-    expect(() => triggerStore({ name: "redis" })).toThrow(
-      /The redis world does not support schedules and events .* Use the local, postgres, sqlite or memory world/,
+  it("a world without schedules and events refuses them, naming the world and the ones that have them", () => {
+    expect(() => triggerStore({ name: "custom" })).toThrow(
+      /The custom world does not support schedules and events .* The local, postgres, sqlite, redis and memory worlds have them/,
     );
   });
 
