@@ -305,6 +305,8 @@ export class Engine implements EngineContext {
       onConflict?: "use-existing" | "fail";
       metadata?: Record<string, unknown>;
       deploymentId?: string;
+      /** [events] false: start even a workflow this process's code lacks (a `trigger()` of another service). */
+      checkRegistered?: boolean;
     } = {},
   ): Promise<string> {
     const onConflict = opts.onConflict ?? "use-existing";
@@ -338,7 +340,8 @@ export class Engine implements EngineContext {
     if (this.executeRuns && !executes) this.warnNoCode();
     // A process that will drive the run knows its code: an ID the code lacks is refused now, instead of a run
     // that no process can ever execute.
-    if (executes && this.checkWorkflowIds) await this.checkRegistered(workflowName);
+    if (executes && this.checkWorkflowIds && opts.checkRegistered !== false)
+      await this.checkRegistered(workflowName);
     const world = await this.world();
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);

@@ -106,11 +106,14 @@ export async function emitEvent(
   const started: string[] = [];
   for (const trigger of await store.listEventTriggers(name)) {
     const runId = triggeredRunId(eventId, trigger.workflowName);
+    // A registration is explicit: the run starts even where this process lacks the workflow's code (another
+    // service registered it); a process that has the code executes it.
     started.push(
       await engine.start(trigger.workflowName, [event], {
         runId,
         onConflict: "use-existing",
         metadata: { event: { id: eventId, name } },
+        checkRegistered: false,
       }),
     );
   }

@@ -162,6 +162,22 @@ describe("events on the memory world", () => {
     expect(await fast.returnValue).toBe("in time");
   });
 
+  it("a wait replayed in a fresh instance (another process, a restart) receives the event; so does a timed one", async () => {
+    const h = harness(WORKFLOWS);
+    engines.push(h.engine);
+    const plain = await h.start("workflow//./ev//waiter", []);
+    const timed = await h.start("workflow//./ev//raced");
+    const store = schedulesOf(h.world)!;
+    await until(async () => (await store.listHooksByTokenPrefix("wfevent:")).length === 2);
+    // Drop the live instances: the delivery is consumed by replaying each log into a new sandbox.
+    await until(() => h.engine.evict(plain.runId) && h.engine.evict(timed.runId));
+    await emit("order.paid", 1, { world: h.world });
+    await emit("fast", 2, { world: h.world });
+    expect(await plain.returnValue).toMatchObject({ data: 1 });
+    expect(await timed.returnValue).toBe(2);
+    expect(h.engine.stats.replays).toBeGreaterThanOrEqual(2);
+  });
+
   it("trigger() starts the workflow once per event ID; emit() from workflow code delivers", async () => {
     const h = harness(WORKFLOWS);
     engines.push(h.engine);
@@ -191,6 +207,17 @@ describe("events on the memory world", () => {
     expect(() => triggerStore({ name: "custom" })).toThrow(
       /The custom world does not support schedules and events .* The local, postgres, sqlite, redis and memory worlds have them/,
     );
+  });
+
+  it("a trigger of a workflow this process lacks still starts it (for a process that has the code)", async () => {
+    const h = harness(WORKFLOWS);
+    engines.push(h.engine);
+    await trigger("workflow//./other-service//welcome", { event: "hello", engine: h.engine });
+    const { started } = await emit("hello", {}, { engine: h.engine });
+    expect(started).toHaveLength(1);
+    expect(await h.world.getRun(started[0]!)).toMatchObject({
+      workflowName: "workflow//./other-service//welcome",
+    });
   });
 
   it("refuses bad names with what is wrong", async () => {
