@@ -42,6 +42,7 @@ const WORKFLOWS = {
   }`,
   "workflow//./ev//onEvent": `async function onEvent(event) { return step("step//./ev//echo")(event.data); }`,
   "workflow//./ev//tick": `async function tick(label) { return label; }`,
+  "workflow//./ev//slowTick": `async function slowTick() { await rt().sleep(1500); return "done"; }`,
 };
 
 async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -233,6 +234,39 @@ describe("events on the memory world", () => {
 });
 
 describe("schedules on the memory world", () => {
+  it('overlap "skip" starts no tick while the previous run is unfinished; "allow" does', async () => {
+    const h = harness(WORKFLOWS);
+    engines.push(h.engine);
+    h.engine.schedules();
+    const runsOf = async (name: string) =>
+      (await h.world.listRuns({ workflowName: "workflow//./ev//slowTick", limit: 100 })).items
+        .filter((r) => (r.metadata!.schedule as { name: string }).name === name)
+        .sort((a, b) => a.createdAt - b.createdAt);
+    await schedule("skips", "workflow//./ev//slowTick", { cron: "* * * * * *", world: h.world });
+    await schedule("allows", "workflow//./ev//slowTick", {
+      cron: "* * * * * *",
+      overlap: "allow",
+      world: h.world,
+    });
+    await until(
+      async () => (await runsOf("skips")).filter((r) => r.status === "completed").length >= 2,
+      10_000,
+    );
+    await pauseSchedule("skips", { world: h.world });
+    await pauseSchedule("allows", { world: h.world });
+    const skips = await runsOf("skips");
+    for (let i = 1; i < skips.length; i++) {
+      const previous = await h.world.getRun(skips[i - 1]!.runId);
+      expect(skips[i]!.createdAt).toBeGreaterThanOrEqual(previous!.completedAt!);
+    }
+    const allows = await runsOf("allows");
+    expect(allows.length).toBeGreaterThan(skips.length);
+    const overlapping = allows.some(
+      (r, i) => i > 0 && r.createdAt < (allows[i - 1]!.completedAt ?? Infinity),
+    );
+    expect(overlapping).toBe(true);
+  }, 20_000);
+
   it("two engines on one world start exactly one run per tick; pause stops ticks", async () => {
     const h = harness(WORKFLOWS);
     const second = h.newEngine();
