@@ -11,6 +11,7 @@ export {
   HookNotFoundError,
   HookPayloadInvalidError,
   RunAlreadyExistsError,
+  ScheduleNotFoundError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,
@@ -86,6 +87,30 @@ export function schedule(): never {
 }
 export function trigger(): never {
   return onlyOutside("trigger");
+}
+export function untrigger(): never {
+  return onlyOutside("untrigger");
+}
+export function listTriggers(): never {
+  return onlyOutside("listTriggers");
+}
+export function getSchedule(): never {
+  return onlyOutside("getSchedule");
+}
+export function listSchedules(): never {
+  return onlyOutside("listSchedules");
+}
+export function pauseSchedule(): never {
+  return onlyOutside("pauseSchedule");
+}
+export function resumeSchedule(): never {
+  return onlyOutside("resumeSchedule");
+}
+export function triggerSchedule(): never {
+  return onlyOutside("triggerSchedule");
+}
+export function deleteSchedule(): never {
+  return onlyOutside("deleteSchedule");
 }
 export function getRun(): never {
   return onlyOutside("getRun");
