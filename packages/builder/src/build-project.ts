@@ -55,10 +55,27 @@ export async function buildProject(options: BuildProjectOptions): Promise<BuildP
   };
   const workflowBundle = path.join(outDir, "workflows.js");
   const stepBundle = path.join(outDir, "steps.mjs");
-  const [workflows, steps] = await Promise.all([
+  const external = options.external ?? true;
+  const [workflows, firstSteps] = await Promise.all([
     buildWorkflowBundle({ ...shared, outfile: workflowBundle }),
-    buildStepBundle({ ...shared, outfile: stepBundle, external: options.external ?? true }),
+    buildStepBundle({ ...shared, outfile: stepBundle, external }),
   ]);
+  // Workflow code can reach steps the step bundle never imports: a package's steps (`@workflow/ai`'s agent)
+  // used only inside a workflow body, which step mode drops. Their files become entries of the step bundle,
+  // which is built again (only then, so the common case stays one parallel build).
+  const inSteps = new Set(firstSteps.modules.map((m) => m.file));
+  const missing = workflows.modules
+    .filter((m) => m.steps.length > 0 && !inSteps.has(m.file))
+    .map((m) => m.file);
+  const steps =
+    missing.length === 0
+      ? firstSteps
+      : await buildStepBundle({
+          ...shared,
+          entries: [...entries, ...missing],
+          outfile: stepBundle,
+          external,
+        });
   // Both builds compiled the same files; a file reached only by one of them still belongs in the manifest.
   const modules = new Map<string, CompiledModule>();
   for (const mod of [...workflows.modules, ...steps.modules])

@@ -16,4 +16,14 @@ export { isNodeBuiltin } from "./node-builtins.js";
 export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
 export { sequenceFingerprint, stepSequence } from "./step-sequence.js";
+export {
+  FLOW_FUNCTION,
+  ROUTER_FUNCTION,
+  VERCEL_FLOW_TOPIC,
+  type VercelDeploymentOptions,
+  type VercelDeploymentResult,
+  type VercelFunctionConfig,
+  type VercelOutputConfig,
+  writeVercelDeployment,
+} from "./vercel-output.js";
 export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";

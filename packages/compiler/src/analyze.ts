@@ -51,6 +51,15 @@ export interface Unit {
   /** Text between the parameter list's parentheses (or the bare parameter of `x => …`). */
   paramsText: string;
   parent: Unit | null;
+  /**
+   * A step declared inside an ordinary (non-workflow) function, such as a factory that returns a step
+   * (`function model(id) { return async () => { "use step"; … } }`): the host function's name. Its ID is
+   * `<host>/<name>`; it is a value in workflow code (a step reference carrying its closure) and is
+   * registered from a module-level copy in step code.
+   */
+  host: string | null;
+  /** A function declaration (a statement), as opposed to a function or arrow expression. */
+  declaration: boolean;
   binding: UnitBinding;
   /** Workflow-scope variables a nested step reads, in first-use order. */
   closure: string[];
@@ -104,6 +113,8 @@ interface Ctx {
   top: number;
   /** Name of the top-level variable being initialised, to name object-property steps. */
   container: string | null;
+  /** The ordinary (not workflow, not step) function this code lies in, outermost first, named. */
+  host: string | null;
 }
 
 interface FunctionInfo {
@@ -197,6 +208,7 @@ class Analyzer {
         fnDepth: 0,
         top: index,
         container: null,
+        host: null,
       };
       this.drain(() => this.visitTopLevel(stmt, ctx));
     });
@@ -558,6 +570,7 @@ class Analyzer {
       fnDepth: ctx.fnDepth + 1,
       top: ctx.top,
       container: null,
+      host: unit || ctx.workflow || ctx.step ? ctx.host : (ctx.host ?? ctx.container ?? info.hint),
     };
     scope.step = inner.step;
     scope.workflow = inner.workflow;
@@ -609,13 +622,24 @@ class Analyzer {
       );
       return null;
     }
-    if (kind === "step" && !ctx.workflow && ctx.fnDepth > 0 && info.binding.kind !== "statement") {
+    const host = kind === "step" && !ctx.workflow && ctx.fnDepth > 0 && ctx.host ? ctx.host : null;
+    if (
+      kind === "step" &&
+      !ctx.workflow &&
+      ctx.fnDepth > 0 &&
+      info.binding.kind !== "statement" &&
+      (!host || node.type === "ClassMethod" || node.type === "MethodProperty")
+    ) {
       this.report(
         "NESTED_STEP_OUTSIDE_WORKFLOW",
         "error",
         at,
-        `Step \`${info.hint}\` is declared inside a function that is not a workflow, so it cannot get a stable ID.`,
-        'Declare the step at module level, or inside a "use workflow" function.',
+        host
+          ? `Step \`${info.hint}\` is a method of an object or class inside \`${host}\`, a function that is not a workflow, so it cannot get a stable ID.`
+          : `Step \`${info.hint}\` is declared in a class field or block that is not a workflow, so it cannot get a stable ID.`,
+        host
+          ? 'Declare the step at module level, inside a "use workflow" function, or as a function or arrow in this function (its ID is then `<function>/<name>`).'
+          : 'Declare the step at module level, as a class method, or inside a "use workflow" function.',
       );
       return null;
     }
@@ -647,6 +671,7 @@ class Analyzer {
 
     let name = info.hint;
     if (nested) name = `${ctx.workflow!.name}/${info.hint}`;
+    else if (host) name = `${host}/${info.hint}`;
     else if (info.binding.kind !== "statement" && ctx.container && node.type !== "ClassMethod") {
       name = `${ctx.container}/${info.hint}`;
     }
@@ -670,14 +695,15 @@ class Analyzer {
         ? text.slice(this.ix(params[0].span.start), this.ix(params[params.length - 1].span.end))
         : "";
 
-    const binding: UnitBinding = nested
-      ? { kind: "nested" }
-      : node.type === "MethodProperty"
-        ? {
-            kind: "object-method",
-            keyText: text.slice(this.ix(node.key.span.start), this.ix(node.key.span.end)),
-          }
-        : info.binding;
+    const binding: UnitBinding =
+      nested || host
+        ? { kind: "nested" }
+        : node.type === "MethodProperty"
+          ? {
+              kind: "object-method",
+              keyText: text.slice(this.ix(node.key.span.start), this.ix(node.key.span.end)),
+            }
+          : info.binding;
     const unit: Unit = {
       kind,
       name,
@@ -702,6 +728,8 @@ class Analyzer {
       directiveEnd,
       paramsText,
       parent: nested ? ctx.workflow : null,
+      host,
+      declaration: node.type === "FunctionDeclaration",
       binding,
       closure: [],
       loc: this.text.location(start),
@@ -916,6 +944,22 @@ class Analyzer {
         this.visit(node.body, inner);
         return;
       }
+      case "AssignmentExpression":
+        // `globalThis.fetch = fetch` is WDK's documented way to hand libraries (the AI SDK) the fetch step:
+        // assigning the global is allowed, only reading the host's fetch is refused.
+        if (
+          node.operator === "=" &&
+          node.left.type === "MemberExpression" &&
+          node.left.object.type === "Identifier" &&
+          GLOBAL_OBJECTS.has(node.left.object.value) &&
+          node.left.property.type === "Identifier" &&
+          node.left.property.value === "fetch"
+        ) {
+          this.visit(node.left.object, ctx);
+          this.visit(node.right, ctx);
+          return;
+        }
+        break;
       case "MemberExpression":
         if (
           node.property.type !== "Computed" &&
@@ -1085,7 +1129,10 @@ class Analyzer {
         continue;
       }
       const step = ref.step;
-      if (step?.parent && scope.workflow === step.parent && scope.step !== step) {
+      if (
+        (step?.parent && scope.workflow === step.parent && scope.step !== step) ||
+        (step?.host && scope.step !== step)
+      ) {
         let set = closures.get(step);
         if (!set) {
           set = new Set();

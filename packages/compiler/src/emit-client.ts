@@ -9,7 +9,7 @@ import { tagInPlace, tagProperty, workflowThrowInClient } from "./snippets.js";
  */
 export function emitClient(s: MagicString, analysis: Analysis): void {
   for (const unit of analysis.units) {
-    if (unit.parent) continue;
+    if (unit.parent || unit.host) continue;
     const prop = unit.kind === "workflow" ? "workflowId" : "stepId";
     if (unit.kind === "workflow") replaceBody(s, unit, workflowThrowInClient(unit.name));
     insertDefaultName(s, unit);

@@ -28,6 +28,10 @@ export function emitStep(s: MagicString, analysis: Analysis): void {
   }
   for (const unit of analysis.units) {
     if (unit.parent) continue;
+    if (unit.host) {
+      registerHostedCopy(s, unit, taken);
+      continue;
+    }
     if (unit.kind === "step") {
       insertDefaultName(s, unit);
       attach(s, unit, (ref) => registerStep(ref, unit.id), registerInPlace("steps", unit.id));
@@ -61,4 +65,19 @@ function hoistNestedSteps(s: MagicString, workflow: Unit, nested: Unit[], taken:
     if (step.closure.length) s.appendLeft(step.directiveEnd, `\n${readClosure(step.closure)}`);
     s.appendLeft(step.end, `\n${registerStep(name, step.id)}\n`);
   }
+}
+
+/**
+ * A step inside an ordinary function stays where it is (called in step code it simply runs, over the real
+ * variables); a module-level copy reading its closure from the call is what the step's ID is registered to.
+ * Copied rather than moved because the host function still runs in step code.
+ */
+function registerHostedCopy(s: MagicString, step: Unit, taken: Set<string>): void {
+  const name = pickFreeName(`__step_${step.name.replace(/[^\w$]/g, "_")}`, taken);
+  taken.add(name);
+  const text = s.original;
+  const body = step.closure.length
+    ? `${text.slice(step.bodyStart, step.directiveEnd)}\n${readClosure(step.closure)}${text.slice(step.directiveEnd, step.bodyEnd)}`
+    : text.slice(step.bodyStart, step.bodyEnd);
+  s.append(`\nasync function ${name}(${step.paramsText}) ${body}\n${registerStep(name, step.id)}\n`);
 }

@@ -18,13 +18,14 @@ export function emitWorkflow(s: MagicString, analysis: Analysis, pruning: Prunin
   for (const unit of analysis.units) {
     if (unit.kind === "step") {
       let stub = stepStub(unit);
-      if (unit.binding.kind === "nested" && unit.shape === "arrow") {
-        // A nested arrow step is an expression: it carries its reference (ID and closure) in place.
-        const [open, close] = tagStepReferenceInPlace(
-          unit.id,
-          unit.closure.length ? unit.closure : undefined,
-        );
+      const nestedClosure = unit.closure.length ? unit.closure : undefined;
+      if (unit.binding.kind === "nested" && unit.shape !== "method" && !unit.declaration) {
+        // A nested step written as an expression carries its reference (ID and closure) in place.
+        const [open, close] = tagStepReferenceInPlace(unit.id, nestedClosure);
         stub = `${open}${stub}${close}`;
+      } else if (unit.binding.kind === "nested" && unit.declaration && unit.ownName) {
+        // A nested declaration is tagged by the statement after it, so it can be passed as a value too.
+        stub = `${stub}\n${tagStepReference(unit.ownName, unit.id, nestedClosure)}`;
       }
       s.overwrite(unit.start, unit.end, stub);
       // The stub carries its step's ID, so workflow code can pass the step itself as a value (to another

@@ -22,6 +22,17 @@ describe("transform", () => {
     expect(result).toEqual({ code: source, map: null, workflows: [], steps: [], diagnostics: [] });
   });
 
+  it("accepts WDK's `globalThis.fetch = fetch` in a workflow, and still refuses reading the host's fetch", () => {
+    const assign =
+      'import { fetch } from "workflow";\nexport async function w() {\n  "use workflow";\n  globalThis.fetch = fetch;\n}';
+    expect(transform(assign, { ...opts, mode: "workflow" }).diagnostics).toEqual([]);
+    const read =
+      'export async function w() {\n  "use workflow";\n  const f = globalThis.fetch;\n  globalThis.fetch = f;\n}';
+    expect(transform(read, { ...opts, mode: "workflow" }).diagnostics.map((d) => d.code)).toEqual([
+      "FETCH_IN_WORKFLOW",
+    ]);
+  });
+
   it("reports a syntax error as a diagnostic instead of throwing", () => {
     const result = transform('export async function f() {\n  "use workflow";\n  let = ;\n}', {
       ...opts,

@@ -26,6 +26,12 @@ export interface WithWorkflowOptions {
   /** Extra package.json export conditions for the workflow and step bundles. */
   conditions?: string[];
   tsconfig?: string;
+  /**
+   * `next build` also writes the Vercel deployment of the workflows (Build Output API v3 in `.vercel/output/`: the
+   * flow function with its queue trigger). Default: when building on Vercel (`VERCEL=1`). `maxDuration` in seconds
+   * (default 300) is the flow function's limit and each invocation's budget.
+   */
+  vercel?: boolean | { maxDuration?: number };
 }
 
 export type NextConfigFunction = (

@@ -3,7 +3,12 @@
  * or the generated routes, which need none of esbuild, swc or chokidar): writes `.workflow/` through
  * `@wfkit/builder` and the generated App Router routes, and in `next dev` rebuilds on change.
  */
-import { type BuildProblem, type BuildProjectResult, buildProject } from "@wfkit/builder";
+import {
+  type BuildProblem,
+  type BuildProjectResult,
+  buildProject,
+  writeVercelDeployment,
+} from "@wfkit/builder";
 import { watchForRebuilds } from "./dev-watcher.js";
 import { type NextRuntimeOptions, nextRuntimeState } from "./next-runtime.js";
 import { findAppDir, writeRoutes } from "./routes.js";
@@ -17,6 +22,7 @@ export interface WorkflowBuildOptions {
   conditions?: string[];
   tsconfig?: string;
   runtime: NextRuntimeOptions;
+  vercel?: boolean | { maxDuration?: number };
 }
 
 /**
@@ -29,6 +35,21 @@ export async function prepareBuild(options: WorkflowBuildOptions): Promise<void>
   if (process.env[BUILT_ENV] === options.outDir) return;
   writeRoutes(findAppDir(options.projectRoot), options.runtime);
   await buildOnce(options);
+  const vercel = options.vercel ?? process.env.VERCEL === "1";
+  if (vercel) {
+    // The flow function only: the Next app serves /.well-known/workflow/v1/* itself (the routes written above).
+    await writeVercelDeployment({
+      projectRoot: options.projectRoot,
+      endpoints: false,
+      ...(typeof vercel === "object" && vercel.maxDuration !== undefined
+        ? { maxDuration: vercel.maxDuration }
+        : {}),
+      ...(options.include ? { include: options.include } : {}),
+      ...(options.exclude ? { exclude: options.exclude } : {}),
+      ...(options.conditions ? { conditions: options.conditions } : {}),
+      ...(options.tsconfig ? { tsconfig: options.tsconfig } : {}),
+    });
+  }
   process.env[BUILT_ENV] = options.outDir;
 }
 

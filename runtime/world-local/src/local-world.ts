@@ -7,6 +7,7 @@
  *   <dataDir>/runs/<runId>.log   one append-only log per run: event batches and lease changes (run-log.ts)
  *   <dataDir>/hooks/<hash>       one claim per live hook token (hook-claims.ts)
  *   <dataDir>/streams/<runId>/   the run's output streams, one file each (stream-files.ts)
+ *   <dataDir>/gates/<hash>.json  flow gates: concurrency slots, throttles, debounces (flow-gate-files.ts)
  *
  * Durability (default "os"): a write is handed to the OS page cache and not fsynced, so a process that
  * crashes or is SIGKILLed loses nothing it appended, but a power loss or kernel crash may drop the last
@@ -50,6 +51,9 @@ import {
   type DeliveryRun,
   type DueRun,
   type EventTrigger,
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
   type HookRecord,
   hooksWithPrefix,
   isTerminalStatus,
@@ -79,6 +83,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import { isPermissionError, notWritableError } from "./file-io.js";
+import { FlowGateFiles } from "./flow-gate-files.js";
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
 import type { DeliveryRecord, EventRecord, LeaseRecord, LeaseState } from "./records.js";
 import { FdCache, type LogChanges, type LogFault, RunLog, toStoredEvent } from "./run-log.js";
@@ -107,7 +112,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
   return new LocalWorld(options);
 }
 
-class LocalWorld implements World {
+class LocalWorld implements World, FlowGateWorld {
   readonly name = "local";
   readonly dataDir: string;
   private readonly runsDir: string;
@@ -123,6 +128,7 @@ class LocalWorld implements World {
   private readonly claims: HookClaims;
   private readonly streams: StreamFiles;
   private readonly schedules: ScheduleFiles;
+  private readonly gates: FlowGateFiles;
   private readonly fsync: boolean;
   private readonly nonceBase = randomBytes(6).toString("base64url");
   private nonceCounter = 0;
@@ -147,6 +153,7 @@ class LocalWorld implements World {
     this.fsync = options.durability === "fsync";
     this.streams = new StreamFiles(join(this.dataDir, "streams"), this.fsync);
     this.schedules = new ScheduleFiles(this.dataDir);
+    this.gates = new FlowGateFiles(join(this.dataDir, "gates"));
     if (options.watch !== false) this.startWatching();
     for (const file of listDir(this.runsDir)) {
       if (file.endsWith(LOG_SUFFIX)) this.openQuietly(file.slice(0, -LOG_SUFFIX.length), false);
@@ -586,6 +593,21 @@ class LocalWorld implements World {
       if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
     }
     return hooksWithPrefix(hooks, prefix, limit);
+  // ------------------------------------------------------------------ flow gates
+
+  readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
+    this.assertOpen();
+    return this.gates.readFlowGate(gateId);
+  }
+
+  updateFlowGate<T>(gateId: string, update: FlowGateUpdate<T>): Promise<T> {
+    this.assertOpen();
+    return this.gates.updateFlowGate(gateId, update);
+  }
+
+  listFlowGates(limit?: number): Promise<string[]> {
+    this.assertOpen();
+    return this.gates.listFlowGates(limit);
   }
 
   async close(): Promise<void> {

@@ -658,9 +658,23 @@ END $$;
     },
   },
   {
-    // Issue 19 (schedules and events). Numbered 7 while it is the only migration after 6 on this branch; it is
-    // meant to follow flow control's migration 7 as version 8 (versions must stay dense: see currentVersion).
     version: 7,
+    name: "flow gates (concurrency keys, throttles, debounces)",
+    sql: (schema) => {
+      const s = quoted(schema);
+      return `
+-- One row per flow gate: engine-made JSON, changed by compare-and-set on version (updateFlowGate).
+CREATE TABLE ${s}.flow_gates (
+  gate_id text PRIMARY KEY,
+  state text NOT NULL,
+  version bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+`;
+    },
+  },
+  {
+    version: 8,
     name: "schedules, event triggers and the live hook token prefix index",
     sql: (schema) => {
       const s = quoted(schema);

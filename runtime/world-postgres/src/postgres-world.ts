@@ -26,6 +26,7 @@ import {
   canAppend,
   checkBatchShape,
   checkDelivery,
+  checkFlowGateId,
   checkHookTokens,
   consumedDeliveryIds,
   createRunState,
@@ -35,6 +36,9 @@ import {
   decodeCursor,
   type EventTrigger,
   encodeCursor,
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
   type HookRecord,
   HookTokenConflictError,
   isTerminalStatus,
@@ -63,6 +67,7 @@ import {
   type StreamInfo,
   type StreamPage,
   stampEvents,
+  updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
   type World,
@@ -138,7 +143,7 @@ export interface ClaimedRun extends Lease {
   wakeAt: number;
 }
 
-export interface PostgresWorld extends World {
+export interface PostgresWorld extends World, FlowGateWorld {
   readonly name: "postgres";
   readonly schema: string;
   /**
@@ -1092,6 +1097,66 @@ class PgWorld implements PostgresWorld {
         ? connectionLost(error, "What this claim took (if it committed) is freed when its TTL runs out.")
         : error;
     }
+  }
+
+  // ------------------------------------------------------------------ flow gates
+
+  async readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
+    const row = await this.flowGateRow(gateId);
+    return row && row.state !== undefined ? { gateId, ...row, state: row.state } : undefined;
+  }
+
+  /** The gate's row; a deleted gate keeps its row (state '') so that its version never repeats. */
+  private async flowGateRow(gateId: string) {
+    checkFlowGateId(gateId);
+    const { rows } = await this.read<Row>({
+      text: `SELECT state, version, updated_at FROM ${this.s}.flow_gates WHERE gate_id = $1`,
+      values: [gateId],
+    });
+    const row = rows[0];
+    if (!row) return undefined;
+    const state = row.state as string;
+    return {
+      state: state === "" ? undefined : state,
+      version: Number(row.version),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+
+  /**
+   * Compare-and-set on the row's version, retried when another process won. The write is not resent after a
+   * broken connection: one that committed unseen would be applied twice by the retry.
+   */
+  updateFlowGate<T>(gateId: string, update: FlowGateUpdate<T>): Promise<T> {
+    return updateByCompareAndSet(
+      gateId,
+      update,
+      () => this.flowGateRow(gateId),
+      async (expected, state) => {
+        const s = this.s;
+        const q: pg.QueryConfig =
+          expected === 0
+            ? {
+                text: `INSERT INTO ${s}.flow_gates (gate_id, state, version, updated_at)
+                       VALUES ($1, $2, 1, ${s}.now_ms()) ON CONFLICT (gate_id) DO NOTHING`,
+                values: [gateId, state ?? ""],
+              }
+            : {
+                text: `UPDATE ${s}.flow_gates SET state = $2, version = version + 1, updated_at = ${s}.now_ms()
+                       WHERE gate_id = $1 AND version = $3`,
+                values: [gateId, state ?? "", expected],
+              };
+        return ((await this.pool.query(q)).rowCount ?? 0) === 1;
+      },
+    );
+  }
+
+  async listFlowGates(limit = 1_000): Promise<string[]> {
+    const { rows } = await this.read<{ gate_id: string }>({
+      text: `SELECT gate_id FROM ${this.s}.flow_gates WHERE state <> '' ORDER BY gate_id LIMIT $1`,
+      values: [limit],
+    });
+    return rows.map((r) => r.gate_id);
   }
 
   async close(): Promise<void> {

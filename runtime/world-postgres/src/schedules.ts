@@ -1,5 +1,5 @@
 /**
- * Schedules, event triggers and the hook prefix lookup of the Postgres world (tables of migration 7). Each method is
+ * Schedules, event triggers and the hook prefix lookup of the Postgres world (tables of migration 8). Each method is
  * one statement, safe to resend after a lost connection: the upsert and the pause set values, a tick only moves
  * `last_tick` forward (`advanceTick` in `@wfkit/world`, here as a conditional UPDATE), deletes are deletes.
  */
@@ -119,7 +119,7 @@ export class PgSchedules {
   }
 
   async hooksByTokenPrefix(prefix: string, limit = 1000): Promise<HookRecord[]> {
-    // LIKE with the prefix's own wildcards escaped, so that the text_pattern_ops index of migration 7 serves it.
+    // LIKE with the prefix's own wildcards escaped, so that the text_pattern_ops index of migration 8 serves it.
     const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const res = await this.query<Row>({
       text: `SELECT h.* FROM ${this.s}.hooks h JOIN ${this.s}.runs r ON r.run_id = h.run_id

@@ -23,11 +23,15 @@ import {
   canAppend,
   checkBatchShape,
   checkDelivery,
+  checkFlowGateId,
   createRunState,
   type Delivery,
   type DeliveryRun,
   type DueRun,
   type EventTrigger,
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
   type HookRecord,
   HookTokenConflictError,
   KeyedMutex,
@@ -53,6 +57,7 @@ import {
   type StepTaskRecord,
   type StreamPage,
   stampEvents,
+  updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
   type World,
@@ -108,7 +113,7 @@ export interface RedisWorldOptions {
   warn?: (message: string) => void;
 }
 
-export interface RedisWorld extends World {
+export interface RedisWorld extends World, FlowGateWorld {
   readonly name: "redis";
   readonly prefix: string;
   /** What the server promised to keep when the world opened (see the README, "Durability"). */
@@ -837,6 +842,41 @@ class RedisWorldImpl implements RedisWorld {
   async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     return this.schedules.hooksByTokenPrefix(prefix, limit);
+  // ------------------------------------------------------------------ flow gates (scripts/gates.ts)
+
+  async readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
+    const row = await this.flowGateRow(gateId);
+    return row && row.state !== undefined
+      ? { gateId, state: row.state, version: row.version, updatedAt: row.updatedAt }
+      : undefined;
+  }
+
+  private async flowGateRow(gateId: string) {
+    this.assertOpen();
+    checkFlowGateId(gateId);
+    const [s, v, u] = await idempotent(`a read of flow gate ${gateId}`, () =>
+      this.client.hmget(`${this.prefix}gate:${gateId}`, "s", "v", "u"),
+    );
+    if (v === null || v === undefined) return undefined;
+    return { state: s ? s : undefined, version: Number(v), updatedAt: Number(u) };
+  }
+
+  /** Compare-and-set on the gate's version in one script; not resent after a lost connection (it may have run). */
+  updateFlowGate<T>(gateId: string, update: FlowGateUpdate<T>): Promise<T> {
+    return updateByCompareAndSet(
+      gateId,
+      update,
+      () => this.flowGateRow(gateId),
+      async (expected, state) =>
+        (await callScript(this.client, "wfSetGate", this.prefix, [gateId, expected, state ?? ""])) === 1,
+    );
+  }
+
+  async listFlowGates(limit = 1_000): Promise<string[]> {
+    this.assertOpen();
+    return idempotent("a listing of flow gates", () =>
+      this.client.zrange(`${this.prefix}gates`, 0, Math.max(0, limit - 1)),
+    );
   }
 
   async close(): Promise<void> {

@@ -143,9 +143,20 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Issue 19 (schedules and events). Numbered 2 while it is the only migration after 1 on this branch; it is meant
-    // to follow flow control's migration 2 as version 3 (versions are applied in order after the highest one).
     version: 2,
+    description: "flow gates (concurrency keys, throttles, debounces)",
+    sql: `
+      -- One row per flow gate: engine-made JSON, replaced inside a write transaction (updateFlowGate).
+      CREATE TABLE flow_gates (
+        gate_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 3,
     description: "schedules and event triggers",
     sql: `
       CREATE TABLE schedules (name TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;

@@ -1,7 +1,8 @@
 /**
  * Conversion between the records of the World contract and the rows of the tables. Records are stored as the
  * JSON of the objects the shared materialiser produced, so a field added to a record later is stored and read
- * back without a change here; the run's `input` lives in a column of its own because it never changes and may be
+ * back without a change here; the run's `input` lives in a column of its own because it rarely changes (only a
+ * debounced run's `run_started` replaces it) and may be
  * large, and the run row is rewritten by every append.
  */
 import type { RunRecord, WorkflowEvent } from "@wfkit/world";

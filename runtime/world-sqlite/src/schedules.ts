@@ -1,5 +1,5 @@
 /**
- * Schedules, event triggers and the hook prefix lookup of the SQLite world (tables of migration 2). A schedule is
+ * Schedules, event triggers and the hook prefix lookup of the SQLite world (tables of migration 3). A schedule is
  * stored as its JSON record; an upsert or a tick reads and writes it inside one write transaction, so the rules of
  * `@wfkit/world`'s schedules.ts (`mergeSchedule`, `advanceTick`) apply atomically across processes.
  */

@@ -21,6 +21,7 @@ import {
   checkAppendable,
   checkBatchShape,
   checkDelivery,
+  checkFlowGateId,
   checkHookTokens,
   consumedDeliveryIds,
   createRunState,
@@ -30,6 +31,9 @@ import {
   decodeCursor,
   type EventTrigger,
   encodeCursor,
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
   type HookRecord,
   isTerminalStatus,
   type Lease,
@@ -105,7 +109,7 @@ export interface SqliteWorldOptions {
   stateCacheSize?: number;
 }
 
-export interface SqliteWorld extends World {
+export interface SqliteWorld extends World, FlowGateWorld {
   readonly name: "sqlite";
   /** The database file. */
   readonly path: string;
@@ -296,6 +300,10 @@ class SqliteWorldImpl implements SqliteWorld {
           runRecordJson(run),
           runId,
         );
+        // [flow control] A debounced run records the arguments it starts with in run_started: the row's input.
+        if (batch.some((e) => e.type === "run_started" && typeof e.data?.input === "string")) {
+          this.c.db.prepare("UPDATE runs SET input = ? WHERE run_id = ?").run(run.input, runId);
+        }
         if (finished) this.q.forgetDeliveries.run(runId);
         else this.consumeDeliveries(runId, batch);
         this.recordRunChange(run, finished ? "finished" : "appended", now);
@@ -800,6 +808,49 @@ class SqliteWorldImpl implements SqliteWorld {
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  // ------------------------------------------------------------------ flow gates
+
+  async readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
+    this.assertOpen();
+    checkFlowGateId(gateId);
+    const row = await this.c.read(`Reading flow gate ${gateId}`, () => this.flowGateRow(gateId));
+    return row ? { gateId, state: row.state, version: row.version, updatedAt: row.updated_at } : undefined;
+  }
+
+  private flowGateRow(gateId: string) {
+    return this.c.db
+      .prepare("SELECT state, version, updated_at FROM flow_gates WHERE gate_id = ?")
+      .get(gateId) as { state: string; version: number; updated_at: number } | undefined;
+  }
+
+  /** Read, compute and write in one `BEGIN IMMEDIATE` transaction: SQLite's write lock serialises the processes. */
+  async updateFlowGate<T>(gateId: string, update: FlowGateUpdate<T>): Promise<T> {
+    this.assertOpen();
+    checkFlowGateId(gateId);
+    return this.c.write(`Updating flow gate ${gateId}`, () => {
+      const current = this.flowGateRow(gateId);
+      const next = update(current?.state);
+      if (next.state === current?.state) return next.result;
+      if (next.state === undefined) this.c.db.prepare("DELETE FROM flow_gates WHERE gate_id = ?").run(gateId);
+      else
+        this.c.db
+          .prepare(
+            `INSERT INTO flow_gates (gate_id, state, version, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (gate_id) DO UPDATE SET state = excluded.state, version = excluded.version,
+               updated_at = excluded.updated_at`,
+          )
+          .run(gateId, next.state, (current?.version ?? 0) + 1, Date.now());
+      return next.result;
+    });
+  }
+
+  async listFlowGates(limit = 1_000): Promise<string[]> {
+    this.assertOpen();
+    return this.c.read("Listing flow gates", () =>
+      this.c.db.prepare("SELECT gate_id FROM flow_gates ORDER BY gate_id LIMIT ?").pluck().all(limit),
+    ) as Promise<string[]>;
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;

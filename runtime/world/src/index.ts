@@ -9,6 +9,16 @@ export {
 } from "./cursor.js";
 export { checkDelivery, consumedDeliveryIds, DeliveryBook } from "./deliveries.js";
 export * from "./errors.js";
+export {
+  checkFlowGateId,
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
+  flowGatesOf,
+  MAX_FLOW_GATE_ID_LENGTH,
+  MemoryFlowGates,
+  updateByCompareAndSet,
+} from "./flow-gates.js";
 export { newRunId } from "./ids.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export {

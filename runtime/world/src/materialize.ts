@@ -258,12 +258,15 @@ export function applyEvent(state: RunState, e: WorkflowEvent, effects?: ApplyEff
   switch (e.type) {
     case "run_created":
       break; // only ever seq 1, handled by createRunState
-    case "run_started":
+    case "run_started": {
+      const input = (e.data as { input?: unknown } | undefined)?.input;
+      if (typeof input === "string") run.input = input;
       if (run.status === "pending") run.status = "running";
       run.startedAt ??= at;
       // An executor took up a retried run: it is no longer due for pickup.
       wakeupsChanged = state.wakeups.delete(PICKUP_WAKEUP);
       break;
+    }
     case "run_paused":
       if (run.status === "pending" || run.status === "running") {
         run.status = "paused";

@@ -8,6 +8,12 @@
  */
 import { checkDelivery, DeliveryBook } from "./deliveries.js";
 import { AppendConflictError, LeaseLostError, RunFinishedError, RunNotFoundError } from "./errors.js";
+import {
+  type FlowGateRecord,
+  type FlowGateUpdate,
+  type FlowGateWorld,
+  MemoryFlowGates,
+} from "./flow-gates.js";
 import { newRunId } from "./ids.js";
 import {
   applyEvents,
@@ -87,7 +93,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   return options.stepTasks ? new MemoryWorldWithStepTasks(now) : new MemoryWorld(now);
 }
 
-class MemoryWorld implements World {
+class MemoryWorld implements World, FlowGateWorld {
   readonly name = "memory";
   private readonly index = new RunIndex();
   private readonly logs = new Map<string, WorkflowEvent[]>();
@@ -96,11 +102,14 @@ class MemoryWorld implements World {
   private readonly streams = new MemoryStreams();
   private readonly deliveries = new DeliveryBook();
   private readonly schedules = new MemorySchedules();
+  /** [addition, flow control] Gates of concurrency keys, throttles and debounces (`flow-gates.ts`). */
+  private readonly flowGates: MemoryFlowGates;
   /** Used by `MemoryWorldWithStepTasks` only; the plain memory world has no step tasks. */
   protected readonly stepTasks: MemoryStepTasks;
   private closed = false;
 
   constructor(private readonly now: () => number) {
+    this.flowGates = new MemoryFlowGates(now);
     this.stepTasks = new MemoryStepTasks(
       now,
       (runId) => {
@@ -391,6 +400,16 @@ class MemoryWorld implements World {
       if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
     }
     return hooksWithPrefix(hooks, prefix, limit);
+  readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
+    return this.flowGates.readFlowGate(gateId);
+  }
+
+  updateFlowGate<T>(gateId: string, update: FlowGateUpdate<T>): Promise<T> {
+    return this.flowGates.updateFlowGate(gateId, update);
+  }
+
+  listFlowGates(limit?: number): Promise<string[]> {
+    return this.flowGates.listFlowGates(limit);
   }
 
   async close(): Promise<void> {

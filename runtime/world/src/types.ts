@@ -44,7 +44,11 @@ export interface EventDataMap {
     deploymentId?: string;
     metadata?: Record<string, unknown>;
   };
-  run_started: Record<string, never> | undefined;
+  /**
+   * [addition, flow control] `input`: the arguments the run starts with when they differ from `run_created`'s (a
+   * debounced run takes the latest start's); the run row's `input` becomes this.
+   */
+  run_started: { input?: string } | undefined;
   run_completed: { output: string };
   run_failed: { error: string };
   run_cancelled: { reason?: string };

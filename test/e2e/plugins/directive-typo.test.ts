@@ -57,4 +57,31 @@ describe("a misspelled directive", () => {
       }),
     ).rejects.toThrow(MESSAGE);
   });
+
+  it("a top-level await the workflow reads fails `wf build` with the compiler's diagnostic and fix", async () => {
+    const tla = copyFixture("ts-app");
+    try {
+      writeFileSync(
+        tla.file("src/tla.ts"),
+        'const config = await Promise.resolve({ factor: 3 });\nexport async function tla(n: number) {\n  "use workflow";\n  return n * config.factor;\n}\n',
+      );
+      const err: string[] = [];
+      let exitCode = 0;
+      const io: CliIo = {
+        out: () => {},
+        err: (t) => err.push(t),
+        exit: (c) => (exitCode = c),
+        cwd: () => tla.dir,
+      };
+      await createProgram(io).parseAsync(["node", "wf", "build", "--condition", "source"]);
+      expect(exitCode).toBe(1);
+      const text = err.join("");
+      expect(text).toMatch(/src\/tla\.ts:1:\d+/);
+      expect(text).toContain("TOP_LEVEL_AWAIT_IN_WORKFLOW_BUNDLE");
+      expect(text).toContain('Move the awaited call into a "use step" function');
+      expect(text).not.toMatch(/Top-level await is currently not supported/);
+    } finally {
+      tla.cleanup();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { writeVercelDeployment } from "@wfkit/builder";
 import { findProjectRoot } from "@wfkit/compiler";
 import { buildWorkflowOutput } from "@wfkit/unplugin";
 import type { Command } from "commander";
@@ -14,6 +15,8 @@ interface BuildCommandOptions extends WorldFlags {
   tsconfig?: string;
   exclude?: string[];
   checkRuns: boolean;
+  target: string;
+  maxDuration?: string;
 }
 
 /**
@@ -32,6 +35,12 @@ export function addBuildCommand(program: Command, io: CliIo): void {
     .option("--tsconfig <file>", "tsconfig for every file (default: the nearest one of each file)")
     .option("--exclude <glob...>", "globs of files that are not searched for directives")
     .option(
+      "--target <target>",
+      'what to build for: "node" (.workflow/) or "vercel" (.vercel/output/)',
+      "node",
+    )
+    .option("--max-duration <seconds>", "with --target vercel: the functions' maxDuration (default 300)")
+    .option(
       "--no-check-runs",
       "do not look in the world for runs in flight of workflows whose step sequence changed",
     );
@@ -39,6 +48,15 @@ export function addBuildCommand(program: Command, io: CliIo): void {
     const projectRoot = options.projectRoot
       ? path.resolve(io.cwd(), options.projectRoot)
       : findProjectRoot(io.cwd());
+    if (options.target === "vercel") {
+      await buildForVercel(projectRoot, options, io);
+      return;
+    }
+    if (options.target !== "node") {
+      io.err(`wf build: --target must be "node" or "vercel", got "${options.target}"\n`);
+      io.exit(1);
+      return;
+    }
     const outDir = path.resolve(projectRoot, options.outDir);
     const started = performance.now();
     const previous = readPreviousManifest(outDir);
@@ -77,4 +95,35 @@ export function addBuildCommand(program: Command, io: CliIo): void {
       io.exit(1);
     }
   });
+}
+
+/** `wf build --target vercel`: Vercel's Build Output API v3 in `.vercel/output/` (see `@wfkit/builder`). */
+async function buildForVercel(projectRoot: string, options: BuildCommandOptions, io: CliIo): Promise<void> {
+  const started = performance.now();
+  const maxDuration = options.maxDuration === undefined ? undefined : Number(options.maxDuration);
+  try {
+    if (maxDuration !== undefined && !(Number.isInteger(maxDuration) && maxDuration >= 1)) {
+      throw new Error(`--max-duration must be a whole number of seconds ≥ 1, got "${options.maxDuration}"`);
+    }
+    const result = await writeVercelDeployment({
+      projectRoot,
+      ...(maxDuration !== undefined ? { maxDuration } : {}),
+      ...(options.minify ? { minify: true } : {}),
+      ...(options.condition ? { conditions: options.condition } : {}),
+      ...(options.tsconfig ? { tsconfig: options.tsconfig } : {}),
+      ...(options.exclude ? { exclude: options.exclude } : {}),
+    });
+    const workflows = Object.keys(result.build.manifest.workflows).length;
+    const steps = Object.keys(result.build.manifest.steps).length;
+    const rel = path.relative(io.cwd(), result.outputDir) || ".";
+    io.out(
+      `Built ${workflows} workflow${workflows === 1 ? "" : "s"} and ${steps} step${steps === 1 ? "" : "s"} for ` +
+        `Vercel into ${rel}/ in ${Math.round(performance.now() - started)} ms:\n` +
+        "  config.json                                     Build Output API v3, routes /.well-known/workflow/v1/*\n" +
+        result.functions.map((f) => `  ${f}\n`).join(""),
+    );
+  } catch (error) {
+    io.err(`wf build: ${(error as Error)?.message ?? String(error)}\n`);
+    io.exit(1);
+  }
 }

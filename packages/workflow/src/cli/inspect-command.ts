@@ -18,6 +18,7 @@ import {
   stepInfo,
   type WaitRecord,
   type World,
+  withWaitingFor,
 } from "@wfkit/core";
 import type { Command } from "commander";
 import { displayName, duration, full, json, preview, relativeTime, table } from "./format.js";
@@ -113,7 +114,7 @@ export function addInspectCommand(program: Command, io: CliIo): void {
         limit: limitOf(flags, 20),
         ...(flags.cursor ? { cursor: flags.cursor } : {}),
       });
-      const runs = page.items.map(runInfo);
+      const runs = await withWaitingFor(world, page.items);
       if (flags.json) {
         io.out(
           json({
@@ -141,7 +142,9 @@ export function addInspectCommand(program: Command, io: CliIo): void {
             relativeTime(r.createdAt),
             duration(runDuration(r)),
             ...(flags.withData ? [preview(r.input, 40), preview(r.output, 40)] : []),
-            r.error !== undefined ? errorSummary(r.error) : (r.cancelReason ?? ""),
+            r.error !== undefined
+              ? errorSummary(r.error)
+              : (r.cancelReason ?? (r.waitingFor ? `waiting: ${r.waitingFor}` : "")),
           ]),
         ),
       );

@@ -20,7 +20,7 @@ export interface WorldFlags {
   redisUrl?: string;
 }
 
-const WORLDS = ["local", "postgres", "sqlite", "redis", "memory"];
+const WORLDS = ["local", "postgres", "sqlite", "redis", "vercel", "memory"];
 
 export function addWorldOptions(command: Command): Command {
   return command

@@ -1,6 +1,6 @@
 /** `listRuns()` of `workflow/api`: the runs a world holds, newest first, a page at a time. */
 import type { RunStatus, World } from "@wfkit/world";
-import { type RunInfo, runInfo } from "./run-info.js";
+import { type RunInfo, withWaitingFor } from "./run-info.js";
 import { getEngine } from "./runtime-config.js";
 
 export interface ListRunsOptions {
@@ -46,7 +46,7 @@ export async function listRuns(opts: ListRunsOptions = {}): Promise<RunPage> {
     ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }),
   });
   return {
-    data: page.items.map(runInfo),
+    data: await withWaitingFor(world, page.items),
     ...(page.nextCursor === undefined ? {} : { cursor: page.nextCursor }),
     hasMore: page.nextCursor !== undefined,
   };

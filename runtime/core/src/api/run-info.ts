@@ -3,7 +3,16 @@
  * values decoded for reading (`hydrateData`: no user code runs; app classes, streams and requests come back as
  * display objects). For the values themselves as the app sees them, use `run.returnValue`.
  */
-import type { EventType, RunRecord, RunStatus, StepRecord, StepStatus, WorkflowEvent } from "@wfkit/world";
+import type {
+  EventType,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepStatus,
+  WorkflowEvent,
+  World,
+} from "@wfkit/world";
+import { FlowControl, type WaitingFor } from "../engine/flow-control.js";
 import { hydrateData, hydrateResourceIO } from "../observability/hydrate.js";
 
 export interface RunInfo {
@@ -22,6 +31,23 @@ export interface RunInfo {
   createdAt: Date;
   startedAt?: Date;
   completedAt?: Date;
+  /**
+   * [flow control] Why a run that has not finished is not executing: `"debounced"` (its debounce period has not
+   * ended), `"throttled"` (its throttle's starts for the period are used up), `"concurrency"` (its concurrency
+   * limit is reached). Set by `listRuns()` and `wf inspect runs`.
+   */
+  waitingFor?: WaitingFor;
+}
+
+/** [flow control] The runs' infos with `waitingFor` filled in from the world's flow gates. */
+export async function withWaitingFor(world: World, records: RunRecord[]): Promise<RunInfo[]> {
+  return Promise.all(
+    records.map(async (record) => {
+      const info = runInfo(record);
+      const why = await FlowControl.waitingFor(world, record);
+      return why ? { ...info, waitingFor: why } : info;
+    }),
+  );
 }
 
 export interface StepInfo {

@@ -56,7 +56,21 @@ export function configureRuntime(opts: RuntimeOptions): void {
 
 function engineOptions(world: EngineOptions["world"]): EngineOptions {
   const { world: _ignored, ...rest } = options;
+  // On a serverless world the queue's invocations execute runs (serverless/invocation.ts); an app process that
+  // executed them too would hold their leases while its function is frozen.
+  if (
+    rest.executeRuns === undefined &&
+    process.env.WORKFLOW_EXECUTE_RUNS === undefined &&
+    servesByQueue(world)
+  )
+    rest.executeRuns = false;
   return { ...rest, world };
+}
+
+function servesByQueue(world: EngineOptions["world"]): boolean {
+  return typeof world === "function"
+    ? process.env.WORKFLOW_TARGET_WORLD?.trim() === "vercel"
+    : world.name === "vercel";
 }
 
 /** The process-wide engine; its world is opened on first use (WORKFLOW_TARGET_WORLD unless configured). */

@@ -1,6 +1,7 @@
 /** `start`, `getRun` and `resumePendingRuns` of `workflow/api`. */
 import type { World } from "@wfkit/world";
 import { log } from "../observability/logger.js";
+import { flowSpecFor } from "./flow-options.js";
 import { isPossibleRunId, Run } from "./run.js";
 import { engineForWorld, getEngine } from "./runtime-config.js";
 
@@ -23,6 +24,11 @@ export interface StartOptions {
    * has no effect. Either logs a warning once per process.
    */
   deploymentId?: string;
+  /**
+   * [flow control] When the workflow's concurrency limit or throttle makes runs wait, higher priorities are
+   * admitted first (then first come, first served). Default 0; any finite number.
+   */
+  priority?: number;
 }
 
 /**
@@ -60,7 +66,9 @@ export async function start<A extends unknown[], R>(
   }
   if (opts.deploymentId !== undefined) warnDeploymentId(opts.deploymentId);
   const engine = opts.world ? engineForWorld(opts.world) : getEngine();
+  const flow = flowSpecFor(workflow, workflowId, args ?? [], opts.priority);
   const runId = await engine.start(workflowId, args ?? [], {
+    ...(flow ? { flow } : {}),
     runId: opts.runId,
     onConflict: opts.onConflict,
     ...(opts.deploymentId !== undefined && opts.deploymentId !== "latest"

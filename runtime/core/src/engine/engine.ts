@@ -54,6 +54,15 @@ import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
 import { RunNotRetryableError } from "./engine-errors.js";
+import {
+  FlowControl,
+  type FlowSpec,
+  flowSpecOf,
+  gatesOrThrow,
+  type WaitingFor,
+  withStartInput,
+} from "./flow-control.js";
+import { dropWaiters, joinDebounce } from "./flow-gate-state.js";
 import { forkPrefix, retryPlan } from "./history.js";
 import { checkHookToken } from "./hook-token.js";
 import { newDeliveryId } from "./ids.js";
@@ -224,6 +233,8 @@ export class Engine implements EngineContext {
   private readonly traceparents = new Map<string, string>();
   /** [schedules] Fires schedule ticks; started with the sweep, in processes that execute runs only. */
   private scheduler: Scheduler | undefined;
+  /** [flow control] Concurrency slots, throttles and debounces across the world's processes (flow-control.ts). */
+  private readonly flow: FlowControl;
 
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
@@ -261,6 +272,16 @@ export class Engine implements EngineContext {
       );
     }
     this.wakeTimers = new WakeTimers((runId) => void this.drive(runId));
+    this.flow = new FlowControl({
+      now: () => this.now(),
+      slotTtlMs: this.leaseTtlMs,
+      owner: this.ownerId,
+      kick: (runId) => {
+        if (!this.live.get(runId)?.active && !this.driving.has(runId))
+          void this.drive(runId, { retryIfHeld: false });
+      },
+      onError: (error, runId) => this.onError(error, runId),
+    });
     this.onError =
       opts.onError ??
       ((error, runId) => {
@@ -307,6 +328,8 @@ export class Engine implements EngineContext {
       deploymentId?: string;
       /** [events] false: start even a workflow this process's code lacks (a `trigger()` of another service). */
       checkRegistered?: boolean;
+      /** [flow control] What the run is subject to (recorded as `metadata.flow`), from `start()`'s workflow function. */
+      flow?: FlowSpec;
     } = {},
   ): Promise<string> {
     const onConflict = opts.onConflict ?? "use-existing";
@@ -343,6 +366,31 @@ export class Engine implements EngineContext {
     if (executes && this.checkWorkflowIds && opts.checkRegistered !== false)
       await this.checkRegistered(workflowName);
     const world = await this.world();
+    const flow =
+      opts.flow && (flowSpecOf({ flow: opts.flow }) || opts.flow.priority !== undefined)
+        ? opts.flow
+        : undefined;
+    if (flow && flowSpecOf({ flow })) gatesOrThrow(world, `start(${workflowName}) with flow control`);
+    if (flow?.debounce) {
+      // A start within the debounce period joins the run that has not started yet: it gets that run, whose
+      // arguments become these. Only the first start of a burst creates a run.
+      const { gate, periodMs } = flow.debounce;
+      const gates = gatesOrThrow(world, "debounce");
+      for (;;) {
+        const now = this.now();
+        const joined = await gates.updateFlowGate(gate, (raw) =>
+          joinDebounce(raw, { runId, input, periodMs, now }),
+        );
+        if (joined.created) break;
+        // A pending run that was cancelled meanwhile is no run to join: forget it and start a new burst.
+        const pending = await world.getRun(joined.runId);
+        if (!pending || !TERMINAL_RUN_STATUSES.includes(pending.status)) {
+          stored(false);
+          return joined.runId;
+        }
+        await gates.updateFlowGate(gate, (raw) => dropWaiters(raw, [joined.runId]));
+      }
+    }
     // The world announces the new run synchronously inside createRun; `listen()` must not pick it up twice.
     this.creating.add(runId);
     let created: Awaited<ReturnType<World["createRun"]>>;
@@ -351,7 +399,11 @@ export class Engine implements EngineContext {
       const lease = executes ? { owner: this.ownerId, ttlMs: this.leaseTtlMs } : undefined;
       // Whichever process executes the run continues the trace active here (see observability/tracing.ts).
       const traceparent = currentTraceparent();
-      const metadata = { ...opts.metadata, ...(traceparent ? { traceparent } : {}) };
+      const metadata = {
+        ...opts.metadata,
+        ...(traceparent ? { traceparent } : {}),
+        ...(flow ? { flow } : {}),
+      };
       created = await world.createRun({
         runId,
         workflowName,
@@ -478,6 +530,28 @@ export class Engine implements EngineContext {
           await world.releaseLease(lease);
           return false;
         }
+      }
+      // [flow control] A run under a concurrency limit, throttle or debounce executes only once its gates admit it.
+      const flow = live
+        ? live.flow
+        : flowSpecOf((events[0]?.data as { metadata?: Record<string, unknown> })?.metadata);
+      let startInput: string | undefined;
+      if (flow && !this.flow.holds(runId)) {
+        const started = live ? live.instance.runStartedLogged : events.some((e) => e.type === "run_started");
+        const admission = await this.flow.admit(world, runId, flow, started);
+        if (!admission.admitted) {
+          await world.releaseLease(lease);
+          lease = undefined;
+          if (admission.retryAt !== undefined) this.wakeTimers.set(runId, admission.retryAt);
+          return false;
+        }
+        startInput = admission.input;
+      }
+      // Also for runs without flow settings of their own: a fork of a debounced run copies its run_started.
+      if (!live) events = withStartInput(events, startInput);
+      if (!live) {
+        const first = events[0]!;
+        if (first.type !== "run_created") throw new Error("unreachable: checked above");
         let instance: WorkflowInstance;
         try {
           instance = new WorkflowInstance({
@@ -493,14 +567,17 @@ export class Engine implements EngineContext {
           // the run stays for a process that has its code, and this one tries again later (backing off).
           await world.releaseLease(lease);
           lease = undefined;
+          this.flow.release(world, runId);
           this.codeUnavailable(runId, error);
           return false;
         }
         live = new LiveRun(this, instance, 0);
+        live.flow = flow;
         live.traceparent = (first.data!.metadata as { traceparent?: unknown } | undefined)?.traceparent;
         if (events.length > 1) this.stats.replays++;
       }
       if (last) live.committedSeq = last.seq;
+      if (startInput !== undefined) live.startInput = startInput;
       live.activate(lease);
       if (!live.segment && tracingActive())
         live.segment = startRunSpan({
@@ -522,6 +599,7 @@ export class Engine implements EngineContext {
     } catch (error) {
       this.onError(error, runId);
       if (lease) await (await this.world()).releaseLease(lease).catch(() => {});
+      if (!this.live.get(runId)?.active) this.flow.release(await this.world(), runId);
       return false;
     } finally {
       if (admitted) this.admission.release();
@@ -809,6 +887,7 @@ export class Engine implements EngineContext {
   suspended(live: LiveRun): void {
     this.endSegment(live, "suspended");
     this.releaseSlot(live);
+    this.releaseFlowSlot(live.runId);
     this.touch(live);
     this.evictIdle();
   }
@@ -818,6 +897,7 @@ export class Engine implements EngineContext {
     const cancelled = live.finishReason instanceof WorkflowRunCancelledError;
     this.endSegment(live, ended ?? (cancelled ? "cancelled" : "released"));
     this.releaseSlot(live);
+    this.releaseFlowSlot(live.runId);
     if (this.live.get(live.runId) === live) this.live.delete(live.runId);
     if (redriveAfterMs !== undefined) {
       this.wakeTimers.after(live.runId, redriveAfterMs, () => void this.drive(live.runId));
@@ -846,6 +926,17 @@ export class Engine implements EngineContext {
         ...(error ? { errorCode: errorCode(error) } : {}),
       });
     }
+  }
+
+  /** [flow control] The run stops executing here: its concurrency slot (if any) goes to the next waiter. */
+  private releaseFlowSlot(runId: string): void {
+    if (!this.flow.holds(runId)) return;
+    void this.world().then((world) => this.flow.release(world, runId));
+  }
+
+  /** [flow control] Why the run waits on a flow gate (throttled, debounced, concurrency), if it does. */
+  async waitingFor(record: RunRecord): Promise<WaitingFor | undefined> {
+    return FlowControl.waitingFor(await this.world(), record);
   }
 
   private releaseSlot(live: LiveRun): void {
@@ -1230,6 +1321,11 @@ export class Engine implements EngineContext {
         if (this.live.get(runId)?.active || this.driving.has(runId) || this.codeBackoff.has(runId)) continue;
         void this.drive(runId, { retryIfHeld: false });
       }
+      // [flow control] Waiters that freed capacity covers (a slot of a dead process expired, a period passed).
+      await this.flow.sweep(
+        world,
+        (runId) => runs.has(runId) || !!this.live.get(runId)?.active || this.driving.has(runId),
+      );
     } catch (error) {
       this.onError(error, "(sweep)");
     } finally {
@@ -1364,6 +1460,11 @@ export class Engine implements EngineContext {
 
   private async renewLeases(): Promise<void> {
     const world = await this.world();
+    // [flow control] Concurrency slots expire with the lease of the run holding them, and are renewed with it.
+    await this.flow.renew(
+      world,
+      [...this.live.values()].filter((l) => l.lease).map((l) => l.runId),
+    );
     for (const live of this.live.values()) {
       const lease = live.lease;
       if (!lease) continue;

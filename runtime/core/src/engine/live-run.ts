@@ -23,6 +23,7 @@ import {
 } from "@wfkit/world";
 import { serializeAsync } from "../serialization/index.js";
 import { WorkflowStalledError } from "./engine-errors.js";
+import type { FlowSpec } from "./flow-control.js";
 import type { AppliedEvent, Operation, WorkflowInstance } from "./instance.js";
 import type { RetryOptions } from "./retry-policy.js";
 import { recordError, type StepResult, stepOutcome } from "./step-outcome.js";
@@ -69,6 +70,9 @@ export class LiveRun {
   detached = false;
   /** Holds one of the engine's active-run slots (from activation until suspension or the end). */
   holdsSlot = false;
+  /** [flow control] What the run is subject to (`run_created` metadata), and the arguments a debounce chose for it. */
+  flow: FlowSpec | undefined;
+  startInput: string | undefined;
   /** The lease release in flight after suspension; a new drive waits for it. */
   releasing: Promise<void> | undefined;
   /** The trace context `start()` recorded for the run, and this process's span of its current segment. */
@@ -200,7 +204,14 @@ export class LiveRun {
       this.finish();
       return;
     }
-    if (!this.instance.runStartedLogged) await this.emit({ type: "run_started" });
+    if (!this.instance.runStartedLogged) {
+      // A debounced run records the arguments it starts with (the latest of its burst): replays use them.
+      await this.emit(
+        this.startInput === undefined
+          ? { type: "run_started" }
+          : { type: "run_started", data: { input: this.startInput } },
+      );
+    }
     if (!this.halted && !this.instance.outcome) {
       // Logged, not running here, not waiting for a back-off: its body was interrupted (crash, lost lease)
       // before its result was recorded, or it was offered as a step task.

@@ -3,8 +3,10 @@
  * from the log, nothing is appended. Used by `replayRun()` (`workflow/testing`) and `wf verify` to learn whether
  * the current code would continue a recorded run, or diverge from it (`REPLAY_DIVERGENCE`) and where.
  */
+
 import type { Script } from "node:vm";
 import { ReplayDivergenceError } from "./engine-errors.js";
+import { withStartInput } from "./flow-control.js";
 import { type AppliedEvent, type Operation, WorkflowInstance } from "./instance.js";
 
 export interface ReplaySubject {
@@ -40,7 +42,9 @@ export async function replayAgainst(
   subject: ReplaySubject,
   opts: { timeLimitMs?: number } = {},
 ): Promise<ReplayReport> {
-  const { runId, workflowName, events } = subject;
+  const { runId, workflowName } = subject;
+  // A debounced run started with the arguments its run_started recorded (flow control).
+  const events = withStartInput(subject.events, undefined);
   const base = { runId, workflowName };
   let instance: WorkflowInstance | undefined;
   try {

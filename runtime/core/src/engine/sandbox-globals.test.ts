@@ -61,6 +61,27 @@ describe("workflow realm globals WDK documents", () => {
     expect(sb.evaluate(`Array.from(Uint8Array.fromBase64(" aGk= "))`)).toEqual([104, 105]);
   });
 
+  it("setFromBase64 / setFromHex write into an existing array, as WDK's globals page shows", () => {
+    const sb = createSandbox({ seed: "set" });
+    expect(
+      sb.evaluate(`(() => {
+        const a = new Uint8Array(5), b = new Uint8Array(5), small = new Uint8Array(4), hex = new Uint8Array(2);
+        return [a.setFromBase64("SGVsbG8="), Array.from(a), b.setFromHex("48656c6c6f"), Array.from(b),
+          small.setFromBase64("SGVsbG8="), Array.from(small), hex.setFromHex("48656c6c6f"), Array.from(hex)];
+      })()`),
+    ).toEqual([
+      { read: 8, written: 5 },
+      [72, 101, 108, 108, 111],
+      { read: 10, written: 5 },
+      [72, 101, 108, 108, 111],
+      // Only whole chunks: 3 bytes of "Hel", the 4th byte stays 0.
+      { read: 4, written: 3 },
+      [72, 101, 108, 0],
+      { read: 4, written: 2 },
+      [72, 101],
+    ]);
+  });
+
   it("the global fetch and timers refuse with WDK's documented messages", () => {
     const sb = createSandbox({ seed: "msg" });
     expect(() => sb.evaluate(`fetch("https://example.com")`)).toThrow(

@@ -20,6 +20,12 @@ export type {
 } from "@wfkit/world";
 export { TERMINAL_RUN_STATUSES } from "@wfkit/world";
 export type { BuildInfo } from "../api/build-output.js";
+export type {
+  ConcurrencyOptions,
+  DebounceOptions,
+  FlowControlled,
+  ThrottleOptions,
+} from "../api/flow-options.js";
 export { getHookByToken, type HookInfo, resumeHook, resumeWebhook } from "../api/hooks.js";
 export { type ListRunsOptions, listRuns, type RunPage } from "../api/list-runs.js";
 export { Run, type StopSleepOptions, type StopSleepResult } from "../api/run.js";
@@ -31,6 +37,7 @@ export {
   runInfo,
   type StepInfo,
   stepInfo,
+  withWaitingFor,
 } from "../api/run-info.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
 export {
@@ -65,6 +72,7 @@ export {
   WorkflowStalledError,
   WorkflowTimeoutError,
 } from "../engine/engine-errors.js";
+export { FlowControlUnsupportedError, type FlowSpec, type WaitingFor } from "../engine/flow-control.js";
 export {
   hostRuntime,
   installHostRuntime,
@@ -138,3 +146,15 @@ export function sleep(duration: string | number | Date): Promise<void> {
 function currentRuntime(): RuntimeApi {
   return (globalThis as unknown as Record<symbol, RuntimeApi | undefined>)[RUNTIME_KEY] ?? hostRuntime;
 }
+
+export {
+  checkStepTimeouts,
+  declaredStepTimeouts,
+  type InvocationOptions,
+  type InvocationOutcome,
+  type InvocationResult,
+  runInvocation,
+  StepBudgetExceededError,
+  type StepTimeout,
+  stepBudgetFromEnv,
+} from "../serverless/invocation.js";

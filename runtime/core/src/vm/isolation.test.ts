@@ -201,6 +201,34 @@ describe("workflow code", () => {
     expect(b.evaluate(`new Error("mine").stack`)).toMatch(/^Error: mine\n {4}at /);
   });
 
+  it("lets objects override inherited members of frozen intrinsics, but never the intrinsics themselves", () => {
+    const a = createSandbox({ seed: "a" });
+    const b = createSandbox({ seed: "b" });
+    // Strict code, as in ES modules: the frozen prototype's member would otherwise make these assignments throw.
+    expect(
+      a.evaluate(`(() => { "use strict";
+        const o = {}; o.toString = () => "mine";
+        class E extends Error {} E.prototype.name = "E";
+        function F() {} F.prototype = Object.create(Error.prototype); F.prototype.constructor = F;
+        return [String(o), new E("x").name, new F().constructor === F, Object.keys(o)];
+      })()`),
+    ).toEqual(["mine", "E", true, ["toString"]]);
+    expect(() => a.evaluate(`"use strict"; Object.prototype.toString = () => "hijacked"`)).toThrow(
+      /read only property 'toString'/,
+    );
+    expect(() => a.evaluate(`"use strict"; Error.prototype.name = "hijacked"`)).toThrow(/read only/);
+    expect(b.evaluate(`[String({}), new Error("m").name]`)).toEqual(["[object Object]", "Error"]);
+  });
+
+  it("names the stream classes, so libraries that extend them load, and refuses to construct them", () => {
+    const sb = createSandbox({ seed: "s" });
+    expect(sb.evaluate(`class Lines extends TransformStream {}; typeof Lines`)).toBe("function");
+    expect(sb.evaluate(`({}) instanceof ReadableStream`)).toBe(false);
+    expect(() => sb.evaluate(`new WritableStream()`)).toThrow(
+      /new WritableStream\(\) is not available in workflow code/,
+    );
+  });
+
   it("cannot observe garbage collection or settle promises outside its turns", () => {
     const sb = createSandbox({ seed: "gc" });
     expect(sb.evaluate(`const target = {}; new WeakRef(target).deref() === target`)).toBe(true);

@@ -560,6 +560,40 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
     return C.btoa(String(args[0]));
   };
 
+  // --- Stream classes: named, not constructible ---------------------------------------------------------------
+  // Libraries such as the AI SDK declare `class X extends TransformStream` or test `instanceof ReadableStream` when
+  // their module loads, so the names must exist for the bundle to load at all. Reading or writing a stream is I/O,
+  // which workflow code hands to steps (a step's streams and getWritable() are serialized as world streams).
+  for (const name of [
+    "ReadableStream",
+    "WritableStream",
+    "TransformStream",
+    "ReadableStreamDefaultReader",
+    "ReadableStreamBYOBReader",
+    "WritableStreamDefaultWriter",
+    "TextEncoderStream",
+    "TextDecoderStream",
+    "CompressionStream",
+    "DecompressionStream",
+    "ByteLengthQueuingStrategy",
+    "CountQueuingStrategy",
+  ]) {
+    if (name in g) continue;
+    const refuse = unavailable(
+      name,
+      `new ${name}() is not available in workflow code: streams are read and written in "use step" functions. ` +
+        "Pass getWritable() or a stream to a step, or create the stream inside the step.",
+      true,
+    );
+    g[name] = {
+      [name]: class {
+        constructor() {
+          refuse();
+        }
+      },
+    }[name];
+  }
+
   // --- Web classes: realm classes forwarding to a private host object -------------------------------------------
   const HOST = new WeakMap<object, object>();
   const WRAPPER = new WeakMap<object, object>();
@@ -848,6 +882,30 @@ export function installRealmCode(g: any, caps: RealmCaps): RealmKit {
       const out = new U8(string.length / 2);
       for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(string.slice(i * 2, i * 2 + 2), 16);
       return out;
+    });
+    // Decode into an existing array: as many whole chunks as fit (3 bytes per 4 base64 characters, 1 per 2 hex
+    // digits); `read` counts the characters consumed (whitespace inside the base64 input is not counted).
+    setFunction(
+      proto,
+      "setFromBase64",
+      function setFromBase64(this: Uint8Array, string: unknown, options?: { alphabet?: string }) {
+        if (!isU8(this)) throw new TypeError("Uint8Array.prototype.setFromBase64 called on a non-Uint8Array");
+        const bytes: Uint8Array = U8.fromBase64(string, options);
+        if (bytes.length <= this.length) {
+          this.set(bytes);
+          return { read: (string as string).length, written: bytes.length };
+        }
+        const written = Math.floor(this.length / 3) * 3;
+        this.set(bytes.subarray(0, written));
+        return { read: (written / 3) * 4, written };
+      },
+    );
+    setFunction(proto, "setFromHex", function setFromHex(this: Uint8Array, string: unknown) {
+      if (!isU8(this)) throw new TypeError("Uint8Array.prototype.setFromHex called on a non-Uint8Array");
+      if (typeof string !== "string") throw new TypeError("setFromHex: the input must be a string");
+      const written = Math.min(this.length, Math.floor(string.length / 2));
+      this.set(U8.fromHex(string.slice(0, written * 2)));
+      return { read: written * 2, written };
     });
   }
 

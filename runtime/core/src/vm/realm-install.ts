@@ -200,6 +200,7 @@ function harden(context: vm.Context, g: Realm): void {
       visit(d.set);
     }
   };
+  enablePropertyOverrides(context, g);
   // Intrinsics that no global property names: iterator, generator and async function prototypes.
   const hidden = [
     Object.getPrototypeOf(g.Array.prototype[Symbol.iterator].call([])),
@@ -219,4 +220,56 @@ function harden(context: vm.Context, g: Realm): void {
   }
   for (const intrinsic of hidden) visit(intrinsic);
   Object.freeze(g);
+}
+
+/**
+ * Freezing a prototype makes its properties read-only for every object that inherits them, so the ordinary
+ * `obj.toString = …` or `Sub.prototype.constructor = …` of libraries (zod, the AI SDK) would throw in strict code
+ * (the "override mistake" of frozen intrinsics). The properties libraries assign this way become accessors:
+ * reading gives the frozen value, assigning through an inheriting object gives that object its own property, and
+ * assigning on the intrinsic itself still fails. The accessors are compiled in the realm, never host functions.
+ */
+const OVERRIDABLE = ["constructor", "toString", "toLocaleString", "valueOf", "name", "message", "toJSON"];
+
+function enablePropertyOverrides(context: vm.Context, g: Realm): void {
+  const makeOverridable = vm.runInContext(
+    `(() => {
+      const { defineProperty, getOwnPropertyDescriptor } = Object;
+      const hasOwn = Object.prototype.hasOwnProperty;
+      return function makeOverridable(target, key) {
+        const d = getOwnPropertyDescriptor(target, key);
+        if (!d || !("value" in d) || !d.writable || !d.configurable) return;
+        const value = d.value;
+        defineProperty(target, key, {
+          get() { return value; },
+          set(next) {
+            if (this === target) {
+              throw new TypeError("Cannot assign to read only property '" + String(key) + "' of a frozen intrinsic of the workflow sandbox");
+            }
+            if (hasOwn.call(this, key)) this[key] = next;
+            else defineProperty(this, key, { value: next, writable: true, enumerable: true, configurable: true });
+          },
+          enumerable: d.enumerable,
+          configurable: false,
+        });
+      };
+    })()`,
+    context,
+    { filename: "wfkit:workflow-realm" },
+  ) as (target: object, key: PropertyKey) => void;
+  const objectProto = g.Object.prototype as object;
+  const functionProto = Object.getPrototypeOf(g.Object) as object;
+  // Every member of Object.prototype (`hasOwnProperty`, `isPrototypeOf`, … are assigned on plain objects too);
+  // elsewhere only the usual names, so `fn.call(…)` and `array.push(…)` stay plain data properties.
+  for (const key of Reflect.ownKeys(objectProto)) makeOverridable(objectProto, key);
+  for (const name of OVERRIDABLE) makeOverridable(functionProto, name);
+  for (const key of Reflect.ownKeys(g)) {
+    const d = Object.getOwnPropertyDescriptor(g, key);
+    const ctor = d && "value" in d ? d.value : undefined;
+    if (typeof ctor !== "function") continue;
+    const proto = (ctor as { prototype?: unknown }).prototype;
+    if (typeof proto !== "object" || proto === null || proto === objectProto || proto === functionProto)
+      continue;
+    for (const name of OVERRIDABLE) makeOverridable(proto, name);
+  }
 }

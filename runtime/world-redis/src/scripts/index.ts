@@ -5,6 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import { DELIVER, LIST_DELIVERIES } from "./deliveries.js";
+import { SET_GATE } from "./gates.js";
 import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from "./leases.js";
 import { APPEND, CREATE_RUN, HOOK_BY_TOKEN, READ_EVENTS } from "./runs.js";
 import { READ_STREAM, WRITE_STREAM } from "./streams.js";
@@ -28,6 +29,7 @@ const SCRIPTS = {
   wfCompleteTask: COMPLETE_TASK,
   wfListTasks: LIST_TASKS,
   wfRemoveTasks: REMOVE_TASKS,
+  wfSetGate: SET_GATE,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -14,6 +14,7 @@
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { isWorldError } from "../errors.js";
 import { type ScheduleDefinition, schedulesOf } from "../schedules.js";
+import { flowGatesOf } from "../flow-gates.js";
 import { stepTasksOf } from "../step-tasks.js";
 import type {
   NewEvent,
@@ -1409,6 +1410,97 @@ export function runWorldConformance(
       expect(claimed.map((t) => t.runId)).toEqual([live.runId]);
       await expectCode(w.offerStepTasks([task("wrun_missing", "step_0001")]), "RUN_NOT_FOUND");
       await expectCode(w.listStepTasks("wrun_missing"), "RUN_NOT_FOUND");
+    });
+
+    // ---------------------------------------------------------------- flow gates (optional World methods)
+
+    /** Flow gates are optional: a world without them has these cases reported as skipped, not failed. */
+    const gatesOf = (w: World, ctx: TestContext) => {
+      const gates = flowGatesOf(w);
+      if (!gates)
+        ctx.skip("this world has no flow gates (readFlowGate/updateFlowGate/listFlowGates are optional)");
+      return gates!;
+    };
+    const counter = (current: string | undefined) => {
+      const n = current === undefined ? 0 : (JSON.parse(current) as { n: number }).n;
+      return { state: JSON.stringify({ n: n + 1 }), result: n + 1 };
+    };
+
+    test("flow gates: run_started with input (a debounced run) replaces the run's input, also after reopen", async () => {
+      const run = await newRun();
+      await push(run.runId, { type: "run_started", data: { input: '["latest"]' } });
+      expect((await world.getRun(run.runId))!.input).toBe('["latest"]');
+      expect((await world.listRuns()).items.find((r) => r.runId === run.runId)!.input).toBe('["latest"]');
+      if (subject.reopen) {
+        await world.close();
+        const again = await subject.reopen();
+        extraWorlds.push(again);
+        expect((await again.getRun(run.runId))!.input).toBe('["latest"]');
+      }
+    });
+
+    test("flow gates: an update stores the state, bumps the version and answers its result", async (ctx) => {
+      const w = gatesOf(world, ctx);
+      expect(await w.readFlowGate("concurrency:wf:a")).toBeUndefined();
+      expect(await w.updateFlowGate("concurrency:wf:a", counter)).toBe(1);
+      expect(await w.updateFlowGate("concurrency:wf:a", counter)).toBe(2);
+      const gate = await w.readFlowGate("concurrency:wf:a");
+      expect(gate).toMatchObject({ gateId: "concurrency:wf:a", state: '{"n":2}', version: 2 });
+      expect(gate!.updatedAt).toBeGreaterThan(Date.now() - 60_000);
+      // An update that changes nothing answers its result and writes nothing.
+      expect(await w.updateFlowGate("concurrency:wf:a", (c) => ({ state: c, result: "same" }))).toBe("same");
+      expect((await w.readFlowGate("concurrency:wf:a"))!.version).toBe(2);
+      await w.updateFlowGate("throttle:wf:b", counter);
+      expect(await w.listFlowGates()).toEqual(["concurrency:wf:a", "throttle:wf:b"]);
+      expect(await w.listFlowGates(1)).toEqual(["concurrency:wf:a"]);
+    });
+
+    test("flow gates: an undefined state deletes the gate; a throwing update stores nothing", async (ctx) => {
+      const w = gatesOf(world, ctx);
+      await w.updateFlowGate("g", counter);
+      await expect(
+        w.updateFlowGate("g", () => {
+          throw new Error("refused");
+        }),
+      ).rejects.toThrow("refused");
+      expect((await w.readFlowGate("g"))!.state).toBe('{"n":1}');
+      expect(await w.updateFlowGate("g", () => ({ state: undefined, result: "gone" }))).toBe("gone");
+      expect(await w.readFlowGate("g")).toBeUndefined();
+      expect(await w.listFlowGates()).toEqual([]);
+      // A deleted gate starts again from nothing.
+      expect(await w.updateFlowGate("g", counter)).toBe(1);
+      await expectCode(w.updateFlowGate("", counter), "INVALID_FLOW_GATE");
+    });
+
+    test("flow gates: concurrent updates are atomic (no lost update)", async (ctx) => {
+      const w = gatesOf(world, ctx);
+      const others: World[] = [w];
+      if (subject.concurrent) {
+        const other = await subject.concurrent();
+        extraWorlds.push(other);
+        others.push(other);
+      }
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          flowGatesOf(others[i % others.length]!)!.updateFlowGate("hot", counter),
+        ),
+      );
+      // Every update saw the one before it: the results are exactly 1..40.
+      expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect((await w.readFlowGate("hot"))!.state).toBe('{"n":40}');
+    }, 30_000);
+
+    test("flow gates: gates survive close and reopen", async (ctx) => {
+      const w = gatesOf(world, ctx);
+      if (!subject.reopen) return ctx.skip("this world keeps nothing across instances (no reopen given)");
+      await w.updateFlowGate("kept", counter);
+      await w.updateFlowGate("kept", counter);
+      await world.close();
+      const again = await subject.reopen();
+      extraWorlds.push(again);
+      const gates = flowGatesOf(again)!;
+      expect(await gates.readFlowGate("kept")).toMatchObject({ state: '{"n":2}', version: 2 });
+      expect(await gates.updateFlowGate("kept", counter)).toBe(3);
     });
 
     // ---------------------------------------------------------------- durability

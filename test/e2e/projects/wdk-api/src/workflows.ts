@@ -160,9 +160,8 @@ export async function sandboxGlobals(url: string) {
   const hex = (bytes as Uint8Array & { toHex(): string }).toHex();
   const base64 = (bytes as Uint8Array & { toBase64(): string }).toBase64();
   const back = (Uint8Array as unknown as { fromHex(s: string): Uint8Array }).fromHex(hex);
-  // WDK's pattern for libraries (the AI SDK) that call the global fetch: make it the workflow fetch step. Written
-  // with Object.assign because the compiler still refuses the literal `globalThis.fetch = fetch` (FETCH_IN_WORKFLOW).
-  Object.assign(globalThis, { fetch });
+  // WDK's pattern for libraries (the AI SDK) that call the global fetch: make it the workflow fetch step.
+  globalThis.fetch = fetch;
   const fetched = await callModel(url);
   return { hex, base64, roundTrip: back.length === 32, fetched };
 }
