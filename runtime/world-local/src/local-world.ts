@@ -593,6 +593,8 @@ class LocalWorld implements World, FlowGateWorld {
       if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
     }
     return hooksWithPrefix(hooks, prefix, limit);
+  }
+
   // ------------------------------------------------------------------ flow gates
 
   readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {

@@ -842,6 +842,8 @@ class RedisWorldImpl implements RedisWorld {
   async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     return this.schedules.hooksByTokenPrefix(prefix, limit);
+  }
+
   // ------------------------------------------------------------------ flow gates (scripts/gates.ts)
 
   async readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {

@@ -400,6 +400,8 @@ class MemoryWorld implements World, FlowGateWorld {
       if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
     }
     return hooksWithPrefix(hooks, prefix, limit);
+  }
+
   readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {
     return this.flowGates.readFlowGate(gateId);
   }

@@ -13,8 +13,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { isWorldError } from "../errors.js";
-import { type ScheduleDefinition, schedulesOf } from "../schedules.js";
 import { flowGatesOf } from "../flow-gates.js";
+import { type ScheduleDefinition, schedulesOf } from "../schedules.js";
 import { stepTasksOf } from "../step-tasks.js";
 import type {
   NewEvent,
