@@ -8,8 +8,6 @@ export {
   type EmittedEvent,
   type EventInfo,
   type EventInfo as Event,
-  type EventInfo,
-  type EventInfo as Event,
   emit,
   type FlowControlled,
   FlowControlUnsupportedError,
