@@ -11,6 +11,7 @@ export {
   HookNotFoundError,
   HookPayloadInvalidError,
   RunAlreadyExistsError,
+  ScheduleNotFoundError,
   WorkflowRunCancelledError,
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,
@@ -32,6 +33,26 @@ export interface ChildStartOptions {
 
 interface ChildRuntime {
   startChild(workflowId: string, args: unknown[], opts: ChildStartOptions): Promise<ChildRun<unknown>>;
+  emit(name: string, data: unknown, opts: { key?: string; id?: string }): Promise<EmitResult>;
+}
+
+/** What `emit()` did (see the application-side `emit`). */
+export interface EmitResult {
+  eventId: string;
+  delivered: string[];
+  started: string[];
+}
+
+/**
+ * Emits an event from workflow code, as a step (recorded once; its event ID derives from the run unless \`id\` is
+ * given, so a retry delivers nothing twice). Waiting runs receive it and triggered workflows start with it.
+ */
+export function emit<T = unknown>(
+  name: string,
+  data?: T,
+  opts: { key?: string; id?: string } = {},
+): Promise<EmitResult> {
+  return runtime().emit(name, data, opts);
 }
 
 function runtime(): ChildRuntime {
@@ -61,6 +82,36 @@ function onlyOutside(name: string): never {
   );
 }
 
+export function schedule(): never {
+  return onlyOutside("schedule");
+}
+export function trigger(): never {
+  return onlyOutside("trigger");
+}
+export function untrigger(): never {
+  return onlyOutside("untrigger");
+}
+export function listTriggers(): never {
+  return onlyOutside("listTriggers");
+}
+export function getSchedule(): never {
+  return onlyOutside("getSchedule");
+}
+export function listSchedules(): never {
+  return onlyOutside("listSchedules");
+}
+export function pauseSchedule(): never {
+  return onlyOutside("pauseSchedule");
+}
+export function resumeSchedule(): never {
+  return onlyOutside("resumeSchedule");
+}
+export function triggerSchedule(): never {
+  return onlyOutside("triggerSchedule");
+}
+export function deleteSchedule(): never {
+  return onlyOutside("deleteSchedule");
+}
 export function getRun(): never {
   return onlyOutside("getRun");
 }

@@ -1,6 +1,7 @@
 /** `workflow/errors`: every error class of the public API. Sandbox-safe: workflow code may import it. */
 export {
   EntityConflictError,
+  EventTimeoutError,
   FatalError,
   HookConflictError,
   HookNotFoundError,
@@ -11,6 +12,7 @@ export {
   RunAlreadyExistsError,
   RunExpiredError,
   RunNotSupportedError,
+  ScheduleNotFoundError,
   StepNotRegisteredError,
   StepTimeoutError,
   ThrottleError,

@@ -6,6 +6,7 @@
 import { RUNTIME_KEY } from "@wfkit/core/sandbox";
 
 export {
+  EventTimeoutError,
   FatalError,
   HookConflictError,
   type HookInfo,
@@ -119,6 +120,7 @@ interface RuntimeBinding {
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   getStepMetadata(): StepMetadata;
   getWorkflowMetadata(): WorkflowMetadata;
+  waitForEvent?(name: string, opts?: WaitForEventOptions): Promise<unknown>;
   setQueryHandler?(name: string, handler: (...args: never[]) => unknown): void;
 }
 
@@ -205,4 +207,36 @@ export function createWebhook<T = RequestWithResponse>(opts?: WebhookOptions): W
  */
 export function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   return runtime("fetch()").fetch(input, init);
+}
+
+export interface WaitForEventOptions {
+  /** Only events emitted with this key (`emit(name, data, { key })`); without it, every event of the name. */
+  key?: string;
+  /** How long to wait (`"10m"`, ms); then the wait rejects with `EventTimeoutError`. Default: no limit. */
+  timeout?: string | number;
+}
+
+/** An event as `waitForEvent()` gives it (and as a workflow started by `trigger()` receives it). */
+export interface EmittedEvent<T = unknown> {
+  id: string;
+  name: string;
+  key?: string;
+  data: T;
+  emittedAt: Date;
+}
+
+/**
+ * Waits durably for the next event `name` that `emit()` sends (from application, workflow or step code, in any
+ * process) after the wait began. Every waiting run receives each event once (fan-out, unlike a hook's single
+ * token). With `timeout`, rejects with `EventTimeoutError` when none arrives in time. Workflow code only.
+ */
+export function waitForEvent<T = unknown>(
+  name: string,
+  opts?: WaitForEventOptions,
+): Promise<EmittedEvent<T>> {
+  const rt = runtime("waitForEvent()");
+  if (!rt.waitForEvent) {
+    throw new Error('waitForEvent() can only be called in a "use workflow" function.');
+  }
+  return rt.waitForEvent(name, opts) as Promise<EmittedEvent<T>>;
 }

@@ -50,10 +50,12 @@ import {
   DeliveryBook,
   type DeliveryRun,
   type DueRun,
+  type EventTrigger,
   type FlowGateRecord,
   type FlowGateUpdate,
   type FlowGateWorld,
   type HookRecord,
+  hooksWithPrefix,
   isTerminalStatus,
   type Lease,
   LeaseLostError,
@@ -68,6 +70,8 @@ import {
   RunNotFoundError,
   type RunNotification,
   type RunRecord,
+  type ScheduleDefinition,
+  type ScheduleRecord,
   type StepRecord,
   type StreamInfo,
   type StreamPage,
@@ -83,6 +87,7 @@ import { FlowGateFiles } from "./flow-gate-files.js";
 import { CLAIM_GRACE_MS, type Claim, type ClaimLiveness, HookClaims } from "./hook-claims.js";
 import type { DeliveryRecord, EventRecord, LeaseRecord, LeaseState } from "./records.js";
 import { FdCache, type LogChanges, type LogFault, RunLog, toStoredEvent } from "./run-log.js";
+import { ScheduleFiles } from "./schedule-files.js";
 import { StreamFiles } from "./stream-files.js";
 
 export interface LocalWorldOptions {
@@ -122,6 +127,7 @@ class LocalWorld implements World, FlowGateWorld {
   private readonly fds: FdCache;
   private readonly claims: HookClaims;
   private readonly streams: StreamFiles;
+  private readonly schedules: ScheduleFiles;
   private readonly gates: FlowGateFiles;
   private readonly fsync: boolean;
   private readonly nonceBase = randomBytes(6).toString("base64url");
@@ -146,6 +152,7 @@ class LocalWorld implements World, FlowGateWorld {
     this.claims = new HookClaims(hooksDir);
     this.fsync = options.durability === "fsync";
     this.streams = new StreamFiles(join(this.dataDir, "streams"), this.fsync);
+    this.schedules = new ScheduleFiles(this.dataDir);
     this.gates = new FlowGateFiles(join(this.dataDir, "gates"));
     if (options.watch !== false) this.startWatching();
     for (const file of listDir(this.runsDir)) {
@@ -526,6 +533,66 @@ class LocalWorld implements World, FlowGateWorld {
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     this.assertOpen();
     return this.streams.subscribe(runId, name, listener);
+  }
+
+  // ------------------------------------------------------------------ schedules and events [addition]
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, Date.now());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+
+  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+    this.assertOpen();
+    // Other processes' hooks reach the index through the directory watch (or the periodic rescan without one).
+    this.catchUp();
+    const hooks: HookRecord[] = [];
+    for (const holder of this.index.tokenHoldersWithPrefix(prefix)) {
+      const state = this.logs.get(holder.runId)?.state;
+      const hook = state?.hooks.get(holder.hookId);
+      if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
+    }
+    return hooksWithPrefix(hooks, prefix, limit);
   }
 
   // ------------------------------------------------------------------ flow gates

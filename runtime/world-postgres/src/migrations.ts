@@ -673,6 +673,39 @@ CREATE TABLE ${s}.flow_gates (
 `;
     },
   },
+  {
+    version: 8,
+    name: "schedules, event triggers and the live hook token prefix index",
+    sql: (schema) => {
+      const s = quoted(schema);
+      return `
+CREATE TABLE ${s}.schedules (
+  name text COLLATE "C" PRIMARY KEY,
+  workflow_name text NOT NULL,
+  cron text NOT NULL,
+  timezone text,
+  args text NOT NULL,
+  overlap text NOT NULL,
+  catch_up text NOT NULL,
+  paused boolean NOT NULL DEFAULT false,
+  last_tick bigint NOT NULL,
+  last_run_id text,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+
+CREATE TABLE ${s}.event_triggers (
+  event text COLLATE "C" NOT NULL,
+  workflow_name text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL,
+  PRIMARY KEY (event, workflow_name)
+);
+
+-- emit(): the live hooks of waitForEvent() share a token prefix naming the event (LIKE 'prefix%').
+CREATE INDEX hooks_live_token_prefix ON ${s}.hooks (token text_pattern_ops) WHERE status = 'active';
+`;
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

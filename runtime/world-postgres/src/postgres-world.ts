@@ -34,6 +34,7 @@ import {
   type DeliveryRun,
   type DueRun,
   decodeCursor,
+  type EventTrigger,
   encodeCursor,
   type FlowGateRecord,
   type FlowGateUpdate,
@@ -56,6 +57,8 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
+  type ScheduleDefinition,
+  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
@@ -105,6 +108,7 @@ import {
 } from "./rows.js";
 import { RunNotifications } from "./run-notifications.js";
 import { RunStateCache, stateFromRows } from "./run-state-cache.js";
+import { PgSchedules } from "./schedules.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgStepTasks } from "./step-tasks.js";
 import { PgStreams } from "./streams.js";
@@ -263,6 +267,7 @@ class PgWorld implements PostgresWorld {
   private closed = false;
   private readonly streams: PgStreams;
   private readonly stepTasks: PgStepTasks;
+  private readonly schedules: PgSchedules;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -283,6 +288,7 @@ class PgWorld implements PostgresWorld {
       read: (q) => this.read(q),
       isClosed: () => this.closed,
     });
+    this.schedules = new PgSchedules((q) => this.read(q), this.s);
     this.stepTasks = new PgStepTasks({
       s: this.s,
       channel: channelOf(schema),
@@ -997,6 +1003,58 @@ class PgWorld implements PostgresWorld {
 
   subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
     return this.stepTasks.subscribe(listener);
+  }
+
+  // ------------------------------------------------------------------ schedules and events [addition]
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, Date.now());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    return this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+
+  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+    this.assertOpen();
+    return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -28,6 +28,7 @@ import {
   type Delivery,
   type DeliveryRun,
   type DueRun,
+  type EventTrigger,
   type FlowGateRecord,
   type FlowGateUpdate,
   type FlowGateWorld,
@@ -47,6 +48,8 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
+  type ScheduleDefinition,
+  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
@@ -81,6 +84,7 @@ import {
 import { checkPrefix, checkRunId, DEFAULT_PREFIX, indexMember, Keys } from "./keys.js";
 import { listRuns } from "./list-runs.js";
 import { Notifications } from "./notifications.js";
+import { RedisSchedules } from "./schedules.js";
 import { callScript, defineScripts, type ScriptArg, type ScriptReply } from "./scripts/index.js";
 import { RunStateCache, stateFromRows } from "./state-cache.js";
 import { RedisStepTasks } from "./step-tasks.js";
@@ -780,6 +784,64 @@ class RedisWorldImpl implements RedisWorld {
   /** A failed call as the error the caller gets: connection failures become CONNECTION_LOST. */
   private failure(error: unknown, what: string, maybeApplied: boolean): unknown {
     return isLostAnswer(error) || isUnreachable(error) ? connectionLost(what, error, maybeApplied) : error;
+  }
+
+  // ------------------------------------------------------------------ schedules and events [addition]
+
+  private scheduleStore?: RedisSchedules;
+  private get schedules(): RedisSchedules {
+    this.scheduleStore ??= new RedisSchedules(this.client, this.prefix);
+    return this.scheduleStore;
+  }
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, Date.now());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    return this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+
+  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+    this.assertOpen();
+    return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
 
   // ------------------------------------------------------------------ flow gates (scripts/gates.ts)

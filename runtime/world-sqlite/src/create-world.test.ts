@@ -5,7 +5,7 @@ import { isWorldError } from "@wfkit/world";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWorld, worldOptionsFromEnv } from "./create-world.js";
-import { LATEST_VERSION } from "./migrations.js";
+import { LATEST_VERSION, MIGRATIONS } from "./migrations.js";
 import { createSqliteWorld } from "./sqlite-world.js";
 
 const dirs: string[] = [];
@@ -80,7 +80,9 @@ describe("createWorld (WORKFLOW_TARGET_WORLD=sqlite)", () => {
     await (await createSqliteWorld({ path })).close();
     await (await createSqliteWorld({ path })).close();
     const raw = new Database(path, { readonly: true });
-    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1, 2]);
+    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual(
+      MIGRATIONS.map((m) => m.version),
+    );
     raw.close();
   });
 });

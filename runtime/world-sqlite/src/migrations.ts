@@ -155,6 +155,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: "schedules and event triggers",
+    sql: `
+      CREATE TABLE schedules (name TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE event_triggers (
+        event TEXT NOT NULL,
+        workflow_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (event, workflow_name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,6 +17,7 @@ import {
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { childScript } from "./__tests__/child-bundle.js";
+import { MIGRATIONS } from "./migrations.js";
 import { createSqliteWorld, type SqliteWorld } from "./sqlite-world.js";
 
 const dirs: string[] = [];
@@ -240,7 +241,9 @@ describe("SQLite world, several processes", () => {
     const results = await Promise.all(openers.map((c) => c.exited));
     for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
     const raw = new Database(path, { readonly: true });
-    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1, 2]);
+    expect(raw.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual(
+      MIGRATIONS.map((m) => m.version),
+    );
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
   });

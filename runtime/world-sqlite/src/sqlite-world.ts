@@ -29,6 +29,7 @@ import {
   type DeliveryRun,
   type DueRun,
   decodeCursor,
+  type EventTrigger,
   encodeCursor,
   type FlowGateRecord,
   type FlowGateUpdate,
@@ -51,6 +52,8 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
+  type ScheduleDefinition,
+  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
@@ -72,6 +75,7 @@ import { Connection } from "./connection.js";
 import { acquire, fences, holds, type LeaseColumns, leaseOf, slotOf } from "./leases.js";
 import { type EventRow, eventData, eventFromRow, runFromRow, runRecordJson } from "./rows.js";
 import { RunStateCache } from "./run-state-cache.js";
+import { SqliteSchedules } from "./schedules.js";
 import { SqliteStepTasks, TASK_TOPIC } from "./step-tasks.js";
 import { SqliteStreams, STREAM_TOPIC } from "./streams.js";
 
@@ -186,6 +190,7 @@ class SqliteWorldImpl implements SqliteWorld {
   private readonly stepTasks: SqliteStepTasks;
   private closed = false;
   private readonly q: ReturnType<typeof statements>;
+  private readonly schedules: SqliteSchedules;
   private readonly listStatements = new Map<string, Database.Statement>();
 
   constructor(
@@ -198,6 +203,7 @@ class SqliteWorldImpl implements SqliteWorld {
     this.q = statements(c.db);
     this.streams = new SqliteStreams(c);
     this.stepTasks = new SqliteStepTasks(c);
+    this.schedules = new SqliteSchedules(c);
   }
 
   get busyRetries(): number {
@@ -747,6 +753,58 @@ class SqliteWorldImpl implements SqliteWorld {
 
   subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
     return this.stepTasks.subscribe(listener);
+  }
+
+  // ------------------------------------------------------------------ schedules and events [addition]
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, Date.now());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    return this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+
+  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+    this.assertOpen();
+    return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -42,6 +42,22 @@ export {
 export { createMemoryWorld, type MemoryWorldOptions } from "./memory.js";
 export { Notifier } from "./notifier.js";
 export { RunIndex } from "./run-index.js";
+export {
+  advanceTick,
+  checkScheduleName,
+  compareTriggers,
+  type EventTrigger,
+  hooksWithPrefix,
+  MemorySchedules,
+  mergeSchedule,
+  SCHEDULE_METHODS,
+  type ScheduleAndEventMethods,
+  type ScheduleCatchUp,
+  type ScheduleDefinition,
+  type ScheduleOverlap,
+  type ScheduleRecord,
+  schedulesOf,
+} from "./schedules.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
 export { byName, MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";

@@ -27,6 +27,13 @@ import {
 } from "./materialize.js";
 import { Notifier } from "./notifier.js";
 import { RunIndex } from "./run-index.js";
+import {
+  type EventTrigger,
+  hooksWithPrefix,
+  MemorySchedules,
+  type ScheduleDefinition,
+  type ScheduleRecord,
+} from "./schedules.js";
 import { MemoryStepTasks } from "./step-tasks.js";
 import { MemoryStreams } from "./streams.js";
 import type {
@@ -94,6 +101,7 @@ class MemoryWorld implements World, FlowGateWorld {
   private readonly notifier = new Notifier();
   private readonly streams = new MemoryStreams();
   private readonly deliveries = new DeliveryBook();
+  private readonly schedules = new MemorySchedules();
   /** [addition, flow control] Gates of concurrency keys, throttles and debounces (`flow-gates.ts`). */
   private readonly flowGates: MemoryFlowGates;
   /** Used by `MemoryWorldWithStepTasks` only; the plain memory world has no step tasks. */
@@ -334,6 +342,64 @@ class MemoryWorld implements World, FlowGateWorld {
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.streams.listeners.subscribe(runId, name, listener);
+  }
+
+  // ------------------------------------------------------------------ schedules and events [addition]
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, this.now());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+
+  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+    this.assertOpen();
+    const hooks: HookRecord[] = [];
+    for (const holder of this.index.tokenHoldersWithPrefix(prefix)) {
+      const state = this.index.get(holder.runId);
+      const hook = state?.hooks.get(holder.hookId);
+      if (hook && !isTerminalStatus(state!.run.status)) hooks.push({ ...hook });
+    }
+    return hooksWithPrefix(hooks, prefix, limit);
   }
 
   readFlowGate(gateId: string): Promise<FlowGateRecord | undefined> {

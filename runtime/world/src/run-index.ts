@@ -64,6 +64,13 @@ export class RunIndex {
     this.wake.delete(runId);
   }
 
+  /** [addition, events] Holders of live tokens that start with `prefix` (for `listHooksByTokenPrefix`). */
+  tokenHoldersWithPrefix(prefix: string): TokenHolder[] {
+    const found: TokenHolder[] = [];
+    for (const [token, holder] of this.tokens) if (token.startsWith(prefix)) found.push(holder);
+    return found;
+  }
+
   tokenHolder(token: string): TokenHolder | undefined {
     return this.tokens.get(token);
   }

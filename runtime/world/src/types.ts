@@ -10,6 +10,7 @@
  * Values that user code produced (workflow input/output, step args/results, errors, hook payloads) are
  * already serialized by the engine into strings before they reach a world; a world never interprets them.
  */
+import type { ScheduleAndEventMethods } from "./schedules.js";
 
 /** `paused` [addition]: an operator paused the run (`run_paused`): it starts no step and fires no wake-up. */
 export type RunStatus = "pending" | "running" | "paused" | "completed" | "failed" | "cancelled";
@@ -395,7 +396,7 @@ export type StepTaskNotification =
  * their IDs, e.g. as file names). How rows follow from events (duplicates, run end) is decided once, in
  * `materialize.ts`, for every world.
  */
-export interface World {
+export interface World extends Partial<ScheduleAndEventMethods> {
   /** Human-readable name: "local", "postgres", "memory", … */
   readonly name: string;
 

@@ -6,6 +6,7 @@ import { addHealthCommand } from "./health-command.js";
 import { addInspectCommand } from "./inspect-command.js";
 import { type CliIo, processIo } from "./io.js";
 import { addPostgresCommand } from "./postgres-command.js";
+import { addSchedulesCommands } from "./schedules-command.js";
 import { addSteerCommands } from "./steer-commands.js";
 import { addStreamsCommand } from "./streams-command.js";
 import { addTransformCommand } from "./transform-command.js";
@@ -36,6 +37,7 @@ export function createProgram(io: CliIo = processIo): Command {
   addInspectCommand(program, io);
   addSteerCommands(program, io);
   addStreamsCommand(program, io);
+  addSchedulesCommands(program, io);
   addExportCommand(program, io);
   addHealthCommand(program, io);
   addWebCommand(program, io);

@@ -11,6 +11,7 @@ import { stepContext } from "./step-context.js";
 export const FETCH_STEP = "step//workflow//fetch";
 export const READ_BODY_STEP = "step//workflow//readBody";
 export const START_CHILD_STEP = "step//workflow//startChild";
+export const EMIT_STEP = "step//workflow//emit";
 
 interface ChildSpec {
   workflowId: string;
@@ -42,6 +43,20 @@ async function startChildStep(spec: ChildSpec): Promise<string> {
   }
 }
 
+/**
+ * `emit()` in workflow code. The event ID comes from the run (`wevt_<run>_<n>`), so a retry of this step (or a rerun
+ * after a crash) emits the same event, which is delivered and starts triggered runs once.
+ */
+async function emitStep(spec: { name: string; data: unknown; key?: string; id: string }) {
+  const ctx = stepContext.getStore();
+  if (!ctx?.emit)
+    throw new FatalError("emit() in workflow code needs the engine that runs the workflow's steps.");
+  return ctx.emit(spec.name, spec.data, {
+    id: spec.id,
+    ...(spec.key !== undefined ? { key: spec.key } : {}),
+  });
+}
+
 async function fetchStep(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   return globalThis.fetch(input, init);
 }
@@ -59,4 +74,5 @@ const g = globalThis as unknown as Record<symbol, Map<string, unknown> | undefin
 g[STEPS_KEY] ??= new Map();
 if (!g[STEPS_KEY].has(FETCH_STEP)) g[STEPS_KEY].set(FETCH_STEP, fetchStep);
 if (!g[STEPS_KEY].has(READ_BODY_STEP)) g[STEPS_KEY].set(READ_BODY_STEP, readBodyStep);
+if (!g[STEPS_KEY].has(EMIT_STEP)) g[STEPS_KEY].set(EMIT_STEP, emitStep);
 if (!g[STEPS_KEY].has(START_CHILD_STEP)) g[STEPS_KEY].set(START_CHILD_STEP, startChildStep);

@@ -48,6 +48,8 @@ import {
 } from "../sandbox/run-errors.js";
 import { StepNotRegisteredError, WorkflowNotRegisteredError } from "../sandbox/workflow-error.js";
 import { deserialize, deserializeError, serialize } from "../serialization/index.js";
+import { emitEvent } from "../triggers/events.js";
+import { Scheduler } from "../triggers/scheduler.js";
 import { compileWorkflowBundle, timeLimitFromEnv } from "../vm/index.js";
 import { currentClock } from "./clock.js";
 import { type CodeProvider, MissingCodeProviderError } from "./code-provider.js";
@@ -229,6 +231,8 @@ export class Engine implements EngineContext {
   private readonly claimedOwn = new Set<string>();
   /** Trace contexts of runs driven elsewhere whose step tasks this process ran (bounded). */
   private readonly traceparents = new Map<string, string>();
+  /** [schedules] Fires schedule ticks; started with the sweep, in processes that execute runs only. */
+  private scheduler: Scheduler | undefined;
   /** [flow control] Concurrency slots, throttles and debounces across the world's processes (flow-control.ts). */
   private readonly flow: FlowControl;
 
@@ -322,6 +326,8 @@ export class Engine implements EngineContext {
       onConflict?: "use-existing" | "fail";
       metadata?: Record<string, unknown>;
       deploymentId?: string;
+      /** [events] false: start even a workflow this process's code lacks (a `trigger()` of another service). */
+      checkRegistered?: boolean;
       /** [flow control] What the run is subject to (recorded as `metadata.flow`), from `start()`'s workflow function. */
       flow?: FlowSpec;
     } = {},
@@ -357,7 +363,8 @@ export class Engine implements EngineContext {
     if (this.executeRuns && !executes) this.warnNoCode();
     // A process that will drive the run knows its code: an ID the code lacks is refused now, instead of a run
     // that no process can ever execute.
-    if (executes && this.checkWorkflowIds) await this.checkRegistered(workflowName);
+    if (executes && this.checkWorkflowIds && opts.checkRegistered !== false)
+      await this.checkRegistered(workflowName);
     const world = await this.world();
     const flow =
       opts.flow && (flowSpecOf({ flow: opts.flow }) || opts.flow.priority !== undefined)
@@ -758,6 +765,7 @@ export class Engine implements EngineContext {
           signal: attemptSignal,
           world: () => this.world(),
           startRun: (workflowId, args, opts) => this.start(workflowId, args, opts),
+          emit: (name, data, opts) => emitEvent(this, name, data, opts),
         },
         () => body.apply(input.self, input.args),
       );
@@ -1276,7 +1284,17 @@ export class Engine implements EngineContext {
     this.ensureSweep();
   }
 
+  /** [schedules] This engine's scheduler, started if it executes runs (`schedule()` pokes it). */
+  schedules(): Scheduler | undefined {
+    if (!this.scheduler && this.executes) {
+      this.scheduler = new Scheduler(this);
+      this.scheduler.start();
+    }
+    return this.scheduler;
+  }
+
   private ensureSweep(): void {
+    this.schedules();
     if (this.sweepTimer || this.closed || this.sweepIntervalMs === false || !this.executes) return;
     this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);
     this.sweepTimer.unref();
@@ -1404,6 +1422,7 @@ export class Engine implements EngineContext {
     this.closed = true;
     this.unwatchWorld?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.scheduler?.stop();
     this.unwatchTasks?.();
     this.taskRunner?.stop();
     this.wakeTimers.close();

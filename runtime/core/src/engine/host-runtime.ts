@@ -15,6 +15,7 @@ export interface RuntimeApi {
   sleep(duration: string | number | Date): Promise<void>;
   createHook(opts?: { token?: string; metadata?: unknown }): never;
   createWebhook(opts?: unknown): never;
+  waitForEvent(name: string, opts?: unknown): never;
   resumeHook(token: string, payload: unknown): Promise<HookInfo>;
   getWritable(opts?: { namespace?: string }): WritableStream<unknown>;
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
@@ -40,6 +41,12 @@ export const hostRuntime: RuntimeApi = {
     throw new Error(
       'createWebhook() makes a run wait for an HTTP request, so it belongs in a "use workflow" function. Create ' +
         "it in the workflow and hand webhook.url to whoever will call it.",
+    );
+  },
+  waitForEvent(): never {
+    throw new Error(
+      'waitForEvent() makes a run wait for an event, so it belongs in a "use workflow" function, not in a step or ' +
+        "plain code. To send an event from here, use emit() from workflow/api.",
     );
   },
   resumeHook(token: string, payload: unknown): Promise<HookInfo> {

@@ -9,6 +9,7 @@ import type { Script } from "node:vm";
 import type { NewEvent } from "@wfkit/world";
 import { RUNTIME_KEY, USE_STEP_KEY } from "../sandbox/abi.js";
 import { parseDuration } from "../sandbox/duration.js";
+import { EventTimeoutError } from "../sandbox/errors.js";
 import { HookConflictError } from "../sandbox/hook-errors.js";
 import {
   QueryNotFoundError,
@@ -23,8 +24,9 @@ import {
   serialize,
   serializeError,
 } from "../serialization/index.js";
+import { eventNameProblem, eventWaitToken } from "../triggers/event-tokens.js";
 import { createSandbox, type RealmKit, type Sandbox } from "../vm/index.js";
-import { FETCH_STEP, READ_BODY_STEP, START_CHILD_STEP } from "./builtin-steps.js";
+import { EMIT_STEP, FETCH_STEP, READ_BODY_STEP, START_CHILD_STEP } from "./builtin-steps.js";
 import { ReplayDivergenceError } from "./engine-errors.js";
 import { rescindedSeqs } from "./history.js";
 import { HookChannel } from "./hook-channel.js";
@@ -152,6 +154,9 @@ export class WorkflowInstance {
   /** Child runs this run started (`start()` in workflow code) whose outcome has not arrived yet, by child run ID. */
   private readonly children = new Map<string, ChildRecord>();
   private childCounter = 0;
+  /** [events] `waitForEvent()` and `emit()` calls so far: they name the run's event hooks and event IDs. */
+  private eventWaits = 0;
+  private emits = 0;
   private lastHookCid = "";
   /** Set when this run is a child: where its outcome goes (`run_created.data.metadata.parent`). */
   parent: ParentLink | undefined;
@@ -668,6 +673,72 @@ export class WorkflowInstance {
     return started.then(kit.guard(() => handle, "childHandle"));
   }
 
+  /**
+   * [events] `waitForEvent(name, { key, timeout })`: a hook whose token names the event (`event-tokens.ts`), so every
+   * `emit()` of it finds this run, raced against a sleep when there is a timeout. Whichever settles first disposes
+   * the hook; a timer left behind by an event that came first wakes the run once and changes nothing.
+   */
+  private waitForEvent(name: unknown, opts: unknown): Promise<unknown> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    const o = (opts ?? {}) as { key?: unknown; timeout?: unknown };
+    let timeoutMs: number | undefined;
+    try {
+      const problem =
+        eventNameProblem(name, "the event name") ??
+        (o.key !== undefined ? eventNameProblem(o.key, "the key") : undefined);
+      if (problem) throw new TypeError(`waitForEvent(name, { key, timeout }): ${problem}.`);
+      if (o.timeout !== undefined)
+        timeoutMs = parseDuration(o.timeout as string | number, "waitForEvent() timeout");
+    } catch (error) {
+      return SandboxPromise.reject(this.toSandboxError(error));
+    }
+    const eventName = name as string;
+    const key = o.key as string | undefined;
+    const hook = this.createHook(
+      { token: eventWaitToken(eventName, key, this.runId, ++this.eventWaits) },
+      "hook",
+    );
+    const dispose = hook.dispose as () => void;
+    const kit = this.kit;
+    let settled = false;
+    const received = (hook.then as (f: (v: unknown) => unknown) => Promise<unknown>)(
+      kit.guard((event: unknown) => {
+        settled = true;
+        dispose();
+        return event;
+      }, "eventReceived"),
+    );
+    if (timeoutMs === undefined) return received;
+    received.then(undefined, kit.guard(ignore, "ignore"));
+    const limit = timeoutMs;
+    const timedOut = this.requestWait(limit).then(
+      kit.guard(() => {
+        if (settled) return new SandboxPromise(() => {}); // the event came first: this timer means nothing
+        settled = true;
+        dispose();
+        throw this.toSandboxError(new EventTimeoutError(eventName, limit, key));
+      }, "eventTimeout"),
+    );
+    return SandboxPromise.race([received, timedOut]);
+  }
+
+  /** [events] `emit()` in workflow code: the built-in emit step, with an event ID derived from the run. */
+  private emitEvent(name: unknown, data: unknown, opts: unknown): Promise<unknown> {
+    const SandboxPromise = this.realm.Promise as PromiseConstructor;
+    const o = (opts ?? {}) as { key?: unknown; id?: unknown };
+    const problem =
+      eventNameProblem(name, "the event name") ??
+      (o.key !== undefined ? eventNameProblem(o.key, "the key") : undefined) ??
+      (o.id !== undefined ? eventNameProblem(o.id, "the event id") : undefined);
+    if (problem) {
+      return SandboxPromise.reject(
+        this.toSandboxError(new TypeError(`emit(name, data, { key, id }): ${problem}.`)),
+      );
+    }
+    const id = (o.id as string | undefined) ?? `wevt_${this.runId}_${++this.emits}`;
+    return this.requestStep(EMIT_STEP, [{ name, data, id, ...(o.key !== undefined ? { key: o.key } : {}) }]);
+  }
+
   /** The child runs whose outcome this run still waits for, with the hook that receives it. */
   pendingChildren(): { runId: string; cid: string; policy: "cancel" | "abandon" }[] {
     return [...this.children].map(([runId, child]) => ({ runId, ...child }));
@@ -744,6 +815,8 @@ export class WorkflowInstance {
       },
       startChild: (workflowId: unknown, args: unknown, opts: unknown) =>
         this.startChild(workflowId, args, opts),
+      waitForEvent: (name: unknown, opts: unknown) => this.waitForEvent(name, opts),
+      emit: (name: unknown, data: unknown, opts: unknown) => this.emitEvent(name, data, opts),
       setQueryHandler: (name: unknown, handler: unknown) => {
         if (typeof name !== "string" || name.length === 0 || typeof handler !== "function") {
           throw this.toSandboxError(

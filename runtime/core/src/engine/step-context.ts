@@ -30,6 +30,12 @@ export interface StepContext {
     args: unknown[],
     opts: { runId: string; onConflict: "use-existing"; metadata: Record<string, unknown> },
   ) => Promise<string>;
+  /** [events] `emit()` on the engine that runs this step (step code, and the built-in step of workflow code). */
+  emit?: (
+    name: string,
+    data: unknown,
+    opts?: { key?: string; id?: string },
+  ) => Promise<{ eventId: string; delivered: string[]; started: string[] }>;
 }
 
 const STORAGE_KEY = Symbol.for("wfkit.stepContext");

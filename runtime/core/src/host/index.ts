@@ -40,6 +40,25 @@ export {
   withWaitingFor,
 } from "../api/run-info.js";
 export { configureRuntime, engineForWorld, getEngine, type RuntimeOptions } from "../api/runtime-config.js";
+export {
+  deleteSchedule,
+  type EmitOptions,
+  type EmitResult,
+  type EmittedEvent,
+  emit,
+  getSchedule,
+  listSchedules,
+  listTriggers,
+  pauseSchedule,
+  resumeSchedule,
+  type ScheduleInfo,
+  type ScheduleOptions,
+  schedule,
+  type TriggerOptions,
+  trigger,
+  triggerSchedule,
+  untrigger,
+} from "../api/schedules.js";
 export { getRun, resumePendingRuns, type StartOptions, start } from "../api/start.js";
 export { startWorker, type Worker, type WorkerOptions } from "../api/worker.js";
 export { worldFromEnv } from "../api/world-selection.js";
@@ -106,6 +125,8 @@ export {
   WORKFLOW_DESERIALIZE,
   WORKFLOW_SERIALIZE,
 } from "../serialization/index.js";
+/** [schedules] The run ID of a schedule's tick (operators and tests match runs to ticks with it). */
+export { tickRunId } from "../triggers/ticks.js";
 
 /** `getStepMetadata()` of the public API, for host code (steps). */
 export function getStepMetadata() {

@@ -78,3 +78,46 @@ export class StepTimeoutError extends Error {
     );
   }
 }
+
+/**
+ * [addition, events] `waitForEvent(name, { timeout })` saw no matching event within `timeout`. Workflow code may catch
+ * it (`EventTimeoutError.is(error)`) and go on; uncaught, it fails the run like any error.
+ */
+export class EventTimeoutError extends Error {
+  readonly code = "EVENT_TIMEOUT";
+  constructor(
+    readonly eventName: string,
+    readonly timeoutMs: number,
+    readonly key?: string,
+  ) {
+    super(
+      `No event "${eventName}"${key === undefined ? "" : ` with key "${key}"`} arrived within ${timeoutMs} ms ` +
+        "(waitForEvent timeout).",
+    );
+    this.name = "EventTimeoutError";
+  }
+  static is(value: unknown): value is EventTimeoutError {
+    return (
+      typeof value === "object" && value !== null && (value as { code?: unknown }).code === "EVENT_TIMEOUT"
+    );
+  }
+}
+
+/** [addition, schedules] `pauseSchedule()`, `resumeSchedule()` or `triggerSchedule()` of a name no schedule has. */
+export class ScheduleNotFoundError extends Error {
+  readonly code = "SCHEDULE_NOT_FOUND";
+  constructor(readonly scheduleName: string) {
+    super(
+      `No schedule is named "${scheduleName}" in this world. listSchedules() (or \`wf schedules ls\`) lists them; ` +
+        "schedule(name, workflow, { cron }) creates one.",
+    );
+    this.name = "ScheduleNotFoundError";
+  }
+  static is(value: unknown): value is ScheduleNotFoundError {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { code?: unknown }).code === "SCHEDULE_NOT_FOUND"
+    );
+  }
+}

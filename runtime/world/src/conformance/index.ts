@@ -14,6 +14,7 @@
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { isWorldError } from "../errors.js";
 import { flowGatesOf } from "../flow-gates.js";
+import { type ScheduleDefinition, schedulesOf } from "../schedules.js";
 import { stepTasksOf } from "../step-tasks.js";
 import type {
   NewEvent,
@@ -1172,6 +1173,106 @@ export function runWorldConformance(
         closed: true,
       });
       expect(await again.writeStream!(run.runId, "open", ["y"])).toEqual({ nextIndex: 2 });
+    });
+
+    // ---------------------------------------------------------------- schedules and events (optional World methods)
+
+    /** Schedules and events are optional: a world without them has these cases reported as skipped, not failed. */
+    const schedulesIn = (w: World, ctx: TestContext) => {
+      const store = schedulesOf(w);
+      if (!store) ctx.skip("this world has no schedules and events (putSchedule… are optional)");
+      return store!;
+    };
+    const definition = (over: Partial<ScheduleDefinition> = {}): ScheduleDefinition => ({
+      name: "nightly",
+      workflowName: "workflow//./m//wf",
+      cron: "0 3 * * *",
+      args: "[]",
+      overlap: "skip",
+      catchUp: "latest",
+      ...over,
+    });
+
+    test("schedules: an upsert keeps the pause and the ticks; ticks never move back", async (ctx) => {
+      const w = schedulesIn(world, ctx);
+      const created = await w.putSchedule(definition({ timezone: "Europe/Berlin" }), 1_000);
+      expect(created).toMatchObject({ name: "nightly", paused: false, lastTick: 1_000, createdAt: 1_000 });
+      expect(created.timezone).toBe("Europe/Berlin");
+      expect((await w.setSchedulePaused("nightly", true))!.paused).toBe(true);
+      expect((await w.recordScheduleTick("nightly", 5_000, "wrun_a"))!).toMatchObject({
+        lastTick: 5_000,
+        lastRunId: "wrun_a",
+      });
+      // An older tick (another scheduler, late) changes nothing; a skipped tick keeps the last run.
+      expect(await w.recordScheduleTick("nightly", 4_000, "wrun_old")).toMatchObject({
+        lastTick: 5_000,
+        lastRunId: "wrun_a",
+      });
+      expect(await w.recordScheduleTick("nightly", 6_000)).toMatchObject({
+        lastTick: 6_000,
+        lastRunId: "wrun_a",
+      });
+      const updated = await w.putSchedule(definition({ cron: "0 4 * * *", args: '["x"]' }), 9_000);
+      expect(updated).toMatchObject({
+        cron: "0 4 * * *",
+        args: '["x"]',
+        paused: true,
+        lastTick: 6_000,
+        lastRunId: "wrun_a",
+        createdAt: 1_000,
+        updatedAt: 9_000,
+      });
+      expect(updated.timezone).toBeUndefined();
+      expect(await w.getSchedule("nightly")).toEqual(updated);
+      await w.putSchedule(definition({ name: "alpha" }), 2_000);
+      expect((await w.listSchedules()).map((r) => r.name)).toEqual(["alpha", "nightly"]);
+      expect(await w.deleteSchedule("nightly")).toBe(true);
+      expect(await w.deleteSchedule("nightly")).toBe(false);
+      expect(await w.getSchedule("nightly")).toBeUndefined();
+      expect(await w.setSchedulePaused("nightly", false)).toBeUndefined();
+      expect(await w.recordScheduleTick("nightly", 7_000)).toBeUndefined();
+      // Recreated after a delete: a new schedule from its new creation time.
+      expect(await w.putSchedule(definition(), 8_000)).toMatchObject({ lastTick: 8_000, paused: false });
+    });
+
+    test("schedules: event triggers are registered once and listed by event", async (ctx) => {
+      const w = schedulesIn(world, ctx);
+      await w.putEventTrigger("signup", "workflow//./m//b", 1);
+      await w.putEventTrigger("signup", "workflow//./m//a", 2);
+      await w.putEventTrigger("signup", "workflow//./m//a", 3);
+      await w.putEventTrigger("order.paid", "workflow//./m//a", 4);
+      expect((await w.listEventTriggers("signup")).map((t) => t.workflowName)).toEqual([
+        "workflow//./m//a",
+        "workflow//./m//b",
+      ]);
+      expect((await w.listEventTriggers("signup"))[0]!.createdAt).toBe(2);
+      expect((await w.listEventTriggers()).map((t) => t.event)).toEqual(["order.paid", "signup", "signup"]);
+      expect(await w.deleteEventTrigger("signup", "workflow//./m//b")).toBe(true);
+      expect(await w.deleteEventTrigger("signup", "workflow//./m//b")).toBe(false);
+      expect(await w.listEventTriggers("nothing")).toEqual([]);
+    });
+
+    test("schedules: live hooks are found by token prefix, not disposed ones or those of ended runs", async (ctx) => {
+      const w = schedulesIn(world, ctx);
+      const a = await newRun();
+      const b = await newRun();
+      await push(
+        a.runId,
+        { type: "hook_created", correlationId: "h1", data: { token: "wfevent:x:*:a:1" } },
+        { type: "hook_created", correlationId: "h2", data: { token: "wfevent:x%25_:*:a:2" } },
+        { type: "hook_created", correlationId: "h3", data: { token: "other" } },
+      );
+      await push(b.runId, { type: "hook_created", correlationId: "h1", data: { token: "wfevent:x:*:b:1" } });
+      const tokens = async (prefix: string) => (await w.listHooksByTokenPrefix(prefix)).map((h) => h.token);
+      expect(await tokens("wfevent:x:")).toEqual(["wfevent:x:*:a:1", "wfevent:x:*:b:1"]);
+      // SQL wildcards in a prefix are matched literally.
+      expect(await tokens("wfevent:x%25_:")).toEqual(["wfevent:x%25_:*:a:2"]);
+      expect(await tokens("wfevent:x_")).toEqual([]);
+      expect(await tokens("wfevent:%")).toEqual([]);
+      expect(await w.listHooksByTokenPrefix("wfevent:x:", 1)).toHaveLength(1);
+      await push(a.runId, { type: "hook_disposed", correlationId: "h1" });
+      await push(b.runId, { type: "run_cancelled", data: {} });
+      expect(await tokens("wfevent:")).toEqual(["wfevent:x%25_:*:a:2"]);
     });
 
     // ---------------------------------------------------------------- step tasks (optional World methods)
