@@ -15,14 +15,7 @@ import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testin
 import { FLOW_TOPIC } from "@wfkit/world-vercel";
 import { freshProcessInvoker, type QueueService, startQueueService } from "@wfkit/world-vercel/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  copyNextApp,
-  type NextApp,
-  type NextServer,
-  readEvents,
-  runNext,
-  serveNext,
-} from "./next/support.js";
+import { copyNextApp, followRun, type NextApp, type NextServer, runNext, serveNext } from "./next/support.js";
 import { copyIntoTmp, copyProject, type Project, runNode } from "./support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -390,8 +383,8 @@ describe("examples/next-app on Vercel: next build emits the flow function, the a
       body: JSON.stringify({ email: "ada@example.com" }),
     });
     expect(started.status, await started.clone().text()).toBe(200);
-    const { runId } = (await started.json()) as { runId: string };
-    const events = readEvents(await fetch(`${server.base}/api/signup/${runId}/events`, { headers: session }));
+    const { runId, readToken } = (await started.json()) as { runId: string; readToken: string };
+    const events = followRun(server.base, runId, readToken);
     const email = await events.next((e) => e.data?.step === "sendWelcomeEmail");
     const confirmUrl = email.data.confirmUrl as string;
     expect(confirmUrl.startsWith(`${server.base}/.well-known/workflow/v1/webhook/`)).toBe(true);
