@@ -50,7 +50,6 @@ import {
   DeliveryBook,
   type DeliveryRun,
   type DueRun,
-  type EventTrigger,
   type FlowGateRecord,
   type FlowGateUpdate,
   type FlowGateWorld,
@@ -70,9 +69,8 @@ import {
   RunNotFoundError,
   type RunNotification,
   type RunRecord,
-  type ScheduleDefinition,
-  type ScheduleRecord,
   type StepRecord,
+  StoredSchedules,
   type StreamInfo,
   type StreamPage,
   stampEvents,
@@ -112,7 +110,7 @@ export function createLocalWorld(options: LocalWorldOptions = {}): World {
   return new LocalWorld(options);
 }
 
-class LocalWorld implements World, FlowGateWorld {
+class LocalWorld extends StoredSchedules implements World, FlowGateWorld {
   readonly name = "local";
   readonly dataDir: string;
   private readonly runsDir: string;
@@ -127,7 +125,7 @@ class LocalWorld implements World, FlowGateWorld {
   private readonly fds: FdCache;
   private readonly claims: HookClaims;
   private readonly streams: StreamFiles;
-  private readonly schedules: ScheduleFiles;
+  protected override readonly schedules: ScheduleFiles;
   private readonly gates: FlowGateFiles;
   private readonly fsync: boolean;
   private readonly nonceBase = randomBytes(6).toString("base64url");
@@ -139,6 +137,7 @@ class LocalWorld implements World, FlowGateWorld {
   private closed = false;
 
   constructor(options: LocalWorldOptions) {
+    super();
     this.dataDir = resolve(
       options.dataDir ?? process.env.WORKFLOW_LOCAL_DATA_DIR ?? join(process.cwd(), ".workflow-data"),
     );
@@ -536,53 +535,9 @@ class LocalWorld implements World, FlowGateWorld {
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]
+  // The methods that only ask the store are `StoredSchedules` (@wfkit/world), which this class extends.
 
-  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
-    this.assertOpen();
-    return this.schedules.put(def, now);
-  }
-
-  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.get(name);
-  }
-
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    return this.schedules.list();
-  }
-
-  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.setPaused(name, paused, Date.now());
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.delete(name);
-  }
-
-  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.recordTick(name, tick, runId);
-  }
-
-  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
-    this.assertOpen();
-    this.schedules.putTrigger(event, workflowName, now);
-  }
-
-  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.deleteTrigger(event, workflowName);
-  }
-
-  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
-    this.assertOpen();
-    return this.schedules.listTriggers(event);
-  }
-
-  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+  override async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     // Other processes' hooks reach the index through the directory watch (or the periodic rescan without one).
     this.catchUp();
@@ -840,7 +795,7 @@ class LocalWorld implements World, FlowGateWorld {
     for (const runId of ids) this.openQuietly(runId);
   }
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed)
       throw new Error(`This local world (${this.dataDir}) was closed; create a new one to use it.`);
   }

@@ -34,7 +34,6 @@ import {
   type DeliveryRun,
   type DueRun,
   decodeCursor,
-  type EventTrigger,
   encodeCursor,
   type FlowGateRecord,
   type FlowGateUpdate,
@@ -57,13 +56,12 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
-  type ScheduleDefinition,
-  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
   type StepTaskOutcome,
   type StepTaskRecord,
+  StoredSchedules,
   type StreamInfo,
   type StreamPage,
   stampEvents,
@@ -249,7 +247,7 @@ async function withClient<T>(
 
 type Row = Record<string, unknown>;
 
-class PgWorld implements PostgresWorld {
+class PgWorld extends StoredSchedules implements PostgresWorld {
   readonly name = "postgres" as const;
   private readonly s: string;
   private readonly notifications = new RunNotifications();
@@ -267,7 +265,7 @@ class PgWorld implements PostgresWorld {
   private closed = false;
   private readonly streams: PgStreams;
   private readonly stepTasks: PgStepTasks;
-  private readonly schedules: PgSchedules;
+  protected override readonly schedules: PgSchedules;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -275,6 +273,7 @@ class PgWorld implements PostgresWorld {
     private readonly poolSize: number,
     stateCacheSize: number,
   ) {
+    super();
     this.s = quoted(schema);
     this.cache = new RunStateCache(stateCacheSize);
     this.appends = appendCalls(pool, this.s, poolSize);
@@ -1006,53 +1005,9 @@ class PgWorld implements PostgresWorld {
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]
+  // The methods that only ask the store are `StoredSchedules` (@wfkit/world), which this class extends.
 
-  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
-    this.assertOpen();
-    return this.schedules.put(def, now);
-  }
-
-  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.get(name);
-  }
-
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    return this.schedules.list();
-  }
-
-  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.setPaused(name, paused, Date.now());
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.delete(name);
-  }
-
-  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.recordTick(name, tick, runId);
-  }
-
-  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
-    this.assertOpen();
-    return this.schedules.putTrigger(event, workflowName, now);
-  }
-
-  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.deleteTrigger(event, workflowName);
-  }
-
-  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
-    this.assertOpen();
-    return this.schedules.listTriggers(event);
-  }
-
-  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+  override async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
@@ -1170,7 +1125,7 @@ class PgWorld implements PostgresWorld {
     await this.pool.end();
   }
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed) {
       throw new WorldError(
         "WORLD_CLOSED",

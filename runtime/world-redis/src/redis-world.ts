@@ -28,7 +28,6 @@ import {
   type Delivery,
   type DeliveryRun,
   type DueRun,
-  type EventTrigger,
   type FlowGateRecord,
   type FlowGateUpdate,
   type FlowGateWorld,
@@ -48,13 +47,12 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
-  type ScheduleDefinition,
-  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
   type StepTaskOutcome,
   type StepTaskRecord,
+  StoredSchedules,
   type StreamPage,
   stampEvents,
   updateByCompareAndSet,
@@ -179,7 +177,7 @@ export async function createRedisWorld(options: RedisWorldOptions = {}): Promise
 
 type Fields = Record<string, string>;
 
-class RedisWorldImpl implements RedisWorld {
+class RedisWorldImpl extends StoredSchedules implements RedisWorld {
   readonly name = "redis" as const;
   private readonly keys: Keys;
   private readonly cache: RunStateCache;
@@ -197,6 +195,7 @@ class RedisWorldImpl implements RedisWorld {
     readonly connectionName: string,
     stateCacheSize: number,
   ) {
+    super();
     this.keys = new Keys(prefix);
     this.cache = new RunStateCache(stateCacheSize);
     this.streams = new RedisStreams(client, prefix, notifications);
@@ -787,59 +786,15 @@ class RedisWorldImpl implements RedisWorld {
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]
+  // The methods that only ask the store are `StoredSchedules` (@wfkit/world), which this class extends.
 
   private scheduleStore?: RedisSchedules;
-  private get schedules(): RedisSchedules {
+  protected override get schedules(): RedisSchedules {
     this.scheduleStore ??= new RedisSchedules(this.client, this.prefix);
     return this.scheduleStore;
   }
 
-  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
-    this.assertOpen();
-    return this.schedules.put(def, now);
-  }
-
-  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.get(name);
-  }
-
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    return this.schedules.list();
-  }
-
-  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.setPaused(name, paused, Date.now());
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.delete(name);
-  }
-
-  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.recordTick(name, tick, runId);
-  }
-
-  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
-    this.assertOpen();
-    return this.schedules.putTrigger(event, workflowName, now);
-  }
-
-  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.deleteTrigger(event, workflowName);
-  }
-
-  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
-    this.assertOpen();
-    return this.schedules.listTriggers(event);
-  }
-
-  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+  override async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
@@ -889,7 +844,7 @@ class RedisWorldImpl implements RedisWorld {
     await Promise.all([quit(this.client), this.subscriber && quit(this.subscriber)]);
   }
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed) {
       throw new WorldError(
         "WORLD_CLOSED",

@@ -29,7 +29,6 @@ import {
   type DeliveryRun,
   type DueRun,
   decodeCursor,
-  type EventTrigger,
   encodeCursor,
   type FlowGateRecord,
   type FlowGateUpdate,
@@ -52,13 +51,12 @@ import {
   type RunRecord,
   type RunState,
   type RunStatus,
-  type ScheduleDefinition,
-  type ScheduleRecord,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
   type StepTaskOutcome,
   type StepTaskRecord,
+  StoredSchedules,
   type StreamInfo,
   type StreamPage,
   stampEvents,
@@ -178,7 +176,7 @@ type DeliveryRow = {
   created_at: number;
 };
 
-class SqliteWorldImpl implements SqliteWorld {
+class SqliteWorldImpl extends StoredSchedules implements SqliteWorld {
   readonly name = "sqlite" as const;
   readonly path: string;
   private readonly db: Database.Database;
@@ -190,13 +188,14 @@ class SqliteWorldImpl implements SqliteWorld {
   private readonly stepTasks: SqliteStepTasks;
   private closed = false;
   private readonly q: ReturnType<typeof statements>;
-  private readonly schedules: SqliteSchedules;
+  protected override readonly schedules: SqliteSchedules;
   private readonly listStatements = new Map<string, Database.Statement>();
 
   constructor(
     private readonly c: Connection,
     stateCacheSize: number,
   ) {
+    super();
     this.db = c.db;
     this.path = c.path;
     this.cache = new RunStateCache(stateCacheSize);
@@ -756,53 +755,9 @@ class SqliteWorldImpl implements SqliteWorld {
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]
+  // The methods that only ask the store are `StoredSchedules` (@wfkit/world), which this class extends.
 
-  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
-    this.assertOpen();
-    return this.schedules.put(def, now);
-  }
-
-  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.get(name);
-  }
-
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    return this.schedules.list();
-  }
-
-  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.setPaused(name, paused, Date.now());
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.delete(name);
-  }
-
-  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.recordTick(name, tick, runId);
-  }
-
-  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
-    this.assertOpen();
-    return this.schedules.putTrigger(event, workflowName, now);
-  }
-
-  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.deleteTrigger(event, workflowName);
-  }
-
-  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
-    this.assertOpen();
-    return this.schedules.listTriggers(event);
-  }
-
-  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+  override async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     return this.schedules.hooksByTokenPrefix(prefix, limit);
   }
@@ -863,7 +818,7 @@ class SqliteWorldImpl implements SqliteWorld {
     this.c.close();
   }
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed) {
       throw new WorldError(
         "WORLD_CLOSED",

@@ -56,6 +56,8 @@ export {
   type ScheduleDefinition,
   type ScheduleOverlap,
   type ScheduleRecord,
+  type ScheduleStore,
+  StoredSchedules,
   schedulesOf,
 } from "./schedules.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";

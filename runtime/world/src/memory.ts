@@ -27,13 +27,7 @@ import {
 } from "./materialize.js";
 import { Notifier } from "./notifier.js";
 import { RunIndex } from "./run-index.js";
-import {
-  type EventTrigger,
-  hooksWithPrefix,
-  MemorySchedules,
-  type ScheduleDefinition,
-  type ScheduleRecord,
-} from "./schedules.js";
+import { hooksWithPrefix, MemorySchedules, StoredSchedules } from "./schedules.js";
 import { MemoryStepTasks } from "./step-tasks.js";
 import { MemoryStreams } from "./streams.js";
 import type {
@@ -93,7 +87,7 @@ export function createMemoryWorld(options: MemoryWorldOptions = {}): World {
   return options.stepTasks ? new MemoryWorldWithStepTasks(now) : new MemoryWorld(now);
 }
 
-class MemoryWorld implements World, FlowGateWorld {
+class MemoryWorld extends StoredSchedules implements World, FlowGateWorld {
   readonly name = "memory";
   private readonly index = new RunIndex();
   private readonly logs = new Map<string, WorkflowEvent[]>();
@@ -101,7 +95,7 @@ class MemoryWorld implements World, FlowGateWorld {
   private readonly notifier = new Notifier();
   private readonly streams = new MemoryStreams();
   private readonly deliveries = new DeliveryBook();
-  private readonly schedules = new MemorySchedules();
+  protected override readonly schedules = new MemorySchedules();
   /** [addition, flow control] Gates of concurrency keys, throttles and debounces (`flow-gates.ts`). */
   private readonly flowGates: MemoryFlowGates;
   /** Used by `MemoryWorldWithStepTasks` only; the plain memory world has no step tasks. */
@@ -109,6 +103,7 @@ class MemoryWorld implements World, FlowGateWorld {
   private closed = false;
 
   constructor(private readonly now: () => number) {
+    super();
     this.flowGates = new MemoryFlowGates(now);
     this.stepTasks = new MemoryStepTasks(
       now,
@@ -345,53 +340,14 @@ class MemoryWorld implements World, FlowGateWorld {
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]
+  // The methods that only ask the store are `StoredSchedules` (schedules.ts), which this class extends.
 
-  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
-    this.assertOpen();
-    return this.schedules.put(def, now);
+  /** Pausing stamps `updatedAt` with this world's clock (tests inject one), as everything else here does. */
+  protected override scheduleClock(): number {
+    return this.now();
   }
 
-  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.get(name);
-  }
-
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    this.assertOpen();
-    return this.schedules.list();
-  }
-
-  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.setPaused(name, paused, this.now());
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.delete(name);
-  }
-
-  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
-    this.assertOpen();
-    return this.schedules.recordTick(name, tick, runId);
-  }
-
-  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
-    this.assertOpen();
-    this.schedules.putTrigger(event, workflowName, now);
-  }
-
-  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
-    this.assertOpen();
-    return this.schedules.deleteTrigger(event, workflowName);
-  }
-
-  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
-    this.assertOpen();
-    return this.schedules.listTriggers(event);
-  }
-
-  async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
+  override async listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]> {
     this.assertOpen();
     const hooks: HookRecord[] = [];
     for (const holder of this.index.tokenHoldersWithPrefix(prefix)) {
@@ -448,7 +404,7 @@ class MemoryWorld implements World, FlowGateWorld {
     });
   }
 
-  protected assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed)
       throw new Error("This memory world was closed; create a new one with createMemoryWorld().");
   }

@@ -112,6 +112,92 @@ export function schedulesOf<W extends object>(world: W): (W & ScheduleAndEventMe
     : undefined;
 }
 
+/**
+ * Where a world keeps its schedules and event triggers (`MemorySchedules`, and one class per world package). Answers
+ * may be synchronous; `StoredSchedules` makes every world method asynchronous.
+ */
+export interface ScheduleStore {
+  put(def: ScheduleDefinition, now: number): ScheduleRecord | Promise<ScheduleRecord>;
+  get(name: string): ScheduleRecord | undefined | Promise<ScheduleRecord | undefined>;
+  list(): ScheduleRecord[] | Promise<ScheduleRecord[]>;
+  setPaused(
+    name: string,
+    paused: boolean,
+    now: number,
+  ): ScheduleRecord | undefined | Promise<ScheduleRecord | undefined>;
+  delete(name: string): boolean | Promise<boolean>;
+  recordTick(
+    name: string,
+    tick: number,
+    runId?: string,
+  ): ScheduleRecord | undefined | Promise<ScheduleRecord | undefined>;
+  putTrigger(event: string, workflowName: string, now: number): void | Promise<void>;
+  deleteTrigger(event: string, workflowName: string): boolean | Promise<boolean>;
+  listTriggers(event?: string): EventTrigger[] | Promise<EventTrigger[]>;
+}
+
+/**
+ * The schedule and event methods of a world that keeps them in a `ScheduleStore`, written once: each refuses a closed
+ * world, then asks the store. A world class extends this and supplies its store, its open check and
+ * `listHooksByTokenPrefix` (that one reads the world's hooks, which each world finds its own way).
+ */
+export abstract class StoredSchedules implements ScheduleAndEventMethods {
+  protected abstract readonly schedules: ScheduleStore;
+  /** Throws once the world is closed. */
+  protected abstract assertOpen(): void;
+  abstract listHooksByTokenPrefix(prefix: string, limit?: number): Promise<HookRecord[]>;
+
+  /** The `updatedAt` that `setSchedulePaused` stamps: the wall clock; a world with its own clock overrides it. */
+  protected scheduleClock(): number {
+    return Date.now();
+  }
+
+  async putSchedule(def: ScheduleDefinition, now: number): Promise<ScheduleRecord> {
+    this.assertOpen();
+    return this.schedules.put(def, now);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.get(name);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async setSchedulePaused(name: string, paused: boolean): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.setPaused(name, paused, this.scheduleClock());
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.delete(name);
+  }
+
+  async recordScheduleTick(name: string, tick: number, runId?: string): Promise<ScheduleRecord | undefined> {
+    this.assertOpen();
+    return this.schedules.recordTick(name, tick, runId);
+  }
+
+  async putEventTrigger(event: string, workflowName: string, now: number): Promise<void> {
+    this.assertOpen();
+    return this.schedules.putTrigger(event, workflowName, now);
+  }
+
+  async deleteEventTrigger(event: string, workflowName: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.deleteTrigger(event, workflowName);
+  }
+
+  async listEventTriggers(event?: string): Promise<EventTrigger[]> {
+    this.assertOpen();
+    return this.schedules.listTriggers(event);
+  }
+}
+
 /** The stored record after an upsert of `def` over `existing` (see `putSchedule`). */
 export function mergeSchedule(
   existing: ScheduleRecord | undefined,

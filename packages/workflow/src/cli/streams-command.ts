@@ -3,21 +3,19 @@
  * (`hydrateData`: no app code runs). Text chunks are printed as they are, bytes as UTF-8, other values as one JSON
  * line each; `--json` prints every chunk as `{ index, data }` lines.
  */
-import { createServer } from "node:http";
 import {
   createRouter,
   createStreamsHandler,
   hydrateData,
   STREAMS_SECRET_ENV,
   TERMINAL_RUN_STATUSES,
-  toNodeHandler,
   WORKFLOW_BASE_PATH,
   type World,
 } from "@wfkit/core";
 import type { Command } from "commander";
 import { json } from "./format.js";
 import type { CliIo } from "./io.js";
-import { redact } from "./redact.js";
+import { parsePort, type ServedWorld, serveUntilStopped, serveWorld } from "./serve-world.js";
 import {
   addWorldOptions,
   openWorld,
@@ -83,32 +81,22 @@ export function addStreamsCommand(program: Command, io: CliIo): void {
       .option("--port <port>", "port to listen on (0 picks a free one)", "3457")
       .option("--host <host>", "address to listen on", "127.0.0.1")
       .option("--no-auth", "serve every stream without a read token (a trusted network only)"),
-  ).action(async (flags: ServeFlags) => {
-    try {
-      const served = await serveStreams(flags, io);
-      io.out(
+  ).action((flags: ServeFlags) =>
+    serveUntilStopped(
+      "streams serve",
+      flags,
+      io,
+      () => serveStreams(flags, io),
+      (served) =>
         `Streams of the ${served.world} world: ${served.url}\n` +
-          `${flags.auth ? "Read tokens required." : "No read tokens required (--no-auth)."} Press Ctrl-C to stop.\n`,
-      );
-      const stop = () => void served.close();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    } catch (error) {
-      const message = (error as Error)?.message ?? String(error);
-      io.err(`wf streams serve: ${redact(message, worldEnv(flags, io).WORKFLOW_POSTGRES_URL)}\n`);
-      io.exit(1);
-    }
-  });
+        `${flags.auth ? "Read tokens required." : "No read tokens required (--no-auth)."} Press Ctrl-C to stop.\n`,
+    ),
+  );
 }
 
 /** Opens the world and serves its streams; `url` is the runs list's; `close()` stops the server and the world. */
-export async function serveStreams(
-  flags: ServeFlags,
-  io: CliIo,
-): Promise<{ url: string; world: string; close(): Promise<void> }> {
-  const port = Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
+export async function serveStreams(flags: ServeFlags, io: CliIo): Promise<ServedWorld> {
+  const port = parsePort(flags.port);
   const env = worldEnv(flags, io);
   const secret = env[STREAMS_SECRET_ENV];
   if (flags.auth && !secret) {
@@ -117,39 +105,20 @@ export async function serveStreams(
     );
   }
   const opened = await openWorld(flags, io, { create: true });
-  const streamsHandler = createStreamsHandler({
-    world: opened.world,
-    ...(secret ? { secret } : {}),
-    ...(flags.auth ? {} : { authorize: () => true }),
-  });
-  const notHere = async () => new Response("wf streams serve serves only streams/", { status: 404 });
-  const router = createRouter({
-    flow: notHere,
-    step: notHere,
-    webhook: notHere,
-    streams: (request) => streamsHandler(request),
-  });
-  const server = createServer(toNodeHandler(router));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, flags.host, () => resolve());
+  return serveWorld(opened, flags.host, port, `${WORKFLOW_BASE_PATH}/streams/runs`, () => {
+    const streamsHandler = createStreamsHandler({
+      world: opened.world,
+      ...(secret ? { secret } : {}),
+      ...(flags.auth ? {} : { authorize: () => true }),
     });
-  } catch (error) {
-    await opened.close();
-    throw error;
-  }
-  const address = server.address();
-  const actual = typeof address === "object" && address ? address.port : port;
-  return {
-    url: `http://${flags.host}:${actual}${WORKFLOW_BASE_PATH}/streams/runs`,
-    world: opened.world.name,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await opened.close();
-    },
-  };
+    const notHere = async () => new Response("wf streams serve serves only streams/", { status: 404 });
+    return createRouter({
+      flow: notHere,
+      step: notHere,
+      webhook: notHere,
+      streams: (request) => streamsHandler(request),
+    });
+  });
 }
 
 async function readStream(

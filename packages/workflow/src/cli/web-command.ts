@@ -3,14 +3,12 @@
  * operator command it executes nothing: actions are recorded in the world and the app's processes carry them out.
  * Runs until interrupted (Ctrl-C / SIGTERM), then closes the server and the world.
  */
-import { createServer, type Server } from "node:http";
-import { toNodeHandler } from "@wfkit/core";
 import type { Command } from "commander";
 import { createDashboard } from "../web/dashboard.js";
 import type { CliIo } from "./io.js";
-import { redact } from "./redact.js";
+import { parsePort, type ServedWorld, serveUntilStopped, serveWorld } from "./serve-world.js";
 import { resolveWorkflow } from "./workflow-resolve.js";
-import { addWorldOptions, openWorld, UsageError, type WorldFlags, worldEnv } from "./world-options.js";
+import { addWorldOptions, openWorld, type WorldFlags } from "./world-options.js";
 
 export interface WebFlags extends WorldFlags {
   port: string;
@@ -32,38 +30,26 @@ export function addWebCommand(program: Command, io: CliIo): void {
       )
       .option("--base-path <path>", "serve under this path, e.g. /workflows", "/")
       .option("--read-only", "refuse every action: only watch"),
-  ).action(async (flags: WebFlags) => {
-    try {
-      const served = await serveDashboard(flags, io);
-      io.out(
+  ).action((flags: WebFlags) =>
+    serveUntilStopped(
+      "web",
+      flags,
+      io,
+      () => serveDashboard(flags, io),
+      (served) =>
         `Dashboard for the ${served.world} world: ${served.url}\n` +
-          `${flags.readOnly ? "Read-only. " : ""}Press Ctrl-C to stop.\n`,
-      );
-      const stop = () => void served.close();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    } catch (error) {
-      const message = (error as Error)?.message ?? String(error);
-      io.err(`wf web: ${redact(message, worldEnv(flags, io).WORKFLOW_POSTGRES_URL)}\n`);
-      io.exit(1);
-    }
-  });
+        `${flags.readOnly ? "Read-only. " : ""}Press Ctrl-C to stop.\n`,
+    ),
+  );
 }
 
 /** Opens the world and serves the dashboard; `close()` stops the server and closes the world. */
-export async function serveDashboard(
-  flags: WebFlags,
-  io: CliIo,
-): Promise<{ url: string; world: string; close(): Promise<void> }> {
-  const port = Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port must be a port number from 0 to 65535, got "${flags.port}".`);
-  }
+export async function serveDashboard(flags: WebFlags, io: CliIo): Promise<ServedWorld> {
+  const port = parsePort(flags.port);
   const opened = await openWorld(flags, io, { create: true });
   const basePath = flags.basePath ?? "/";
-  let server: Server;
-  try {
-    const handler = createDashboard({
+  return serveWorld(opened, flags.host, port, `${basePath.replace(/\/+$/, "")}/`, () =>
+    createDashboard({
       world: opened.world,
       engine: opened.engine,
       basePath,
@@ -74,25 +60,6 @@ export async function serveDashboard(
           (resolved) => resolved.workflowId,
           (error: Error) => Promise.reject(new TypeError(error.message)),
         ),
-    });
-    server = createServer(toNodeHandler(handler));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, flags.host, () => resolve());
-    });
-  } catch (error) {
-    await opened.close();
-    throw error;
-  }
-  const address = server.address();
-  const actual = typeof address === "object" && address ? address.port : port;
-  return {
-    url: `http://${flags.host}:${actual}${basePath.replace(/\/+$/, "")}/`,
-    world: opened.world.name,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await opened.close();
-    },
-  };
+    }),
+  );
 }
