@@ -178,14 +178,7 @@ export function runOutputSource(world: World, runId: string, name: string): Stre
     contentType: JSON_TYPE,
     startOffset: formatOffset(0, 0),
     read,
-    async tail() {
-      let offset = formatOffset(0, 0);
-      for (;;) {
-        const r = await read(offset);
-        offset = r.nextOffset;
-        if (r.upToDate) return { offset, closed: r.closed };
-      }
-    },
+    tail: () => tailByReading(read),
     wait: (_offset, ms, signal) =>
       waitFor(Math.min(ms, SAFETY_POLL_MS), signal, (wake) => {
         const offs = [world.subscribeStream?.(runId, name, wake), world.subscribe(() => wake(), runId)];
@@ -269,14 +262,19 @@ export function runsListSource(world: World): StreamSource {
     contentType: JSON_TYPE,
     startOffset: formatOffset(0, 0),
     read,
-    async tail() {
-      let offset = formatOffset(0, 0);
-      for (;;) {
-        const r = await read(offset);
-        offset = r.nextOffset;
-        if (r.upToDate) return { offset, closed: false };
-      }
-    },
+    tail: () => tailByReading(read),
     wait: (_offset, ms, signal) => runChange(world, undefined, ms, signal),
   };
+}
+
+/** A source with no cheaper way to find its end reads from the start until it is up to date. */
+async function tailByReading(
+  read: (offset: string) => Promise<{ nextOffset: string; upToDate: boolean; closed: boolean }>,
+): Promise<{ offset: string; closed: boolean }> {
+  let offset = formatOffset(0, 0);
+  for (;;) {
+    const r = await read(offset);
+    offset = r.nextOffset;
+    if (r.upToDate) return { offset, closed: r.closed };
+  }
 }
