@@ -153,6 +153,21 @@ function expectWorkflowRan(r: ReturnType<typeof run>) {
   expect(r.stdout, r.output).toContain("RESULT hello ada, bob!");
 }
 
+/** The app's `POST /api/welcome` route runs the workflow (a step, a webhook it posts to itself, the result); stops the server. */
+async function expectWelcomeRan(server: { base: string; stop(): Promise<string> }) {
+  try {
+    const answer = await fetch(`${server.base}/api/welcome`, {
+      method: "POST",
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await answer.text();
+    expect(answer.status, `${text}\n${await server.stop()}`).toBe(200);
+    expect(JSON.parse(text)).toEqual({ webhookStatus: 202, result: "hello ada, bob!" });
+  } finally {
+    await server.stop();
+  }
+}
+
 describe("the packed packages", () => {
   it("are public, licensed, and hold no tests", () => {
     expect(packed.map((p) => p.published).sort()).toContain("@wfkit/workflow");
@@ -262,17 +277,7 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
       app,
       /Ready|started server/i,
     );
-    try {
-      const answer = await fetch(`${server.base}/api/welcome`, {
-        method: "POST",
-        signal: AbortSignal.timeout(60_000),
-      });
-      const text = await answer.text();
-      expect(answer.status, `${text}\n${await server.stop()}`).toBe(200);
-      expect(JSON.parse(text)).toEqual({ webhookStatus: 202, result: "hello ada, bob!" });
-    } finally {
-      await server.stop();
-    }
+    await expectWelcomeRan(server);
   });
 
   it("runs a workflow in a Nitro app built with workflow/nitro (node-server output)", {
@@ -285,16 +290,6 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
       HOST: "127.0.0.1",
       WORKFLOW_BASE_URL: "http://127.0.0.1:$PORT",
     });
-    try {
-      const answer = await fetch(`${server.base}/api/welcome`, {
-        method: "POST",
-        signal: AbortSignal.timeout(60_000),
-      });
-      const text = await answer.text();
-      expect(answer.status, `${text}\n${await server.stop()}`).toBe(200);
-      expect(JSON.parse(text)).toEqual({ webhookStatus: 202, result: "hello ada, bob!" });
-    } finally {
-      await server.stop();
-    }
+    await expectWelcomeRan(server);
   });
 });
