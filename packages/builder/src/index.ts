@@ -17,9 +17,12 @@ export { RebuildQueue, type RebuildReport } from "./rebuild-queue.js";
 export { buildStepBundle, type StepBundleOptions } from "./step-bundle.js";
 export { sequenceFingerprint, stepSequence } from "./step-sequence.js";
 export {
+  DEFAULT_HEARTBEAT,
   FLOW_FUNCTION,
   ROUTER_FUNCTION,
+  TICK_FUNCTION,
   VERCEL_FLOW_TOPIC,
+  type VercelCron,
   type VercelDeploymentOptions,
   type VercelDeploymentResult,
   type VercelFunctionConfig,

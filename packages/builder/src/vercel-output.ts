@@ -7,7 +7,12 @@
  *   ESM bundle. Queue-triggered functions get no public route.
  * - `functions/.well-known/workflow/v1/router.func`: the HTTP endpoints (`/.well-known/workflow/v1/*`: webhooks,
  *   hook resumption, streams) on the Vercel world, routed from `config.json`.
- * - `config.json`: `{ "version": 3, "routes": […] }`, merged into one a framework build already wrote.
+ * - `functions/.well-known/workflow/v1/tick.func`: the tick function, which a Vercel Cron Job (`crons` in
+ *   `config.json`, every minute by default) calls: schedules' due ticks, the ticks armed until its next call, the
+ *   flow gates' sweep (`createTickHandler` of `@wfkit/world-vercel`). Routed from `config.json` ahead of any
+ *   catch-all route.
+ * - `config.json`: `{ "version": 3, "routes": […], "crons": […] }`, merged into one a framework build already
+ *   wrote.
  *
  * A step whose declared timeout exceeds `maxDuration` fails the build (`STEP_EXCEEDS_MAX_DURATION`).
  */
@@ -25,6 +30,9 @@ import { type BuildProjectResult, buildProject } from "./build-project.js";
 export const VERCEL_FLOW_TOPIC = "wfkit_flow";
 export const FLOW_FUNCTION = ".well-known/workflow/v1/flow";
 export const ROUTER_FUNCTION = ".well-known/workflow/v1/router";
+export const TICK_FUNCTION = ".well-known/workflow/v1/tick";
+/** Every minute: Vercel's finest cron interval (the Hobby plan allows once a day: pass `heartbeat`). */
+export const DEFAULT_HEARTBEAT = "* * * * *";
 
 export interface VercelDeploymentOptions {
   projectRoot: string;
@@ -39,6 +47,12 @@ export interface VercelDeploymentOptions {
    * False when a framework serves those routes itself (Next.js with `withWorkflow`).
    */
   endpoints?: boolean;
+  /**
+   * The cron expression of the heartbeat, the cron job that calls the tick function (schedules, flow gates). Five
+   * fields, UTC, as Vercel reads them. Default every minute; `false`: no tick function and no cron job (then
+   * `schedule()` ticks fire only from their armed messages, and nothing catches up after downtime).
+   */
+  heartbeat?: string | false;
   /** Seconds before a message whose invocation failed is delivered again. Default 5. */
   retryAfterSeconds?: number;
   include?: string[];
@@ -66,9 +80,16 @@ export interface VercelFunctionConfig {
   }[];
 }
 
+/** A cron job of the Build Output API's `config.json`: `path` is called (GET) on `schedule`, in production. */
+export interface VercelCron {
+  path: string;
+  schedule: string;
+}
+
 export interface VercelOutputConfig {
   version: 3;
   routes?: Record<string, unknown>[];
+  crons?: VercelCron[];
   [key: string]: unknown;
 }
 
@@ -81,6 +102,7 @@ export interface VercelDeploymentResult {
 }
 
 const ROUTE_SRC = "^/\\.well-known/workflow/v1/(.*)$";
+const TICK_ROUTE_SRC = "^/\\.well-known/workflow/v1/tick$";
 
 export async function writeVercelDeployment(
   options: VercelDeploymentOptions,
@@ -96,12 +118,14 @@ export async function writeVercelDeployment(
     throw new RangeError(`runtime must name a Node.js runtime such as "nodejs22.x", got "${runtime}".`);
   }
   const endpoints = options.endpoints ?? true;
+  const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT;
+  if (heartbeat !== false) checkHeartbeat(heartbeat);
   // Read first: a config.json this build cannot merge into fails it before any work.
-  const config = mergeConfig(path.join(outputDir, "config.json"), endpoints);
+  const config = mergeConfig(path.join(outputDir, "config.json"), endpoints, heartbeat);
   const flowDir = path.join(outputDir, "functions", `${FLOW_FUNCTION}.func`);
   const routerDir = path.join(outputDir, "functions", `${ROUTER_FUNCTION}.func`);
-  rmSync(flowDir, { recursive: true, force: true });
-  rmSync(routerDir, { recursive: true, force: true });
+  const tickDir = path.join(outputDir, "functions", `${TICK_FUNCTION}.func`);
+  for (const dir of [flowDir, routerDir, tickDir]) rmSync(dir, { recursive: true, force: true });
   const codeDir = path.join(flowDir, ".workflow");
   const result = await buildProject({
     projectRoot,
@@ -133,9 +157,11 @@ export async function writeVercelDeployment(
     projectRoot,
     options.minify ?? false,
   );
-  const environment = {
+  const environment: Record<string, string> = {
     WORKFLOW_TARGET_WORLD: "vercel",
     WORKFLOW_STEP_BUDGET_MS: String(maxDuration * 1000),
+    // How far ahead schedules' ticks are armed: until the heartbeat's next call.
+    ...(heartbeat !== false ? { WORKFLOW_VERCEL_HEARTBEAT: heartbeat } : {}),
   };
   const base = { runtime, handler: "index.mjs", launcherType: "Nodejs" as const, shouldAddHelpers: false };
   writeJson(path.join(flowDir, ".vc-config.json"), {
@@ -175,20 +201,50 @@ export async function writeVercelDeployment(
       environment: { ...environment, WORKFLOW_EXECUTE_RUNS: "0" },
     } satisfies VercelFunctionConfig);
 
+  if (heartbeat !== false) {
+    await bundleFunction(
+      path.join(tickDir, "index.mjs"),
+      [
+        `import { createTickHandler } from ${JSON.stringify(worldVercel)};`,
+        "const handle = createTickHandler();",
+        "export { handle as GET, handle as POST };",
+      ].join("\n"),
+      projectRoot,
+      options.minify ?? false,
+    );
+    writeJson(path.join(tickDir, ".vc-config.json"), {
+      ...base,
+      supportsResponseStreaming: false,
+      maxDuration,
+      environment: { ...environment, WORKFLOW_EXECUTE_RUNS: "0" },
+    } satisfies VercelFunctionConfig);
+  }
+
   writeJson(path.join(outputDir, "config.json"), config);
   return {
     outputDir,
     functions: [
       `functions/${FLOW_FUNCTION}.func`,
       ...(endpoints ? [`functions/${ROUTER_FUNCTION}.func`] : []),
+      ...(heartbeat !== false ? [`functions/${TICK_FUNCTION}.func`] : []),
     ],
     config,
     build: result,
   };
 }
 
-/** Our route first, whatever a framework build (which may have written config.json before us) routes. */
-function mergeConfig(file: string, endpoints: boolean): VercelOutputConfig {
+/** Vercel reads a cron job's schedule as five fields (no seconds); anything else fails the deployment. */
+function checkHeartbeat(cron: string): void {
+  if (typeof cron !== "string" || cron.trim().split(/\s+/).length !== 5) {
+    throw new RangeError(
+      `heartbeat must be a cron expression of five fields ("minute hour day month weekday", UTC) as Vercel Cron ` +
+        `Jobs read it, such as "* * * * *", or false; got ${JSON.stringify(cron)}.`,
+    );
+  }
+}
+
+/** Our routes first, whatever a framework build (which may have written config.json before us) routes. */
+function mergeConfig(file: string, endpoints: boolean, heartbeat: string | false): VercelOutputConfig {
   let existing: VercelOutputConfig = { version: 3 };
   if (existsSync(file)) {
     existing = JSON.parse(readFileSync(file, "utf8")) as VercelOutputConfig;
@@ -198,9 +254,18 @@ function mergeConfig(file: string, endpoints: boolean): VercelOutputConfig {
       );
     }
   }
-  const ours = { src: ROUTE_SRC, dest: `/${ROUTER_FUNCTION}` };
-  const routes = (existing.routes ?? []).filter((r) => r.src !== ROUTE_SRC);
-  return { ...existing, version: 3, routes: endpoints ? [ours, ...routes] : routes };
+  const router = { src: ROUTE_SRC, dest: `/${ROUTER_FUNCTION}` };
+  const tick = { src: TICK_ROUTE_SRC, dest: `/${TICK_FUNCTION}` };
+  const routes = (existing.routes ?? []).filter((r) => r.src !== ROUTE_SRC && r.src !== TICK_ROUTE_SRC);
+  const crons = (existing.crons ?? []).filter((c) => c.path !== `/${TICK_FUNCTION}`);
+  if (heartbeat !== false) crons.push({ path: `/${TICK_FUNCTION}`, schedule: heartbeat });
+  const { crons: _previous, ...rest } = existing;
+  return {
+    ...rest,
+    version: 3,
+    routes: [...(heartbeat !== false ? [tick] : []), ...(endpoints ? [router] : []), ...routes],
+    ...(crons.length > 0 ? { crons } : {}),
+  };
 }
 
 /** The declared step timeouts, read in a child process: importing the step bundle runs the app's modules. */

@@ -28,10 +28,11 @@ export interface WithWorkflowOptions {
   tsconfig?: string;
   /**
    * `next build` also writes the Vercel deployment of the workflows (Build Output API v3 in `.vercel/output/`: the
-   * flow function with its queue trigger). Default: when building on Vercel (`VERCEL=1`). `maxDuration` in seconds
-   * (default 300) is the flow function's limit and each invocation's budget.
+   * flow function with its queue trigger, the tick function and its cron job). Default: when building on Vercel
+   * (`VERCEL=1`). `maxDuration` in seconds (default 300) is the flow function's limit and each invocation's budget;
+   * `heartbeat` the cron expression of the job calling the tick function (default every minute; false: none).
    */
-  vercel?: boolean | { maxDuration?: number };
+  vercel?: boolean | { maxDuration?: number; heartbeat?: string | false };
 }
 
 export type NextConfigFunction = (

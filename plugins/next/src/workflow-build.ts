@@ -22,7 +22,7 @@ export interface WorkflowBuildOptions {
   conditions?: string[];
   tsconfig?: string;
   runtime: NextRuntimeOptions;
-  vercel?: boolean | { maxDuration?: number };
+  vercel?: boolean | { maxDuration?: number; heartbeat?: string | false };
 }
 
 /**
@@ -37,12 +37,16 @@ export async function prepareBuild(options: WorkflowBuildOptions): Promise<void>
   await buildOnce(options);
   const vercel = options.vercel ?? process.env.VERCEL === "1";
   if (vercel) {
-    // The flow function only: the Next app serves /.well-known/workflow/v1/* itself (the routes written above).
+    // The flow and tick functions: the Next app serves the other /.well-known/workflow/v1/* paths itself (the
+    // routes written above).
     await writeVercelDeployment({
       projectRoot: options.projectRoot,
       endpoints: false,
       ...(typeof vercel === "object" && vercel.maxDuration !== undefined
         ? { maxDuration: vercel.maxDuration }
+        : {}),
+      ...(typeof vercel === "object" && vercel.heartbeat !== undefined
+        ? { heartbeat: vercel.heartbeat }
         : {}),
       ...(options.include ? { include: options.include } : {}),
       ...(options.exclude ? { exclude: options.exclude } : {}),

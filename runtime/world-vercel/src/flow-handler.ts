@@ -7,10 +7,12 @@
 import {
   type CodeProvider,
   createBuiltCodeProvider,
+  Engine,
   type InvocationResult,
   runInvocation,
   stepBudgetFromEnv,
 } from "@wfkit/core";
+import { handleTickMessage, isTickMessage, type TickMessage } from "./ticks.js";
 import {
   createVercelWorld,
   type RunMessage,
@@ -36,8 +38,11 @@ export interface FlowHandlerOptions {
 
 /** Thrown inside the consumer so that `handleCallback` reschedules the message instead of acknowledging it. */
 class RetryLater extends Error {
-  constructor(readonly result: InvocationResult) {
-    super(`run ${result.runId} is ${result.outcome}; its message comes back later`);
+  constructor(
+    what: string,
+    readonly afterSeconds?: number,
+  ) {
+    super(`${what}; its message comes back later`);
     this.name = "RetryLater";
   }
 }
@@ -54,6 +59,7 @@ export function createFlowHandler(opts: FlowHandlerOptions = {}): (request: Requ
     return world;
   };
   let code: CodeProvider | undefined = opts.codeProvider;
+  let tickEngine: Engine | undefined;
   const budgetMs = opts.budgetMs ?? stepBudgetFromEnv();
   const retryAfterSeconds = opts.retryAfterSeconds ?? 1;
   // On Vercel the deployment's own URL is what webhook URLs and getWorkflowMetadata().url should name.
@@ -65,10 +71,20 @@ export function createFlowHandler(opts: FlowHandlerOptions = {}): (request: Requ
     const w = await openWorld();
     code ??= createBuiltCodeProvider({ dir: opts.build ?? process.env.WORKFLOW_BUILD_DIR ?? ".workflow" });
     // A consumer per request (outside @vercel/queue's dev mode only a closure): each keeps its own arrival time.
-    const handler = w.queue.handleCallback<RunMessage>(
+    const handler = w.queue.handleCallback<RunMessage | TickMessage>(
       async (message) => {
+        if (isTickMessage(message)) {
+          // [schedules] A schedule's tick (ticks.ts): starts its run, which comes back as a run message.
+          tickEngine ??= new Engine({ world: w, executeRuns: false, sweepIntervalMs: false });
+          const early = await handleTickMessage(tickEngine, w, message);
+          if (early !== undefined)
+            throw new RetryLater(`tick ${message.tick} of "${message.schedule}" is not due`, early);
+          return;
+        }
         if (!message || typeof message.runId !== "string") {
-          throw new TypeError(`a flow message is { runId: string }, got ${JSON.stringify(message)}`);
+          throw new TypeError(
+            `a flow message is { runId: string } or { schedule: string, tick: number }, got ${JSON.stringify(message)}`,
+          );
         }
         const result = await runInvocation({
           runId: message.runId,
@@ -81,10 +97,12 @@ export function createFlowHandler(opts: FlowHandlerOptions = {}): (request: Requ
             w.enqueueRun(runId, delayMs, wakeAt === undefined ? undefined : `${runId}:wake:${wakeAt}`),
         });
         opts.onInvocation?.(result);
-        if (result.outcome === "busy" || result.outcome === "code-unavailable") throw new RetryLater(result);
+        if (result.outcome === "busy" || result.outcome === "code-unavailable")
+          throw new RetryLater(`run ${result.runId} is ${result.outcome}`);
       },
       {
-        retry: (error) => (error instanceof RetryLater ? { afterSeconds: retryAfterSeconds } : undefined),
+        retry: (error) =>
+          error instanceof RetryLater ? { afterSeconds: error.afterSeconds ?? retryAfterSeconds } : undefined,
       },
     );
     return handler(request);

@@ -6,8 +6,15 @@
  * invocation drives the run for at most its budget (`runInvocation`) and hands off through the same topic.
  */
 import { QueueClient } from "@vercel/queue";
-import type { AppendOptions, NewEvent, World } from "@wfkit/world";
+import {
+  type AppendOptions,
+  type NewEvent,
+  type ScheduleAndEventMethods,
+  schedulesOf,
+  type World,
+} from "@wfkit/world";
 import { createPostgresWorld, type PostgresWorldOptions } from "@wfkit/world-postgres";
+import { armHorizonMs, armTicks, delayOptions, type SendFlowMessage } from "./ticks.js";
 
 /** The topic the flow function consumes (its queue trigger in `.vc-config.json`). */
 export const FLOW_TOPIC = "wfkit_flow";
@@ -48,6 +55,8 @@ export interface VercelWorld extends World {
   readonly queue: QueueClient;
   /** Sends the run's next flow message, after `delayMs` (rounded up to whole seconds, the queue's unit). */
   enqueueRun(runId: string, delayMs?: number, idempotencyKey?: string): Promise<void>;
+  /** Sends any flow message (a run's, a schedule tick's). */
+  send: SendFlowMessage;
 }
 
 export function queueClientFrom(
@@ -93,24 +102,41 @@ export async function createVercelWorld(opts: VercelWorldOptions = {}): Promise<
           ...(opts.storage as PostgresWorldOptions | undefined),
         });
 
-  const enqueueRun = async (runId: string, delayMs = 0, idempotencyKey?: string): Promise<void> => {
-    const delaySeconds = Math.max(0, Math.ceil(delayMs / 1000));
-    await queue.send<RunMessage>(
-      topic,
-      { runId },
-      {
-        ...(delaySeconds > 0 ? { delaySeconds } : {}),
-        ...(idempotencyKey ? { idempotencyKey } : {}),
-      },
-    );
+  const send: SendFlowMessage = async (payload, { delayMs = 0, idempotencyKey } = {}) => {
+    await queue.send(topic, payload, {
+      ...delayOptions(delayMs),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
   };
+  const enqueueRun = (runId: string, delayMs = 0, idempotencyKey?: string): Promise<void> =>
+    send({ runId } satisfies RunMessage, { delayMs, ...(idempotencyKey ? { idempotencyKey } : {}) });
+  // [schedules] No process keeps time here: a schedule's ticks are delayed messages, armed when it is created or
+  // resumed and by every heartbeat (ticks.ts).
+  const armed = async <T extends { name: string } | undefined>(record: T): Promise<T> => {
+    if (record) {
+      const current = await schedulesOf(storage)?.getSchedule(record.name);
+      if (current) await armTicks(send, current, Date.now(), armHorizonMs(env));
+    }
+    return record;
+  };
+  const schedules = schedulesOf(storage);
 
-  const overrides: Partial<VercelWorld> = {
+  const overrides: Partial<VercelWorld> & Partial<ScheduleAndEventMethods> = {
     name: "vercel",
     storage,
     topic,
     queue,
     enqueueRun,
+    send,
+    ...(schedules
+      ? {
+          putSchedule: async (def, now) => armed(await schedules.putSchedule(def, now)),
+          setSchedulePaused: async (name, paused) => {
+            const record = await schedules.setSchedulePaused(name, paused);
+            return paused ? record : armed(record);
+          },
+        }
+      : {}),
     async createRun(input) {
       const result = await storage.createRun(input);
       // The lease a caller takes with the run is its own business; the flow function drives it either way.

@@ -17,6 +17,7 @@ interface BuildCommandOptions extends WorldFlags {
   checkRuns: boolean;
   target: string;
   maxDuration?: string;
+  heartbeat?: string;
 }
 
 /**
@@ -40,6 +41,11 @@ export function addBuildCommand(program: Command, io: CliIo): void {
       "node",
     )
     .option("--max-duration <seconds>", "with --target vercel: the functions' maxDuration (default 300)")
+    .option(
+      "--heartbeat <cron>",
+      'with --target vercel: the cron job calling the tick function (schedules, flow gates); "off" for none',
+      "* * * * *",
+    )
     .option(
       "--no-check-runs",
       "do not look in the world for runs in flight of workflows whose step sequence changed",
@@ -108,6 +114,9 @@ async function buildForVercel(projectRoot: string, options: BuildCommandOptions,
     const result = await writeVercelDeployment({
       projectRoot,
       ...(maxDuration !== undefined ? { maxDuration } : {}),
+      ...(options.heartbeat !== undefined
+        ? { heartbeat: options.heartbeat === "off" ? false : options.heartbeat }
+        : {}),
       ...(options.minify ? { minify: true } : {}),
       ...(options.condition ? { conditions: options.condition } : {}),
       ...(options.tsconfig ? { tsconfig: options.tsconfig } : {}),
@@ -119,7 +128,7 @@ async function buildForVercel(projectRoot: string, options: BuildCommandOptions,
     io.out(
       `Built ${workflows} workflow${workflows === 1 ? "" : "s"} and ${steps} step${steps === 1 ? "" : "s"} for ` +
         `Vercel into ${rel}/ in ${Math.round(performance.now() - started)} ms:\n` +
-        "  config.json                                     Build Output API v3, routes /.well-known/workflow/v1/*\n" +
+        "  config.json                                     Build Output API v3, routes /.well-known/workflow/v1/*, crons\n" +
         result.functions.map((f) => `  ${f}\n`).join(""),
     );
   } catch (error) {

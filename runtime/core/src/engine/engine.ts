@@ -235,6 +235,8 @@ export class Engine implements EngineContext {
   private scheduler: Scheduler | undefined;
   /** [flow control] Concurrency slots, throttles and debounces across the world's processes (flow-control.ts). */
   private readonly flow: FlowControl;
+  /** [flow control] Slot releases not yet written (see `flowSettled`). */
+  private readonly flowReleases = new Set<Promise<void>>();
 
   constructor(opts: EngineOptions) {
     this.worldSource = opts.world;
@@ -276,10 +278,7 @@ export class Engine implements EngineContext {
       now: () => this.now(),
       slotTtlMs: this.leaseTtlMs,
       owner: this.ownerId,
-      kick: (runId) => {
-        if (!this.live.get(runId)?.active && !this.driving.has(runId))
-          void this.drive(runId, { retryIfHeld: false });
-      },
+      kick: (runId) => this.kickFlowWaiter(runId),
       onError: (error, runId) => this.onError(error, runId),
     });
     this.onError =
@@ -542,7 +541,7 @@ export class Engine implements EngineContext {
         if (!admission.admitted) {
           await world.releaseLease(lease);
           lease = undefined;
-          if (admission.retryAt !== undefined) this.wakeTimers.set(runId, admission.retryAt);
+          this.flowRefused(runId, admission);
           return false;
         }
         startInput = admission.input;
@@ -567,7 +566,7 @@ export class Engine implements EngineContext {
           // the run stays for a process that has its code, and this one tries again later (backing off).
           await world.releaseLease(lease);
           lease = undefined;
-          this.flow.release(world, runId);
+          void this.flow.release(world, runId);
           this.codeUnavailable(runId, error);
           return false;
         }
@@ -599,7 +598,7 @@ export class Engine implements EngineContext {
     } catch (error) {
       this.onError(error, runId);
       if (lease) await (await this.world()).releaseLease(lease).catch(() => {});
-      if (!this.live.get(runId)?.active) this.flow.release(await this.world(), runId);
+      if (!this.live.get(runId)?.active) void this.flow.release(await this.world(), runId);
       return false;
     } finally {
       if (admitted) this.admission.release();
@@ -931,7 +930,31 @@ export class Engine implements EngineContext {
   /** [flow control] The run stops executing here: its concurrency slot (if any) goes to the next waiter. */
   private releaseFlowSlot(runId: string): void {
     if (!this.flow.holds(runId)) return;
-    void this.world().then((world) => this.flow.release(world, runId));
+    const released = this.world().then((world) => this.flow.release(world, runId));
+    this.flowReleases.add(released);
+    void released.finally(() => this.flowReleases.delete(released));
+  }
+
+  /** [flow control] Resolves once every slot this engine gave back is written (a process about to end waits). */
+  async flowSettled(): Promise<void> {
+    while (this.flowReleases.size > 0) await Promise.allSettled([...this.flowReleases]);
+  }
+
+  /**
+   * [flow control] A run that a freed slot, a past throttle period or an ended debounce now lets go on: driven
+   * here, where the lease decides who takes it. A serverless invocation sends it a queue message instead.
+   */
+  protected kickFlowWaiter(runId: string): void {
+    if (!this.live.get(runId)?.active && !this.driving.has(runId))
+      void this.drive(runId, { retryIfHeld: false });
+  }
+
+  /**
+   * [flow control] The run's gates refused it for now. It waits in the gate, and is driven again by whoever frees
+   * its slot, by the sweep, and (throttle, debounce) at `retryAt` by a timer here.
+   */
+  protected flowRefused(runId: string, admission: { waitingFor: WaitingFor; retryAt?: number }): void {
+    if (admission.retryAt !== undefined) this.wakeTimers.set(runId, admission.retryAt);
   }
 
   /** [flow control] Why the run waits on a flow gate (throttled, debounced, concurrency), if it does. */

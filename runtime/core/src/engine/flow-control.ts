@@ -151,15 +151,18 @@ export class FlowControl {
     return input === undefined ? { admitted: true } : { admitted: true, input };
   }
 
-  /** The run stops executing here (it waits or ended): its slot goes back, and the waiters it covers are driven. */
-  release(world: World, runId: string): void {
+  /**
+   * The run stops executing here (it waits or ended): its slot goes back, and the waiters it covers are driven.
+   * Never rejects (errors go to `onError`); resolves once the gate is written and the waiters are kicked.
+   */
+  release(world: World, runId: string): Promise<void> {
     const held = this.holding.get(runId);
-    if (!held) return;
+    if (!held) return Promise.resolve();
     this.holding.delete(runId);
     const gates = flowGatesOf(world);
-    if (!gates) return;
+    if (!gates) return Promise.resolve();
     const now = this.ctx.now();
-    gates
+    return gates
       .updateFlowGate(held.gate, (raw) => releaseConcurrency(raw, runId, held.limit, now, this.ctx.owner))
       .then(
         (next) => {

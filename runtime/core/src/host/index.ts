@@ -72,7 +72,12 @@ export {
   WorkflowStalledError,
   WorkflowTimeoutError,
 } from "../engine/engine-errors.js";
-export { FlowControlUnsupportedError, type FlowSpec, type WaitingFor } from "../engine/flow-control.js";
+export {
+  FlowControl,
+  FlowControlUnsupportedError,
+  type FlowSpec,
+  type WaitingFor,
+} from "../engine/flow-control.js";
 export {
   hostRuntime,
   installHostRuntime,
@@ -125,8 +130,10 @@ export {
   WORKFLOW_DESERIALIZE,
   WORKFLOW_SERIALIZE,
 } from "../serialization/index.js";
+/** [schedules] One tick of a schedule, for drivers of ticks other than an engine's own scheduler (serverless). */
+export { runDueTick } from "../triggers/scheduler.js";
 /** [schedules] The run ID of a schedule's tick (operators and tests match runs to ticks with it). */
-export { tickRunId } from "../triggers/ticks.js";
+export { MISSED_TICK_GRACE_MS, nextTick, tickRunId } from "../triggers/ticks.js";
 
 /** `getStepMetadata()` of the public API, for host code (steps). */
 export function getStepMetadata() {

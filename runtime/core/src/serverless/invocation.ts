@@ -11,6 +11,7 @@
 import type { Lease, RunRecord, RunStatus, World } from "@wfkit/world";
 import type { CodeProvider } from "../engine/code-provider.js";
 import { Engine, type EngineOptions } from "../engine/engine.js";
+import type { WaitingFor } from "../engine/flow-control.js";
 import type { Operation, WorkflowInstance } from "../engine/instance.js";
 import { lookupFunction } from "../engine/legacy-ids.js";
 import type { LiveRun, StepResult } from "../engine/live-run.js";
@@ -118,6 +119,11 @@ export type InvocationOutcome =
   | "handed-off"
   /** Another invocation holds the run's lease: deliver this message again later. */
   | "busy"
+  /**
+   * [flow control] The run's concurrency limit, throttle or debounce refused it for now: it waits in its gate. The
+   * invocation that frees its slot sends it a message, and a throttle or debounce wake-up is enqueued for `wakeAt`.
+   */
+  | "gated"
   /** No such run. */
   | "not-found"
   /** This function cannot load the run's code (another deployment's run): deliver it again later. */
@@ -131,6 +137,8 @@ export interface InvocationResult {
   stepsStarted: number;
   /** The earliest wake-up the run waits for, when it waits for one. */
   wakeAt?: number;
+  /** [flow control] Why a `gated` run waits. */
+  waitingFor?: WaitingFor;
   durationMs: number;
 }
 
@@ -157,9 +165,14 @@ class InvocationEngine extends Engine {
   private firstStepAt: number | undefined;
   /** Outcomes of finished bodies that no append has stored yet (a hand-off waits for them). */
   pendingOutcomes = 0;
+  /** [flow control] Runs the gates refused here, and why. */
+  readonly gated = new Map<string, { waitingFor: WaitingFor; retryAt?: number }>();
+  /** [flow control] Messages sent to runs that a slot freed here lets go on. */
+  private readonly kicks = new Set<Promise<void>>();
 
   constructor(
     opts: EngineOptions,
+    private readonly enqueue: InvocationOptions["enqueue"],
     private readonly budget: {
       budgetMs: number;
       handOffAt: number;
@@ -185,6 +198,26 @@ class InvocationEngine extends Engine {
     this.waiter = undefined;
     if (waiter) waiter(s);
     else this.signals.push(s);
+  }
+
+  protected override kickFlowWaiter(runId: string): void {
+    // Not driven here: this invocation is about to end. The run's own invocation takes it up.
+    const sent = this.enqueue(runId, 0).catch((error) => this.reportError(runId, error));
+    this.kicks.add(sent);
+    void sent.finally(() => this.kicks.delete(sent));
+  }
+
+  protected override flowRefused(
+    runId: string,
+    admission: { waitingFor: WaitingFor; retryAt?: number },
+  ): void {
+    this.gated.set(runId, admission);
+  }
+
+  /** Resolves once the slots given back here are written and the runs they let go on have their messages. */
+  async settled(): Promise<void> {
+    await this.flowSettled();
+    while (this.kicks.size > 0) await Promise.allSettled([...this.kicks]);
   }
 
   override scheduleWake(runId: string, at: number | undefined): void {
@@ -366,6 +399,7 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
         userOnError?.(error, id);
       },
     },
+    opts.enqueue,
     budget,
   );
   const result = (outcome: InvocationOutcome, run?: RunRecord, wakeAt?: number): InvocationResult => ({
@@ -385,6 +419,12 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
       const run = await opts.world.getRun(runId);
       if (!run) return result("not-found");
       if (TERMINAL.has(run.status)) return result("ended", run);
+      const gated = engine.gated.get(runId);
+      if (gated) {
+        if (gated.retryAt !== undefined)
+          await opts.enqueue(runId, Math.max(0, gated.retryAt - Date.now()), gated.retryAt);
+        return { ...result("gated", run, gated.retryAt), waitingFor: gated.waitingFor };
+      }
       // Unfinished and not taken: its code is not in this deployment, or another invocation holds its lease.
       if (engine.errorCodes.has("WORKFLOW_CODE_UNAVAILABLE")) return result("code-unavailable", run);
       return result("busy", run);
@@ -435,6 +475,8 @@ export async function runInvocation(opts: InvocationOptions): Promise<Invocation
     return result("waiting", run, wakeAt);
   } finally {
     if (deadline) clearTimeout(deadline);
+    // A slot this invocation held goes back before it answers (the platform may freeze it right after).
+    await engine.settled();
     engine.close();
     // Leases this invocation still holds (a child run it started and drove): freed for the child's own invocation.
     await Promise.all([...held.values()].map((lease) => opts.world.releaseLease(lease).catch(() => {})));

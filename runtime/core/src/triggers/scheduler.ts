@@ -97,9 +97,7 @@ export class Scheduler {
         const now = this.engine.now();
         let next: number | undefined;
         try {
-          const plan = planTick(record, now, Math.max(MISSED_TICK_GRACE_MS, 2 * this.pollMs));
-          if (plan) await this.handle(world, record, plan.tick, plan.fire);
-          next = nextTick(record, Math.max(now, plan?.tick ?? 0));
+          next = await runDueTick(this.engine, record, now, Math.max(MISSED_TICK_GRACE_MS, 2 * this.pollMs));
         } catch (error) {
           this.report(record, error);
           continue;
@@ -117,42 +115,6 @@ export class Scheduler {
     }
   }
 
-  private async handle(world: World, record: ScheduleRecord, tick: number, fire: boolean): Promise<void> {
-    const store = triggerStore(world);
-    const { name } = record;
-    if (!fire) {
-      log.info(
-        `schedule "${name}": tick ${new Date(tick).toISOString()} was missed; catchUp "none" skips it`,
-      );
-      await store.recordScheduleTick(name, tick);
-      return;
-    }
-    if (record.overlap === "skip" && record.lastRunId !== undefined) {
-      const previous = await world.getRun(record.lastRunId);
-      if (previous && !isTerminalStatus(previous.status)) {
-        log.info(
-          `schedule "${name}": tick ${new Date(tick).toISOString()} skipped, run ${previous.runId} of the previous tick is still ${previous.status} (overlap "skip")`,
-        );
-        await store.recordScheduleTick(name, tick);
-        return;
-      }
-    }
-    const runId = tickRunId(name, tick);
-    try {
-      await this.engine.start(record.workflowName, deserialize(record.args) as unknown[], {
-        runId,
-        onConflict: "use-existing",
-        metadata: { schedule: { name, tick } },
-      });
-    } catch (error) {
-      // This process lacks the workflow's code: a process that has it starts the tick.
-      if (WorkflowNotRegisteredError.is(error)) return;
-      // The tick's ID holds a run of another workflow (the schedule was changed to another workflow at that tick).
-      if (!RunAlreadyExistsError.is(error)) throw error;
-    }
-    await store.recordScheduleTick(name, tick, runId);
-  }
-
   private report(record: ScheduleRecord, error: unknown): void {
     const key = `${record.name}\n${record.cron}\n${record.timezone ?? ""}\n${(error as Error)?.message}`;
     if (this.reported.has(key)) return;
@@ -162,4 +124,60 @@ export class Scheduler {
       error,
     });
   }
+}
+
+/**
+ * Handles the tick of `record` that is due at `now` (`planTick`: start its run, or record it as skipped), and
+ * answers the schedule's next tick after it (undefined: none). Any driver of ticks calls it, as often and in as
+ * many processes as it likes: this engine's scheduler, or the tick function of a serverless deployment.
+ */
+export async function runDueTick(
+  engine: Engine,
+  record: ScheduleRecord,
+  now: number,
+  graceMs: number = MISSED_TICK_GRACE_MS,
+): Promise<number | undefined> {
+  const plan = planTick(record, now, graceMs);
+  if (plan) await handleTick(engine, await engine.world(), record, plan.tick, plan.fire);
+  return nextTick(record, Math.max(now, plan?.tick ?? 0));
+}
+
+async function handleTick(
+  engine: Engine,
+  world: World,
+  record: ScheduleRecord,
+  tick: number,
+  fire: boolean,
+): Promise<void> {
+  const store = triggerStore(world);
+  const { name } = record;
+  if (!fire) {
+    log.info(`schedule "${name}": tick ${new Date(tick).toISOString()} was missed; catchUp "none" skips it`);
+    await store.recordScheduleTick(name, tick);
+    return;
+  }
+  if (record.overlap === "skip" && record.lastRunId !== undefined) {
+    const previous = await world.getRun(record.lastRunId);
+    if (previous && !isTerminalStatus(previous.status)) {
+      log.info(
+        `schedule "${name}": tick ${new Date(tick).toISOString()} skipped, run ${previous.runId} of the previous tick is still ${previous.status} (overlap "skip")`,
+      );
+      await store.recordScheduleTick(name, tick);
+      return;
+    }
+  }
+  const runId = tickRunId(name, tick);
+  try {
+    await engine.start(record.workflowName, deserialize(record.args) as unknown[], {
+      runId,
+      onConflict: "use-existing",
+      metadata: { schedule: { name, tick } },
+    });
+  } catch (error) {
+    // This process lacks the workflow's code: a process that has it starts the tick.
+    if (WorkflowNotRegisteredError.is(error)) return;
+    // The tick's ID holds a run of another workflow (the schedule was changed to another workflow at that tick).
+    if (!RunAlreadyExistsError.is(error)) throw error;
+  }
+  await store.recordScheduleTick(name, tick, runId);
 }
