@@ -119,14 +119,12 @@ export async function armTicks(
   }
   for (let i = 0; i < ticks.length; i += 16) {
     await Promise.all(
-      ticks
-        .slice(i, i + 16)
-        .map((tick) =>
-          send({ schedule: record.name, tick } satisfies TickMessage, {
-            delayMs: tick - now,
-            idempotencyKey: tickKey(record.name, tick),
-          }),
-        ),
+      ticks.slice(i, i + 16).map((tick) =>
+        send({ schedule: record.name, tick } satisfies TickMessage, {
+          delayMs: tick - now,
+          idempotencyKey: tickKey(record.name, tick),
+        }),
+      ),
     );
   }
   return ticks.length;

@@ -1,9 +1,20 @@
-import { type CodeProvider, configureRuntime, Engine, getEngine, worldFromEnv } from "@wfkit/core";
+import {
+  type CodeProvider,
+  configureRuntime,
+  deleteSchedule,
+  Engine,
+  getEngine,
+  schedule,
+  tickRunId,
+  worldFromEnv,
+} from "@wfkit/core";
 import { createMemoryWorld } from "@wfkit/world";
 import { getTestDatabase, type TestDatabase } from "@wfkit/world-postgres/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFlowHandler } from "./flow-handler.js";
 import { type QueueService, startQueueService } from "./testing/queue-service.js";
+import { createTickHandler } from "./tick-handler.js";
+import { isTickMessage, TICK_PATH } from "./ticks.js";
 import { createVercelWorld, FLOW_TOPIC, type VercelWorld } from "./vercel-world.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -115,5 +126,79 @@ describe("WORKFLOW_TARGET_WORLD=vercel", () => {
     configureRuntime({ world, codeProvider: code });
     cleanups.push(() => configureRuntime({ world: createMemoryWorld() }));
     expect(getEngine().executes).toBe(false);
+  });
+});
+
+describe("schedules on the Vercel world", () => {
+  async function scheduled(world: VercelWorld, name: string): Promise<{ runId: string; tick: number }[]> {
+    const runs = (await world.listRuns({ limit: 1000 })).items;
+    return runs
+      .map((r) => ({ runId: r.runId, schedule: r.metadata?.schedule as { name: string; tick: number } }))
+      .filter((r) => r.schedule?.name === name)
+      .map((r) => ({ runId: r.runId, tick: r.schedule.tick }))
+      .sort((a, b) => a.tick - b.tick);
+  }
+
+  it("schedule() arms the ticks as delayed messages; each tick starts one run however often it is handled", async () => {
+    const { service, world } = await setup();
+    service.subscribe({
+      topic: FLOW_TOPIC,
+      deliver: createFlowHandler({ world, codeProvider: code, budgetMs: 10_000 }),
+    });
+    await schedule("every-second", WORKFLOW, { cron: "* * * * * *", args: [1], overlap: "allow", world });
+    const armed = service.sent(FLOW_TOPIC).filter((m) => isTickMessage(m.payload));
+    // Until the next heartbeat (every minute by default) and a minute more.
+    expect(armed.length).toBeGreaterThanOrEqual(110);
+    await new Promise((r) => setTimeout(r, 3_500));
+    // Three heartbeats at once and every armed message again: nothing new for the ticks already handled.
+    const tickHandler = createTickHandler({ world });
+    const beats = await Promise.all([1, 2, 3].map(() => tickHandler(new Request(`http://x${TICK_PATH}`))));
+    expect(beats.map((r) => r.status)).toEqual([200, 200, 200]);
+    const runs = await scheduled(world, "every-second");
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(runs.map((r) => r.tick)).size).toBe(runs.length);
+    for (const [i, r] of runs.entries()) {
+      expect(r.runId).toBe(tickRunId("every-second", r.tick));
+      if (i > 0) expect(r.tick - runs[i - 1]!.tick).toBe(1000);
+    }
+    await deleteSchedule("every-second", { world });
+  }, 30_000);
+
+  it("after downtime a heartbeat follows catchUp: latest starts one run for the missed ticks, none starts none", async () => {
+    const { world } = await setup();
+    const longAgo = Date.now() - 3 * 3600_000;
+    // Hourly, its latest tick two minutes ago (later than the 60 s grace): missed, whatever the clock says now.
+    const missed = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 60_000;
+    const cron = `${new Date(missed).getUTCMinutes()} * * * *`;
+    // Stored as if created three hours ago, and no tick handled since (no heartbeat, no message).
+    await schedule("template", WORKFLOW, { cron: "0 0 1 1 *", args: [2], world });
+    const { args } = (await world.getSchedule("template"))!;
+    await deleteSchedule("template", { world });
+    for (const catchUp of ["latest", "none"] as const) {
+      await world.storage.putSchedule(
+        { name: catchUp, workflowName: WORKFLOW, cron, args, overlap: "allow", catchUp },
+        longAgo,
+      );
+    }
+    const tickHandler = createTickHandler({ world });
+    await Promise.all([1, 2].map(() => tickHandler(new Request(`http://x${TICK_PATH}`))));
+    const latest = await scheduled(world, "latest");
+    expect(latest).toHaveLength(1);
+    expect(latest[0]!.tick).toBe(missed);
+    expect(await scheduled(world, "none")).toHaveLength(0);
+    // Both moved on: their next tick is the next hour's.
+    for (const name of ["latest", "none"]) {
+      expect((await world.getSchedule(name))?.lastTick).toBe(latest[0]!.tick);
+    }
+  }, 30_000);
+
+  it("refuses a heartbeat without the cron secret when CRON_SECRET is set", async () => {
+    const { world } = await setup();
+    const tickHandler = createTickHandler({ world, secret: "s3cret" });
+    expect((await tickHandler(new Request(`http://x${TICK_PATH}`))).status).toBe(401);
+    const ok = await tickHandler(
+      new Request(`http://x${TICK_PATH}`, { headers: { authorization: "Bearer s3cret" } }),
+    );
+    expect(ok.status).toBe(200);
   });
 });

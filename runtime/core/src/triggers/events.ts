@@ -56,7 +56,7 @@ export function triggerStore(world: { name: string }): ScheduleAndEventMethods {
     throw new WorldError(
       "UNSUPPORTED",
       `The ${world.name} world does not support schedules and events (schedule(), emit(), waitForEvent(), trigger()). ` +
-        "The local, postgres, sqlite, redis and memory worlds have them (not vercel yet); a custom world adds the methods of " +
+        "The local, postgres, sqlite, redis, vercel and memory worlds have them; a custom world adds the methods of " +
         "ScheduleAndEventMethods (@wfkit/world).",
     );
   }

@@ -4,7 +4,8 @@
  * client (`send`, `handleCallback`) runs against it unchanged:
  *
  * - `POST /api/v3/topic/:topic` (send): the body is the payload; `Vqs-Delay-Seconds`, `Vqs-Idempotency-Key`
- *   and `Vqs-Retention-Seconds` are honoured; answers `201 { messageId }`.
+ *   and `Vqs-Retention-Seconds` are honoured within the client's documented limits (a key of at most 256
+ *   characters, a retention of 60 s to 7 days, a delay no longer than the retention); answers `201 { messageId }`.
  * - push: each consumer group of a topic gets every message as a binary CloudEvent (`ce-type:
  *   com.vercel.queue.v2beta`, `ce-vqsqueuename`, `ce-vqsconsumergroup`, `ce-vqsmessageid`, `ce-vqsreceipthandle`,
  *   `ce-vqsdeliverycount`, `ce-vqscreatedat`, `ce-vqsexpiresat`, `ce-vqsvisibilitydeadline`), the payload as body.
@@ -214,11 +215,17 @@ export async function startQueueService(opts: QueueServiceOptions = {}): Promise
     const topic = parts[3];
     if (parts.length === 4 && req.method === "POST") {
       const key = header(req, "vqs-idempotency-key");
+      // The limits @vercel/queue documents for its send options.
+      if (key && key.length > 256)
+        return reply(res, 400, "Vqs-Idempotency-Key is longer than 256 characters");
       const known = key ? idempotency.get(`${topic}\u0000${key}`) : undefined;
       if (known) return json(res, 201, { messageId: known });
       const delay = Number(header(req, "vqs-delay-seconds") ?? 0);
       const retention = Number(header(req, "vqs-retention-seconds") ?? 86_400);
       if (!Number.isFinite(delay) || delay < 0) return reply(res, 400, "Vqs-Delay-Seconds must be ≥ 0");
+      if (!(retention >= 60 && retention <= 604_800))
+        return reply(res, 400, "Vqs-Retention-Seconds must be between 60 and 604800");
+      if (delay > retention) return reply(res, 400, "Vqs-Delay-Seconds cannot exceed the retention");
       const now = Date.now();
       const message: Message = {
         id: `msg_${randomUUID()}`,
