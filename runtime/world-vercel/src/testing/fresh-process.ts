@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { Deliver } from "./queue-service.js";
 
 export interface FreshProcessOptions {
-  /** The function's entry module (it exports `POST(request)`), e.g. `.vercel/output/functions/…/index.mjs`. */
+  /**
+   * The function's entry module, exporting a handler per HTTP method (`POST(request)`, `GET(request)`), e.g.
+   * `.vercel/output/functions/…/index.mjs`.
+   */
   entry: string;
   /** The hard limit of one invocation: the process is killed then. */
   maxDurationMs: number;
@@ -45,7 +48,9 @@ export function freshProcessInvoker(opts: FreshProcessOptions): Deliver {
     child.stderr!.on("data", output);
     const answer: Buffer[] = [];
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (chunk: Buffer) => answer.push(chunk));
-    child.stdin!.end(JSON.stringify({ url: request.url, headers: [...request.headers], body }));
+    child.stdin!.end(
+      JSON.stringify({ method: request.method, url: request.url, headers: [...request.headers], body }),
+    );
     const killer = setTimeout(() => child.kill("SIGKILL"), opts.maxDurationMs);
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once("exit", (code, signal) => resolve({ code, signal })),

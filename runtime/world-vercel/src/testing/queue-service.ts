@@ -277,6 +277,9 @@ export async function startQueueService(opts: QueueServiceOptions = {}): Promise
     reply(res, 404, `no such endpoint: ${req.method} ${url.pathname}`);
   }
 
+  // Longer than the client's own keep-alive (undici: 4 s), so that the client never reuses a socket this server
+  // is closing at that moment (ECONNRESET on a send; a real service's idle timeout is longer too).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
