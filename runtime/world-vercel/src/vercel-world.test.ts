@@ -202,3 +202,27 @@ describe("schedules on the Vercel world", () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe("flow control on the Vercel world", () => {
+  it("a concurrency limit: refused runs are acknowledged (gated) and the invocation that frees a slot sends the next one its message", async () => {
+    const { service, world } = await setup();
+    const outcomes: string[] = [];
+    service.subscribe({
+      topic: FLOW_TOPIC,
+      deliver: createFlowHandler({
+        world,
+        codeProvider: code,
+        budgetMs: 10_000,
+        onInvocation: (r) => outcomes.push(r.outcome),
+      }),
+    });
+    const app = new Engine({ world, executeRuns: false });
+    cleanups.push(() => app.close());
+    const flow = { concurrency: { gate: "concurrency:vw-test", limit: 1 } };
+    const runs = await Promise.all([1, 2, 3].map((n) => app.start(WORKFLOW, [n], { flow })));
+    await service.idle(20_000);
+    for (const runId of runs) expect((await world.getRun(runId))?.status).toBe("completed");
+    expect(outcomes.filter((o) => o === "ended")).toHaveLength(3);
+    expect(outcomes).toContain("gated");
+  }, 30_000);
+});

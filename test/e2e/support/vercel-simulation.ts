@@ -49,7 +49,12 @@ export function useCleanups(): (() => Promise<void> | void)[] {
 
 export async function simulate(
   project: { file(relative: string): string; dir: string },
-  opts: { onSpawn?: (child: ChildProcess, n: number) => void; env?: Record<string, string> } = {},
+  opts: {
+    onSpawn?: (child: ChildProcess, n: number) => void;
+    env?: Record<string, string>;
+    /** The hard kill of an invocation (default `MAX_DURATION_MS`): more room for cold starts under load. */
+    maxDurationMs?: number;
+  } = {},
 ): Promise<Simulation> {
   const db = await getTestDatabase();
   const service = await startQueueService();
@@ -78,11 +83,11 @@ export async function simulate(
     topic: FLOW_TOPIC,
     consumerGroup: "default",
     // Longer than an invocation may live, as on Vercel: a live invocation's message is never handed to another.
-    visibilityTimeoutMs: MAX_DURATION_MS + 2_000,
+    visibilityTimeoutMs: (opts.maxDurationMs ?? MAX_DURATION_MS) + 2_000,
     retryAfterMs: 500,
     deliver: freshProcessInvoker({
       entry: path.join(flowDir, "index.mjs"),
-      maxDurationMs: MAX_DURATION_MS,
+      maxDurationMs: opts.maxDurationMs ?? MAX_DURATION_MS,
       cwd: project.dir,
       env: functionEnv,
       onOutput: (text, n) => outputs.set(n, (outputs.get(n) ?? "") + text),

@@ -195,7 +195,7 @@ export class Engine implements EngineContext {
   private worldPromise: Promise<World> | undefined;
   private readonly semaphore: Semaphore;
   private readonly admission: Semaphore;
-  private readonly leaseTtlMs: number;
+  protected readonly leaseTtlMs: number;
   private readonly executeRuns: boolean;
   private readonly checkWorkflowIds: boolean;
   private readonly workflowCodeTimeoutMs: number;

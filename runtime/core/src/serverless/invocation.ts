@@ -121,7 +121,8 @@ export type InvocationOutcome =
   | "busy"
   /**
    * [flow control] The run's concurrency limit, throttle or debounce refused it for now: it waits in its gate. The
-   * invocation that frees its slot sends it a message, and a throttle or debounce wake-up is enqueued for `wakeAt`.
+   * invocation that frees its slot sends it a message; a wake-up is enqueued for `wakeAt` (the end of its throttle
+   * period or debounce, or, waiting for a slot, when a killed holder's slot would have expired).
    */
   | "gated"
   /** No such run. */
@@ -211,7 +212,10 @@ class InvocationEngine extends Engine {
     runId: string,
     admission: { waitingFor: WaitingFor; retryAt?: number },
   ): void {
-    this.gated.set(runId, admission);
+    // A run waiting for a slot is sent its message by whoever frees one. A holder killed mid-invocation frees
+    // nothing: its slot expires with its lease, so the run looks again then instead of waiting for a heartbeat.
+    const retryAt = admission.retryAt ?? Date.now() + this.leaseTtlMs + 1_000;
+    this.gated.set(runId, { ...admission, retryAt });
   }
 
   /** Resolves once the slots given back here are written and the runs they let go on have their messages. */
