@@ -222,7 +222,9 @@ describe("flow control on the Vercel world", () => {
     const runs = await Promise.all([1, 2, 3].map((n) => app.start(WORKFLOW, [n], { flow })));
     await service.idle(20_000);
     for (const runId of runs) expect((await world.getRun(runId))?.status).toBe("completed");
-    expect(outcomes.filter((o) => o === "ended")).toHaveLength(3);
+    // Refused runs were acknowledged as gated; each run ended (later messages, such as the look-again of a
+    // refused run, find it ended).
     expect(outcomes).toContain("gated");
+    expect(outcomes.filter((o) => o === "ended").length).toBeGreaterThanOrEqual(3);
   }, 30_000);
 });

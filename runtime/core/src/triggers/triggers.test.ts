@@ -206,7 +206,7 @@ describe("events on the memory world", () => {
 
   it("a world without schedules and events refuses them, naming the world and the ones that have them", () => {
     expect(() => triggerStore({ name: "custom" })).toThrow(
-      /The custom world does not support schedules and events .* The local, postgres, sqlite, redis and memory worlds have them/,
+      /The custom world does not support schedules and events .* The local, postgres, sqlite, redis, vercel and memory worlds have them/,
     );
   });
 
