@@ -55,6 +55,24 @@ async function setup(): Promise<{ db: TestDatabase; service: QueueService; world
   return { db, service, world };
 }
 
+/** The world, its flow function consuming the queue (the invocations' outcomes recorded), an app that only starts. */
+async function serverless() {
+  const { service, world } = await setup();
+  const outcomes: string[] = [];
+  service.subscribe({
+    topic: FLOW_TOPIC,
+    deliver: createFlowHandler({
+      world,
+      codeProvider: code,
+      budgetMs: 10_000,
+      onInvocation: (r) => outcomes.push(r.outcome),
+    }),
+  });
+  const app = new Engine({ world, executeRuns: false });
+  cleanups.push(() => app.close());
+  return { service, world, app, outcomes };
+}
+
 describe("createVercelWorld", () => {
   it("is the Postgres world underneath and sends a flow message for whatever needs an executor", async () => {
     const { service, world } = await setup();
@@ -81,19 +99,7 @@ describe("createVercelWorld", () => {
 
 describe("createFlowHandler", () => {
   it("drives a run started by a process that does not execute runs, through queue invocations", async () => {
-    const { service, world } = await setup();
-    const results: string[] = [];
-    service.subscribe({
-      topic: FLOW_TOPIC,
-      deliver: createFlowHandler({
-        world,
-        codeProvider: code,
-        budgetMs: 10_000,
-        onInvocation: (r) => results.push(r.outcome),
-      }),
-    });
-    const app = new Engine({ world, executeRuns: false });
-    cleanups.push(() => app.close());
+    const { service, world, app, outcomes: results } = await serverless();
     const runId = await app.start(WORKFLOW, [5]);
     await service.idle(10_000);
     const run = await world.getRun(runId);
@@ -205,19 +211,7 @@ describe("schedules on the Vercel world", () => {
 
 describe("flow control on the Vercel world", () => {
   it("a concurrency limit: refused runs are acknowledged (gated) and the invocation that frees a slot sends the next one its message", async () => {
-    const { service, world } = await setup();
-    const outcomes: string[] = [];
-    service.subscribe({
-      topic: FLOW_TOPIC,
-      deliver: createFlowHandler({
-        world,
-        codeProvider: code,
-        budgetMs: 10_000,
-        onInvocation: (r) => outcomes.push(r.outcome),
-      }),
-    });
-    const app = new Engine({ world, executeRuns: false });
-    cleanups.push(() => app.close());
+    const { service, world, app, outcomes } = await serverless();
     const flow = { concurrency: { gate: "concurrency:vw-test", limit: 1 } };
     const runs = await Promise.all([1, 2, 3].map((n) => app.start(WORKFLOW, [n], { flow })));
     await service.idle(20_000);
