@@ -251,8 +251,12 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
         chunks.push(data);
         at++;
       }
-      if (end === Number.POSITIVE_INFINITY)
+      if (end === Number.POSITIVE_INFINITY) {
         ownPage = { size: page.chunks.length, asked, closed: page.closed };
+      } else if (page.chunks.length < asked) {
+        // Readers would ask again from here forever: say what is wrong instead.
+        throw new Error(`Stream data ${name} ends before offset ${end}, which a fork inherits: it was lost.`);
+      }
       if (closedMarker || at < end) break;
     }
     const upToDate = closedMarker || (ownPage !== undefined && ownPage.size < ownPage.asked);
