@@ -372,6 +372,46 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     }
   }
 
+  /**
+   * What a fork of `source` at `at` (plus `fork.sub` units of the append after it) starts with: its content
+   * type, its origin, and its own first append when it has a sub-offset; or the answer refusing it.
+   */
+  async function planFork(
+    fork: { source: string; offset?: string; sub: number },
+    src: StreamState | undefined,
+    at: number | undefined,
+    givenType: string | undefined,
+  ): Promise<Response | { contentType: string; origin: ForkOrigin; prefix?: DataChunk }> {
+    if (!src?.exists || at === undefined) {
+      return src?.gone
+        ? textResponse(409, `Cannot fork ${fork.source}: it was deleted`)
+        : textResponse(404, `Cannot fork ${fork.source}: no such stream`);
+    }
+    if (givenType !== undefined && mediaType(givenType) !== mediaType(src.contentType)) {
+      return textResponse(
+        409,
+        `Content-Type ${mediaType(givenType)} does not match the source's ${mediaType(src.contentType)}: leave it out to inherit it`,
+      );
+    }
+    if (at > tailOf(src)) return textResponse(400, `${fork.offset} is past the end of ${fork.source}`);
+    const segments = segmentsOf(fork.source, src);
+    const origin: ForkOrigin = { from: fork.source, o: at, segs: segmentsBelow(segments, at) };
+    if (fork.sub === 0) return { contentType: src.contentType, origin };
+    const [whole] = (await readChunks(segmentsBelow(segments, tailOf(src)), at, 1)).chunks;
+    const bytes = Buffer.from(whole?.b ?? "", "base64");
+    if (!whole || fork.sub > (whole.j ? whole.j.length : bytes.length)) {
+      return textResponse(
+        400,
+        `Stream-Fork-Sub-Offset ${fork.sub} is past the end of the append after the fork offset`,
+      );
+    }
+    origin.so = fork.sub;
+    const prefix: DataChunk = whole.j
+      ? { j: whole.j.slice(0, fork.sub) }
+      : { b: bytes.subarray(0, fork.sub).toString("base64") };
+    return { contentType: src.contentType, origin, prefix };
+  }
+
   async function create(request: Request, path: string): Promise<Response> {
     const given = request.headers.get("content-type");
     const givenType = given && /^[\w-]+\/[\w-]+/.test(given.trim()) ? given : undefined;
@@ -450,48 +490,15 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
       const record: MetaRecord = { t: "create", closed: createClosed };
       const chunks: DataChunk[] = [];
       if (fork.kind === "fork") {
-        if (!src?.exists) {
-          return src?.gone
-            ? textResponse(409, `Cannot fork ${fork.source}: it was deleted`)
-            : textResponse(404, `Cannot fork ${fork.source}: no such stream`);
-        }
-        if (givenType !== undefined && mediaType(givenType) !== mediaType(src.contentType)) {
-          return textResponse(
-            409,
-            `Content-Type ${mediaType(givenType)} does not match the source's ${mediaType(src.contentType)}: leave it out to inherit it`,
-          );
-        }
-        contentType = src.contentType;
-        const at = forkOffset()!;
-        if (at > tailOf(src)) {
-          return textResponse(400, `${fork.offset} is past the end of ${fork.source}`);
-        }
-        const segments = segmentsOf(fork.source, src);
-        if (fork.sub > 0) {
-          const next = await readChunks(segmentsBelow(segments, tailOf(src)), at, 1);
-          const whole = next.chunks[0];
-          const units = whole?.j ? whole.j.length : Buffer.from(whole?.b ?? "", "base64").length;
-          if (!whole || fork.sub > units) {
-            return textResponse(
-              400,
-              `Stream-Fork-Sub-Offset ${fork.sub} is past the end of the append after the fork offset`,
-            );
-          }
-          chunks.push(
-            whole.j
-              ? { j: whole.j.slice(0, fork.sub) }
-              : {
-                  b: Buffer.from(whole.b ?? "", "base64")
-                    .subarray(0, fork.sub)
-                    .toString("base64"),
-                },
-          );
-        }
-        record.f = { from: fork.source, o: at, segs: segmentsBelow(segments, at) };
-        if (fork.sub > 0) record.f.so = fork.sub;
+        const planned = await planFork(fork, src, forkOffset(), givenType);
+        if (planned instanceof Response) return planned;
+        contentType = planned.contentType;
+        record.f = planned.origin;
+        if (planned.prefix) chunks.push(planned.prefix);
         if (ttl === undefined && expHeader === null) {
-          if (src.ttl !== undefined) record.ttl = src.ttl;
-          if (src.expiresAt !== undefined) record.exp = src.expiresAt;
+          // Without its own, a fork takes its source's TTL (its own sliding window) or expiry time.
+          if (src!.ttl !== undefined) record.ttl = src!.ttl;
+          if (src!.expiresAt !== undefined) record.exp = src!.expiresAt;
         }
       }
       record.ct = contentType;
