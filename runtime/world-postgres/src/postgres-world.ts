@@ -45,6 +45,8 @@ import {
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type LoadedRun,
+  lostAppend,
   type NewDelivery,
   type NewEvent,
   newRunId,
@@ -54,8 +56,9 @@ import {
   RunNotFoundError,
   type RunNotification,
   type RunRecord,
-  type RunState,
+  RunStateCache,
   type RunStatus,
+  refusal,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
@@ -64,7 +67,9 @@ import {
   StoredSchedules,
   type StreamInfo,
   type StreamPage,
+  sameEvent,
   stampEvents,
+  stateFromRows,
   updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
@@ -72,14 +77,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import pg from "pg";
-import {
-  type AppendOutcome,
-  type CreateOutcome,
-  type LoadedRun,
-  refusal,
-  sameEvent,
-  touchedRows,
-} from "./append-batch.js";
+import { type AppendOutcome, type CreateOutcome, touchedRows } from "./append-batch.js";
 import { ChannelListener } from "./channel-listener.js";
 import type { GroupStats } from "./group-commit.js";
 import { type AppendParams, appendCalls, type CreateParams, createCalls, runReads } from "./grouped-calls.js";
@@ -105,7 +103,6 @@ import {
   waitFromRow,
 } from "./rows.js";
 import { RunNotifications } from "./run-notifications.js";
-import { RunStateCache, stateFromRows } from "./run-state-cache.js";
 import { PgSchedules } from "./schedules.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgStepTasks } from "./step-tasks.js";
@@ -383,7 +380,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     if (state && state.run.lastSeq < expectedSeq) {
       // Another process appended since: apply just its events, as a replay would (cost independent of
       // the run's length).
-      state = await this.catchUp(state);
+      state = await this.cache.catchUp(state, (id, afterSeq) => this.readEvents(id, { afterSeq }));
     }
     if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append will be refused: read the run (and its lease) once to say why.
@@ -492,13 +489,12 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
         return await this.appends.send(params);
       } catch (error) {
         if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
-        const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
-        if (stored.length === 0) continue;
-        if (stored.length === stamped.length && stored.every((e, i) => sameEvent(e, stamped[i]!))) {
+        const lost = await lostAppend(this, runId, expectedSeq, stamped);
+        if (lost.kind === "absent") continue;
+        if (lost.kind === "stored") {
           return { code: "ok", actual_seq: stamped[stamped.length - 1]!.seq, run_status: null };
         }
-        const run = await this.getRun(runId);
-        return { code: "conflict", actual_seq: run?.lastSeq ?? expectedSeq + 1, run_status: null };
+        return { code: "conflict", actual_seq: lost.actualSeq, run_status: null };
       }
     }
   }
@@ -535,17 +531,6 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     return error;
   }
 
-  /** Brings a cached state up to the stored head by applying the events it has not seen. */
-  private async catchUp(state: RunState): Promise<RunState | undefined> {
-    const { runId, lastSeq } = state.run;
-    this.cache.delete(runId);
-    const missed = await this.readEvents(runId, { afterSeq: lastSeq });
-    if (missed.some((e, i) => e.seq !== lastSeq + 1 + i)) return undefined;
-    applyEvents(state, missed);
-    this.cache.set(state);
-    return state;
-  }
-
   /** The run's full materialised state plus what an append must check, in one round trip. */
   private async loadState(runId: string): Promise<LoadedRun> {
     const s = this.s;
@@ -568,7 +553,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     );
     return {
       state,
-      dbNow: Number(row.db_now),
+      serverNow: Number(row.db_now),
       lease: {
         held: row.lease_held === true,
         owner: row.lease_owner as string | null,

@@ -37,6 +37,8 @@ import {
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type LoadedRun,
+  lostAppend,
   type NewDelivery,
   type NewEvent,
   newRunId,
@@ -46,7 +48,9 @@ import {
   type RunNotification,
   type RunRecord,
   type RunState,
+  RunStateCache,
   type RunStatus,
+  refusal,
   type StepRecord,
   type StepTask,
   type StepTaskNotification,
@@ -54,7 +58,9 @@ import {
   type StepTaskRecord,
   StoredSchedules,
   type StreamPage,
+  sameEvent,
   stampEvents,
+  stateFromRows,
   updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
@@ -62,7 +68,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import type { Redis } from "ioredis";
-import { appendArgs, checkOwnTokens, type LoadedRun, refusal, sameEvent } from "./append-plan.js";
+import { appendArgs, checkOwnTokens } from "./append-plan.js";
 import {
   checkServerVersion,
   connectionLost,
@@ -84,7 +90,6 @@ import { listRuns } from "./list-runs.js";
 import { Notifications } from "./notifications.js";
 import { RedisSchedules } from "./schedules.js";
 import { callScript, defineScripts, type ScriptArg, type ScriptReply } from "./scripts/index.js";
-import { RunStateCache, stateFromRows } from "./state-cache.js";
 import { RedisStepTasks } from "./step-tasks.js";
 import { RedisStreams } from "./streams.js";
 import { forgetReached, takeReached, tracked } from "./tracked-rows.js";
@@ -306,7 +311,9 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     lease: Lease | undefined,
   ): Promise<AppendResult> {
     let state = this.cache.get(runId);
-    if (state && state.run.lastSeq < expectedSeq) state = await this.catchUp(state);
+    if (state && state.run.lastSeq < expectedSeq) {
+      state = await this.cache.catchUp(state, (id, afterSeq) => this.readEvents(id, { afterSeq }));
+    }
     if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append is going to be refused: read the run once, to append or to say why not.
       state = await this.loadAppendable(runId, expectedSeq, lease, events);
@@ -374,13 +381,9 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
         return (await callScript(this.client, "wfAppend", this.prefix, args)) as ScriptReply[];
       } catch (error) {
         if (!isLostAnswer(error) || attempt > 5) throw this.failure(error, `an append to run ${runId}`, true);
-        const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
-        if (stored.length === 0) continue;
-        if (stored.length === stamped.length && stored.every((e, i) => sameEvent(e, stamped[i]!))) {
-          return ["ok"];
-        }
-        const run = await this.getRun(runId);
-        return ["conflict", run?.lastSeq ?? expectedSeq + 1];
+        const lost = await lostAppend(this, runId, expectedSeq, stamped);
+        if (lost.kind === "absent") continue;
+        return lost.kind === "stored" ? ["ok"] : ["conflict", lost.actualSeq];
       }
     }
   }
@@ -396,17 +399,6 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     const refused = refusal(runId, expectedSeq, loaded, lease, events);
     if (refused) throw refused;
     return loaded.state;
-  }
-
-  /** Brings a cached state up to the stored head by applying the events it has not seen. */
-  private async catchUp(state: RunState): Promise<RunState | undefined> {
-    const { runId, lastSeq } = state.run;
-    this.cache.delete(runId);
-    const missed = await this.readEvents(runId, { afterSeq: lastSeq });
-    if (missed.some((e, i) => e.seq !== lastSeq + 1 + i)) return undefined;
-    applyEvents(state, missed);
-    this.cache.set(state);
-    return state;
   }
 
   /** The run's materialised state plus its lease and the server clock, in one round trip (one snapshot). */
@@ -429,11 +421,13 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     const [fields, steps, waits, hooks, time] = replies as [Fields, string[], string[], string[], string[]];
     if (!fields.row) throw new RunNotFoundError(runId);
     return {
-      state: stateFromRows(
-        JSON.parse(fields.row) as RunRecord,
-        steps.map((s) => JSON.parse(s) as StepRecord),
-        waits.map((w) => JSON.parse(w) as WaitRecord),
-        hooks.map((h) => JSON.parse(h) as HookRecord),
+      state: tracked(
+        stateFromRows(
+          JSON.parse(fields.row) as RunRecord,
+          steps.map((s) => JSON.parse(s) as StepRecord),
+          waits.map((w) => JSON.parse(w) as WaitRecord),
+          hooks.map((h) => JSON.parse(h) as HookRecord),
+        ),
       ),
       serverNow: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
       lease: {

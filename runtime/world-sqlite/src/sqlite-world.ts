@@ -50,6 +50,7 @@ import {
   type RunNotification,
   type RunRecord,
   type RunState,
+  RunStateCache,
   type RunStatus,
   type StepRecord,
   type StepTask,
@@ -72,7 +73,6 @@ import type { Change } from "./change-feed.js";
 import { Connection } from "./connection.js";
 import { acquire, fences, holds, type LeaseColumns, leaseOf, slotOf } from "./leases.js";
 import { type EventRow, eventData, eventFromRow, runFromRow, runRecordJson } from "./rows.js";
-import { RunStateCache } from "./run-state-cache.js";
 import { SqliteSchedules } from "./schedules.js";
 import { SqliteStepTasks, TASK_TOPIC } from "./step-tasks.js";
 import { SqliteStreams, STREAM_TOPIC } from "./streams.js";

@@ -1,4 +1,13 @@
 export {
+  type LoadedRun,
+  type LostAppend,
+  lostAppend,
+  RunStateCache,
+  refusal,
+  sameEvent,
+  stateFromRows,
+} from "./cached-appends.js";
+export {
   type CursorKey,
   compareCursorKeys,
   DEFAULT_PAGE_SIZE,
