@@ -1,8 +1,8 @@
 /**
  * Multi-process scenarios that every world shared between processes must survive, written once and run per world
- * (sqlite-workers, sqlite-step-fan-out, sqlite-streams and redis-workers.test.ts). A test file gives an
- * `OpenSharedWorld` (the environment that points the processes at its world, an instance for the test to look
- * with, and how to read a run's lease owner) and runs the scenarios on it:
+ * (the sqlite-*, postgres-workers, postgres-step-fan-out, postgres-streams and redis-workers test files). A test
+ * file gives an `OpenSharedWorld` (the environment that points the processes at its world, an instance for the
+ * test to look with, and how to read a run's lease owner) and runs the scenarios on it:
  *
  * - `projects/workers`: workers SIGKILLed and replaced while fan-out runs execute: every run completes, each step
  *   recorded once; a worker frozen with SIGSTOP past its lease cannot record anything once another took the run over;
