@@ -21,7 +21,6 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
-  type ClaimedStepTask,
   type CreateRunInput,
   canAppend,
   checkBatchShape,
@@ -60,13 +59,8 @@ import {
   type RunStatus,
   refusal,
   type StepRecord,
-  type StepTask,
-  type StepTaskNotification,
-  type StepTaskOutcome,
-  type StepTaskRecord,
-  StoredSchedules,
+  StoredTasksAndStreams,
   type StreamInfo,
-  type StreamPage,
   sameEvent,
   stampEvents,
   stateFromRows,
@@ -244,7 +238,7 @@ async function withClient<T>(
 
 type Row = Record<string, unknown>;
 
-class PgWorld extends StoredSchedules implements PostgresWorld {
+class PgWorld extends StoredTasksAndStreams implements PostgresWorld {
   readonly name = "postgres" as const;
   private readonly s: string;
   private readonly notifications = new RunNotifications();
@@ -260,8 +254,8 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
   private readonly mutex = new KeyedMutex();
   private listener: ChannelListener | undefined;
   private closed = false;
-  private readonly streams: PgStreams;
-  private readonly stepTasks: PgStepTasks;
+  protected readonly streams: PgStreams;
+  protected readonly stepTasks: PgStepTasks;
   protected override readonly schedules: PgSchedules;
 
   constructor(
@@ -924,25 +918,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
   }
 
   // ------------------------------------------------------------------ streams (see streams.ts)
-
-  async writeStream(
-    runId: string,
-    name: string,
-    chunks: readonly string[],
-    opts: { close?: boolean } = {},
-  ): Promise<{ nextIndex: number }> {
-    this.assertOpen();
-    return this.streams.write(runId, name, chunks, opts.close === true);
-  }
-
-  async readStream(
-    runId: string,
-    name: string,
-    opts?: { startIndex?: number; limit?: number },
-  ): Promise<StreamPage> {
-    this.assertOpen();
-    return this.streams.read(runId, name, opts);
-  }
+  // writeStream and readStream, and the step task methods, are `StoredTasksAndStreams` (@wfkit/world).
 
   async listStreams(runId: string): Promise<StreamInfo[]> {
     this.assertOpen();
@@ -951,42 +927,6 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.streams.subscribe(runId, name, listener);
-  }
-
-  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
-
-  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.offer(tasks);
-  }
-
-  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
-    this.assertOpen();
-    return this.stepTasks.claim(owner, ttlMs, limit);
-  }
-
-  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
-    this.assertOpen();
-    return this.stepTasks.renew(task, ttlMs);
-  }
-
-  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
-    this.assertOpen();
-    return this.stepTasks.complete(task, outcome);
-  }
-
-  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
-    this.assertOpen();
-    return this.stepTasks.list(runId);
-  }
-
-  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.remove(runId, correlationIds);
-  }
-
-  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
-    return this.stepTasks.subscribe(listener);
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]

@@ -18,7 +18,6 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
-  type ClaimedStepTask,
   type CreateRunInput,
   canAppend,
   checkBatchShape,
@@ -52,12 +51,7 @@ import {
   type RunStatus,
   refusal,
   type StepRecord,
-  type StepTask,
-  type StepTaskNotification,
-  type StepTaskOutcome,
-  type StepTaskRecord,
-  StoredSchedules,
-  type StreamPage,
+  StoredTasksAndStreams,
   sameEvent,
   stampEvents,
   stateFromRows,
@@ -182,13 +176,13 @@ export async function createRedisWorld(options: RedisWorldOptions = {}): Promise
 
 type Fields = Record<string, string>;
 
-class RedisWorldImpl extends StoredSchedules implements RedisWorld {
+class RedisWorldImpl extends StoredTasksAndStreams implements RedisWorld {
   readonly name = "redis" as const;
   private readonly keys: Keys;
   private readonly cache: RunStateCache;
   private readonly mutex = new KeyedMutex();
-  private readonly streams: RedisStreams;
-  private readonly stepTasks: RedisStepTasks;
+  protected readonly streams: RedisStreams;
+  protected readonly stepTasks: RedisStepTasks;
   private closed = false;
 
   constructor(
@@ -712,64 +706,10 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
   }
 
   // ------------------------------------------------------------------ streams (see streams.ts)
-
-  async writeStream(
-    runId: string,
-    name: string,
-    chunks: readonly string[],
-    opts: { close?: boolean } = {},
-  ): Promise<{ nextIndex: number }> {
-    this.assertOpen();
-    return this.streams.write(runId, name, chunks, opts.close === true);
-  }
-
-  async readStream(
-    runId: string,
-    name: string,
-    opts?: { startIndex?: number; limit?: number },
-  ): Promise<StreamPage> {
-    this.assertOpen();
-    return this.streams.read(runId, name, opts);
-  }
+  // writeStream and readStream, and the step task methods, are `StoredTasksAndStreams` (@wfkit/world).
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.notifications.subscribeStream(runId, name, listener);
-  }
-
-  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
-
-  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.offer(tasks);
-  }
-
-  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
-    this.assertOpen();
-    return this.stepTasks.claim(owner, ttlMs, limit);
-  }
-
-  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
-    this.assertOpen();
-    return this.stepTasks.renew(task, ttlMs);
-  }
-
-  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
-    this.assertOpen();
-    return this.stepTasks.complete(task, outcome);
-  }
-
-  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
-    this.assertOpen();
-    return this.stepTasks.list(runId);
-  }
-
-  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.remove(runId, correlationIds);
-  }
-
-  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
-    return this.stepTasks.subscribe(listener);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -70,5 +70,10 @@ export {
   schedulesOf,
 } from "./schedules.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
+export {
+  type StepTaskStore,
+  StoredTasksAndStreams,
+  type StreamStore,
+} from "./stored-tasks-and-streams.js";
 export { byName, MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";
