@@ -124,7 +124,7 @@ describe.each(["local", "postgres"] as const)("WDK API on the %s world", (worldN
     expect(value.message).toMatch(/is not registered in the current deployment/);
   });
 
-  it("workflow/errors: the documented classes are what resumeHook, getRun, returnValue and the world throw", async () => {
+  it("workflow/errors: the documented classes are what resumeHook, getRun, returnValue and the world throw; serialization messages", async () => {
     expect(await run("errorClasses")).toEqual({
       hookNotFound: true,
       webhookNotFound: true,
@@ -137,6 +137,7 @@ describe.each(["local", "postgres"] as const)("WDK API on the %s world", (worldN
       worldErrorInstance: true,
       endedCode: "RUN_FINISHED",
       worldRunNotFound: true,
+      badArgument: "caught",
     });
   });
 });

@@ -190,6 +190,7 @@ switch (scenario) {
     const world = await worldFromEnv();
     const ended = await world.append(failedRun.runId, 1, [{ type: "run_started" }]).catch((e) => e);
     const unknownRun = await world.readEvents("wrun_01KDOESNOTEXIST0000000000").catch((e) => e);
+    const badArgument = await (await start(wf.badStepArgument)).returnValue;
     result({
       hookNotFound: HookNotFoundError.is(hookMissing) && hookMissing.token === "no-such-token",
       webhookNotFound: HookNotFoundError.is(webhookMissing) && webhookMissing.token === "no-such-webhook",
@@ -202,6 +203,7 @@ switch (scenario) {
       worldErrorInstance: ended instanceof WorkflowWorldError,
       endedCode: ended.code,
       worldRunNotFound: WorkflowRunNotFoundError.is(unknownRun) && unknownRun.runId !== undefined,
+      badArgument,
     });
     await world.close();
     break;
