@@ -92,12 +92,14 @@ describe("@workflow/vitest and @workflow/errors as npm aliases", () => {
     expect(result.failures, result.output).toEqual([]);
     expect(result.code, result.output).toBe(0);
     expect(result.passed).toBe(5);
-    // rootDir moved both artifact folders; buildWorkflowTests compiled the two workflow files into outDir.
+    // The plugin's rootDir moved both artifact folders, also for buildWorkflowTests() called without options in
+    // the globalSetup: it compiled the two workflow files into that outDir.
     expect(existsSync(path.join(app, "test-artifacts", ".workflow-data"))).toBe(true);
     expect(readdirSync(path.join(app, "test-artifacts", ".workflow-vitest")).length).toBeGreaterThanOrEqual(
       2,
     );
     expect(existsSync(path.join(app, ".workflow-data"))).toBe(false);
+    expect(existsSync(path.join(app, ".workflow-vitest"))).toBe(false);
   }, 120_000);
 
   it("the workflow() plugin alone: hooks, sequential sleeps, webhooks and the error classes", async () => {

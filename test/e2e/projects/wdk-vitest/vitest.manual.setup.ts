@@ -1,5 +1,5 @@
 import { buildWorkflowTests } from "@workflow/vitest";
 
 export async function setup() {
-  await buildWorkflowTests({ rootDir: "./test-artifacts" });
+  await buildWorkflowTests();
 }
