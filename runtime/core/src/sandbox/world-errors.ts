@@ -68,9 +68,11 @@ export class WorkflowWorldError extends WorkflowError {
    * them, `instanceof EntityConflictError` (…) for those its `is()` accepts.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // biome-ignore lint/complexity/noThisInStatic: subclasses inherit this method; `this` is the class on the right of `instanceof`, whose own is() decides.
+    const cls = this as unknown as { is(value: unknown): boolean };
+    if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
     if (worldErrorStatus(value) === undefined) return false;
-    return this === WorkflowWorldError || (this as { is(value: unknown): boolean }).is(value);
+    return cls === WorkflowWorldError || cls.is(value);
   }
 }
 
