@@ -72,6 +72,7 @@ describe("hooks, webhooks, streams and cancellation on the local world", () => {
       header: "step",
       body: "POST ?q=1 ping",
       unknown: [404, ""],
+      unknownDirect: true,
       plainViaUrl: 404,
       plain: "api",
     });

@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { copyProject, type Project, type SpawnedNode, spawnNode } from "./support/process.js";
+import { positionOf, throwingFrame } from "./support/source-position.js";
 import { worldEnv } from "./support/world-setups.js";
 
 const wfBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/workflow/bin/wf.js");
@@ -82,9 +83,9 @@ describe.each(["local", "postgres"] as const)("wf against a running app on the %
       (r) => r.run.status === "failed",
     );
     expect(failed.run.error.message).toBe("payment provider down while charging o-1");
-    // The recorded stack is decoded with the step's frame. (Its file position is Node's source mapping of the
-    // register hook's output, which today names the wrong file: reported separately.)
-    expect(failed.run.error.stack).toMatch(/\n\s+at charge \(/);
+    // The recorded stack names the step's own source position.
+    const thrownAt = positionOf(project.file("src/orders.ts"), "new FatalError(`payment provider down");
+    expect(throwingFrame(failed.run.error.stack)?.trim()).toBe(`at charge (${thrownAt})`);
 
     rmSync(project.file("outage"));
     const retried = await wf(project, env, "retry", runId);

@@ -12,13 +12,14 @@ import {
   checkFanOutRuns,
   claimerKilledLosesNoStep,
   frozenWorkerRecordsNothing,
+  type SharedWorld,
   stepsSpreadOverWorkers,
-  type WorkerWorld,
   withWorkers,
   workersKilledAndReplaced,
-} from "./support/redis-worker-scenarios.js";
+} from "./support/worker-scenarios.js";
 
-async function openRedis(): Promise<WorkerWorld & { url: string; prefix: string; ownConnections: string }> {
+/** A fresh key prefix on the test Redis server (the project copy is not needed: nothing is kept in files). */
+async function openRedis(): Promise<SharedWorld & { url: string; prefix: string; ownConnections: string }> {
   const redis = await getTestRedis();
   const world = await createRedisWorld({ url: redis.url, prefix: redis.prefix, warn: () => {} });
   return {
@@ -34,7 +35,7 @@ async function openRedis(): Promise<WorkerWorld & { url: string; prefix: string;
     executorOf: async (runId) =>
       ((await redisCommand(redis.url, "HGET", `${redis.prefix}run:${runId}`, "lo")) as string | null) ??
       undefined,
-    cleanup: async () => {
+    close: async () => {
       await world.close();
       await redis.cleanup();
     },

@@ -6,16 +6,16 @@
  */
 import { it } from "vitest";
 import { openSqlite } from "./support/sqlite.js";
-import { claimedStepsSurviveKilledWorker, stepsFanOutAcrossWorkers } from "./support/worker-scenarios.js";
+import { claimerKilledLosesNoStep, stepsSpreadOverWorkers } from "./support/worker-scenarios.js";
 
 it(
   "a run's Promise.all steps run in several worker processes; only the executor records them, once each",
-  () => stepsFanOutAcrossWorkers(openSqlite),
+  () => stepsSpreadOverWorkers(openSqlite),
   120_000,
 );
 
 it(
   "a worker SIGKILLed while it holds claimed steps loses none of them: another worker runs them again",
-  () => claimedStepsSurviveKilledWorker(openSqlite),
+  () => claimerKilledLosesNoStep(openSqlite),
   120_000,
 );

@@ -6,16 +6,16 @@
  */
 import { it } from "vitest";
 import { openSqlite } from "./support/sqlite.js";
-import { frozenExecutorIsFenced, workersSurviveKills } from "./support/worker-scenarios.js";
+import { frozenWorkerRecordsNothing, workersKilledAndReplaced } from "./support/worker-scenarios.js";
 
 it(
   "3 workers execute 200 fan-out runs on one SQLite file to completion while being SIGKILLed and replaced",
-  () => workersSurviveKills(openSqlite),
+  () => workersKilledAndReplaced(openSqlite),
   120_000,
 );
 
 it(
   "a worker frozen with SIGSTOP past its lease cannot record anything once another worker took the run over",
-  () => frozenExecutorIsFenced(openSqlite),
+  () => frozenWorkerRecordsNothing(openSqlite),
   60_000,
 );

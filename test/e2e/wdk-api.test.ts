@@ -123,4 +123,21 @@ describe.each(["local", "postgres"] as const)("WDK API on the %s world", (worldN
     });
     expect(value.message).toMatch(/is not registered in the current deployment/);
   });
+
+  it("workflow/errors: the documented classes are what resumeHook, getRun, returnValue and the world throw; serialization messages", async () => {
+    expect(await run("errorClasses")).toEqual({
+      hookNotFound: true,
+      webhookNotFound: true,
+      runNotFound: true,
+      returnValueNotFound: true,
+      failed: true,
+      failedCause: "plain failure",
+      cancelled: true,
+      entityConflict: true,
+      worldErrorInstance: true,
+      endedCode: "RUN_FINISHED",
+      worldRunNotFound: true,
+      badArgument: "caught",
+    });
+  });
 });

@@ -29,4 +29,8 @@ export {
   type VercelOutputConfig,
   writeVercelDeployment,
 } from "./vercel-output.js";
-export { buildWorkflowBundle, type WorkflowBundleOptions } from "./workflow-bundle.js";
+export {
+  buildWorkflowBundle,
+  DEFAULT_WORKFLOW_BUNDLE_OUTFILE,
+  type WorkflowBundleOptions,
+} from "./workflow-bundle.js";

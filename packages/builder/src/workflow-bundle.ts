@@ -34,10 +34,14 @@ export interface WorkflowBundleOptions {
   conditions?: string[];
 }
 
+/** Where the bundle is written when `outfile` is not given (relative to the project root); a bundle kept in
+ *  memory still has its map's `sources` made relative to this file's folder. */
+export const DEFAULT_WORKFLOW_BUNDLE_OUTFILE = ".workflow/workflows.js";
+
 /** Builds the sandbox bundle; throws `BuildError` on compiler errors, resolve errors or reachable built-ins. */
 export async function buildWorkflowBundle(options: WorkflowBundleOptions): Promise<BundleResult> {
   const projectRoot = path.resolve(options.projectRoot);
-  const outfile = path.resolve(projectRoot, options.outfile ?? ".workflow/workflows.js");
+  const outfile = path.resolve(projectRoot, options.outfile ?? DEFAULT_WORKFLOW_BUNDLE_OUTFILE);
   const compiled = new Map<string, CompiledModule>();
   const result = await runEsbuild("Building the workflow bundle", {
     ...baseOptions(

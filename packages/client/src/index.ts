@@ -380,7 +380,10 @@ export function subscribeRuns(
   };
 }
 
-/** Whether a run status is final (`completed` and `cancelled` are; `failed` may still be retried). */
+/**
+ * Whether a run has ended: `completed`, `failed` or `cancelled`. A failed run can still be retried, which is
+ * why its state stream stays open: a subscriber sees the status change back to `running` if that happens.
+ */
 export function isFinished(status: RunSnapshot["status"]): boolean {
   return TERMINAL.includes(status);
 }

@@ -15,6 +15,14 @@ function originalLineOf(map: { mappings: string }, generatedLine: number): numbe
   return segment && segment.length >= 4 ? segment[2]! + 1 : undefined;
 }
 
+/** Original 1-based `line:column` of a 1-based generated position: that of the segment covering it, as a
+ *  source-map consumer reports it (no guessing past the segment's start). */
+function originalPositionOf(map: { mappings: string }, line: number, column: number): string | undefined {
+  const covering = (decode(map.mappings)[line - 1] ?? []).filter((seg) => seg[0] <= column - 1).at(-1);
+  if (!covering || covering.length < 4) return undefined;
+  return `${covering[2]! + 1}:${covering[3]! + 1}`;
+}
+
 describe("transform", () => {
   it("returns a file without either directive unchanged, without parsing it", () => {
     const source = "export const broken = = 1; // not even valid";
@@ -91,6 +99,9 @@ describe("transform", () => {
     const moved = lines.findIndex((l) => l.includes("return b * 2")) + 1;
     expect(moved).toBeGreaterThan(lines.findIndex((l) => l.includes("w.workflowId")) + 1); // hoisted below…
     expect(originalLineOf(result.map!, moved)).toBe(6); // …but still mapped to its original line
+    // Columns too: stacks name the column of a throw or call, not the start of its line.
+    const column = lines[moved - 1]!.indexOf("b * 2") + 1;
+    expect(originalPositionOf(result.map!, moved, column)).toBe("6:12");
     expect(transform(source, { ...opts, mode: "step", sourceMaps: false }).map).toBeNull();
   });
 

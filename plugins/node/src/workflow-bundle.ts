@@ -2,16 +2,32 @@
  * The sandbox bundle for one workflow file, built on demand by `@wfkit/builder` (workflow mode for every
  * directive file it reaches, Node built-ins refused with their import chain) and cached in memory and on
  * disk, keyed by the file and revalidated against its inputs' mtimes and sizes.
+ *
+ * The bundle runs under a name of its own (`bundleFilename`), never the workflow file's path: the step module
+ * of that same file runs in the host under the file's path, so a stack of a step that threw names it. Were the
+ * bundle registered under that path too, the bundle's source map would be applied to the step's frames (already
+ * mapped by Node) a second time, moving them to unrelated lines.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { buildWorkflowBundle } from "@wfkit/builder";
+import { buildWorkflowBundle, DEFAULT_WORKFLOW_BUNDLE_OUTFILE } from "@wfkit/builder";
 
 export interface WorkflowBundle {
   code: string;
+  /** The name the bundle runs under in the sandbox (see `bundleFilename`). */
   filename: string;
   sourceMap?: string;
+}
+
+/**
+ * `<projectRoot>/.workflow/<entry path relative to the root, "/" as "~">.js`: a file that is never written, named
+ * in stacks only for bundle code without a mapping. It sits in the folder of the builder's default outfile because
+ * the map's relative `sources` are made against that folder, so they resolve to the real files.
+ */
+export function bundleFilename(projectRoot: string, entryFile: string): string {
+  const relative = path.relative(projectRoot, entryFile).split(path.sep).join("~");
+  return path.join(projectRoot, path.dirname(DEFAULT_WORKFLOW_BUNDLE_OUTFILE), `${relative}.js`);
 }
 
 interface CacheEntry extends WorkflowBundle {
@@ -32,7 +48,8 @@ export class WorkflowBundler {
 
   async bundle(entryFile: string): Promise<WorkflowBundle> {
     const cached = this.memory.get(entryFile) ?? this.readDisk(entryFile);
-    if (cached && this.fresh(cached)) {
+    // An entry cached by an older version may carry another name (the source file's own path).
+    if (cached && cached.filename === bundleFilename(this.projectRoot, entryFile) && this.fresh(cached)) {
       this.memory.set(entryFile, cached);
       return cached;
     }
@@ -52,7 +69,8 @@ export class WorkflowBundler {
       const st = statSync(file, { throwIfNoEntry: false });
       if (st) inputs[file] = { mtimeMs: st.mtimeMs, size: st.size };
     }
-    const entry: CacheEntry = { code: result.code, filename: entryFile, sourceMap: result.map, inputs };
+    const filename = bundleFilename(this.projectRoot, entryFile);
+    const entry: CacheEntry = { code: result.code, filename, sourceMap: result.map, inputs };
     this.memory.set(entryFile, entry);
     this.writeDisk(entryFile, entry);
     return entry;

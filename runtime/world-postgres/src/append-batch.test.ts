@@ -1,6 +1,6 @@
 import { applyEvents, materialize, type NewEvent, stampEvents } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
-import { type LoadedRun, refusal, sameEvent, touchedRows } from "./append-batch.js";
+import { touchedRows } from "./append-batch.js";
 
 const created = stampEvents("r", 0, [{ type: "run_created", data: { workflowName: "wf", input: "[]" } }], 1);
 
@@ -44,46 +44,5 @@ describe("touchedRows", () => {
       Record<string, unknown>[]
     >;
     expect(rows.hooks).toEqual([expect.objectContaining({ hook_id: "h1", status: "disposed" })]);
-  });
-});
-
-describe("refusal", () => {
-  const loaded = (over: Partial<LoadedRun["lease"]> = {}, status = "running" as const): LoadedRun => {
-    const state = materialize(created);
-    state.run.status = status;
-    return { state, dbNow: 1_000, lease: { held: true, owner: "A", token: 3, expiresAt: 2_000, ...over } };
-  };
-  const lease = { runId: "r", owner: "A", token: 3, expiresAt: 2_000 };
-
-  it("checks the lease first, then the end of the run, then the head", () => {
-    const batch: NewEvent[] = [{ type: "run_started" }];
-    expect(refusal("r", 1, loaded(), lease, batch)).toBeUndefined();
-    expect(refusal("r", 1, loaded({ expiresAt: 900 }, "completed"), lease, batch)).toMatchObject({
-      code: "LEASE_LOST",
-    });
-    expect(refusal("r", 1, loaded({ token: 4 }), lease, batch)).toMatchObject({ code: "LEASE_LOST" });
-    expect(refusal("r", 1, loaded({ held: false }), lease, batch)).toMatchObject({ code: "LEASE_LOST" });
-    expect(refusal("r", 5, loaded({}, "completed"), lease, batch)).toMatchObject({ code: "RUN_FINISHED" });
-    expect(refusal("r", 5, loaded(), undefined, batch)).toMatchObject({
-      code: "APPEND_CONFLICT",
-      actualSeq: 1,
-    });
-    const retry: NewEvent[] = [{ type: "run_retried", data: { rescinds: [], steps: [], hooks: [] } }];
-    expect(refusal("r", 1, loaded({}, "failed"), lease, retry)).toBeUndefined();
-    expect(refusal("r", 1, loaded({}, "failed"), lease, batch)).toMatchObject({ code: "RUN_FINISHED" });
-  });
-});
-
-describe("sameEvent", () => {
-  it("compares sequence, type, correlation, time and data", () => {
-    const [a] = stampEvents(
-      "r",
-      1,
-      [{ type: "step_completed", correlationId: "s", data: { output: "1" } }],
-      9,
-    );
-    expect(sameEvent(a!, JSON.parse(JSON.stringify(a)))).toBe(true);
-    expect(sameEvent(a!, { ...a!, createdAt: 10 })).toBe(false);
-    expect(sameEvent(a!, { ...a!, data: { output: "2" } } as typeof a)).toBe(false);
   });
 });

@@ -1,14 +1,10 @@
 /**
- * The pure parts of an append: which rows a batch changed (what is sent with it), why a freshly read run
- * refuses it, and how to recognise our own events in the log after a broken connection.
+ * The pure parts of an append: which rows a batch changed (what is sent with it). Why a freshly read run refuses a
+ * batch and how to recognise our own events in the log after a broken connection are shared by the worlds that
+ * append from a cached state (`@wfkit/world`'s cached-appends.ts).
  */
 import {
-  AppendConflictError,
-  checkAppendable,
   type HookRecord,
-  type Lease,
-  LeaseLostError,
-  type NewEvent,
   type RunState,
   type RunStatus,
   type StepRecord,
@@ -30,46 +26,6 @@ export interface CreateOutcome {
   created: boolean;
   lease_token?: string | null;
   lease_expires_at?: string | null;
-}
-
-export function sameEvent(a: WorkflowEvent, b: WorkflowEvent): boolean {
-  return (
-    a.seq === b.seq &&
-    a.type === b.type &&
-    a.correlationId === b.correlationId &&
-    a.createdAt === b.createdAt &&
-    JSON.stringify(a.data) === JSON.stringify(b.data)
-  );
-}
-
-export interface LoadedRun {
-  state: RunState;
-  dbNow: number;
-  lease: { held: boolean; owner: string | null; token: number; expiresAt: number };
-}
-
-/** Why an append to a freshly read run must be refused (the same order of checks as the database's). */
-export function refusal(
-  runId: string,
-  expectedSeq: number,
-  loaded: LoadedRun,
-  lease: Lease | undefined,
-  events: readonly NewEvent[],
-): Error | undefined {
-  const { run } = loaded.state;
-  if (lease) {
-    const l = loaded.lease;
-    if (!l.held || l.owner !== lease.owner || l.token !== lease.token || l.expiresAt <= loaded.dbNow) {
-      return new LeaseLostError(runId, lease.owner);
-    }
-  }
-  try {
-    checkAppendable(runId, run.status, events);
-  } catch (error) {
-    return error as Error;
-  }
-  if (run.lastSeq !== expectedSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
-  return undefined;
 }
 
 /**

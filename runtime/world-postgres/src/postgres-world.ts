@@ -21,7 +21,6 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
-  type ClaimedStepTask,
   type CreateRunInput,
   canAppend,
   checkBatchShape,
@@ -45,6 +44,8 @@ import {
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type LoadedRun,
+  lostAppend,
   type NewDelivery,
   type NewEvent,
   newRunId,
@@ -54,17 +55,15 @@ import {
   RunNotFoundError,
   type RunNotification,
   type RunRecord,
-  type RunState,
+  RunStateCache,
   type RunStatus,
+  refusal,
   type StepRecord,
-  type StepTask,
-  type StepTaskNotification,
-  type StepTaskOutcome,
-  type StepTaskRecord,
-  StoredSchedules,
+  StoredTasksAndStreams,
   type StreamInfo,
-  type StreamPage,
+  sameEvent,
   stampEvents,
+  stateFromRows,
   updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
@@ -72,14 +71,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import pg from "pg";
-import {
-  type AppendOutcome,
-  type CreateOutcome,
-  type LoadedRun,
-  refusal,
-  sameEvent,
-  touchedRows,
-} from "./append-batch.js";
+import { type AppendOutcome, type CreateOutcome, touchedRows } from "./append-batch.js";
 import { ChannelListener } from "./channel-listener.js";
 import type { GroupStats } from "./group-commit.js";
 import { type AppendParams, appendCalls, type CreateParams, createCalls, runReads } from "./grouped-calls.js";
@@ -105,7 +97,6 @@ import {
   waitFromRow,
 } from "./rows.js";
 import { RunNotifications } from "./run-notifications.js";
-import { RunStateCache, stateFromRows } from "./run-state-cache.js";
 import { PgSchedules } from "./schedules.js";
 import { channelOf, checkSchemaName, DEFAULT_SCHEMA, quoted } from "./schema-name.js";
 import { PgStepTasks } from "./step-tasks.js";
@@ -247,7 +238,7 @@ async function withClient<T>(
 
 type Row = Record<string, unknown>;
 
-class PgWorld extends StoredSchedules implements PostgresWorld {
+class PgWorld extends StoredTasksAndStreams implements PostgresWorld {
   readonly name = "postgres" as const;
   private readonly s: string;
   private readonly notifications = new RunNotifications();
@@ -263,8 +254,8 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
   private readonly mutex = new KeyedMutex();
   private listener: ChannelListener | undefined;
   private closed = false;
-  private readonly streams: PgStreams;
-  private readonly stepTasks: PgStepTasks;
+  protected readonly streams: PgStreams;
+  protected readonly stepTasks: PgStepTasks;
   protected override readonly schedules: PgSchedules;
 
   constructor(
@@ -383,7 +374,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     if (state && state.run.lastSeq < expectedSeq) {
       // Another process appended since: apply just its events, as a replay would (cost independent of
       // the run's length).
-      state = await this.catchUp(state);
+      state = await this.cache.catchUp(state, (id, afterSeq) => this.readEvents(id, { afterSeq }));
     }
     if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append will be refused: read the run (and its lease) once to say why.
@@ -492,13 +483,12 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
         return await this.appends.send(params);
       } catch (error) {
         if (!isConnectionError(error) || this.closed || attempt > this.poolSize) throw error;
-        const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
-        if (stored.length === 0) continue;
-        if (stored.length === stamped.length && stored.every((e, i) => sameEvent(e, stamped[i]!))) {
+        const lost = await lostAppend(this, runId, expectedSeq, stamped);
+        if (lost.kind === "absent") continue;
+        if (lost.kind === "stored") {
           return { code: "ok", actual_seq: stamped[stamped.length - 1]!.seq, run_status: null };
         }
-        const run = await this.getRun(runId);
-        return { code: "conflict", actual_seq: run?.lastSeq ?? expectedSeq + 1, run_status: null };
+        return { code: "conflict", actual_seq: lost.actualSeq, run_status: null };
       }
     }
   }
@@ -535,17 +525,6 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     return error;
   }
 
-  /** Brings a cached state up to the stored head by applying the events it has not seen. */
-  private async catchUp(state: RunState): Promise<RunState | undefined> {
-    const { runId, lastSeq } = state.run;
-    this.cache.delete(runId);
-    const missed = await this.readEvents(runId, { afterSeq: lastSeq });
-    if (missed.some((e, i) => e.seq !== lastSeq + 1 + i)) return undefined;
-    applyEvents(state, missed);
-    this.cache.set(state);
-    return state;
-  }
-
   /** The run's full materialised state plus what an append must check, in one round trip. */
   private async loadState(runId: string): Promise<LoadedRun> {
     const s = this.s;
@@ -568,7 +547,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
     );
     return {
       state,
-      dbNow: Number(row.db_now),
+      serverNow: Number(row.db_now),
       lease: {
         held: row.lease_held === true,
         owner: row.lease_owner as string | null,
@@ -939,25 +918,7 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
   }
 
   // ------------------------------------------------------------------ streams (see streams.ts)
-
-  async writeStream(
-    runId: string,
-    name: string,
-    chunks: readonly string[],
-    opts: { close?: boolean } = {},
-  ): Promise<{ nextIndex: number }> {
-    this.assertOpen();
-    return this.streams.write(runId, name, chunks, opts.close === true);
-  }
-
-  async readStream(
-    runId: string,
-    name: string,
-    opts?: { startIndex?: number; limit?: number },
-  ): Promise<StreamPage> {
-    this.assertOpen();
-    return this.streams.read(runId, name, opts);
-  }
+  // writeStream and readStream, and the step task methods, are `StoredTasksAndStreams` (@wfkit/world).
 
   async listStreams(runId: string): Promise<StreamInfo[]> {
     this.assertOpen();
@@ -966,42 +927,6 @@ class PgWorld extends StoredSchedules implements PostgresWorld {
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.streams.subscribe(runId, name, listener);
-  }
-
-  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
-
-  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.offer(tasks);
-  }
-
-  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
-    this.assertOpen();
-    return this.stepTasks.claim(owner, ttlMs, limit);
-  }
-
-  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
-    this.assertOpen();
-    return this.stepTasks.renew(task, ttlMs);
-  }
-
-  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
-    this.assertOpen();
-    return this.stepTasks.complete(task, outcome);
-  }
-
-  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
-    this.assertOpen();
-    return this.stepTasks.list(runId);
-  }
-
-  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.remove(runId, correlationIds);
-  }
-
-  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
-    return this.stepTasks.subscribe(listener);
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]

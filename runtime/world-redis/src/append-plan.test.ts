@@ -7,7 +7,7 @@ import {
   stampEvents,
 } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
-import { appendArgs, checkOwnTokens, type LoadedRun, refusal } from "./append-plan.js";
+import { appendArgs, checkOwnTokens } from "./append-plan.js";
 import { forgetReached, takeReached, tracked } from "./tracked-rows.js";
 
 function runState(): RunState {
@@ -135,43 +135,5 @@ describe("the rows an append writes", () => {
     expect(q.steps[0]).toBe("bad");
     expect(q.steps).toHaveLength(2);
     expect(q.hooks).toEqual([]);
-  });
-});
-
-describe("refusals from a freshly read run", () => {
-  const loaded = (over: Partial<LoadedRun["lease"]> = {}, status = "running" as const): LoadedRun => {
-    const state = runState();
-    state.run.status = status;
-    state.run.lastSeq = 3;
-    return {
-      state,
-      serverNow: 1_000,
-      lease: { held: true, owner: "A", token: 2, expiresAt: 2_000, ...over },
-    };
-  };
-  const lease: Lease = { runId: "wrun_1", owner: "A", token: 2, expiresAt: 2_000 };
-
-  const started: NewEvent[] = [{ type: "run_started" }];
-  const retry: NewEvent[] = [{ type: "run_retried", data: { rescinds: [], steps: [], hooks: [] } }];
-
-  it("come in the memory world's order: lease, whether the run accepts the batch, head", () => {
-    expect(refusal("wrun_1", 3, loaded(), lease, started)).toBeUndefined();
-    expect(refusal("wrun_1", 3, loaded({ expiresAt: 1_000 }), lease, started)?.name).toBe("LeaseLostError");
-    expect(refusal("wrun_1", 3, loaded({ token: 3 }), lease, started)?.name).toBe("LeaseLostError");
-    expect(refusal("wrun_1", 1, loaded({}, "completed" as never), undefined, started)?.name).toBe(
-      "RunFinishedError",
-    );
-    expect(refusal("wrun_1", 1, loaded(), undefined, started)).toMatchObject({
-      expectedSeq: 1,
-      actualSeq: 3,
-    });
-  });
-
-  it("let a failed run take a retry and nothing else (the shared rule, checkAppendable)", () => {
-    expect(refusal("wrun_1", 3, loaded({}, "failed" as never), undefined, retry)).toBeUndefined();
-    expect(refusal("wrun_1", 3, loaded({}, "failed" as never), undefined, started)?.name).toBe(
-      "RunFinishedError",
-    );
-    expect(refusal("wrun_1", 3, loaded(), undefined, retry)).toMatchObject({ code: "INVALID_EVENT" });
   });
 });

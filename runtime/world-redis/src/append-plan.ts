@@ -1,17 +1,14 @@
 /**
  * The pure parts of an append: the arguments of the append script (the events and the rows the shared
- * materialiser computed), why a freshly read run refuses a batch, and how to recognise our own events in the log
- * after a lost answer. No I/O here, so these are unit-tested without a server.
+ * materialiser computed). No I/O here, so these are unit-tested without a server. Why a freshly read run refuses a
+ * batch, and how to recognise our own events in the log after a lost answer, are `@wfkit/world`'s (cached-appends.ts).
  */
 import {
-  AppendConflictError,
   type ApplyEffects,
-  checkAppendable,
   checkHookTokens,
   consumedDeliveryIds,
   isTerminalStatus,
   type Lease,
-  LeaseLostError,
   type NewEvent,
   type RunState,
   type WorkflowEvent,
@@ -92,48 +89,4 @@ export function appendArgs(
     consumed.length,
     ...consumed,
   ];
-}
-
-export function sameEvent(a: WorkflowEvent, b: WorkflowEvent): boolean {
-  return (
-    a.seq === b.seq &&
-    a.type === b.type &&
-    a.correlationId === b.correlationId &&
-    a.createdAt === b.createdAt &&
-    JSON.stringify(a.data) === JSON.stringify(b.data)
-  );
-}
-
-/** A run as read for an append: its rows, its lease fields and the server's clock. */
-export interface LoadedRun {
-  state: RunState;
-  serverNow: number;
-  lease: { held: boolean; owner: string | undefined; token: number; expiresAt: number };
-}
-
-/**
- * Why a batch cannot be appended to a freshly read run, in the order the memory world checks: the lease, whether
- * the run accepts the batch at all (`checkAppendable`: nothing after the end but a retry of a failed run), the head.
- */
-export function refusal(
-  runId: string,
-  expectedSeq: number,
-  loaded: LoadedRun,
-  lease: Lease | undefined,
-  batch: readonly NewEvent[],
-): Error | undefined {
-  const { run } = loaded.state;
-  if (lease) {
-    const l = loaded.lease;
-    if (!l.held || l.owner !== lease.owner || l.token !== lease.token || l.expiresAt <= loaded.serverNow) {
-      return new LeaseLostError(runId, lease.owner);
-    }
-  }
-  try {
-    checkAppendable(runId, run.status, batch);
-  } catch (error) {
-    return error as Error;
-  }
-  if (run.lastSeq !== expectedSeq) return new AppendConflictError(runId, expectedSeq, run.lastSeq);
-  return undefined;
 }

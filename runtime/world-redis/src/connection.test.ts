@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { checkServerVersion, idempotent, redactUrl } from "./connection.js";
+import { checkServerVersion, idempotent, openConnection, redactUrl } from "./connection.js";
+import { getTestRedis } from "./testing/server.js";
 
 const serverAt = (version: string) =>
   ({ info: async () => `# Server\r\nredis_version:${version}\r\n` }) as unknown as Redis;
@@ -42,6 +43,28 @@ describe("connections", () => {
         throw new Error("ERR wrong number of arguments");
       }),
     ).rejects.toThrow("ERR wrong number of arguments");
+  });
+
+  it("adds no listener to a closed socket for the commands that settle after it closed", async () => {
+    const { url, prefix, cleanup } = await getTestRedis();
+    const client = await openConnection({ url, name: `${prefix}listeners` }, "cmd", () => {});
+    const socket = client.stream;
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      // QUIT answers after the commands sent before it: each of them settles once the socket is closing or gone.
+      const replies = Array.from({ length: 50 }, (_, i) => client.get(`${prefix}k${i}`));
+      await client.quit();
+      await Promise.allSettled(replies);
+      await new Promise((r) => setImmediate(r));
+      expect(socket.destroyed).toBe(true);
+      expect(socket.listenerCount("connect")).toBe(0);
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await cleanup();
+    }
   });
 
   it("keeps passwords out of messages", () => {

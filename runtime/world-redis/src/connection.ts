@@ -99,7 +99,11 @@ function holdProcessOnlyWhileBusy(client: Redis): void {
   let inFlight = 0;
   const apply = () => {
     const timer = (client as unknown as { reconnectTimeout?: NodeJS.Timeout | null }).reconnectTimeout;
-    for (const handle of [client.stream, timer]) {
+    // A closed socket is left out: `Socket#ref`/`unref` on one with no handle adds a once('connect') listener to
+    // apply itself later, which never fires on a socket that is gone, so every command settling after a close
+    // (QUIT, a killed connection) would leak one. The next socket is set on its 'connect' event, below.
+    const stream = client.stream?.destroyed ? undefined : client.stream;
+    for (const handle of [stream, timer]) {
       if (inFlight > 0) handle?.ref?.();
       else handle?.unref?.();
     }

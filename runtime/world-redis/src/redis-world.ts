@@ -18,7 +18,6 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
-  type ClaimedStepTask,
   type CreateRunInput,
   canAppend,
   checkBatchShape,
@@ -37,6 +36,8 @@ import {
   type Lease,
   LeaseLostError,
   type ListRunsQuery,
+  type LoadedRun,
+  lostAppend,
   type NewDelivery,
   type NewEvent,
   newRunId,
@@ -46,15 +47,14 @@ import {
   type RunNotification,
   type RunRecord,
   type RunState,
+  RunStateCache,
   type RunStatus,
+  refusal,
   type StepRecord,
-  type StepTask,
-  type StepTaskNotification,
-  type StepTaskOutcome,
-  type StepTaskRecord,
-  StoredSchedules,
-  type StreamPage,
+  StoredTasksAndStreams,
+  sameEvent,
   stampEvents,
+  stateFromRows,
   updateByCompareAndSet,
   type WaitRecord,
   type WorkflowEvent,
@@ -62,7 +62,7 @@ import {
   WorldError,
 } from "@wfkit/world";
 import type { Redis } from "ioredis";
-import { appendArgs, checkOwnTokens, type LoadedRun, refusal, sameEvent } from "./append-plan.js";
+import { appendArgs, checkOwnTokens } from "./append-plan.js";
 import {
   checkServerVersion,
   connectionLost,
@@ -84,7 +84,6 @@ import { listRuns } from "./list-runs.js";
 import { Notifications } from "./notifications.js";
 import { RedisSchedules } from "./schedules.js";
 import { callScript, defineScripts, type ScriptArg, type ScriptReply } from "./scripts/index.js";
-import { RunStateCache, stateFromRows } from "./state-cache.js";
 import { RedisStepTasks } from "./step-tasks.js";
 import { RedisStreams } from "./streams.js";
 import { forgetReached, takeReached, tracked } from "./tracked-rows.js";
@@ -177,13 +176,13 @@ export async function createRedisWorld(options: RedisWorldOptions = {}): Promise
 
 type Fields = Record<string, string>;
 
-class RedisWorldImpl extends StoredSchedules implements RedisWorld {
+class RedisWorldImpl extends StoredTasksAndStreams implements RedisWorld {
   readonly name = "redis" as const;
   private readonly keys: Keys;
   private readonly cache: RunStateCache;
   private readonly mutex = new KeyedMutex();
-  private readonly streams: RedisStreams;
-  private readonly stepTasks: RedisStepTasks;
+  protected readonly streams: RedisStreams;
+  protected readonly stepTasks: RedisStepTasks;
   private closed = false;
 
   constructor(
@@ -306,7 +305,9 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     lease: Lease | undefined,
   ): Promise<AppendResult> {
     let state = this.cache.get(runId);
-    if (state && state.run.lastSeq < expectedSeq) state = await this.catchUp(state);
+    if (state && state.run.lastSeq < expectedSeq) {
+      state = await this.cache.catchUp(state, (id, afterSeq) => this.readEvents(id, { afterSeq }));
+    }
     if (!state || state.run.lastSeq !== expectedSeq || !canAppend(state.run.status, events)) {
       // Not cached, or the append is going to be refused: read the run once, to append or to say why not.
       state = await this.loadAppendable(runId, expectedSeq, lease, events);
@@ -374,13 +375,9 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
         return (await callScript(this.client, "wfAppend", this.prefix, args)) as ScriptReply[];
       } catch (error) {
         if (!isLostAnswer(error) || attempt > 5) throw this.failure(error, `an append to run ${runId}`, true);
-        const stored = await this.readEvents(runId, { afterSeq: expectedSeq, limit: stamped.length });
-        if (stored.length === 0) continue;
-        if (stored.length === stamped.length && stored.every((e, i) => sameEvent(e, stamped[i]!))) {
-          return ["ok"];
-        }
-        const run = await this.getRun(runId);
-        return ["conflict", run?.lastSeq ?? expectedSeq + 1];
+        const lost = await lostAppend(this, runId, expectedSeq, stamped);
+        if (lost.kind === "absent") continue;
+        return lost.kind === "stored" ? ["ok"] : ["conflict", lost.actualSeq];
       }
     }
   }
@@ -396,17 +393,6 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     const refused = refusal(runId, expectedSeq, loaded, lease, events);
     if (refused) throw refused;
     return loaded.state;
-  }
-
-  /** Brings a cached state up to the stored head by applying the events it has not seen. */
-  private async catchUp(state: RunState): Promise<RunState | undefined> {
-    const { runId, lastSeq } = state.run;
-    this.cache.delete(runId);
-    const missed = await this.readEvents(runId, { afterSeq: lastSeq });
-    if (missed.some((e, i) => e.seq !== lastSeq + 1 + i)) return undefined;
-    applyEvents(state, missed);
-    this.cache.set(state);
-    return state;
   }
 
   /** The run's materialised state plus its lease and the server clock, in one round trip (one snapshot). */
@@ -429,11 +415,13 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
     const [fields, steps, waits, hooks, time] = replies as [Fields, string[], string[], string[], string[]];
     if (!fields.row) throw new RunNotFoundError(runId);
     return {
-      state: stateFromRows(
-        JSON.parse(fields.row) as RunRecord,
-        steps.map((s) => JSON.parse(s) as StepRecord),
-        waits.map((w) => JSON.parse(w) as WaitRecord),
-        hooks.map((h) => JSON.parse(h) as HookRecord),
+      state: tracked(
+        stateFromRows(
+          JSON.parse(fields.row) as RunRecord,
+          steps.map((s) => JSON.parse(s) as StepRecord),
+          waits.map((w) => JSON.parse(w) as WaitRecord),
+          hooks.map((h) => JSON.parse(h) as HookRecord),
+        ),
       ),
       serverNow: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000),
       lease: {
@@ -718,64 +706,10 @@ class RedisWorldImpl extends StoredSchedules implements RedisWorld {
   }
 
   // ------------------------------------------------------------------ streams (see streams.ts)
-
-  async writeStream(
-    runId: string,
-    name: string,
-    chunks: readonly string[],
-    opts: { close?: boolean } = {},
-  ): Promise<{ nextIndex: number }> {
-    this.assertOpen();
-    return this.streams.write(runId, name, chunks, opts.close === true);
-  }
-
-  async readStream(
-    runId: string,
-    name: string,
-    opts?: { startIndex?: number; limit?: number },
-  ): Promise<StreamPage> {
-    this.assertOpen();
-    return this.streams.read(runId, name, opts);
-  }
+  // writeStream and readStream, and the step task methods, are `StoredTasksAndStreams` (@wfkit/world).
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.notifications.subscribeStream(runId, name, listener);
-  }
-
-  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
-
-  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.offer(tasks);
-  }
-
-  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
-    this.assertOpen();
-    return this.stepTasks.claim(owner, ttlMs, limit);
-  }
-
-  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
-    this.assertOpen();
-    return this.stepTasks.renew(task, ttlMs);
-  }
-
-  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
-    this.assertOpen();
-    return this.stepTasks.complete(task, outcome);
-  }
-
-  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
-    this.assertOpen();
-    return this.stepTasks.list(runId);
-  }
-
-  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.remove(runId, correlationIds);
-  }
-
-  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
-    return this.stepTasks.subscribe(listener);
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -50,7 +50,7 @@ export class TrackedMap<K, V> extends Map<K, V> {
   }
 }
 
-/** Gives a state tracked maps (once; a state built by `stateFromRows` has them already). */
+/** Gives a state tracked maps (once; a state the world loaded has them already). */
 export function tracked(state: RunState): RunState {
   if (!(state.steps instanceof TrackedMap)) state.steps = new TrackedMap(state.steps);
   if (!(state.waits instanceof TrackedMap)) state.waits = new TrackedMap(state.waits);

@@ -16,7 +16,6 @@ import {
   type AppendOptions,
   type AppendResult,
   applyEvents,
-  type ClaimedStepTask,
   type CreateRunInput,
   checkAppendable,
   checkBatchShape,
@@ -50,15 +49,11 @@ import {
   type RunNotification,
   type RunRecord,
   type RunState,
+  RunStateCache,
   type RunStatus,
   type StepRecord,
-  type StepTask,
-  type StepTaskNotification,
-  type StepTaskOutcome,
-  type StepTaskRecord,
-  StoredSchedules,
+  StoredTasksAndStreams,
   type StreamInfo,
-  type StreamPage,
   stampEvents,
   type TokenHolder,
   touchedIds,
@@ -72,7 +67,6 @@ import type { Change } from "./change-feed.js";
 import { Connection } from "./connection.js";
 import { acquire, fences, holds, type LeaseColumns, leaseOf, slotOf } from "./leases.js";
 import { type EventRow, eventData, eventFromRow, runFromRow, runRecordJson } from "./rows.js";
-import { RunStateCache } from "./run-state-cache.js";
 import { SqliteSchedules } from "./schedules.js";
 import { SqliteStepTasks, TASK_TOPIC } from "./step-tasks.js";
 import { SqliteStreams, STREAM_TOPIC } from "./streams.js";
@@ -176,7 +170,7 @@ type DeliveryRow = {
   created_at: number;
 };
 
-class SqliteWorldImpl extends StoredSchedules implements SqliteWorld {
+class SqliteWorldImpl extends StoredTasksAndStreams implements SqliteWorld {
   readonly name = "sqlite" as const;
   readonly path: string;
   private readonly db: Database.Database;
@@ -184,8 +178,8 @@ class SqliteWorldImpl extends StoredSchedules implements SqliteWorld {
   /** Runs with per-run subscribers, and how many (re-read after a gap in the change feed). */
   private readonly watched = new Map<string, number>();
   private readonly cache: RunStateCache;
-  private readonly streams: SqliteStreams;
-  private readonly stepTasks: SqliteStepTasks;
+  protected readonly streams: SqliteStreams;
+  protected readonly stepTasks: SqliteStepTasks;
   private closed = false;
   private readonly q: ReturnType<typeof statements>;
   protected override readonly schedules: SqliteSchedules;
@@ -689,25 +683,7 @@ class SqliteWorldImpl extends StoredSchedules implements SqliteWorld {
   }
 
   // ------------------------------------------------------------------ streams (see streams.ts)
-
-  async writeStream(
-    runId: string,
-    name: string,
-    chunks: readonly string[],
-    opts: { close?: boolean } = {},
-  ): Promise<{ nextIndex: number }> {
-    this.assertOpen();
-    return this.streams.write(runId, name, chunks, opts.close === true);
-  }
-
-  async readStream(
-    runId: string,
-    name: string,
-    opts?: { startIndex?: number; limit?: number },
-  ): Promise<StreamPage> {
-    this.assertOpen();
-    return this.streams.read(runId, name, opts);
-  }
+  // writeStream and readStream, and the step task methods, are `StoredTasksAndStreams` (@wfkit/world).
 
   async listStreams(runId: string): Promise<StreamInfo[]> {
     this.assertOpen();
@@ -716,42 +692,6 @@ class SqliteWorldImpl extends StoredSchedules implements SqliteWorld {
 
   subscribeStream(runId: string, name: string, listener: () => void): () => void {
     return this.streams.subscribe(runId, name, listener);
-  }
-
-  // ------------------------------------------------------------------ step tasks (see step-tasks.ts)
-
-  async offerStepTasks(tasks: readonly StepTask[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.offer(tasks);
-  }
-
-  async claimStepTasks(owner: string, ttlMs: number, limit: number): Promise<ClaimedStepTask[]> {
-    this.assertOpen();
-    return this.stepTasks.claim(owner, ttlMs, limit);
-  }
-
-  async renewStepTask(task: ClaimedStepTask, ttlMs: number): Promise<ClaimedStepTask | undefined> {
-    this.assertOpen();
-    return this.stepTasks.renew(task, ttlMs);
-  }
-
-  async completeStepTask(task: ClaimedStepTask, outcome: StepTaskOutcome): Promise<boolean> {
-    this.assertOpen();
-    return this.stepTasks.complete(task, outcome);
-  }
-
-  async listStepTasks(runId: string): Promise<StepTaskRecord[]> {
-    this.assertOpen();
-    return this.stepTasks.list(runId);
-  }
-
-  async removeStepTasks(runId: string, correlationIds?: readonly string[]): Promise<void> {
-    this.assertOpen();
-    return this.stepTasks.remove(runId, correlationIds);
-  }
-
-  subscribeStepTasks(listener: (n: StepTaskNotification) => void): () => void {
-    return this.stepTasks.subscribe(listener);
   }
 
   // ------------------------------------------------------------------ schedules and events [addition]

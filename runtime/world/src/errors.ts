@@ -2,14 +2,41 @@
  * Typed errors every world throws for the same conditions, so the engine can react without knowing
  * which world it talks to. Each carries a stable `code` because instances may cross module copies.
  */
+
+/**
+ * The HTTP status a world error's code corresponds to, in the classes of WDK's `workflow/errors`: 409 is an
+ * `EntityConflictError`, 410 a `RunExpiredError`, 404 for a run a `WorkflowRunNotFoundError`; a code not listed
+ * is a plain `WorkflowWorldError`. These worlds have no rate limits, so nothing maps to 425 or 429.
+ */
+export const WORLD_ERROR_STATUS: Readonly<Record<string, number>> = {
+  APPEND_CONFLICT: 409,
+  RUN_FINISHED: 409,
+  LEASE_LOST: 409,
+  HOOK_TOKEN_CONFLICT: 409,
+  STREAM_CLOSED: 409,
+  RUN_NOT_FOUND: 404,
+  RUN_LOG_DELETED: 410,
+};
+
+/**
+ * Marks a `WorldError` for the `is()` checks and `instanceof` of `workflow/errors`' world classes; a registered
+ * symbol, so it is the same in every realm and module copy.
+ */
+export const WORLD_ERROR_MARK: unique symbol = Symbol.for("wfkit.world-error") as never;
+
 export class WorldError extends Error {
   readonly code: string;
+  /** The HTTP status of the condition (`WORLD_ERROR_STATUS`), when it has one: WDK's `WorkflowWorldError.status`. */
+  readonly status?: number;
   constructor(code: string, message: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
+    const status = WORLD_ERROR_STATUS[code];
+    if (status !== undefined) this.status = status;
   }
 }
+Object.defineProperty(WorldError.prototype, WORLD_ERROR_MARK, { value: true });
 
 /** The log moved on since the writer read it: another writer appended first. */
 export class AppendConflictError extends WorldError {
@@ -35,11 +62,12 @@ export class RunNotFoundError extends WorldError {
 export class RunFinishedError extends WorldError {
   constructor(
     readonly runId: string,
-    readonly status: string,
+    /** How the run ended (`completed`, `failed`, `cancelled`); `status` is the error's HTTP status, 409. */
+    readonly runStatus: string,
   ) {
     super(
       "RUN_FINISHED",
-      `Run ${runId} has already ended (status "${status}"); nothing can be appended to it.`,
+      `Run ${runId} has already ended (status "${runStatus}"); nothing can be appended to it.`,
     );
   }
 }

@@ -1,4 +1,13 @@
 export {
+  type LoadedRun,
+  type LostAppend,
+  lostAppend,
+  RunStateCache,
+  refusal,
+  sameEvent,
+  stateFromRows,
+} from "./cached-appends.js";
+export {
   type CursorKey,
   compareCursorKeys,
   DEFAULT_PAGE_SIZE,
@@ -61,5 +70,10 @@ export {
   schedulesOf,
 } from "./schedules.js";
 export { MemoryStepTasks, type StepTaskWorld, stepTasksOf } from "./step-tasks.js";
+export {
+  type StepTaskStore,
+  StoredTasksAndStreams,
+  type StreamStore,
+} from "./stored-tasks-and-streams.js";
 export { byName, MemoryStreams, StreamClosedError, StreamListeners } from "./streams.js";
 export * from "./types.js";

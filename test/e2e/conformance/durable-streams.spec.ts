@@ -1,12 +1,9 @@
 /**
  * `@durable-streams/server-conformance-tests` (the protocol's official suite) against our Durable Streams code on
  * the local and Postgres worlds: the same `serveRead` that serves run streams, plus the writable half
- * (`createWritableStreamsHandler`), storing every stream in the world as output streams of one holder run.
- *
- * Left out, with the reason, by name pattern (see EXCLUDED below): forks (`Stream-Forked-From` is not
- * implemented: run streams are never forked; the server answers 501), webhook subscriptions (not part of the
- * stream protocol we serve), and the suite's fault injection endpoint (`/_test/inject-error`, a hook of the
- * reference server, not of the protocol).
+ * (`createWritableStreamsHandler`, forks included), storing every stream in the world as output streams of one
+ * holder run. Every case the suite runs by default runs here; its reserved subscription cases run only when
+ * asked for (`subscriptions: true`), as they are not part of the stream protocol.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

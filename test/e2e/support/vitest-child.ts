@@ -22,7 +22,12 @@ const vitestBin = path.join(
   "vitest.mjs",
 );
 
-export async function runVitest(cwd: string, args: string[] = []): Promise<VitestRun> {
+/** `opts.bin`: the Vitest to run (an installed app's own); default the repository's. */
+export async function runVitest(
+  cwd: string,
+  args: string[] = [],
+  opts: { bin?: string } = {},
+): Promise<VitestRun> {
   const outDir = mkdtempSync(path.join(tmpdir(), "wf-vitest-"));
   const outFile = path.join(outDir, "report.json");
   // The parent is a Vitest worker: its VITEST_* variables would make the child think it is one too.
@@ -32,7 +37,14 @@ export async function runVitest(cwd: string, args: string[] = []): Promise<Vites
   }
   const child = spawn(
     process.execPath,
-    [vitestBin, "run", "--reporter=json", `--outputFile=${outFile}`, "--reporter=default", ...args],
+    [
+      opts.bin ?? vitestBin,
+      "run",
+      "--reporter=json",
+      `--outputFile=${outFile}`,
+      "--reporter=default",
+      ...args,
+    ],
     { cwd, env: { ...env, FORCE_COLOR: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

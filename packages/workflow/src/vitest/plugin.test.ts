@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { workflow } from "./plugin.js";
-import { OPTIONS_ENV } from "./setup-tests.js";
+import { OPTIONS_ENV, resolveTestOptions } from "./setup-tests.js";
 
 const context = {
   error(message: string): never {
@@ -22,7 +22,14 @@ export async function double(n: number) {
 `;
 
 describe("workflow() Vitest plugin", () => {
-  it("adds its setup file and passes its options to the workers", () => {
+  // config() also sets the options in this process's environment (for a globalSetup); no test may leak them.
+  const before = process.env[OPTIONS_ENV];
+  afterEach(() => {
+    if (before === undefined) delete process.env[OPTIONS_ENV];
+    else process.env[OPTIONS_ENV] = before;
+  });
+
+  it("adds its setup file and passes its options to the workers and to a globalSetup", () => {
     const [plugin] = workflow({ dataDir: "data" });
     const config = plugin!.config!({ root: "/project" }) as {
       test: { setupFiles: string[]; env: Record<string, string> };
@@ -30,6 +37,8 @@ describe("workflow() Vitest plugin", () => {
     expect(config.test.setupFiles).toHaveLength(1);
     expect(existsSync(config.test.setupFiles[0]!)).toBe(true);
     expect(JSON.parse(config.test.env[OPTIONS_ENV]!)).toEqual({ dataDir: "data", cwd: "/project" });
+    // buildWorkflowTests() in a globalSetup (this process) resolves the plugin's folders.
+    expect(resolveTestOptions()).toMatchObject({ cwd: "/project", dataDir: "/project/data" });
   });
 
   it("adds no setup file with autoSetup: false (manual setup)", () => {

@@ -71,10 +71,14 @@ export function workflow(pluginOptions: WorkflowPluginOptions = {}): VitestPlugi
       enforce: "pre",
       config(config) {
         projectRoot = path.resolve(options.cwd ?? config.root ?? process.cwd());
+        const forwarded = JSON.stringify({ ...options, cwd: projectRoot });
+        // The workers get the options through `test.env`; a `globalSetup` runs in this (the main) process, so
+        // `buildWorkflowTests()` called there without options reads them from its environment.
+        process.env[OPTIONS_ENV] = forwarded;
         return {
           test: {
             ...(autoSetup ? { setupFiles: [setupFile()] } : {}),
-            env: { [OPTIONS_ENV]: JSON.stringify({ ...options, cwd: projectRoot }) },
+            env: { [OPTIONS_ENV]: forwarded },
           },
         };
       },

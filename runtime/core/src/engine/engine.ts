@@ -1092,7 +1092,8 @@ export class Engine implements EngineContext {
   /**
    * `run.wakeUp()`: completes the run's pending sleeps now (all, or those whose correlation IDs are given) and
    * returns how many. This process takes the run up (it needs its workflow code) and moves the sleeps' wake-up to
-   * the present, so `wait_completed` is recorded through the run's own driver like any sleep that came due.
+   * the present, so `wait_completed` is recorded through the run's own driver like any sleep that came due. Resolves
+   * once those `wait_completed` events are in the log.
    */
   async wakeUp(runId: string, correlationIds?: readonly string[]): Promise<{ stoppedCount: number }> {
     const world = await this.world();
@@ -1118,18 +1119,30 @@ export class Engine implements EngineContext {
     }
     // Through the run's serial queue: a replay in progress there must finish before the sleeps exist. Then the
     // run is driven as for any wake-up (an idle instance takes its lease again) and records the sleeps' end.
-    let stoppedCount = 0;
+    const stopped = new Set<string>();
     await live.enqueue(() => {
       const now = this.now();
       for (const wait of pending) {
         const op = live.instance.ops.get(wait.waitId);
         if (op?.kind !== "wait") continue;
         if (op.resumeAt === undefined || op.resumeAt > now) op.resumeAt = now;
-        stoppedCount++;
+        stopped.add(wait.waitId);
       }
     });
     await this.drive(runId);
-    return { stoppedCount };
+    // Resolve once the sleeps' ends are recorded, so that what the caller reads next (the run's events, the next
+    // pending sleep as `waitForSleep()` finds it) already shows them woken.
+    const deadline = Date.now() + 30_000;
+    while (stopped.size > 0 && Date.now() < deadline) {
+      const run = await world.getRun(runId);
+      if (!run || run.status === "paused" || TERMINAL_RUN_STATUSES.includes(run.status)) break;
+      const waiting = (await world.listWaits(runId)).filter(
+        (w) => w.status === "waiting" && stopped.has(w.waitId),
+      );
+      if (waiting.length === 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { stoppedCount: stopped.size };
   }
 
   /**

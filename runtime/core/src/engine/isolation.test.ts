@@ -208,6 +208,8 @@ describe("values nested deeper than the limit", () => {
     const fromStep = await h.start<[string, string]>("workflow//./iso//returnsDeep");
     const [name, message] = await fromStep.returnValue;
     expect(name).toBe("SerializationError");
-    expect(message).toMatch(/^step\/\/\.\/iso\/\/deep return value\.a\.a.*nested more than 1000 levels deep/);
+    expect(message).toMatch(
+      /^Failed to serialize step return value at path "step\/\/\.\/iso\/\/deep return value\.a\.a.*nested more than 1000 levels deep/,
+    );
   });
 });

@@ -13,6 +13,11 @@ const WORKFLOWS = {
     await rt().sleep("1h");
     return new Date().toISOString();
   }`,
+  "workflow//./w//sequential": `async function sequential() {
+    await rt().sleep("1h");
+    await rt().sleep("2h");
+    return "woke twice";
+  }`,
   "workflow//./w//two": `async function two() {
     await Promise.all([rt().sleep("1h"), rt().sleep("2h")]);
     return new Date().toISOString();
@@ -33,6 +38,20 @@ describe("run.wakeUp()", () => {
     expect(await run.wakeUp()).toEqual({ stoppedCount: 1 });
     await run.returnValue;
     expect(await run.wakeUp()).toEqual({ stoppedCount: 0 });
+  });
+
+  it("resolves once the sleep's end is recorded, so the next pending sleep is the next one", async () => {
+    const h = closing(harness(WORKFLOWS));
+    const run = await h.start<string>("workflow//./w//sequential");
+    await until(async () => (await h.world.listWaits(run.runId)).length === 1);
+    expect(await run.wakeUp()).toEqual({ stoppedCount: 1 });
+    // No waiting here: the log already has the first sleep's end.
+    expect(await eventTypes(h.world, run.runId)).toContain("wait_completed:wait_0001");
+    const first = await h.world.listWaits(run.runId);
+    expect(first.find((w) => w.waitId === "wait_0001")?.status).not.toBe("waiting");
+    await until(async () => (await h.world.listWaits(run.runId)).length === 2);
+    expect(await run.wakeUp()).toEqual({ stoppedCount: 1 });
+    await expect(run.returnValue).resolves.toBe("woke twice");
   });
 
   it("works from a fresh engine that must replay the run first", async () => {

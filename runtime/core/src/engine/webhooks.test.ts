@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { resumeHook, resumeWebhook } from "../api/hooks.js";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { harness, registerStep } from "./__tests__/harness.js";
 import type { Engine } from "./engine.js";
 
@@ -173,7 +174,7 @@ describe("createWebhook", () => {
     await expect(run.returnValue).resolves.toEqual(["PUT", "DELETE"]);
   });
 
-  it("answers 404 with an empty body for unknown tokens and plain hooks; a webhook is not a plain hook", async () => {
+  it("rejects with HookNotFoundError for unknown tokens and plain hooks; a webhook is not a plain hook", async () => {
     const h = track(
       harness({
         "workflow//./w//both": `async function both() {
@@ -183,13 +184,17 @@ describe("createWebhook", () => {
         }`,
       }),
     );
-    const unknown = await resumeWebhook("nope", post("http://x/h", "a"), { engine: h.engine });
-    expect(unknown.status).toBe(404);
-    expect(await unknown.text()).toBe("");
+    const unknown = await resumeWebhook("nope", post("http://x/h", "a"), { engine: h.engine }).catch(
+      (e) => e,
+    );
+    expect(HookNotFoundError.is(unknown)).toBe(true);
+    expect(unknown.token).toBe("nope");
     const run = await h.start("workflow//./w//both");
     await waitFor(async () => (await h.world.listHooks(run.runId)).length === 2);
-    const plain = await resumeWebhook("plain-hook", post("http://x/h", "a"), { engine: h.engine });
-    expect(plain.status).toBe(404);
+    const plain = await resumeWebhook("plain-hook", post("http://x/h", "a"), { engine: h.engine }).catch(
+      (e) => e,
+    );
+    expect(HookNotFoundError.is(plain)).toBe(true);
     await resumeHook("plain-hook", "through the API", h.engine);
     expect((await resumeWebhook("web-hook", post("http://x/h", "b"), { engine: h.engine })).status).toBe(202);
     await expect(run.returnValue).resolves.toEqual(["through the API", "POST"]);

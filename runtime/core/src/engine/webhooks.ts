@@ -110,8 +110,9 @@ export interface ResumeWebhookOptions {
 /**
  * Answers an HTTP request to a webhook URL: delivers it to the waiting run and returns the response for the
  * caller — 202 by default, the webhook's static `respondWith` response, or (with "manual") the response a step
- * gives through `request.respondWith()`, 504 when none comes in time. 404 with an empty body when no live
- * webhook has the token (plain hooks are not resumable this way).
+ * gives through `request.respondWith()`, 504 when none comes in time. Rejects with `HookNotFoundError` (its
+ * `token` set) when no live webhook has the token, as WDK documents (plain hooks are not resumable this way);
+ * the `webhook` handler of `createHandlers()` answers that with 404 and an empty body.
  */
 export async function resumeWebhookWith(
   engine: Engine,
@@ -121,7 +122,7 @@ export async function resumeWebhookWith(
 ): Promise<Response> {
   const world = await engine.world();
   const hook = await world.getHookByToken(token);
-  if (hook?.kind !== "webhook") return new Response(null, { status: 404 });
+  if (hook?.kind !== "webhook") throw new HookNotFoundError(token);
   const options = (hook.options ? deserialize(hook.options) : {}) as { respondWith?: unknown };
   const manual = options.respondWith === "manual";
   const data: WebhookRequestData = {
@@ -142,12 +143,7 @@ export async function resumeWebhookWith(
     throw error;
   }
   if (manual) data.replyTo = randomBytes(12).toString("base64url");
-  try {
-    await engine.resumeHook(token, webhookRequest(data, globalThis), "webhook", deliveryIdOf(token, request));
-  } catch (error) {
-    if (HookNotFoundError.is(error)) return new Response(null, { status: 404 });
-    throw error;
-  }
+  await engine.resumeHook(token, webhookRequest(data, globalThis), "webhook", deliveryIdOf(token, request));
   if (manual) {
     const timeoutMs = opts.timeoutMs ?? timeoutFromEnv();
     const answer = await firstChunk(world, hook.runId, replyStream(data.replyTo!), timeoutMs);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Run } from "../api/run.js";
 import { configureRuntime, engineForWorld } from "../api/runtime-config.js";
 import { bundle, registerStep } from "../engine/__tests__/harness.js";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { serialize } from "../serialization/index.js";
 import { createEmbeddedCodeProvider } from "./built-code.js";
 import { createHandlers, webhookToken } from "./handlers.js";
@@ -83,6 +84,16 @@ describe("createHandlers", () => {
     });
     expect((await withHooks.webhook(req())).status).toBe(202);
     expect(seen).toEqual(["tok/1"]);
+    // A delegate that rejects as resumeWebhook does for an unknown token is answered 404 too.
+    const refusing = createHandlers({
+      world: createMemoryWorld(),
+      resumeWebhook: async (token) => {
+        throw new HookNotFoundError(token);
+      },
+    });
+    const refused = await refusing.webhook(req());
+    expect(refused.status).toBe(404);
+    expect(await refused.text()).toBe("");
   });
 
   it("webhook delivers a request to a run waiting on createWebhook()", async () => {

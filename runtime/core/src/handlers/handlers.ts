@@ -12,6 +12,7 @@ import { resumeWebhook } from "../api/hooks.js";
 import { engineForWorld, getEngine } from "../api/runtime-config.js";
 import type { Engine } from "../engine/engine.js";
 import { PayloadTooLargeError, readBodyLimited } from "../engine/http-body.js";
+import { HookNotFoundError } from "../sandbox/hook-errors.js";
 import { createStreamsHandler, type StreamsHandlerOptions } from "./durable-streams/handler.js";
 
 export type WebHandler = (request: Request) => Promise<Response>;
@@ -82,11 +83,17 @@ export function createHandlers(options: HandlersOptions = {}): WorkflowHandlers 
     async webhook(request) {
       const token = webhookToken(new URL(request.url).pathname);
       if (!token) return new Response(null, { status: 404 });
-      if (options.resumeWebhook) return options.resumeWebhook(token, request);
-      return resumeWebhook(token, request, {
-        engine: engine(),
-        ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-      });
+      try {
+        if (options.resumeWebhook) return await options.resumeWebhook(token, request);
+        return await resumeWebhook(token, request, {
+          engine: engine(),
+          ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+        });
+      } catch (error) {
+        // No live webhook has the token: the caller gets a bare 404, which reveals nothing about other tokens.
+        if (HookNotFoundError.is(error)) return new Response(null, { status: 404 });
+        throw error;
+      }
     },
   };
 }

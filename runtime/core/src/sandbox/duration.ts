@@ -5,6 +5,10 @@
  */
 const UNITS: Record<string, number> = {
   ms: 1,
+  msec: 1,
+  msecs: 1,
+  millisecond: 1,
+  milliseconds: 1,
   s: 1000,
   sec: 1000,
   secs: 1000,
@@ -26,6 +30,12 @@ const UNITS: Record<string, number> = {
   w: 604_800_000,
   week: 604_800_000,
   weeks: 604_800_000,
+  // The units of the `ms` package's strings, which WDK's `sleep()` and `retryAfter` take: a year is 365.25 days.
+  y: 31_557_600_000,
+  yr: 31_557_600_000,
+  yrs: 31_557_600_000,
+  year: 31_557_600_000,
+  years: 31_557_600_000,
 };
 
 const PATTERN = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]*)\s*$/;

@@ -4,6 +4,7 @@
  * a stable `code`; check `code` or the static `is()` when instances may come from another copy of the package.
  */
 import { WorkflowError } from "./workflow-error.js";
+import { EntityConflictError, worldErrorStatus } from "./world-errors.js";
 
 export class WorkflowRunFailedError extends WorkflowError {
   readonly code = "WORKFLOW_RUN_FAILED";
@@ -60,8 +61,12 @@ export class WorkflowRunNotFoundError extends WorkflowError {
     );
     this.name = "WorkflowRunNotFoundError";
   }
+  /** Also a world's own "no such run" (`RUN_NOT_FOUND`), which carries `runId` too. */
   static override is(value: unknown): value is WorkflowRunNotFoundError {
-    return hasCode(value, "WORKFLOW_RUN_NOT_FOUND");
+    return (
+      hasCode(value, "WORKFLOW_RUN_NOT_FOUND") ||
+      (hasCode(value, "RUN_NOT_FOUND") && worldErrorStatus(value) === 404)
+    );
   }
 }
 
@@ -89,9 +94,12 @@ function hasCode(value: unknown, code: string): boolean {
   return typeof value === "object" && value !== null && (value as { code?: unknown }).code === code;
 }
 
-/** `start(wf, args, { runId, onConflict: "fail" })` found a run with that ID (or one of another workflow). */
-export class RunAlreadyExistsError extends WorkflowError {
-  readonly code = "RUN_ALREADY_EXISTS";
+/**
+ * `start(wf, args, { runId, onConflict: "fail" })` found a run with that ID (or one of another workflow). An
+ * `EntityConflictError` (409), as WDK reports creating a run that exists.
+ */
+export class RunAlreadyExistsError extends EntityConflictError {
+  override readonly code = "RUN_ALREADY_EXISTS";
   constructor(
     readonly runId: string,
     readonly workflowName: string,

@@ -1,9 +1,32 @@
 /**
  * WDK's world error classes (`workflow/errors`): what a storage backend reports, for code that talks to a world
- * directly. Sandbox-safe (no imports). This project's worlds report `WorldError`s with a stable `code`
- * (`@wfkit/world`); these classes are the documented names for world implementations and callers that use them.
+ * directly. Sandbox-safe (no imports beyond this folder). This project's worlds throw `WorldError`s
+ * (`@wfkit/world`) with a stable `code` and, where the condition has one, an HTTP `status`; these classes
+ * recognise them by that status, in `is()` and in `instanceof`, so code written against WDK's classes catches
+ * them: a 409 is an `EntityConflictError`, a 410 a `RunExpiredError`, and any of them a `WorkflowWorldError`.
  */
 import { hasName, WorkflowError } from "./workflow-error.js";
+
+/** `Symbol.for` key `@wfkit/world` marks its `WorldError`s with (the same symbol in every realm). */
+const WORLD_ERROR_MARK = Symbol.for("wfkit.world-error");
+
+/** Status classes the subclasses own; a world error with none of them is a plain `WorkflowWorldError`. */
+const SUBCLASS_STATUS = new Set([409, 410, 425, 429]);
+
+/**
+ * For an error thrown by one of this project's worlds: its HTTP status (0 when the condition has none);
+ * undefined for anything else.
+ */
+export function worldErrorStatus(value: unknown): number | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if ((value as Record<symbol, unknown>)[WORLD_ERROR_MARK] !== true) return undefined;
+  const status = (value as { status?: unknown }).status;
+  return typeof status === "number" ? status : 0;
+}
+
+function isWorldErrorWithStatus(value: unknown, status: number): boolean {
+  return worldErrorStatus(value) === status;
+}
 
 export interface WorkflowWorldErrorOptions {
   /** HTTP status of the backend's answer, when there was one. */
@@ -31,9 +54,25 @@ export class WorkflowWorldError extends WorkflowError {
     if (options.url !== undefined) this.url = options.url;
     if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
-  /** Only errors made as `WorkflowWorldError` itself; use a subclass's `is()` or `instanceof` for the others. */
+  /**
+   * Only errors made as `WorkflowWorldError` itself (or a world error of no subclass's status, such as a lost
+   * connection); use a subclass's `is()` or `instanceof` for the others.
+   */
   static override is(value: unknown): value is WorkflowWorldError {
-    return hasName(value, "WorkflowWorldError");
+    if (hasName(value, "WorkflowWorldError")) return true;
+    const status = worldErrorStatus(value);
+    return status !== undefined && !SUBCLASS_STATUS.has(status) && status !== 404;
+  }
+  /**
+   * `instanceof` also holds for this project's world errors: `instanceof WorkflowWorldError` for every one of
+   * them, `instanceof EntityConflictError` (…) for those its `is()` accepts.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: subclasses inherit this method; `this` is the class on the right of `instanceof`, whose own is() decides.
+    const cls = this as unknown as { is(value: unknown): boolean };
+    if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+    if (worldErrorStatus(value) === undefined) return false;
+    return cls === WorkflowWorldError || cls.is(value);
   }
 }
 
@@ -44,7 +83,11 @@ export class EntityConflictError extends WorkflowWorldError {
     this.name = "EntityConflictError";
   }
   static override is(value: unknown): value is EntityConflictError {
-    return hasName(value, "EntityConflictError");
+    return (
+      hasName(value, "EntityConflictError") ||
+      isWorldErrorWithStatus(value, 409) ||
+      (value as { code?: unknown } | null)?.code === "RUN_ALREADY_EXISTS"
+    );
   }
 }
 
@@ -55,7 +98,7 @@ export class RunExpiredError extends WorkflowWorldError {
     this.name = "RunExpiredError";
   }
   static override is(value: unknown): value is RunExpiredError {
-    return hasName(value, "RunExpiredError");
+    return hasName(value, "RunExpiredError") || isWorldErrorWithStatus(value, 410);
   }
 }
 
@@ -66,7 +109,7 @@ export class TooEarlyError extends WorkflowWorldError {
     this.name = "TooEarlyError";
   }
   static override is(value: unknown): value is TooEarlyError {
-    return hasName(value, "TooEarlyError");
+    return hasName(value, "TooEarlyError") || isWorldErrorWithStatus(value, 425);
   }
 }
 
@@ -77,6 +120,6 @@ export class ThrottleError extends WorkflowWorldError {
     this.name = "ThrottleError";
   }
   static override is(value: unknown): value is ThrottleError {
-    return hasName(value, "ThrottleError");
+    return hasName(value, "ThrottleError") || isWorldErrorWithStatus(value, 429);
   }
 }

@@ -88,7 +88,7 @@ describe("serialize / deserialize in the host realm", () => {
   it("needs serializeAsync for bodies, and reads them from a clone", async () => {
     const req = new Request("https://x.test/p", { method: "POST", body: "hello" });
     expect(() => serialize({ req }, { path: "args" })).toThrow(
-      /^args\.req: a Request cannot be serialized: its body can only be read asynchronously\. Use serializeAsync/,
+      /^Failed to serialize workflow arguments at path "args\.req": a Request cannot be serialized: its body can only be read asynchronously\. Use serializeAsync/,
     );
     const back = deserialize(await serializeAsync({ req, res: new Response("ok", { status: 201 }) })) as any;
     expect(await back.req.text()).toBe("hello");
@@ -122,7 +122,9 @@ describe("unserializable values", () => {
 
   it("names the path and the constructor", () => {
     const message = fails([{ user: { socket: new Socket() } }], "args[0].user.socket");
-    expect(message).toMatch(/^args\[0\]\.user\.socket: a Socket cannot be serialized\. Pass plain data/);
+    expect(message).toMatch(
+      /^Failed to serialize workflow arguments at path "args\[0\]\.user\.socket": a Socket cannot be serialized\. Pass plain data/,
+    );
     expect(message).toContain("(see docs: serialization-unsupported-value)");
   });
 
@@ -135,7 +137,9 @@ describe("unserializable values", () => {
     expect(fails({ p: Promise.resolve() }, "args.p")).toMatch(/a Promise cannot be serialized\. Await it/);
     expect(fails({ o: { [Symbol("k")]: 1 } }, "args.o")).toMatch(/symbol keys/);
     expect(fails(new Map([["k", new Socket()]]), 'args.get("k")')).toMatch(/a Socket/);
-    expect(fails(new Socket(), "args")).toMatch(/^args: a Socket/);
+    expect(fails(new Socket(), "args")).toMatch(
+      /^Failed to serialize workflow arguments at path "args": a Socket/,
+    );
   });
 
   it("does not trust a forged Symbol.toStringTag", () => {
@@ -193,7 +197,7 @@ describe("classes with serializers", () => {
       }
     }
     expect(() => serialize({ a: new Anonymous() }, { path: "args" })).toThrow(
-      /^args\.a: an Anonymous cannot be serialized: .*registerSerializableClass\("Anonymous", Anonymous\)/,
+      /"args\.a": an Anonymous cannot be serialized: .*registerSerializableClass\("Anonymous", Anonymous\)/,
     );
   });
 
@@ -511,5 +515,29 @@ describe("nesting depth", () => {
         /nested more than 1000 levels deep.*so it was not revived/,
       );
     }
+  });
+});
+
+describe("messages at the boundaries WDK names", () => {
+  it('start with "Failed to serialize <boundary>", which WDK tells workflow code to match', () => {
+    const message = (path: string) => {
+      try {
+        serialize({ fn: () => 1 }, { path });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("serialize() accepted a function");
+    };
+    expect(message("step//src/a.ts//charge input")).toMatch(
+      /^Failed to serialize step arguments at path "step\/\/src\/a\.ts\/\/charge input\.fn": a function/,
+    );
+    expect(message("args")).toMatch(/^Failed to serialize workflow arguments at path "args\.fn"/);
+    expect(message("workflow return value")).toMatch(/^Failed to serialize workflow return value at path/);
+    expect(message("step//src/a.ts//wf/inner return value")).toMatch(
+      /^Failed to serialize step return value/,
+    );
+    // Other values keep the path first.
+    expect(message("hook payload")).toMatch(/^hook payload\.fn: a function/);
+    expect(message("arguments")).toMatch(/^arguments\.fn:/);
   });
 });

@@ -14,12 +14,27 @@ export class SerializationError extends Error {
   /** How to fix it, also included in the message. */
   readonly hint: string;
   constructor(path: string, problem: string, hint: string, slug: string = UNSUPPORTED_VALUE_SLUG) {
-    super(`${shorten(path)}: ${problem}. ${hint} (see docs: ${slug})`);
+    const lead = boundaryOf(path);
+    super(
+      `${lead ? `Failed to serialize ${lead} at path "${shorten(path)}"` : shorten(path)}: ${problem}. ${hint} (see docs: ${slug})`,
+    );
     this.name = "SerializationError";
     this.path = path;
     this.slug = slug;
     this.hint = hint;
   }
+}
+
+/**
+ * The boundary a path's root names, in the words WDK's messages start with ("Failed to serialize step arguments"),
+ * which its documentation tells workflow code to match on; undefined for other values (hook payloads, streams, …).
+ */
+function boundaryOf(path: string): string | undefined {
+  if (/^args(?:$|[.[])/.test(path)) return "workflow arguments";
+  if (/^workflow return value(?:$|[.[])/.test(path)) return "workflow return value";
+  if (/^step\/\/.+? input(?:$|[.[])/.test(path)) return "step arguments";
+  if (/^step\/\/.+? return value(?:$|[.[])/.test(path)) return "step return value";
+  return undefined;
 }
 
 const PATH_SHOWN = 120;

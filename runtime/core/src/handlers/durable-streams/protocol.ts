@@ -5,7 +5,7 @@
  * Written here rather than taken from `@durable-streams/server` because that package is a server with its own
  * storage (files, LMDB): our streams are views of a world (a run's event log, its output chunks, the runs
  * table) that any worker can serve from offset 0 after a restart, and only the HTTP framing is shared. The
- * writable part of the protocol (PUT, POST, DELETE, producers) lives in `writable-store.ts`.
+ * writable part of the protocol (PUT, POST, DELETE, producers, forks) lives in `writable-streams.ts`.
  */
 
 /** Header and parameter names of the protocol (as `@durable-streams/client` spells them). */
@@ -80,7 +80,7 @@ export const CORS_HEADERS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, POST, PUT, DELETE, HEAD, OPTIONS",
   "access-control-allow-headers":
-    "content-type, authorization, if-none-match, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq",
+    "content-type, authorization, if-none-match, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset, Producer-Id, Producer-Epoch, Producer-Seq",
   "access-control-expose-headers":
     "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, etag, content-type, content-encoding, vary",
   "x-content-type-options": "nosniff",

@@ -7,10 +7,13 @@
  * per run: `m:<path>` logs each creation and deletion (a deleted path is created again as a new generation),
  * `d:<path>#<generation>` holds the data, one world chunk per append, carrying the producer and `Stream-Seq` facts
  * that append established, so validating the next append needs no second write. Closing closes the world
- * stream. Appends to one path are serialised within this process (one writer per path, as a run has one
+ * stream. Forks (see forks.ts) read their source's stored data below the fork offset; `m:<path>` also logs each
+ * fork's reference to its source, so a source deleted while forks remain is soft-deleted (410 Gone) until its
+ * last fork goes. Writes to one path are serialised within this process (one writer per path, as a run has one
  * executor); TTLs count from the last access this process saw.
  */
 import type { World } from "@wfkit/world";
+import { type ForkOrigin, forkRequestOf, type Segment, segmentsBelow } from "./forks.js";
 import {
   CORS_HEADERS,
   formatOffset,
@@ -39,11 +42,15 @@ interface DataChunk {
 }
 
 interface MetaRecord {
-  t: "create" | "delete";
+  t: "create" | "delete" | "ref" | "unref";
   ct?: string;
   ttl?: number;
   exp?: string;
   closed?: boolean;
+  /** A fork's origin (create records of forks). */
+  f?: ForkOrigin;
+  /** The fork (`<path>#<generation>`) taking or dropping a reference (ref and unref records). */
+  by?: string;
 }
 
 interface Producer {
@@ -54,10 +61,18 @@ interface Producer {
 interface StreamState {
   gen: number;
   exists: boolean;
+  /** Deleted while forks still read it: 410 Gone, and its path cannot be created again until they go. */
+  gone: boolean;
+  /** Forks (`<path>#<generation>`) reading this generation's data. */
+  refs: Set<string>;
+  /** Set for a fork. */
+  fork?: ForkOrigin;
+  /** Global offset of the first own chunk (a fork's offset; 0 otherwise). */
+  base: number;
   contentType: string;
   ttl?: number;
   expiresAt?: string;
-  /** Data chunks (not counting the closing marker). */
+  /** Own data chunks (not counting the closing marker); the tail offset is `base + count`. */
   count: number;
   closed: boolean;
   closedBy?: [string, number, number];
@@ -115,6 +130,10 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
 
   const metaName = (path: string) => `m:${path}`;
   const dataName = (path: string, gen: number) => `d:${path}#${gen}`;
+  const refId = (path: string, gen: number) => `${path}#${gen}`;
+  const tailOf = (state: StreamState) => state.base + state.count;
+  const writeMeta = (path: string, record: MetaRecord) =>
+    write(runId, metaName(path), [JSON.stringify(record)]);
 
   /** Runs `fn` after every earlier write to `path` in this process. */
   function locked<T>(path: string, fn: () => Promise<T>): Promise<T> {
@@ -128,6 +147,13 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     return run;
   }
 
+  /** `locked` over several paths, taken in one order so that two requests cannot wait for each other. */
+  function lockedAll<T>(paths: string[], fn: () => Promise<T>): Promise<T> {
+    return [...new Set(paths)]
+      .sort()
+      .reduceRight<() => Promise<T>>((inner, path) => () => locked(path, inner), fn)();
+  }
+
   /** The stream's state, brought up to date with the world (other processes may have written). */
   async function stateOf(path: string): Promise<StreamState> {
     let state = states.get(path);
@@ -135,6 +161,9 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
       state = {
         gen: 0,
         exists: false,
+        gone: false,
+        refs: new Set(),
+        base: 0,
         contentType: "application/octet-stream",
         count: 0,
         closed: false,
@@ -148,12 +177,26 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     for (const chunk of meta.chunks) {
       const record = JSON.parse(chunk.data) as MetaRecord;
       state.metaFolded = chunk.index + 1;
+      if (record.t === "ref") {
+        state.refs.add(record.by!);
+        continue;
+      }
+      if (record.t === "unref") {
+        state.refs.delete(record.by!);
+        if (state.refs.size === 0) state.gone = false;
+        continue;
+      }
       if (record.t === "delete") {
         state.exists = false;
+        state.gone = state.refs.size > 0;
         continue;
       }
       state.gen = state.metaFolded;
       state.exists = true;
+      state.gone = false;
+      state.refs = new Set();
+      state.fork = record.f;
+      state.base = record.f?.o ?? 0;
       state.contentType = record.ct ?? "application/octet-stream";
       state.ttl = record.ttl;
       state.expiresAt = record.exp;
@@ -184,6 +227,42 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     if (chunk.s !== undefined) state.lastSeq = chunk.s;
   }
 
+  /** Everything a stream reads through: what it inherited, then its own data. */
+  function segmentsOf(path: string, state: StreamState): Segment[] {
+    return [...(state.fork?.segs ?? []), [dataName(path, state.gen), state.base, Number.POSITIVE_INFINITY]];
+  }
+
+  /** Up to `limit` data chunks from global offset `from`, and whether the own data's closing marker followed. */
+  async function readChunks(segments: readonly Segment[], from: number, limit: number) {
+    const chunks: DataChunk[] = [];
+    let at = from;
+    let closedMarker = false;
+    let ownPage: { size: number; asked: number; closed: boolean } | undefined;
+    for (const [name, base, end] of segments) {
+      if (at >= end || chunks.length >= limit) continue;
+      const asked = Math.min(limit - chunks.length, end - at);
+      const page = await readStream(runId, name, { startIndex: at - base, limit: asked });
+      for (const chunk of page.chunks) {
+        const data = JSON.parse(chunk.data) as DataChunk;
+        if (data.x) {
+          closedMarker = true;
+          break;
+        }
+        chunks.push(data);
+        at++;
+      }
+      if (end === Number.POSITIVE_INFINITY) {
+        ownPage = { size: page.chunks.length, asked, closed: page.closed };
+      } else if (page.chunks.length < asked) {
+        // Readers would ask again from here forever: say what is wrong instead.
+        throw new Error(`Stream data ${name} ends before offset ${end}, which a fork inherits: it was lost.`);
+      }
+      if (closedMarker || at < end) break;
+    }
+    const upToDate = closedMarker || (ownPage !== undefined && ownPage.size < ownPage.asked);
+    return { chunks, next: at, upToDate, closed: upToDate && (closedMarker || ownPage?.closed === true) };
+  }
+
   function expired(path: string, state: StreamState): boolean {
     if (!state.exists) return false;
     const now = Date.now();
@@ -195,52 +274,63 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     return false;
   }
 
-  /** The live stream at `path`, or undefined (never created, deleted or expired; expiry deletes it). */
-  async function live(path: string): Promise<StreamState | undefined> {
-    const state = await stateOf(path);
-    if (!state.exists) return undefined;
-    if (expired(path, state)) {
-      await locked(path, async () => {
-        const again = await stateOf(path);
-        if (again.exists && expired(path, again)) {
-          await write(runId, metaName(path), [JSON.stringify({ t: "delete" } satisfies MetaRecord)]);
-          await stateOf(path);
-        }
+  /**
+   * Deletes the stream at `path` (when `only` holds for it, under its lock): soft when forks still read it. A
+   * fork deleted for good drops its reference to its source, which may let a soft-deleted source go too.
+   */
+  async function deleteStream(path: string, only: (state: StreamState) => boolean = () => true) {
+    let release: [string, string] | undefined;
+    const done = await locked(path, async () => {
+      const state = await stateOf(path);
+      if (!state.exists || !only(state)) return false;
+      await writeMeta(path, { t: "delete" });
+      const after = await stateOf(path);
+      if (!after.gone && after.fork) release = [after.fork.from, refId(path, after.gen)];
+      return true;
+    });
+    while (release) {
+      const [source, by] = release;
+      release = undefined;
+      // One lock at a time (not nested in the fork's), so this cannot wait on a request that holds both.
+      await locked(source, async () => {
+        const state = await stateOf(source);
+        if (!state.refs.has(by)) return;
+        await writeMeta(source, { t: "unref", by });
+        const after = await stateOf(source);
+        if (!after.exists && !after.gone && after.fork) release = [after.fork.from, refId(source, after.gen)];
       });
-      return undefined;
     }
-    return state;
+    return done;
+  }
+
+  /** The stream's state after deleting it if its time is up (call outside its lock). */
+  async function current(path: string): Promise<StreamState> {
+    const state = await stateOf(path);
+    if (expired(path, state)) await deleteStream(path, (again) => expired(path, again));
+    return stateOf(path);
   }
 
   const touch = (path: string) => lastAccess.set(path, Date.now());
 
+  const goneResponse = () =>
+    textResponse(410, "Stream was deleted; its forks still read its data, so its path stays taken.");
+
   function source(path: string, state: StreamState): StreamSource {
-    const gen = state.gen;
+    const segments = segmentsOf(path, state);
     const read = async (offset: string) => {
       const start = parseOffset(offset)?.[1] ?? 0;
-      const page = await readStream(runId, dataName(path, gen), { startIndex: start, limit: 1000 });
-      const batches: StreamBatch[] = [];
-      let next = start;
-      let closedMarker = false;
-      for (const chunk of page.chunks) {
-        const data = JSON.parse(chunk.data) as DataChunk;
-        if (data.x) {
-          closedMarker = true;
-          break;
-        }
-        next = chunk.index + 1;
-        batches.push(
-          data.j
-            ? { offset: formatOffset(0, next), items: data.j }
-            : { offset: formatOffset(0, next), bytes: Buffer.from(data.b ?? "", "base64") },
-        );
-      }
-      const upToDate = closedMarker || page.chunks.length < 1000;
+      const page = await readChunks(segments, start, 1000);
+      const batches: StreamBatch[] = page.chunks.map((data, i) => {
+        const end = formatOffset(0, start + i + 1);
+        return data.j
+          ? { offset: end, items: data.j }
+          : { offset: end, bytes: Buffer.from(data.b ?? "", "base64") };
+      });
       return {
         batches,
-        nextOffset: formatOffset(0, next),
-        upToDate,
-        closed: upToDate && (closedMarker || page.closed),
+        nextOffset: formatOffset(0, page.next),
+        upToDate: page.upToDate,
+        closed: page.closed,
       };
     };
     return {
@@ -249,12 +339,12 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
       read,
       async tail() {
         const s = await stateOf(path);
-        return { offset: formatOffset(0, s.count), closed: s.closed };
+        return { offset: formatOffset(0, tailOf(s)), closed: s.closed };
       },
       wait: (_offset, ms, signal) =>
         waitFor(Math.min(ms, 1000), signal, (wake) => {
           const offs = [
-            world.subscribeStream?.(runId, dataName(path, gen), wake),
+            world.subscribeStream?.(runId, segments.at(-1)![0], wake),
             world.subscribeStream?.(runId, metaName(path), wake),
           ];
           return () => {
@@ -270,9 +360,61 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     };
   }
 
+  /** An append's data as stored, or the 400 its body earns. */
+  function chunkOf(contentType: string, body: Uint8Array, creating: boolean): DataChunk | Response {
+    try {
+      return isJson(contentType)
+        ? { j: jsonItems(body, creating) }
+        : { b: Buffer.from(body).toString("base64") };
+    } catch (error) {
+      if (error instanceof BadRequest) return textResponse(400, error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * What a fork of `source` at `at` (plus `fork.sub` units of the append after it) starts with: its content
+   * type, its origin, and its own first append when it has a sub-offset; or the answer refusing it.
+   */
+  async function planFork(
+    fork: { source: string; offset?: string; sub: number },
+    src: StreamState | undefined,
+    at: number | undefined,
+    givenType: string | undefined,
+  ): Promise<Response | { contentType: string; origin: ForkOrigin; prefix?: DataChunk }> {
+    if (!src?.exists || at === undefined) {
+      return src?.gone
+        ? textResponse(409, `Cannot fork ${fork.source}: it was deleted`)
+        : textResponse(404, `Cannot fork ${fork.source}: no such stream`);
+    }
+    if (givenType !== undefined && mediaType(givenType) !== mediaType(src.contentType)) {
+      return textResponse(
+        409,
+        `Content-Type ${mediaType(givenType)} does not match the source's ${mediaType(src.contentType)}: leave it out to inherit it`,
+      );
+    }
+    if (at > tailOf(src)) return textResponse(400, `${fork.offset} is past the end of ${fork.source}`);
+    const segments = segmentsOf(fork.source, src);
+    const origin: ForkOrigin = { from: fork.source, o: at, segs: segmentsBelow(segments, at) };
+    if (fork.sub === 0) return { contentType: src.contentType, origin };
+    const [whole] = (await readChunks(segmentsBelow(segments, tailOf(src)), at, 1)).chunks;
+    const bytes = Buffer.from(whole?.b ?? "", "base64");
+    if (!whole || fork.sub > (whole.j ? whole.j.length : bytes.length)) {
+      return textResponse(
+        400,
+        `Stream-Fork-Sub-Offset ${fork.sub} is past the end of the append after the fork offset`,
+      );
+    }
+    origin.so = fork.sub;
+    const prefix: DataChunk = whole.j
+      ? { j: whole.j.slice(0, fork.sub) }
+      : { b: bytes.subarray(0, fork.sub).toString("base64") };
+    return { contentType: src.contentType, origin, prefix };
+  }
+
   async function create(request: Request, path: string): Promise<Response> {
     const given = request.headers.get("content-type");
-    const contentType = given && /^[\w-]+\/[\w-]+/.test(given.trim()) ? given : "application/octet-stream";
+    const givenType = given && /^[\w-]+\/[\w-]+/.test(given.trim()) ? given : undefined;
     const ttlHeader = request.headers.get(H.ttl);
     const expHeader = request.headers.get(H.expiresAt);
     const createClosed = request.headers.get(H.closed) === "true";
@@ -287,17 +429,49 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     if (expHeader !== null && Number.isNaN(new Date(expHeader).getTime())) {
       return textResponse(400, "Invalid Stream-Expires-At timestamp");
     }
-    if (request.headers.get("stream-forked-from") !== null) {
-      return textResponse(501, "Forking streams is not supported by this server.");
-    }
+    const fork = forkRequestOf(request, path);
+    if (fork.kind === "invalid") return textResponse(400, fork.message);
     const body = new Uint8Array(await request.arrayBuffer());
-    return locked(path, async () => {
-      const existing = await live(path);
-      if (existing) {
+    const sourcePath = fork.kind === "fork" ? fork.source : undefined;
+    await current(path);
+    if (sourcePath !== undefined) await current(sourcePath);
+
+    return lockedAll(sourcePath === undefined ? [path] : [path, sourcePath], async () => {
+      const existing = await stateOf(path);
+      if (existing.gone) {
+        return textResponse(409, "Stream was deleted but forks still read it: its path cannot be reused yet");
+      }
+      const src = sourcePath === undefined ? undefined : await stateOf(sourcePath);
+      /** The fork offset asked for (the source's tail by default), or undefined when it cannot be known. */
+      const forkOffset = (): number | undefined => {
+        if (fork.kind !== "fork") return undefined;
+        if (fork.offset === undefined || fork.offset === "now") return src?.exists ? tailOf(src) : undefined;
+        if (fork.offset === "-1") return 0;
+        const parsed = parseOffset(fork.offset)!;
+        return parsed[0] === 0 ? parsed[1] : Number.POSITIVE_INFINITY;
+      };
+
+      if (existing.exists) {
+        const origin = existing.fork;
+        const offsetAsked = forkOffset();
+        const sameFork =
+          fork.kind === "fork"
+            ? origin !== undefined &&
+              origin.from === fork.source &&
+              (offsetAsked === undefined || offsetAsked === origin.o) &&
+              (origin.so ?? 0) === fork.sub
+            : origin === undefined;
+        // A fork inherits what its PUT leaves out, so only what the PUT names is compared.
+        const inherits = fork.kind === "fork";
         const same =
-          (mediaType(existing.contentType) || "application/octet-stream") === mediaType(contentType) &&
-          existing.ttl === ttl &&
-          existing.expiresAt === (expHeader ?? undefined) &&
+          sameFork &&
+          (inherits && givenType === undefined
+            ? true
+            : (mediaType(existing.contentType) || "application/octet-stream") ===
+              mediaType(givenType ?? "application/octet-stream")) &&
+          (inherits && ttl === undefined && expHeader === null
+            ? true
+            : existing.ttl === ttl && existing.expiresAt === (expHeader ?? undefined)) &&
           existing.closed === createClosed;
         if (!same) return textResponse(409, "Stream already exists with different configuration");
         touch(path);
@@ -306,31 +480,48 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
           headers: {
             ...CORS_HEADERS,
             "content-type": existing.contentType,
-            [H.nextOffset]: formatOffset(0, existing.count),
+            [H.nextOffset]: formatOffset(0, tailOf(existing)),
             ...(existing.closed ? { [H.closed]: "true" } : {}),
           },
         });
       }
-      let initial: DataChunk | undefined;
-      if (body.length > 0) {
-        try {
-          initial = isJson(contentType)
-            ? { j: jsonItems(body, true) }
-            : { b: Buffer.from(body).toString("base64") };
-        } catch (error) {
-          if (error instanceof BadRequest) return textResponse(400, error.message);
-          throw error;
+
+      let contentType = givenType ?? "application/octet-stream";
+      const record: MetaRecord = { t: "create", closed: createClosed };
+      const chunks: DataChunk[] = [];
+      if (fork.kind === "fork") {
+        const planned = await planFork(fork, src, forkOffset(), givenType);
+        if (planned instanceof Response) return planned;
+        contentType = planned.contentType;
+        record.f = planned.origin;
+        if (planned.prefix) chunks.push(planned.prefix);
+        if (ttl === undefined && expHeader === null) {
+          // Without its own, a fork takes its source's TTL (its own sliding window) or expiry time.
+          if (src!.ttl !== undefined) record.ttl = src!.ttl;
+          if (src!.expiresAt !== undefined) record.exp = src!.expiresAt;
         }
-        if (initial.j?.length === 0) initial = undefined;
       }
-      const record: MetaRecord = { t: "create", ct: contentType, closed: createClosed };
+      record.ct = contentType;
       if (ttl !== undefined) record.ttl = ttl;
       if (expHeader !== null) record.exp = expHeader;
-      await write(runId, metaName(path), [JSON.stringify(record)]);
+      if (body.length > 0) {
+        const initial = chunkOf(contentType, body, true);
+        if (initial instanceof Response) return initial;
+        if (initial.j?.length !== 0) chunks.push(initial);
+      }
+
+      // The fork's record before the reference: a crash between them leaves a source that may be deleted
+      // outright, which its fork survives (data is never removed), rather than one pinned forever.
+      await writeMeta(path, record);
       const state = await stateOf(path);
-      const chunks = initial ? [JSON.stringify(initial)] : [];
+      if (fork.kind === "fork") await writeMeta(fork.source, { t: "ref", by: refId(path, state.gen) });
       if (chunks.length > 0 || createClosed) {
-        await write(runId, dataName(path, state.gen), chunks, { close: createClosed });
+        await write(
+          runId,
+          dataName(path, state.gen),
+          chunks.map((c) => JSON.stringify(c)),
+          { close: createClosed },
+        );
       }
       const after = await stateOf(path);
       touch(path);
@@ -340,7 +531,7 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
           ...CORS_HEADERS,
           "content-type": contentType,
           location: request.url,
-          [H.nextOffset]: formatOffset(0, after.count),
+          [H.nextOffset]: formatOffset(0, tailOf(after)),
           ...(after.closed ? { [H.closed]: "true" } : {}),
         },
       });
@@ -377,13 +568,15 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     if (body.length === 0 && !close) return textResponse(400, "Empty body");
     if (body.length > 0 && !contentType) return textResponse(400, "Content-Type header is required");
 
+    await current(path);
     return locked(path, async () => {
-      const state = await live(path);
-      if (!state) return textResponse(404, "Stream not found");
+      const state = await stateOf(path);
+      if (state.gone) return goneResponse();
+      if (!state.exists) return textResponse(404, "Stream not found");
       touch(path);
       const producerHeaders = (lastSeq: number): Record<string, string> =>
         producer ? { "producer-epoch": String(producer[1]), "producer-seq": String(lastSeq) } : {};
-      const offsetNow = () => formatOffset(0, state.count);
+      const offsetNow = () => formatOffset(0, tailOf(state));
       if (state.closed) {
         const sameCloser = producer && state.closedBy?.every((v, i) => v === producer![i]);
         if (sameCloser) {
@@ -440,15 +633,8 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
       }
       const chunks: DataChunk[] = [];
       if (body.length > 0) {
-        let chunk: DataChunk;
-        try {
-          chunk = isJson(state.contentType)
-            ? { j: jsonItems(body, false) }
-            : { b: Buffer.from(body).toString("base64") };
-        } catch (error) {
-          if (error instanceof BadRequest) return textResponse(400, error.message);
-          throw error;
-        }
+        const chunk = chunkOf(state.contentType, body, false);
+        if (chunk instanceof Response) return chunk;
         if (producer) chunk.p = producer;
         if (seq !== undefined) chunk.s = seq;
         chunks.push(chunk);
@@ -477,13 +663,12 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
   }
 
   async function remove(path: string): Promise<Response> {
-    return locked(path, async () => {
-      const state = await live(path);
-      if (!state) return textResponse(404, "Stream not found");
-      await write(runId, metaName(path), [JSON.stringify({ t: "delete" } satisfies MetaRecord)]);
-      await stateOf(path);
-      return new Response(null, { status: 204, headers: CORS_HEADERS });
-    });
+    const state = await current(path);
+    if (state.gone) return goneResponse();
+    if (!(await deleteStream(path))) {
+      return (await stateOf(path)).gone ? goneResponse() : textResponse(404, "Stream not found");
+    }
+    return new Response(null, { status: 204, headers: CORS_HEADERS });
   }
 
   return async (request: Request, path: string): Promise<Response> => {
@@ -495,8 +680,9 @@ export function createWritableStreamsHandler(options: WritableStreamsOptions) {
     if (method !== "GET" && method !== "HEAD") {
       return textResponse(405, "Method not allowed", { allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS" });
     }
-    const state = await live(path);
-    if (!state) return textResponse(404, "Stream not found");
+    const state = await current(path);
+    if (state.gone) return goneResponse();
+    if (!state.exists) return textResponse(404, "Stream not found");
     if (method === "GET") touch(path);
     return serveRead(request, source(path, state), options);
   };

@@ -123,3 +123,9 @@ export async function crashInStep(file: string): Promise<string> {
   const released = await hangUntilFile(file);
   return `${sum}:${released}`;
 }
+
+export async function throwsInBody(): Promise<void> {
+  "use workflow";
+  await add(1, 2);
+  throw new TypeError("thrown by the workflow body");
+}

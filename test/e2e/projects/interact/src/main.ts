@@ -4,6 +4,8 @@
  * hook exists).
  */
 import { getHookByToken, getRun, resumeHook, resumeWebhook, start } from "workflow/api";
+import { HookNotFoundError } from "workflow/errors";
+import { createHandlers } from "workflow/runtime";
 import * as workflows from "./workflows.js";
 
 const [scenario, arg, extra] = process.argv.slice(2);
@@ -89,10 +91,17 @@ if (scenario === "approval") {
       body: "ping",
     }),
   );
-  const unknown = await resumeWebhook("nobody", new Request("https://app.test/x", { method: "POST" }));
+  // The webhook URL answers 404 where resumeWebhook() rejects with HookNotFoundError.
+  const { webhook } = createHandlers();
+  const hookUrl = (token: string) => `https://app.test/.well-known/workflow/v1/webhook/${token}`;
+  const unknown = await webhook(new Request(hookUrl("nobody"), { method: "POST" }));
+  const unknownDirect = await resumeWebhook(
+    "nobody",
+    new Request(hookUrl("nobody"), { method: "POST" }),
+  ).catch((e) => HookNotFoundError.is(e));
   const plain = await start(workflows.plainHook, []);
   await untilHook("plain-1");
-  const viaUrl = await resumeWebhook("plain-1", new Request("https://app.test/x", { method: "POST" }));
+  const viaUrl = await webhook(new Request(hookUrl("plain-1"), { method: "POST" }));
   await resumeHook("plain-1", "api");
   print({
     status: response.status,
@@ -100,6 +109,7 @@ if (scenario === "approval") {
     body: await response.text(),
     url: await run.returnValue,
     unknown: [unknown.status, await unknown.text()],
+    unknownDirect,
     plainViaUrl: viaUrl.status,
     plain: await plain.returnValue,
   });

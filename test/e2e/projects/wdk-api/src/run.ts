@@ -7,11 +7,16 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { getHookByToken, getRun, resumeHook, resumeWebhook, start } from "workflow/api";
 import {
+  EntityConflictError,
   HookNotFoundError,
   WorkflowError,
   WorkflowNotRegisteredError,
+  WorkflowRunCancelledError,
   WorkflowRunFailedError,
+  WorkflowRunNotFoundError,
+  WorkflowWorldError,
 } from "workflow/errors";
+import { worldFromEnv } from "workflow/runtime";
 import * as wf from "./workflows.js";
 
 const [scenario, argJson] = process.argv.slice(2);
@@ -163,6 +168,44 @@ switch (scenario) {
       message: unknown.message,
       causeCode: failed.cause?.code,
     });
+    break;
+  }
+  case "errorClasses": {
+    // The documented error classes, caught the way WDK's documentation catches them.
+    const hookMissing = await resumeHook("no-such-token", {}).catch((e) => e);
+    const webhookMissing = await resumeWebhook(
+      "no-such-webhook",
+      new Request("http://x/", { method: "POST" }),
+    ).catch((e) => e);
+    const ghost = getRun("wrun_01KDOESNOTEXIST0000000000");
+    const statusMissing = await ghost.status.catch((e) => e);
+    const returnMissing = await ghost.returnValue.catch((e) => e);
+    const failedRun = await start(wf.failing);
+    const failed = await failedRun.returnValue.catch((e) => e);
+    const sleeping = await start(wf.sleeper);
+    await waitFor(async () => (await sleeping.status) === "running");
+    await sleeping.cancel();
+    const cancelled = await sleeping.returnValue.catch((e) => e);
+    // Talking to the world directly: an append after the end of a run, and one at a stale position.
+    const world = await worldFromEnv();
+    const ended = await world.append(failedRun.runId, 1, [{ type: "run_started" }]).catch((e) => e);
+    const unknownRun = await world.readEvents("wrun_01KDOESNOTEXIST0000000000").catch((e) => e);
+    const badArgument = await (await start(wf.badStepArgument)).returnValue;
+    result({
+      hookNotFound: HookNotFoundError.is(hookMissing) && hookMissing.token === "no-such-token",
+      webhookNotFound: HookNotFoundError.is(webhookMissing) && webhookMissing.token === "no-such-webhook",
+      runNotFound: WorkflowRunNotFoundError.is(statusMissing) && statusMissing.runId === ghost.runId,
+      returnValueNotFound: WorkflowRunNotFoundError.is(returnMissing),
+      failed: WorkflowRunFailedError.is(failed) && failed.runId === failedRun.runId,
+      failedCause: failed.cause?.message,
+      cancelled: WorkflowRunCancelledError.is(cancelled) && cancelled.runId === sleeping.runId,
+      entityConflict: EntityConflictError.is(ended),
+      worldErrorInstance: ended instanceof WorkflowWorldError,
+      endedCode: ended.code,
+      worldRunNotFound: WorkflowRunNotFoundError.is(unknownRun) && unknownRun.runId !== undefined,
+      badArgument,
+    });
+    await world.close();
     break;
   }
   default:

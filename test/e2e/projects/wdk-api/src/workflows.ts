@@ -170,3 +170,21 @@ export async function failing() {
   "use workflow";
   throw new Error("plain failure");
 }
+
+async function echo(value: unknown) {
+  "use step";
+  return value;
+}
+
+/** Catches a step-argument serialization failure by the message WDK's documentation matches on. */
+export async function badStepArgument() {
+  "use workflow";
+  try {
+    await echo(() => "a closure");
+    return "accepted";
+  } catch (err) {
+    return (err as Error).message.startsWith("Failed to serialize step arguments")
+      ? "caught"
+      : (err as Error).message;
+  }
+}

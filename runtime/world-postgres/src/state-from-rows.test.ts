@@ -1,4 +1,4 @@
-import { materialize, type NewEvent, type RunState, stampEvents } from "@wfkit/world";
+import { materialize, type NewEvent, type RunState, stampEvents, stateFromRows } from "@wfkit/world";
 import { describe, expect, it } from "vitest";
 import {
   hookFromRow,
@@ -10,7 +10,6 @@ import {
   waitFromRow,
   waitToRow,
 } from "./rows.js";
-import { RunStateCache, stateFromRows } from "./run-state-cache.js";
 
 const log = (events: NewEvent[]) =>
   stampEvents(
@@ -31,7 +30,7 @@ function reload(state: RunState): RunState {
   );
 }
 
-describe("stateFromRows", () => {
+describe("stateFromRows over the Postgres row forms", () => {
   it("rebuilds exactly the state the materialiser computed, pending wake-ups included", () => {
     const state = materialize(
       log([
@@ -65,50 +64,5 @@ describe("stateFromRows", () => {
     const again = reload(state);
     expect(again.wakeups.size).toBe(0);
     expect(again).toEqual(state);
-  });
-});
-
-describe("RunStateCache", () => {
-  const stateOf = (runId: string, status: RunState["run"]["status"] = "running") =>
-    ({ run: { runId, status } }) as RunState;
-
-  it("evicts the least recently used run beyond its capacity", () => {
-    const cache = new RunStateCache(2);
-    cache.set(stateOf("a"));
-    cache.set(stateOf("b"));
-    cache.get("a"); // a is now the most recent
-    cache.set(stateOf("c"));
-    expect(cache.get("b")).toBeUndefined();
-    expect(cache.get("a")).toBeDefined();
-    expect(cache.get("c")).toBeDefined();
-    expect(cache.size).toBe(2);
-  });
-
-  it("never keeps finished runs' states, and drops an entry replaced by a finished state", () => {
-    const cache = new RunStateCache(10);
-    cache.set(stateOf("a"));
-    cache.set(stateOf("a", "completed"));
-    expect(cache.get("a")).toBeUndefined();
-    cache.set(stateOf("b", "failed"));
-    expect(cache.size).toBe(0);
-  });
-
-  it("remembers the records of completed and cancelled runs, bounded like the states, as copies", () => {
-    const cache = new RunStateCache(2);
-    const a = stateOf("a", "completed");
-    cache.set(a);
-    a.run.status = "running"; // a later change to the caller's object must not reach the cache
-    expect(cache.finished("a")?.status).toBe("completed");
-    expect(cache.finished("b")).toBeUndefined();
-    cache.set(stateOf("b", "cancelled"));
-    cache.set(stateOf("c", "cancelled"));
-    expect(cache.finished("a")).toBeUndefined();
-    // A failed run may still be retried: its record is not final.
-    cache.set(stateOf("f", "failed"));
-    expect(cache.finished("f")).toBeUndefined();
-    expect(cache.get("f")).toBeUndefined();
-    expect(cache.finished("c")?.status).toBe("cancelled");
-    cache.clear();
-    expect(cache.finished("c")).toBeUndefined();
   });
 });
