@@ -54,6 +54,17 @@ const FRAMEWORK_PACKAGES = [
   "@astrojs/node",
   "nuxt",
 ];
+/**
+ * The version installed in the test workspace where the package exports its package.json, else the range:
+ * a fresh resolution of a range can pick a release that needs a newer Node.js (Nuxt 4.4.8's cssnano 8 needs 22).
+ */
+function testedVersion(name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return testDevDeps[name]!;
+  }
+}
 // The versions the repository's Next example is built with.
 const nextExample = JSON.parse(
   readFileSync(path.join(here, "../../../examples/next-app/package.json"), "utf8"),
@@ -95,7 +106,7 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
       next: nextExample.dependencies.next,
       react: nextExample.dependencies.react,
       "react-dom": nextExample.dependencies["react-dom"],
-      ...Object.fromEntries(FRAMEWORK_PACKAGES.map((name) => [name, testDevDeps[name]!])),
+      ...Object.fromEntries(FRAMEWORK_PACKAGES.map((name) => [name, testedVersion(name)])),
     },
   };
   if (manager === "pnpm") pkg.pnpm = { onlyBuiltDependencies: ["esbuild", "@swc/core"] };
