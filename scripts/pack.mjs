@@ -3,6 +3,9 @@
  * Packs every public workspace package into tarballs, as `npm publish` would upload them:
  *
  *   node scripts/pack.mjs [outDir]        (default: ./packed; prints one JSON line per tarball)
+ *   node scripts/pack.mjs --app <dir>     (also points <dir>/package.json's `overrides` and `pnpm.overrides`
+ *                                          for every `@wfkit/*` package at its tarball, and prints the
+ *                                          command that installs the facade as `workflow`)
  *
  * Each package is staged in a temporary copy so the repository is never modified: the root LICENSE goes in,
  * and the facade package (named `workflow` inside this repository, where every example imports it by that
@@ -90,7 +93,39 @@ export function packAll(outDir) {
   return packed;
 }
 
+/**
+ * Until the packages are on the registry, an app gets them from the tarballs: every `@wfkit/*` dependency
+ * of the facade is overridden to its tarball (npm's `overrides`, pnpm's `pnpm.overrides`).
+ */
+export function pointAppAtTarballs(appDir, packed) {
+  const file = path.join(appDir, "package.json");
+  if (!existsSync(file))
+    throw new Error(
+      `${file} does not exist: pass --app the folder of your app's package.json (npm init -y).`,
+    );
+  const pkg = JSON.parse(readFileSync(file, "utf8"));
+  const overrides = Object.fromEntries(
+    packed.filter((p) => p.published !== FACADE_NAME).map((p) => [p.published, `file:${p.file}`]),
+  );
+  pkg.overrides = { ...pkg.overrides, ...overrides };
+  pkg.pnpm = { ...pkg.pnpm, overrides: { ...pkg.pnpm?.overrides, ...overrides } };
+  writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  return packed.find((p) => p.published === FACADE_NAME).file;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const outDir = path.resolve(process.argv[2] ?? path.join(root, "packed"));
-  for (const p of packAll(outDir)) console.log(JSON.stringify(p));
+  const args = process.argv.slice(2);
+  const appAt = args.indexOf("--app");
+  const appDir = appAt >= 0 ? args.splice(appAt, 2)[1] : undefined;
+  if (appAt >= 0 && !appDir) throw new Error("--app needs the folder of your app: --app ../my-app");
+  const outDir = path.resolve(args[0] ?? path.join(root, "packed"));
+  const packed = packAll(outDir);
+  for (const p of packed) console.log(JSON.stringify(p));
+  if (appDir) {
+    const facade = pointAppAtTarballs(path.resolve(appDir), packed);
+    console.log(
+      `\n${path.resolve(appDir)}/package.json now overrides every @wfkit/* package with its tarball. In that folder:\n` +
+        `  npm i workflow@file:${facade}      # pnpm add workflow@file:${facade}`,
+    );
+  }
 }

@@ -35,6 +35,8 @@ describe("generated routes", () => {
     expect(flow).toContain(`workflowRoute("flow", ${JSON.stringify(runtime)})`);
     expect(flow).toContain("export const POST = handlers.POST;");
     expect(flow).not.toContain("export const GET");
+    // Route segment config such as `dynamic` fails the build of an app with `cacheComponents`.
+    expect(flow).not.toMatch(/export const (dynamic|revalidate|runtime)\b/);
   });
 
   it("lets a webhook answer every method, and leaves unchanged files untouched", () => {

@@ -3,6 +3,9 @@
  * (or under `src/app`). They hold no logic: each imports `workflowRoute` from `workflow/next`, which Next
  * leaves to Node (`serverExternalPackages`), so the routes and the app share one runtime instance.
  *
+ * They export no route segment config: Next 16 never caches these handlers (POST, or dynamic segments read
+ * per request), and `dynamic` is an error in an app with `cacheComponents` (create-next-app's default).
+ *
  * They are plain `.js` so a TypeScript app's type check never depends on them, and the folder carries its
  * own `.gitignore`, so they stay out of git in any app without the user editing theirs.
  */
@@ -39,7 +42,6 @@ export function routeSource(kind: RouteKind, options: NextRuntimeOptions): strin
 
 const handlers = workflowRoute(${JSON.stringify(kind)}, ${JSON.stringify(options)});
 ${exports}
-export const dynamic = "force-dynamic";
 `;
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NextConfig } from "next";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { withBundlerConfig, withWorkflow } from "./with-workflow.js";
+import { isTelemetryFlush, withBundlerConfig, withWorkflow } from "./with-workflow.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "wfkit-next-config-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -116,6 +116,28 @@ describe("withWorkflow at build time", () => {
       ).rejects.toThrow(/workflow build failed[\s\S]*bad\.ts:\d+/);
     } finally {
       vi.unstubAllEnvs();
+    }
+  });
+
+  it("leaves Next's telemetry flusher the user's config, starting no dev build that would keep it alive", async () => {
+    const flusher = "/app/node_modules/next/dist/telemetry/detached-flush.js";
+    expect(isTelemetryFlush(["node", flusher, "dev", "."])).toBe(true);
+    expect(isTelemetryFlush(["node", "/app/node_modules/next/dist/bin/next", "dev"])).toBe(false);
+    const project = path.join(root, "flush");
+    mkdirSync(path.join(project, "app"), { recursive: true });
+    writeFileSync(path.join(project, "package.json"), '{"name":"next-unit-flush","type":"module"}');
+    const argv = process.argv;
+    process.argv = ["node", flusher, "dev", project];
+    try {
+      const config = await withWorkflow({ distDir: "out" }, { projectRoot: project })(
+        "phase-development-server",
+        { defaultConfig: {} },
+      );
+      expect(config).toEqual({ distDir: "out" });
+      expect(existsSync(path.join(project, ".workflow"))).toBe(false);
+      expect(existsSync(path.join(project, "app/.well-known"))).toBe(false);
+    } finally {
+      process.argv = argv;
     }
   });
 });

@@ -59,6 +59,8 @@ export function withWorkflow(
 ): NextConfigFunction {
   return async function workflowNextConfig(phase, context) {
     const config = typeof nextConfig === "function" ? await nextConfig(phase, context) : nextConfig;
+    // Next's telemetry flusher only reads `distDir`: a dev build there would never let it exit.
+    if (phase === PHASE_DEV && isTelemetryFlush()) return config;
     const projectRoot = options.projectRoot ? path.resolve(options.projectRoot) : findProjectRoot();
     const outDir = path.resolve(projectRoot, options.outDir ?? ".workflow");
     const runtime: NextRuntimeOptions = {
@@ -76,6 +78,15 @@ export function withWorkflow(
     if (phase === PHASE_DEV || phase === PHASE_SERVER) configureNextRuntime(runtime);
     return withBundlerConfig(config, { projectRoot, runtime });
   };
+}
+
+/**
+ * When `next dev` exits, Next starts `next/dist/telemetry/detached-flush.js`, a detached process that loads the
+ * config in the development phase to find `distDir` and then waits for its event loop to empty. The dev
+ * build's file watcher and esbuild service would keep it (and its rebuilds) alive for good.
+ */
+export function isTelemetryFlush(argv: readonly string[] = process.argv): boolean {
+  return /[\\/]telemetry[\\/]detached-flush\.js$/.test(argv[1] ?? "");
 }
 
 /** The loader rules (Turbopack and webpack) and `serverExternalPackages`, merged into the user's config. */

@@ -20,6 +20,7 @@ import {
   configureVitePreview,
   configureViteServer,
   type DevServer,
+  fillBaseUrlOnListen,
   type PreviewServer,
   viteConfig,
 } from "./vite-dev.js";
@@ -160,8 +161,9 @@ export const unpluginFactory: UnpluginFactory<WorkflowPluginOptions | undefined>
       },
       configureServer: (server) => configureViteServer(server as unknown as DevServer, state, build),
       configurePreviewServer: (server) => {
-        if (!(userOptions as InternalOptions)[FRAMEWORK_ROUTES])
-          configureVitePreview(server as unknown as PreviewServer, state);
+        const preview = server as unknown as PreviewServer;
+        fillBaseUrlOnListen(preview.httpServer, Boolean(preview.config.preview?.https));
+        if (!(userOptions as InternalOptions)[FRAMEWORK_ROUTES]) configureVitePreview(preview, state);
       },
     },
   };

@@ -9,6 +9,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { RebuildQueue } from "@wfkit/builder";
@@ -30,14 +31,51 @@ export interface DevServer {
     use(handler: (req: IncomingMessage, res: ServerResponse, next: (e?: unknown) => void) => void): unknown;
   };
   ssrLoadModule(url: string): Promise<Record<string, unknown>>;
-  httpServer: { once(event: "listening", listener: () => void): unknown } | null;
-  config: { logger: { info(msg: string, opts?: { timestamp?: boolean }): void; error(msg: string): void } };
+  httpServer: ListeningServer | null;
+  config: {
+    logger: { info(msg: string, opts?: { timestamp?: boolean }): void; error(msg: string): void };
+    server?: { https?: unknown };
+  };
 }
 
 /** `vite preview`'s server, typed structurally like `DevServer`. */
 export interface PreviewServer {
   middlewares: DevServer["middlewares"];
-  config: { logger: { error(msg: string): void } };
+  httpServer: ListeningServer | null;
+  config: { logger: { error(msg: string): void }; preview?: { https?: unknown } };
+}
+
+interface ListeningServer {
+  once(event: "listening", listener: () => void): unknown;
+  address(): AddressInfo | string | null;
+}
+
+/** The value this process set, so a restarted server (on another port) may replace it but never the user's. */
+let derivedBaseUrl: string | undefined;
+
+/**
+ * Webhook URLs and `getWorkflowMetadata().url` come from WORKFLOW_BASE_URL, whose default is
+ * `http://localhost:3000`; a Vite dev or preview server listens elsewhere (5173, 4173, Astro's 4321). When the
+ * user set none, it becomes the address the server listens on: the runtime runs in this same process.
+ */
+export function fillBaseUrlOnListen(
+  httpServer: ListeningServer | null,
+  https: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  httpServer?.once("listening", () => {
+    if (env.WORKFLOW_BASE_URL && env.WORKFLOW_BASE_URL !== derivedBaseUrl) return;
+    const address = httpServer.address();
+    if (!address || typeof address === "string") return;
+    const wildcardOrLoopback = ["::", "0.0.0.0", "::1", "127.0.0.1"].includes(address.address);
+    const host = wildcardOrLoopback
+      ? "localhost"
+      : address.family === "IPv6" || address.address.includes(":")
+        ? `[${address.address}]`
+        : address.address;
+    derivedBaseUrl = `${https ? "https" : "http"}://${host}:${address.port}`;
+    env.WORKFLOW_BASE_URL = derivedBaseUrl;
+  });
 }
 
 export function viteConfig() {
@@ -68,6 +106,7 @@ export function configureViteServer(
     if (!rel.startsWith("..") && !path.isAbsolute(rel)) return;
     if (state.output?.inputs.includes(abs) || (added && mentionsDirectiveFile(abs))) rebuilds.request();
   };
+  fillBaseUrlOnListen(server.httpServer, Boolean(server.config.server?.https));
   server.watcher.on("change", (file) => onFile(file, false));
   server.watcher.on("add", (file) => onFile(file, true));
   server.watcher.on("unlink", (file) => onFile(file, false));

@@ -3,23 +3,34 @@
  * (`scripts/pack.mjs`, the tarballs `npm publish` would upload), a fresh app in the system's temporary folder
  * depends on the facade under the name its code imports (`workflow`, an alias of `@wfkit/workflow`), and the
  * app runs a workflow with `workflow/register`, with the README's esbuild recipe, from a Vite server build
- * (and `vite preview` serves the endpoints), and from a Next.js app built with `withWorkflow`, installed by
- * npm (flat `node_modules`) and by pnpm (isolated, symlinked `node_modules`, where Next must still leave
- * `workflow` to Node).
+ * (and `vite preview` serves the endpoints), from a Next.js app built with `withWorkflow`, and from Nitro,
+ * SvelteKit, Astro and Nuxt apps built with their integrations, installed by npm (flat `node_modules`) and
+ * by pnpm (isolated, symlinked `node_modules`, where Next must still leave `workflow` to Node).
  *
- * The registry is stood in for by `overrides` that point every `@wfkit/*` dependency at its tarball; every
+ * The registry is stood in for by `overrides` that point every `@wfkit/*` dependency at its tarball
+ * (`pointAppAtTarballs`, what `node scripts/pack.mjs --app <dir>` writes); every
  * other dependency (`@swc/core`, esbuild, …) comes from the npm registry or its cache, as for a user.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ESM script without declarations
-import { packAll } from "../../../scripts/pack.mjs";
-import { freePort } from "../support/process.js";
+import { packAll, pointAppAtTarballs } from "../../../scripts/pack.mjs";
+import { driveOrder, startServer } from "../frameworks/support.js";
+import { freePort, type Project } from "../support/process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -28,6 +39,32 @@ const pnpm = path.join(path.dirname(require.resolve("pnpm")), "bin/pnpm.cjs");
 const esbuildVersion: string = require("esbuild/package.json").version;
 const viteVersion: string = require("vite/package.json").version;
 const nitroVersion: string = require("nitropack/package.json").version;
+// The framework versions test/e2e/frameworks runs its fixtures with.
+const testDevDeps = (
+  JSON.parse(readFileSync(path.join(here, "../../package.json"), "utf8")) as {
+    devDependencies: Record<string, string>;
+  }
+).devDependencies;
+const FRAMEWORK_PACKAGES = [
+  "@sveltejs/kit",
+  "@sveltejs/adapter-node",
+  "@sveltejs/vite-plugin-svelte",
+  "svelte",
+  "astro",
+  "@astrojs/node",
+  "nuxt",
+];
+/**
+ * The version installed in the test workspace where the package exports its package.json, else the range:
+ * a fresh resolution of a range can pick a release that needs a newer Node.js (Nuxt 4.4.8's cssnano 8 needs 22).
+ */
+function testedVersion(name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return testDevDeps[name]!;
+  }
+}
 // The versions the repository's Next example is built with.
 const nextExample = JSON.parse(
   readFileSync(path.join(here, "../../../examples/next-app/package.json"), "utf8"),
@@ -57,9 +94,6 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
   const dir = path.join(root, label);
   cpSync(path.join(here, "app"), dir, { recursive: true });
   const facade = packed.find((p) => p.published === "@wfkit/workflow")!;
-  const overrides = Object.fromEntries(
-    packed.filter((p) => p !== facade).map((p) => [p.published, `file:${p.file}`]),
-  );
   const pkg: Record<string, unknown> = {
     name: `wfkit-install-${label}`,
     private: true,
@@ -72,11 +106,13 @@ function makeApp(label: string, manager: "npm" | "pnpm"): string {
       next: nextExample.dependencies.next,
       react: nextExample.dependencies.react,
       "react-dom": nextExample.dependencies["react-dom"],
+      ...Object.fromEntries(FRAMEWORK_PACKAGES.map((name) => [name, testedVersion(name)])),
     },
   };
-  if (manager === "npm") pkg.overrides = overrides;
-  else pkg.pnpm = { overrides, onlyBuiltDependencies: ["esbuild", "@swc/core"] };
+  if (manager === "pnpm") pkg.pnpm = { onlyBuiltDependencies: ["esbuild", "@swc/core"] };
   writeFileSync(path.join(dir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+  // As `node scripts/pack.mjs --app <dir>` does for a user's app.
+  pointAppAtTarballs(dir, packed);
   return dir;
 }
 
@@ -92,6 +128,8 @@ function appEnv(): NodeJS.ProcessEnv {
     NODE_OPTIONS: "",
     NO_COLOR: "1",
     NEXT_TELEMETRY_DISABLED: "1",
+    NUXT_TELEMETRY_DISABLED: "1",
+    ASTRO_TELEMETRY_DISABLED: "1",
     WORKFLOW_TARGET_WORLD: "local",
   };
   for (const key of ["WORKFLOW_LOCAL_DATA_DIR", "WORKFLOW_BASE_URL", "INIT_CWD", "NODE_ENV", "PORT"])
@@ -166,6 +204,56 @@ async function expectWelcomeRan(server: { base: string; stop(): Promise<string> 
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The SvelteKit, Astro and Nuxt fixtures of `test/e2e/frameworks`, each in its own folder beside the installed
+ * app (inside it, the app's Next and Vite builds would find their files) and resolving packages from the
+ * app's `node_modules` through a symlink: one install serves them all.
+ */
+const FRAMEWORKS = [
+  {
+    name: "sveltekit",
+    sharedDir: "src/lib",
+    build: "vite/bin/vite.js",
+    server: ["build/index.js"],
+    ready: (port: number) => new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}`),
+  },
+  {
+    name: "astro",
+    sharedDir: "src/lib",
+    build: "astro/astro.js",
+    server: ["dist/server/entry.mjs"],
+    ready: (port: number) => new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`),
+  },
+  {
+    name: "nuxt",
+    sharedDir: "server/lib",
+    build: "nuxt/bin/nuxt.mjs",
+    server: [".output/server/index.mjs"],
+    ready: (port: number) => new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}`),
+  },
+];
+
+/** A copy of `test/e2e/frameworks/fixtures/<name>` that resolves packages from `app`'s `node_modules`. */
+function makeFrameworkApp(app: string, name: string, sharedDir: string): Project {
+  const parent = `${app}-frameworks`;
+  mkdirSync(parent, { recursive: true });
+  try {
+    symlinkSync(path.join(app, "node_modules"), path.join(parent, "node_modules"), "dir");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const dir = path.join(parent, name);
+  const fixtures = path.join(here, "../frameworks/fixtures");
+  cpSync(path.join(fixtures, name), dir, { recursive: true });
+  cpSync(path.join(fixtures, "shared"), path.join(dir, sharedDir), { recursive: true });
+  return {
+    dir,
+    dataDir: path.join(dir, ".workflow-data"),
+    file: (relative) => path.join(dir, relative),
+    cleanup: () => {}, // under `root`, removed with it
+  };
 }
 
 describe("the packed packages", () => {
@@ -279,6 +367,30 @@ describe.each([["npm" as const], ["pnpm" as const]])("an app installed with %s",
     );
     await expectWelcomeRan(server);
   });
+
+  it.each(FRAMEWORKS)(
+    "runs an order in a $name app built with its integration",
+    {
+      timeout: 300_000,
+    },
+    async ({ name, sharedDir, build, server: serverArgs, ready }) => {
+      const project = makeFrameworkApp(app, name, sharedDir);
+      const bin = path.join(app, "node_modules", build);
+      const built = run(process.execPath, [bin, "build"], project.dir, 240_000);
+      expect(built.status, built.output).toBe(0);
+      const server = await startServer(
+        project,
+        () => serverArgs,
+        ready,
+        () => ({ NO_COLOR: "1" }),
+      );
+      try {
+        await driveOrder(server, `ord-${manager}-${name}`);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   it("runs a workflow in a Nitro app built with workflow/nitro (node-server output)", {
     timeout: 240_000,
