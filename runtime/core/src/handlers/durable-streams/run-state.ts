@@ -56,7 +56,8 @@ function decodeError(text: string | undefined): ErrorView | undefined {
   }
 }
 
-function runView(run: RunRecord) {
+/** The fields a run shows everywhere: in its own state stream and as a row of the runs list. */
+export function runSummary(run: RunRecord) {
   return {
     runId: run.runId,
     workflowName: run.workflowName,
@@ -65,6 +66,12 @@ function runView(run: RunRecord) {
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     completedAt: run.completedAt,
+  };
+}
+
+function runView(run: RunRecord) {
+  return {
+    ...runSummary(run),
     output: run.status === "completed" ? decode(run.output) : undefined,
     error: run.status === "failed" ? decodeError(run.error) : undefined,
     cancelReason: run.cancelReason,

@@ -6,7 +6,6 @@
  */
 import { type RunRecord, TERMINAL_RUN_STATUSES, type World } from "@wfkit/world";
 import { toJsonValue } from "../../observability/json-value.js";
-import { shortNameOf } from "../../observability/names.js";
 import { deserialize } from "../../serialization/index.js";
 import {
   formatOffset,
@@ -16,7 +15,7 @@ import {
   type StreamSource,
   waitFor,
 } from "./protocol.js";
-import { RunStateDeriver } from "./run-state.js";
+import { RunStateDeriver, runSummary } from "./run-state.js";
 
 /** Most batches one response carries; the reader asks again from where it stopped. */
 const MAX_BATCHES = 1000;
@@ -195,16 +194,7 @@ export function runOutputSource(world: World, runId: string, name: string): Stre
 export const RUNS_LIST_LIMIT = 1000;
 
 function runListView(run: RunRecord) {
-  return {
-    runId: run.runId,
-    workflowName: run.workflowName,
-    name: shortNameOf(run.workflowName),
-    status: run.status,
-    createdAt: run.createdAt,
-    startedAt: run.startedAt,
-    completedAt: run.completedAt,
-    updatedAt: run.updatedAt,
-  };
+  return { ...runSummary(run), updatedAt: run.updatedAt };
 }
 
 /**
