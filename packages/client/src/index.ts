@@ -20,7 +20,8 @@ export interface RunErrorView {
   message: string;
 }
 
-export interface RunView {
+/** The fields a run has both in its own state and as a row of the runs list. */
+export interface RunSummary {
   runId: string;
   /** The workflow's ID (`workflow//src/signup.ts//signup`); `name` is its short name (`signup`). */
   workflowName: string;
@@ -29,6 +30,9 @@ export interface RunView {
   createdAt: number;
   startedAt?: number;
   completedAt?: number;
+}
+
+export interface RunView extends RunSummary {
   /** The return value once completed (as JSON; see the docs for Dates, Maps, bytes…). */
   output?: unknown;
   error?: RunErrorView;
@@ -327,14 +331,7 @@ export function subscribeRun<TChunk = unknown>(
 }
 
 /** A run as the runs list shows it. */
-export interface RunListItem {
-  runId: string;
-  workflowName: string;
-  name: string;
-  status: RunStatus;
-  createdAt: number;
-  startedAt?: number;
-  completedAt?: number;
+export interface RunListItem extends RunSummary {
   updatedAt: number;
 }
 

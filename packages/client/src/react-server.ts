@@ -15,6 +15,7 @@ export type {
   RunListItem,
   RunSnapshot,
   RunStatus,
+  RunSummary,
   RunView,
   StepView,
   SubscribeRunOptions,

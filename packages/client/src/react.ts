@@ -20,6 +20,7 @@ export type {
   RunListItem,
   RunSnapshot,
   RunStatus,
+  RunSummary,
   RunView,
   StepView,
   SubscribeRunOptions,
